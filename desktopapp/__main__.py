@@ -1,0 +1,3 @@
+from desktopapp.cli import main
+
+raise SystemExit(main())

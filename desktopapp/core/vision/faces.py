@@ -1,0 +1,98 @@
+"""Face detection with five landmarks, and five-point alignment.
+
+The default detector is libfacedetection (``yuface``). Large frames are shrunk to
+``max_side`` before detection because the network is trained for that scale and slows down
+quadratically above it; boxes are mapped back to the original image.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from desktopapp.core.vision.types import Face, Image, ModelInfo
+
+log = logging.getLogger(__name__)
+
+# ArcFace's canonical landmark positions in a 112x112 chip (InsightFace, OpenCV Zoo SFace).
+ARCFACE_TEMPLATE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float32,
+)
+
+
+def align_face(image: Image, landmarks: NDArray[np.float32], size: int = 112) -> Image:
+    """A ``size``x``size`` chip with the five landmarks moved onto ARCFACE_TEMPLATE."""
+    target = ARCFACE_TEMPLATE * (size / 112.0)
+    matrix, _ = cv2.estimateAffinePartial2D(
+        landmarks.astype(np.float32), target, method=cv2.LMEDS
+    )
+    if matrix is None:
+        raise ValueError("landmarks are degenerate; the face cannot be aligned")
+    chip: Image = cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
+    return chip
+
+
+def shrink_for_detection(image: Image, max_side: int) -> tuple[Image, float]:
+    """The image at most ``max_side`` pixels on its longer side, and the factor applied."""
+    height, width = image.shape[:2]
+    factor = min(1.0, max_side / max(height, width))
+    if factor >= 1.0:
+        return image, 1.0
+    small: Image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return small, factor
+
+
+def check_image(image: Image) -> Image:
+    """A contiguous 3-channel uint8 image, or a ValueError saying what is wrong."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise ValueError("expected a uint8 numpy image")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
+    if image.shape[0] < 8 or image.shape[1] < 8:
+        raise ValueError(f"image too small: {image.shape[1]}x{image.shape[0]}")
+    return np.ascontiguousarray(image)
+
+
+class YuFaceDetector:
+    """libfacedetection through the ``yuface`` package."""
+
+    def __init__(
+        self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
+    ):
+        import yuface  # noqa: PLC0415 - the library is loaded only when this role is used
+
+        self.info = info
+        self._detect = yuface.detect
+        self._min_confidence = float(options.get("min_confidence", 0.6))
+        self._max_side = int(options.get("max_side", 640))
+        log.info("yuface detector ready (%s)", paths["library"])
+
+    def detect(self, image: Image) -> list[Face]:
+        image = check_image(image)
+        small, factor = shrink_for_detection(image, self._max_side)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            confs, boxes, landmarks = self._detect(small, conf=self._min_confidence)
+        faces: list[Face] = []
+        for conf, box, marks in zip(confs, boxes, landmarks, strict=True):
+            x, y, w, h = (float(v) for v in box.astype(np.int32))
+            if w <= 1 or h <= 1:
+                continue
+            points = marks.astype(np.float32).reshape(5, 2)
+            faces.append(Face(x, y, w, h, float(conf) / 100.0, points).scaled(1.0 / factor))
+        faces.sort(key=lambda f: f.score, reverse=True)
+        return faces

@@ -1,0 +1,29 @@
+"""onnxruntime sessions with capped thread counts, so N cameras share two cores fairly."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from desktopapp.core.vision.registry import ModelError, ModelProblem
+
+log = logging.getLogger(__name__)
+
+
+def onnx_session(path: Path, model_id: str, threads: int) -> Any:
+    """A CPU InferenceSession for ``path``; a file onnxruntime cannot load is a ModelError."""
+    import onnxruntime as ort  # noqa: PLC0415 - heavy import, only where a session is needed
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidGraph errors
+        log.error("onnxruntime cannot load %s: %s", path, exc)
+        raise ModelError(ModelProblem.CORRUPT, model_id, path, str(exc)) from exc

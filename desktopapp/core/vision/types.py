@@ -1,0 +1,138 @@
+"""Data that crosses the vision package's boundary, and the Protocol of each model role.
+
+Images are BGR ``uint8`` arrays of shape (H, W, 3), as OpenCV decodes them. Boxes and landmarks
+are in the pixel coordinates of the image they were found in.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+Image = NDArray[np.uint8]
+Vector = NDArray[np.float32]
+
+
+class Role(enum.StrEnum):
+    FACE_DETECTION = "face_detection"
+    FACE_FEATURES = "face_features"
+    FACE_ATTRIBUTES = "face_attributes"
+    PERSON_DETECTION = "person_detection"
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One detected face.
+
+    ``landmarks`` holds five (x, y) points in this order: right eye, left eye (as seen in the
+    picture: the eye on the image's left first), nose tip, right and left mouth corner.
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    landmarks: NDArray[np.float32] = field(compare=False)
+
+    def __post_init__(self) -> None:
+        if self.w <= 0 or self.h <= 0:
+            raise ValueError(f"face box must have a positive size, got {self.w}x{self.h}")
+        if self.landmarks.shape != (5, 2):
+            raise ValueError(f"a face needs 5 landmarks, got shape {self.landmarks.shape}")
+
+    @property
+    def area(self) -> float:
+        return self.w * self.h
+
+    def scaled(self, factor: float) -> Face:
+        """The same face in an image resized by ``factor``."""
+        return Face(
+            self.x * factor,
+            self.y * factor,
+            self.w * factor,
+            self.h * factor,
+            self.score,
+            (self.landmarks * factor).astype(np.float32),
+        )
+
+    def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """Integer (left, top, right, bottom), right/bottom exclusive, inside the image."""
+        left = max(0, int(round(self.x)))
+        top = max(0, int(round(self.y)))
+        right = min(width, int(round(self.x + self.w)))
+        bottom = min(height, int(round(self.y + self.h)))
+        return left, top, max(left + 1, right), max(top + 1, bottom)
+
+
+class Gender(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+AGE_BANDS: tuple[str, ...] = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+")
+
+
+def age_band(age_years: float) -> str:
+    """The coarse band reports use; single ages are never stored."""
+    index = min(len(AGE_BANDS) - 1, max(0, int(age_years // 10)))
+    return AGE_BANDS[index]
+
+
+@dataclass(frozen=True, slots=True)
+class Attributes:
+    age_years: float
+    gender: Gender
+    gender_confidence: float
+    age_confidence: float
+
+    @property
+    def age_band(self) -> str:
+        return age_band(self.age_years)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What the status bar and the licence dialog say about an active model."""
+
+    model_id: str
+    role: Role
+    backend: str
+    licence: str
+    commercial_use: bool
+    source: str
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    info: ModelInfo
+
+    def detect(self, image: Image) -> list[Face]:
+        """All faces in ``image``, best score first."""
+        ...
+
+
+@runtime_checkable
+class FaceEmbedder(Protocol):
+    """Turns an aligned face into a feature vector.
+
+    Vectors are L2-normalised so that the inner product is the cosine similarity, the one
+    score every matcher in Raiten uses; ``threshold`` is this model's default decision point.
+    """
+
+    info: ModelInfo
+    dim: int
+    threshold: float
+
+    def embed(self, image: Image, face: Face) -> Vector: ...
+
+
+@runtime_checkable
+class AttributeEstimator(Protocol):
+    info: ModelInfo
+
+    def estimate(self, image: Image, face: Face) -> Attributes: ...
