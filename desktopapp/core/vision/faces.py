@@ -11,7 +11,7 @@ import logging
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -37,13 +37,10 @@ ARCFACE_TEMPLATE = np.array(
 def align_face(image: Image, landmarks: NDArray[np.float32], size: int = 112) -> Image:
     """A ``size``x``size`` chip with the five landmarks moved onto ARCFACE_TEMPLATE."""
     target = ARCFACE_TEMPLATE * (size / 112.0)
-    matrix, _ = cv2.estimateAffinePartial2D(
-        landmarks.astype(np.float32), target, method=cv2.LMEDS
-    )
+    matrix, _ = cv2.estimateAffinePartial2D(landmarks.astype(np.float32), target, method=cv2.LMEDS)
     if matrix is None:
         raise ValueError("landmarks are degenerate; the face cannot be aligned")
-    chip: Image = cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
-    return chip
+    return cast(Image, cv2.warpAffine(image, matrix, (size, size), borderValue=0.0))
 
 
 def shrink_for_detection(image: Image, max_side: int) -> tuple[Image, float]:
@@ -52,8 +49,8 @@ def shrink_for_detection(image: Image, max_side: int) -> tuple[Image, float]:
     factor = min(1.0, max_side / max(height, width))
     if factor >= 1.0:
         return image, 1.0
-    small: Image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    return small, factor
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return cast(Image, small), factor
 
 
 def check_image(image: Image) -> Image:

@@ -62,10 +62,10 @@ class Face:
 
     def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Integer (left, top, right, bottom), right/bottom exclusive, inside the image."""
-        left = max(0, int(round(self.x)))
-        top = max(0, int(round(self.y)))
-        right = min(width, int(round(self.x + self.w)))
-        bottom = min(height, int(round(self.y + self.h)))
+        left = max(0, round(self.x))
+        top = max(0, round(self.y))
+        right = min(width, round(self.x + self.w))
+        bottom = min(height, round(self.y + self.h))
         return left, top, max(left + 1, right), max(top + 1, bottom)
 
 

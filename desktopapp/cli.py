@@ -1,0 +1,262 @@
+"""The ``raiten`` command (DESIGN.md "Command line"). The GUI is the product; this serves
+schedulers, integrators and tests. ``--json`` prints one JSON object on stdout and nothing else
+there; bad input exits 2 with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
+from desktopapp.core.images import ImageReadError, read_image
+from desktopapp.core.logs import setup_logging
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.registry import ModelError, ModelRegistry
+from desktopapp.core.vision.types import Role, Vector
+
+log = logging.getLogger(__name__)
+
+EXIT_BAD_INPUT = 2
+YES = frozenset({"yes", "y", "true", "1", "same"})
+NO = frozenset({"no", "n", "false", "0", "different"})
+
+
+class BadInputError(Exception):
+    """Input the operator can fix; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(text)
+
+
+def _engine(args: argparse.Namespace, roles: Sequence[Role]) -> VisionEngine:
+    settings = load_settings(args.data_dir)
+    choices = {
+        role: model_id
+        for role in roles
+        if (model_id := getattr(settings.vision, role.value, None)) is not None
+    }
+    engine = VisionEngine.load(
+        ModelRegistry.load(), roles, choices=choices, threads=settings.vision.threads
+    )
+    if settings.vision.threshold is not None and engine.embedder is not None:
+        engine.embedder.threshold = settings.vision.threshold
+    return engine
+
+
+def _feature(engine: VisionEngine, path: Path) -> Vector | None:
+    from desktopapp.core.verification import largest_face_feature  # noqa: PLC0415
+
+    return largest_face_feature(engine, read_image(path))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    engine = _engine(args, [Role.FACE_DETECTION, Role.FACE_FEATURES])
+    assert engine.embedder is not None
+    features = []
+    for path in (args.image_a, args.image_b):
+        feature = _feature(engine, path)
+        if feature is None:
+            raise BadInputError(f"no face found in {path}")
+        features.append(feature)
+    score = float(features[0] @ features[1])
+    threshold = engine.embedder.threshold
+    same = score >= threshold
+    verdict = "same person" if same else "different people"
+    _emit(
+        args,
+        {
+            "score": round(score, 6),
+            "same": same,
+            "threshold": threshold,
+            "model": engine.embedder.info.model_id,
+        },
+        f"{verdict}: similarity {score:.4f}, threshold {threshold:.4f} "
+        f"({engine.embedder.info.model_id})",
+    )
+    return 0
+
+
+def _read_pairs(csv_path: Path) -> list[tuple[Path, Path, bool]]:
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"cannot read {csv_path}: {exc}") from exc
+    reader = csv.DictReader(text.splitlines())
+    missing = {"file_x", "file_y", "decision"} - set(reader.fieldnames or [])
+    if missing:
+        raise BadInputError(f"{csv_path} lacks the column(s) {', '.join(sorted(missing))}")
+    pairs = []
+    for row in reader:
+        line = reader.line_num
+        decision = (row["decision"] or "").strip().lower()
+        if decision not in YES | NO:
+            raise BadInputError(f"{csv_path} line {line}: decision must be Yes or No")
+        files = []
+        for column in ("file_x", "file_y"):
+            name = (row[column] or "").strip()
+            path = csv_path.parent / name
+            if not name or not path.is_file():
+                raise BadInputError(f"{csv_path} line {line}: no such file {name!r}")
+            files.append(path)
+        pairs.append((files[0], files[1], decision in YES))
+    if not pairs:
+        raise BadInputError(f"{csv_path} holds no pairs")
+    return pairs
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from desktopapp.core.verification import calibrate  # noqa: PLC0415
+
+    pairs = _read_pairs(args.pairs)
+    engine = _engine(args, [Role.FACE_DETECTION, Role.FACE_FEATURES])
+    assert engine.embedder is not None
+    cache: dict[Path, Vector | None] = {}
+    scores: list[float] = []
+    labels: list[bool] = []
+    no_face = 0
+    for path_x, path_y, same in pairs:
+        for path in (path_x, path_y):
+            if path not in cache:
+                cache[path] = _feature(engine, path)
+        fx, fy = cache[path_x], cache[path_y]
+        if fx is None or fy is None:
+            no_face += 1
+            continue
+        scores.append(float(fx @ fy))
+        labels.append(same)
+    result = calibrate(scores, labels, engine.embedder.threshold)
+    payload = {
+        "pairs": len(pairs),
+        "accuracy_at_threshold": result.accuracy_at_threshold,
+        "best_threshold": result.best_threshold,
+        "best_accuracy": result.best_accuracy,
+        "tar_at_far_1e-3": result.tar_at_far_1e3,
+        "no_face": no_face,
+        "threshold": engine.embedder.threshold,
+        "model": engine.embedder.info.model_id,
+    }
+    lines = [f"{k}: {v}" for k, v in payload.items()]
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    registry = ModelRegistry.load()
+    rows = []
+    for entry in registry.entries():
+        try:
+            registry.verified_paths(entry)
+            status = "ok"
+        except ModelError as exc:
+            status = exc.problem.value
+        rows.append(
+            {
+                "id": entry.model_id,
+                "role": entry.role.value,
+                "default": entry.default,
+                "licence": entry.licence,
+                "commercial_use": entry.commercial_use,
+                "status": status,
+            }
+        )
+    text = "\n".join(
+        f"{r['id']:<22} {r['role']:<16} {'default' if r['default'] else '':<8}"
+        f"{r['status']:<11} {'' if r['commercial_use'] else 'NON-COMMERCIAL '}{r['licence']}"
+        for r in rows
+    )
+    _emit(args, {"models_dir": str(registry.models_dir), "models": rows}, text)
+    return 0
+
+
+def cmd_models_register(args: argparse.Namespace) -> int:
+    from desktopapp.core.vision.packs import register_pack  # noqa: PLC0415
+
+    registry = ModelRegistry.load()
+    try:
+        entries = register_pack(registry.models_dir, args.pack.resolve())
+    except ValueError as exc:
+        raise BadInputError(str(exc)) from exc
+    rows = [{"id": e.model_id, "role": e.role.value, "licence": e.licence} for e in entries]
+    text = "\n".join(f"registered {r['id']} ({r['role']}): {r['licence']}" for r in rows)
+    _emit(args, {"registered": rows}, text)
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from desktopapp.ui.app import run_gui  # noqa: PLC0415 - the CLI must work without Qt loaded
+
+    return run_gui(args.data_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=None, help="data folder")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+    parser = _Parser(prog="raiten", description="Raiten store camera analytics", parents=[common])
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    compare = sub.add_parser("compare", parents=[common], help="compare the faces in two images")
+    compare.add_argument("image_a", type=Path)
+    compare.add_argument("image_b", type=Path)
+    compare.set_defaults(func=cmd_compare)
+
+    calib = sub.add_parser("calibrate", parents=[common], help="measure the threshold on pairs")
+    calib.add_argument("--pairs", type=Path, required=True, help="CSV: file_x,file_y,decision")
+    calib.set_defaults(func=cmd_calibrate)
+
+    models = sub.add_parser("models", parents=[common], help="the models Raiten can use")
+    models_sub = models.add_subparsers(dest="models_command", parser_class=_Parser, required=True)
+    listing = models_sub.add_parser("list", parents=[common], help="models, licences, status")
+    listing.set_defaults(func=cmd_models_list)
+    register = models_sub.add_parser(
+        "register", parents=[common], help="record a model pack placed in models/<pack>/"
+    )
+    register.add_argument("pack", type=Path)
+    register.set_defaults(func=cmd_models_register)
+
+    parser.set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.data_dir = resolve_data_dir(args.data_dir)
+    setup_logging(args.data_dir, verbose=args.verbose)
+    try:
+        result: int = args.func(args)
+        return result
+    except (BadInputError, ImageReadError, ModelError, SettingsError) as exc:
+        log.error("%s failed: %s", args.command, exc)
+        print(f"raiten: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception:
+        log.exception("%s failed unexpectedly", args.command)
+        print(
+            f"raiten: {args.command or 'raiten'} failed unexpectedly; details are in the log "
+            f"in {args.data_dir / 'logs'}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def gui_main() -> int:
+    return main([])

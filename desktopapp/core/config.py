@@ -1,0 +1,105 @@
+"""Typed, validated, versioned settings, one model per domain, stored as JSON in the data dir.
+
+A settings file from a newer Raiten, or one that cannot be parsed, is never overwritten: the
+caller gets a SettingsError with a plain sentence and the app falls back to defaults in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VERSION = 1
+SETTINGS_FILE = "settings.json"
+
+
+class SettingsError(Exception):
+    """The settings file cannot be used; ``str()`` says why in one sentence."""
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--data-dir``, else ``RAITEN_DATA_DIR``, else the platform's user data folder."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("RAITEN_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(user_data_dir("Raiten", "Raiten"))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class VisionConfig(_Section):
+    """Which model serves each role (None: the manifest's default) and how many threads."""
+
+    face_detection: str | None = None
+    face_features: str | None = None
+    face_attributes: str | None = None
+    threads: int = Field(default=1, ge=1, le=16)
+    # Overrides the embedder's own decision point (cosine similarity), e.g. after calibration.
+    threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+
+
+class UiConfig(_Section):
+    language: Literal["auto", "ja", "en"] = "auto"
+
+
+class Settings(_Section):
+    version: int = SETTINGS_VERSION
+    vision: VisionConfig = Field(default_factory=VisionConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
+
+
+def load_settings(data_dir: Path) -> Settings:
+    path = data_dir / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.error("cannot read settings %s: %r", path, exc)
+        raise SettingsError(f"The settings file {path} cannot be read ({exc}).") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"The settings file {path} does not hold settings.")
+    version = raw.get("version", SETTINGS_VERSION)
+    if not isinstance(version, int) or version > SETTINGS_VERSION:
+        raise SettingsError(
+            f"The settings file {path} was written by a newer Raiten (version {version}); "
+            "update Raiten to use it."
+        )
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        log.error("invalid settings %s: %s", path, exc)
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(
+            f"The settings file {path} has an invalid value at '{where}': {first['msg']}."
+        ) from exc
+
+
+def save_settings(data_dir: Path, settings: Settings) -> None:
+    """Atomic: a crash mid-write leaves the previous file intact."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    text = settings.model_dump_json(indent=2)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=data_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, data_dir / SETTINGS_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

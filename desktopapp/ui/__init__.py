@@ -1,0 +1,1 @@
+"""The PySide6 GUI. The only package that imports Qt."""

@@ -1,0 +1,69 @@
+"""Status-bar panel: the active model of each role, its licence, and any problem with it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from desktopapp.core.vision.registry import ModelProblem
+from desktopapp.core.vision.status import ModelCheck
+from desktopapp.core.vision.types import Role
+
+
+class ModelStatusPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._labels: list[QLabel] = []
+        self.show_checking()
+
+    def _role_name(self, role: Role) -> str:
+        return {
+            Role.FACE_DETECTION: self.tr("Detection"),
+            Role.FACE_FEATURES: self.tr("Features"),
+            Role.FACE_ATTRIBUTES: self.tr("Age/gender"),
+            Role.PERSON_DETECTION: self.tr("Persons"),
+        }[role]
+
+    def problem_text(self, check: ModelCheck) -> str:
+        path = str(check.path) if check.path else check.model_id
+        text = {
+            ModelProblem.MISSING: self.tr("model file %1 is missing. Reinstall Raiten."),
+            ModelProblem.MISMATCH: self.tr(
+                "model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten."
+            ),
+            ModelProblem.UNREADABLE: self.tr("model file %1 cannot be read."),
+            ModelProblem.CORRUPT: self.tr("model file %1 is not a usable model."),
+            ModelProblem.UNKNOWN: self.tr("model %1 is not known."),
+            ModelProblem.MANIFEST: self.tr("model list %1 is missing or damaged."),
+        }[check.problem or ModelProblem.UNKNOWN]
+        return text.replace("%1", path)
+
+    def _set_labels(self, labels: list[QLabel]) -> None:
+        for label in self._labels:
+            self._layout.removeWidget(label)
+            label.deleteLater()
+        self._labels = labels
+        for label in labels:
+            self._layout.addWidget(label)
+
+    def show_checking(self) -> None:
+        self._set_labels([QLabel(self.tr("Checking models…"))])
+
+    def show_checks(self, checks: list[ModelCheck]) -> None:
+        labels = []
+        for check in checks:
+            role = self._role_name(check.role)
+            if check.info is not None:
+                label = QLabel(f"{role}: {check.info.model_id} ({check.info.licence})")
+                if not check.info.commercial_use:
+                    label.setText(label.text() + " — " + self.tr("non-commercial use only"))
+                    label.setStyleSheet("color: #b35900; font-weight: bold;")
+                label.setToolTip(check.info.source)
+            else:
+                label = QLabel(f"{role}: {self.problem_text(check)}")
+                label.setStyleSheet("color: #b00020; font-weight: bold;")
+                label.setToolTip(check.message)
+            label.setObjectName(f"model-{check.role.value}")
+            labels.append(label)
+        self._set_labels(labels)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import pytest
+
+from desktopapp.core.images import read_image
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.registry import ModelRegistry
+from desktopapp.core.vision.types import Image, Role
+
+# Qt needs a platform before the first QApplication; tests never need a real screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = Path(os.environ.get("RAITEN_TESTDATA", ROOT.parent / "shared" / "testdata"))
+FACES = TESTDATA / "faces"
+VIDEO = TESTDATA / "video" / "vtest.avi"
+
+OBAMA = sorted(p.name for p in FACES.glob("obama*"))
+SINGLE_FACE = [*OBAMA, "biden.jpg", "astronaut.png", "messi5.jpg", "Tom_Hanks_54745.png"]
+
+
+def identity(name: str) -> str:
+    """Ground truth from testdata/SOURCES.md: every obama file is one person."""
+    return "obama" if name.startswith("obama") else name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Tests never touch the operator's real data folder.
+    os.environ["RAITEN_DATA_DIR"] = str(tmp_path_factory.mktemp("raiten-data"))
+    os.environ.pop("RAITEN_MODELS_DIR", None)
+
+
+@pytest.fixture(scope="session")
+def registry() -> ModelRegistry:
+    return ModelRegistry.load()
+
+
+@pytest.fixture(scope="session")
+def engine(registry: ModelRegistry) -> VisionEngine:
+    return VisionEngine.load(
+        registry, [Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES]
+    )
+
+
+@pytest.fixture(scope="session")
+def face_image() -> dict[str, Image]:
+    return {p.name: read_image(p) for p in sorted(FACES.iterdir())}
+
+
+def scaled_to_width(image: Image, width: int) -> Image:
+    factor = width / image.shape[1]
+    return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
