@@ -7,9 +7,10 @@ quadratically above it; boxes are mapped back to the original image.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -64,6 +65,24 @@ def check_image(image: Image) -> Image:
     return np.ascontiguousarray(image)
 
 
+def _openmp_thread_setter(package_file: str) -> Callable[[int], int] | None:
+    """``omp_set_num_threads`` of the OpenMP runtime bundled with yuface (Linux wheels).
+
+    libfacedetection parallelises with OpenMP over every core regardless of our thread budget,
+    which starves the other cameras; the setting is per calling thread, so each analysis worker
+    sets its own.
+    """
+    bundled = Path(package_file).resolve().parent.parent / "yuface.libs"
+    for library in sorted(bundled.glob("*gomp*")):
+        try:
+            setter: Callable[[int], int] = ctypes.CDLL(str(library)).omp_set_num_threads
+        except (OSError, AttributeError):
+            log.warning("cannot cap yuface's OpenMP threads via %s", library)
+            return None
+        return setter
+    return None
+
+
 class YuFaceDetector:
     """libfacedetection through the ``yuface`` package."""
 
@@ -74,6 +93,8 @@ class YuFaceDetector:
 
         self.info = info
         self._detect = yuface.detect
+        self._threads = max(1, threads)
+        self._set_threads = _openmp_thread_setter(yuface.__file__)
         self._min_confidence = float(options.get("min_confidence", 0.6))
         self._max_side = int(options.get("max_side", 640))
         log.info("yuface detector ready (%s)", paths["library"])
@@ -81,6 +102,8 @@ class YuFaceDetector:
     def detect(self, image: Image) -> list[Face]:
         image = check_image(image)
         small, factor = shrink_for_detection(image, self._max_side)
+        if self._set_threads is not None:
+            self._set_threads(self._threads)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             confs, boxes, landmarks = self._detect(small, conf=self._min_confidence)

@@ -11,8 +11,11 @@ from desktopapp.core.vision.registry import ModelError, ModelProblem
 log = logging.getLogger(__name__)
 
 
-def onnx_session(path: Path, model_id: str, threads: int) -> Any:
-    """A CPU InferenceSession for ``path``; a file onnxruntime cannot load is a ModelError."""
+def onnx_session(
+    path: Path, model_id: str, threads: int, *, model_bytes: bytes | None = None
+) -> Any:
+    """A CPU InferenceSession for ``path`` (or for ``model_bytes`` read and adapted from it);
+    a model onnxruntime cannot load is a ModelError naming ``path``."""
     import onnxruntime as ort  # noqa: PLC0415 - heavy import, only where a session is needed
 
     options = ort.SessionOptions()
@@ -22,7 +25,9 @@ def onnx_session(path: Path, model_id: str, threads: int) -> Any:
     options.log_severity_level = 3
     try:
         return ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            model_bytes if model_bytes is not None else str(path),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
         )
     except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidGraph errors
         log.error("onnxruntime cannot load %s: %s", path, exc)
