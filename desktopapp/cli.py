@@ -17,6 +17,13 @@ from typing import Any, NoReturn
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.logs import setup_logging
+from desktopapp.core.notice import (
+    REQUIRED_KEYS,
+    NoticeError,
+    NoticeGateError,
+    NoticeStore,
+    load_profile_file,
+)
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
@@ -199,6 +206,54 @@ def cmd_models_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notice_store(args: argparse.Namespace) -> NoticeStore:
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    return NoticeStore(open_database(args.data_dir))
+
+
+def cmd_notice_set(args: argparse.Namespace) -> int:
+    profile = load_profile_file(args.file)
+    version = _notice_store(args).save(profile)
+    problems = profile.problems()
+    payload = {
+        "version": version.version,
+        "complete": not problems,
+        "problems": problems,
+        "missing": profile.missing_keys,
+    }
+    text = f"notice profile version {version.version} saved"
+    if problems:
+        text += "; analysis stays blocked until fixed: " + "; ".join(problems)
+    _emit(args, payload, text)
+    return 0
+
+
+def cmd_notice_show(args: argparse.Namespace) -> int:
+    current = _notice_store(args).current()
+    if current is None:
+        _emit(
+            args,
+            {"version": None, "complete": False, "profile": None, "missing": list(REQUIRED_KEYS)},
+            "no notice profile yet: set one with 'raiten notice set FILE.toml'",
+        )
+        return 0
+    profile = current.profile
+    payload = {
+        "version": current.version,
+        "created_at": current.created_at.isoformat(),
+        "complete": profile.complete,
+        "problems": profile.problems(),
+        "missing": profile.missing_keys,
+        "profile": profile.model_dump(mode="json"),
+    }
+    lines = [f"version {current.version} ({current.created_at.astimezone():%Y-%m-%d %H:%M})"]
+    lines += [f"{key}: {value}" for key, value in payload["profile"].items()]
+    lines.append("complete" if profile.complete else "INCOMPLETE: " + "; ".join(profile.problems()))
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from desktopapp.ui.app import run_gui  # noqa: PLC0415 - the CLI must work without Qt loaded
 
@@ -233,6 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("pack", type=Path)
     register.set_defaults(func=cmd_models_register)
 
+    notice = sub.add_parser("notice", parents=[common], help="the notice profile (signage)")
+    notice_sub = notice.add_subparsers(dest="notice_command", parser_class=_Parser, required=True)
+    notice_set = notice_sub.add_parser("set", parents=[common], help="set it from a TOML file")
+    notice_set.add_argument("file", type=Path)
+    notice_set.set_defaults(func=cmd_notice_set)
+    notice_show = notice_sub.add_parser("show", parents=[common], help="show the one in force")
+    notice_show.set_defaults(func=cmd_notice_show)
+
     parser.set_defaults(func=cmd_gui)
     return parser
 
@@ -244,7 +307,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except (BadInputError, ImageReadError, ModelError, SettingsError) as exc:
+    except (
+        BadInputError,
+        ImageReadError,
+        ModelError,
+        SettingsError,
+        NoticeError,
+        NoticeGateError,
+    ) as exc:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

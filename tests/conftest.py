@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 import cv2
+import keyring
+import keyring.backends.fail
 import pytest
 
 from desktopapp.core.images import read_image
@@ -33,6 +35,8 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Tests never touch the operator's real data folder.
     os.environ["RAITEN_DATA_DIR"] = str(tmp_path_factory.mktemp("raiten-data"))
     os.environ.pop("RAITEN_MODELS_DIR", None)
+    # Never the developer's real keyring; tests that need one install a memory keyring.
+    keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The local SQLite store: schema and migrations, encryption, and the tables' owners."""
