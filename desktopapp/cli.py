@@ -10,6 +10,7 @@ import csv
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,13 +18,16 @@ from typing import Any, NoReturn
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.logs import setup_logging
+from desktopapp.core.modes import Mode
 from desktopapp.core.notice import (
     REQUIRED_KEYS,
     NoticeError,
     NoticeGateError,
     NoticeStore,
     load_profile_file,
+    require_complete_notice,
 )
+from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
@@ -254,6 +258,88 @@ def cmd_notice_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analysis_inputs(texts: Sequence[str]) -> list[tuple[str, SourceSpec | list[Path]]]:
+    """Each SRC as a video/stream spec, or as a list of still images (one visit each)."""
+    from desktopapp.core.images import IMAGE_SUFFIXES  # noqa: PLC0415
+
+    inputs: list[tuple[str, SourceSpec | list[Path]]] = []
+    for text in texts:
+        path = Path(text)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not images:
+                raise BadInputError(f"{path} holds no image files")
+            inputs.append((text, images))
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            if not path.is_file():
+                raise BadInputError(f"no such file {path}")
+            inputs.append((text, [path]))
+        else:
+            try:
+                inputs.append((text, parse_source(text)))
+            except ValueError as exc:
+                raise BadInputError(str(exc)) from exc
+    return inputs
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from desktopapp.core.modes import PRESETS  # noqa: PLC0415
+    from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: PLC0415
+    from desktopapp.core.sources import Frame, SourceKind, iter_frames  # noqa: PLC0415
+
+    notice = require_complete_notice(_notice_store(args))
+    mode = Mode(args.mode) if args.mode else notice.profile.mode
+    inputs = _analysis_inputs(args.sources)
+    roles = [r for r in PRESETS[mode].roles if r is not Role.PERSON_DETECTION]
+    if Role.FACE_DETECTION not in roles:
+        roles.insert(0, Role.FACE_DETECTION)
+    engine = _engine(args, roles)
+    config = PipelineConfig(mode=mode)
+    started = time.perf_counter()
+    frames = faces = tracks = 0
+    for camera_id, (name, source) in enumerate(inputs, start=1):
+        analyser = FrameAnalyser(camera_id, engine, config)
+        closed = []
+        timestamp = 0.0
+        if isinstance(source, list):
+            # Still images: each one is a separate visit, a day after the previous one.
+            for day, image_path in enumerate(source):
+                timestamp = day * 86_400.0
+                frame = Frame(read_image(image_path), day, timestamp, time.monotonic())
+                closed += analyser.process(frame)[1]
+                closed += analyser.finish(timestamp + 1.0)
+        else:
+            live = source.kind not in (SourceKind.FILE, SourceKind.DEMO)
+            limit = None if not live else int(args.seconds * 30)
+            deadline = time.monotonic() + args.seconds if live else None
+            try:
+                for frame in iter_frames(source, max_frames=limit):
+                    timestamp = frame.timestamp
+                    closed += analyser.process(frame)[1]
+                    if deadline is not None and time.monotonic() > deadline:
+                        break
+            except SourceError as exc:
+                raise BadInputError(str(exc)) from exc
+            closed += analyser.finish(timestamp + config.tracker.max_missing_seconds)
+        log.info(
+            "analysed %s: %d frames, %d tracks", redact_url(name), analyser.frames, len(closed)
+        )
+        frames += analyser.frames
+        faces += analyser.faces
+        tracks += len(closed)
+    elapsed = time.perf_counter() - started
+    payload = {
+        "frames": frames,
+        "faces": faces,
+        "tracks": tracks,
+        "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
+        "mode": mode.value,
+        "notice_version": notice.version,
+    }
+    _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from desktopapp.ui.app import run_gui  # noqa: PLC0415 - the CLI must work without Qt loaded
 
@@ -287,6 +373,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     register.add_argument("pack", type=Path)
     register.set_defaults(func=cmd_models_register)
+
+    analyse = sub.add_parser(
+        "analyse", parents=[common], help="run the pipeline over videos, images or streams"
+    )
+    analyse.add_argument("sources", nargs="+", metavar="SRC")
+    analyse.add_argument("--mode", choices=[m.value for m in Mode], default=None)
+    analyse.add_argument("--store", default=None, help="store name (visits arrive with the store)")
+    analyse.add_argument(
+        "--seconds", type=float, default=10.0, help="how long to read a live stream"
+    )
+    analyse.set_defaults(func=cmd_analyse)
 
     notice = sub.add_parser("notice", parents=[common], help="the notice profile (signage)")
     notice_sub = notice.add_subparsers(dest="notice_command", parser_class=_Parser, required=True)

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.gui
 def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[MainWindow]:
     windows: list[MainWindow] = []
 
-    def opener(data_dir: Path) -> MainWindow:
-        window = create_main_window(qapp, data_dir)
+    def opener(data_dir: Path, *, start_cameras: bool = False) -> MainWindow:
+        window = create_main_window(qapp, data_dir, start_cameras=start_cameras)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -44,13 +44,15 @@ def _model_labels(window: MainWindow) -> dict[str, QLabel]:
     }
 
 
-def test_main_window_shows_empty_grid_and_active_models(
+def test_main_window_shows_the_demo_tile_and_active_models(
     open_window: object, qtbot: QtBot, tmp_path: Path
 ) -> None:
     window = open_window(tmp_path)  # type: ignore[operator]
     assert "Raiten" in window.windowTitle()
-    assert window.camera_grid.empty_label.isVisible()
-    assert window.camera_grid.tile_count == 0
+    # An empty data folder shows the demo camera (not started here: start_cameras=False).
+    qtbot.waitUntil(lambda: window.camera_grid.tile_count == 1, timeout=30_000)
+    assert not window.camera_grid.empty_label.isVisible()
+    assert window.controller.workers == {}
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     labels = _model_labels(window)
     assert "yuface (BSD-3-Clause)" in labels["model-face_detection"].text()
@@ -104,7 +106,7 @@ def test_japanese_translation_is_used(open_window: object, qtbot: QtBot, tmp_pat
     assert window.windowTitle() == "Raiten — 店舗カメラ分析"
     assert "カメラはまだ登録されていません" in window.camera_grid.empty_label.text()
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["ファイル(&F)", "ヘルプ(&H)"]
+    assert menus == ["ファイル(&F)", "カメラ(&C)", "ヘルプ(&H)"]
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     assert _model_labels(window)["model-face_detection"].text().startswith("顔検出: yuface")
 

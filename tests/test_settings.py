@@ -60,7 +60,11 @@ def test_data_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     assert "Raiten" in str(resolve_data_dir(None))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,  # file I/O on a loaded CI machine
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(content=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_any_file_content_gives_settings_or_a_settings_error(
     tmp_path: Path, content: bytes

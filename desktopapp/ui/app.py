@@ -15,7 +15,9 @@ from desktopapp.ui.main_window import MainWindow
 log = logging.getLogger(__name__)
 
 
-def create_main_window(app: QApplication, data_dir: Path) -> MainWindow:
+def create_main_window(
+    app: QApplication, data_dir: Path, *, start_cameras: bool = True
+) -> MainWindow:
     problem = ""
     try:
         settings = load_settings(data_dir)
@@ -24,7 +26,7 @@ def create_main_window(app: QApplication, data_dir: Path) -> MainWindow:
         settings = Settings()
     language = effective_language(settings.ui.language)
     app.setProperty("raiten_translator", install_translator(app, language))
-    return MainWindow(data_dir, settings, problem)
+    return MainWindow(data_dir, settings, problem, start_cameras=start_cameras)
 
 
 def run_gui(data_dir: Path) -> int:

@@ -2,9 +2,167 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP">
 <context>
+    <name>CameraDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="44"/>
+        <source>Edit camera</source>
+        <translation>カメラの編集</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="44"/>
+        <source>Add camera</source>
+        <translation>カメラの追加</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="50"/>
+        <source>USB camera</source>
+        <translation>USB カメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="51"/>
+        <source>Network camera (RTSP)</source>
+        <translation>ネットワークカメラ (RTSP)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="52"/>
+        <source>Network camera (HTTP MJPEG)</source>
+        <translation>ネットワークカメラ (HTTP MJPEG)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="53"/>
+        <source>Video file</source>
+        <translation>動画ファイル</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="54"/>
+        <source>Demo camera</source>
+        <translation>デモカメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="59"/>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <source>Play the video again when it ends</source>
+        <translation>動画の終わりで最初から再生する</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <source>Pixelate</source>
+        <translation>モザイク</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="69"/>
+        <source>Blur</source>
+        <translation>ぼかし</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
+        <source>Solid</source>
+        <translation>塗りつぶし</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
+        <source> frames/s</source>
+        <translation> フレーム/秒</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
+        <source>Type</source>
+        <translation>種類</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <source>Address</source>
+        <translation>アドレス</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
+        <source>Masking</source>
+        <translation>マスク方法</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
+        <source>Analysis rate</source>
+        <translation>解析頻度</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
+        <source>Test connection</source>
+        <translation>接続テスト</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
+        <source>No preview yet.</source>
+        <translation>プレビューはまだありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <source>Path of a video file</source>
+        <translation>動画ファイルの場所</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <source>The built-in demo needs no address</source>
+        <translation>内蔵デモにアドレスは不要です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
+        <source>Choose a video file</source>
+        <translation>動画ファイルを選択</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
+        <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
+        <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="154"/>
+        <source>Enter the camera&apos;s address.</source>
+        <translation>カメラのアドレスを入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="159"/>
+        <source>This address cannot be used: %1</source>
+        <translation>このアドレスは使用できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="162"/>
+        <source>The address does not match the chosen camera type.</source>
+        <translation>アドレスが選択したカメラの種類と一致しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="174"/>
+        <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
+        <translation>カメラに名前を付けてください（例:「入口」）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="190"/>
+        <source>Connecting…</source>
+        <translation>接続中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="214"/>
+        <source>Connected: %1×%2, %3 face(s) masked.</source>
+        <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="222"/>
+        <source>No picture from this camera: %1</source>
+        <translation>このカメラから映像を取得できません: %1</translation>
+    </message>
+</context>
+<context>
     <name>CameraGrid</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_grid.py" line="23"/>
+        <location filename="../../desktopapp/ui/camera_grid.py" line="28"/>
         <source>No cameras are configured yet.
 
 Raiten shows every person masked, keeps only face feature data for the period you set, and never stores a picture.</source>
@@ -14,54 +172,152 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     </message>
 </context>
 <context>
+    <name>CameraTile</name>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="73"/>
+        <source>Connecting…</source>
+        <translation>接続中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
+        <source>Reconnecting…</source>
+        <translation>再接続中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="78"/>
+        <source>Reconnecting… last picture %1 s ago</source>
+        <translation>再接続中… 最後の映像は %1 秒前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="80"/>
+        <source>Cannot read this camera: %1</source>
+        <translation>このカメラを読み込めません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="82"/>
+        <source>Video ended</source>
+        <translation>動画が終了しました</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="84"/>
+        <source>%1 fps · faces: %2</source>
+        <translation>%1 fps · 顔: %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="121"/>
+        <source>Waiting for picture…</source>
+        <translation>映像を待っています…</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="65"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="74"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="74"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="91"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="102"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="85"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="103"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="108"/>
+        <source>&amp;Cameras</source>
+        <translation>カメラ(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="109"/>
+        <source>&amp;Add camera…</source>
+        <translation>カメラを追加(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="112"/>
+        <source>&amp;Edit camera</source>
+        <translation>カメラを編集(&amp;E)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="113"/>
+        <source>&amp;Remove camera</source>
+        <translation>カメラを削除(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="114"/>
+        <source>&amp;Layout</source>
+        <translation>レイアウト(&amp;L)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="91"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="94"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="112"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="145"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="121"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="163"/>
+        <source>The data folder cannot be opened: %1</source>
+        <translation>データフォルダを開けません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
+        <source>Demo camera</source>
+        <translation>デモカメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
+        <source>DEMO</source>
+        <translation>デモ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="198"/>
+        <source>Analysis is blocked until the notice profile is complete: %1</source>
+        <translation>告知内容（掲示項目）が揃うまで解析は開始できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="249"/>
+        <source>Remove camera</source>
+        <translation>カメラの削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
+        <source>Remove the camera &quot;%1&quot;?</source>
+        <translation>カメラ「%1」を削除しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
+        <source>This camera cannot start: %1</source>
+        <translation>このカメラを開始できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -136,37 +392,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="36"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="45"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="40"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="40"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="40"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="40"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="46"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="55"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="46"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="55"/>
         <source>no</source>
         <translation>不可</translation>
     </message>

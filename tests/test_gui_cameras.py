@@ -1,0 +1,180 @@
+"""Live camera tiles, the notice gate in the GUI, layouts and the camera dialog (offscreen)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktopapp.core.config import Settings
+from desktopapp.core.demo import DEMO_CAMERA_ID
+from desktopapp.core.notice import NoticeProfile, NoticeStore
+from desktopapp.core.pipeline import MaskedFrame
+from desktopapp.core.sources import SourceKind, SourceSpec, demo_face_box, demo_frame
+from desktopapp.core.store.cameras import Camera
+from desktopapp.core.workspace import Workspace
+from desktopapp.ui.app import create_main_window
+from desktopapp.ui.camera_dialog import CameraDialog
+from desktopapp.ui.camera_grid import CameraGrid
+from desktopapp.ui.camera_tile import CameraTile
+from desktopapp.ui.main_window import MainWindow
+from tests.conftest import VIDEO
+from tests.test_notice import COMPLETE
+
+pytestmark = pytest.mark.gui
+
+Opener = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[Opener]:
+    def opener(data_dir: Path, *, start_cameras: bool = True) -> MainWindow:
+        window = create_main_window(qapp, data_dir, start_cameras=start_cameras)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    yield opener
+
+
+def _add_video_camera(data_dir: Path) -> None:
+    workspace = Workspace(data_dir, Settings())
+    workspace.save_camera(
+        Camera(name="Entrance", source=SourceSpec(SourceKind.FILE, str(VIDEO), loop=True))
+    )
+    workspace.close()
+
+
+def test_demo_camera_runs_masked_when_nothing_is_configured(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = open_window(tmp_path)
+    received: list[MaskedFrame] = []
+    window.controller.frame_ready.connect(received.append)
+    qtbot.waitUntil(lambda: DEMO_CAMERA_ID in window.camera_grid.tiles, timeout=30_000)
+    tile = window.camera_grid.tiles[DEMO_CAMERA_ID]
+    qtbot.waitUntil(lambda: any(f.faces for f in received), timeout=90_000)
+    qtbot.waitUntil(lambda: tile.has_picture, timeout=10_000)
+    assert not window.camera_grid.empty_label.isVisible()
+    # The demo's picture is a pure function of the frame index: compare the UI's frame with
+    # the source frame inside the face box.
+    frame = next(f for f in received if f.faces)
+    box = demo_face_box(frame.index)
+    assert box is not None
+    source = demo_frame(frame.index)
+    x, y, w, h = (round(v) for v in box)
+    x0, y0 = max(0, x), max(0, y)
+    diff = np.abs(frame.image[y0 : y + h, x0 : x + w].astype(int) - source[y0 : y + h, x0 : x + w])
+    assert diff.mean() > 10, "the frame handed to the UI must be masked"
+    assert "fps" in tile.status_text()
+    window.close()
+    assert window.controller.workers == {}
+
+
+def test_the_notice_gate_blocks_and_then_releases(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _add_video_camera(tmp_path)
+    window = open_window(tmp_path)
+    qtbot.waitUntil(lambda: window.camera_grid.tile_count == 1, timeout=30_000)
+    tile = next(iter(window.camera_grid.tiles.values()))
+    text = tile.status_text()
+    assert "notice profile" in text and "missing feedback_url" in text
+    assert window.controller.workers == {}
+    assert not tile.has_picture
+
+    workspace = Workspace(tmp_path, Settings())
+    NoticeStore(workspace._db).save(NoticeProfile.model_validate(tomllib.loads(COMPLETE)))
+    workspace.close()
+    window.reload_cameras()
+    qtbot.waitUntil(lambda: len(window.controller.workers) == 1, timeout=60_000)
+    tile = next(iter(window.camera_grid.tiles.values()))
+    qtbot.waitUntil(lambda: tile.has_picture, timeout=60_000)
+    window.close()
+
+
+def test_layouts_and_enlarging(qtbot: QtBot) -> None:
+    grid = CameraGrid()
+    qtbot.addWidget(grid)
+    grid.show()
+    for camera_id in range(1, 6):
+        grid.add_tile(CameraTile(camera_id, f"Camera {camera_id}"))
+    grid.set_columns(2)
+    assert len(grid.visible_tiles()) == 4
+    grid.set_columns(3)
+    assert len(grid.visible_tiles()) == 5
+    grid.set_columns(1)
+    assert len(grid.visible_tiles()) == 1
+    grid.set_columns(3)
+    grid.tiles[4].enlarge_requested.emit(4)
+    assert grid.visible_tiles() == [grid.tiles[4]]
+    grid.toggle_enlarged(4)
+    assert len(grid.visible_tiles()) == 5
+    grid.remove_tile(2)
+    assert grid.tile_count == 4
+    with pytest.raises(ValueError, match="layout"):
+        grid.set_columns(5)
+
+
+def test_camera_dialog_preview_and_validation(qtbot: QtBot) -> None:
+    dialog = CameraDialog(Settings().vision, None, None)
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
+    dialog.test_connection()
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=60_000)
+    assert dialog.preview.pixmap() is not None and not dialog.preview.pixmap().isNull()
+    assert dialog.message.text().startswith("Connected: 640×480")
+
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.RTSP.value))
+    dialog.location_edit.setText("http://192.0.2.1/stream")
+    dialog.name_edit.setText("Back door")
+    dialog.accept()
+    assert dialog.result_camera is None
+    assert "does not match" in dialog.message.text()
+
+    dialog.location_edit.setText("rtsp://user:secret@192.0.2.1/stream")
+    dialog.name_edit.setText("")
+    dialog.accept()
+    assert "name" in dialog.message.text()
+    dialog.name_edit.setText("Back door")
+    dialog.accept()
+    assert dialog.result_camera is not None
+    assert dialog.result_camera.source.kind is SourceKind.RTSP
+
+
+def test_an_unreachable_camera_reports_in_plain_words(qtbot: QtBot) -> None:
+    dialog = CameraDialog(Settings().vision, None, None)
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.FILE.value))
+    dialog.location_edit.setText(str(VIDEO.parent / "no-such-video.avi"))
+    dialog.test_connection()
+    assert dialog.message.text().startswith("This address cannot be used")
+    assert "no-such-video.avi" in dialog.message.text()
+
+    # Nothing listens on port 1: the stream cannot open, the dialog says so and stays usable.
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.RTSP.value))
+    dialog.location_edit.setText("rtsp://viewer:secret@127.0.0.1:1/stream")
+    dialog.test_connection()
+    assert not dialog.test_button.isEnabled()
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=30_000)
+    text = dialog.message.text()
+    assert text.startswith("No picture from this camera")
+    assert "secret" not in text
+
+
+def test_camera_locations_are_stored_encrypted(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path, Settings())
+    secret_url = "rtsp://admin:hunter2@192.0.2.7:554/stream1"
+    saved = workspace.save_camera(
+        Camera(name="Till", source=SourceSpec(SourceKind.RTSP, secret_url))
+    )
+    assert workspace.cameras()[0].source.location == secret_url
+    assert saved.camera_id is not None
+    workspace.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("raiten.db*"))
+    assert b"hunter2" not in raw and b"192.0.2.7" not in raw
