@@ -44,6 +44,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import argparse
 import contextlib
+import ctypes
 import json
 import logging
 import platform
@@ -62,6 +63,7 @@ from typing import Any, Final, cast
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -89,7 +91,14 @@ from desktopapp.core.sources import (  # noqa: E402
 from desktopapp.core.vision.engine import VisionEngine  # noqa: E402
 from desktopapp.core.vision.faces import YuFaceDetector  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
-from desktopapp.core.vision.types import Image  # noqa: E402
+from desktopapp.core.vision.types import (  # noqa: E402
+    AttributeEstimator,
+    Attributes,
+    Face,
+    FaceEmbedder,
+    Image,
+    Vector,
+)
 from desktopapp.ui.cameras import load_engine  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -265,14 +274,98 @@ class Setup:
     label: str
     max_side: int | None = None  # detection input size; None: the manifest's (640)
     best_shots: int = PipelineConfig().best_shots
+    # Experiment: call libfacedetection through ctypes, which releases the GIL during the call
+    # (the yuface extension holds it for the whole detection).
+    gil_free_detection: bool = False
 
     def describe(self) -> str:
-        side = "manifest (640)" if self.max_side is None else str(self.max_side)
-        return f"detection max_side {side}, best shots {self.best_shots}"
+        side = "640 (manifest)" if self.max_side is None else str(self.max_side)
+        text = f"detection max_side {side}, best shots {self.best_shots}"
+        return text + (", GIL-free detection call" if self.gil_free_detection else "")
+
+    def token(self) -> str:
+        """This setup on a command line (for the profiling child)."""
+        return f"{self.label}:{self.max_side or 0}:{self.best_shots}:{int(self.gil_free_detection)}"
+
+    @classmethod
+    def from_token(cls, token: str) -> Setup:
+        label, side, shots, gil_free = token.split(":")
+        return cls(label, int(side) or None, int(shots), bool(int(gil_free)))
 
 
 DEFAULT_SETUP: Final = Setup("default")
-TUNED_SETUP: Final = Setup("tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS)
+TUNED_SETUPS: Final = (
+    Setup("tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS),
+    Setup(
+        "tuned_gil_free", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
+        gil_free_detection=True,
+    ),
+)  # fmt: skip
+
+
+class _CountingEmbedder:
+    """The engine's embedder, counting its calls (one analysis thread per engine)."""
+
+    def __init__(self, inner: FaceEmbedder) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.dim = inner.dim
+        self.threshold = inner.threshold
+        self.calls = 0
+
+    def embed(self, image: Image, face: Face) -> Vector:
+        self.calls += 1
+        return self.inner.embed(image, face)
+
+
+class _CountingAttributes:
+    def __init__(self, inner: AttributeEstimator) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.calls = 0
+
+    def estimate(self, image: Image, face: Face) -> Attributes:
+        self.calls += 1
+        return self.inner.estimate(image, face)
+
+
+def model_calls(engine: VisionEngine) -> tuple[int, int]:
+    """(feature, attribute) calls so far of an engine made by ``configured``."""
+    embedder, attributes = engine.embedder, engine.attributes
+    return (
+        embedder.calls if isinstance(embedder, _CountingEmbedder) else 0,
+        attributes.calls if isinstance(attributes, _CountingAttributes) else 0,
+    )
+
+
+class _GilFreeFaceDetection:
+    """``yuface.detect`` without the GIL: libfacedetection's ``facedetect_cnn`` called through
+    ctypes (which releases the GIL for the call); same boxes, same result layout."""
+
+    SYMBOL: Final = "_Z14facedetect_cnnPhS_iii"  # facedetect_cnn(uchar*, uchar*, int, int, int)
+    BUFFER_BYTES: Final = 0x9000  # libfacedetection's DETECT_BUFFER_SIZE
+
+    def __init__(self, library: Path) -> None:
+        function = getattr(ctypes.CDLL(str(library)), self.SYMBOL)
+        function.restype = ctypes.POINTER(ctypes.c_int)
+        function.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int] * 3
+        self._function = function
+        # The first call fills the library's static weights; never let two threads race to it.
+        self(np.zeros((32, 32, 3), np.uint8), 0.5)
+
+    def __call__(
+        self, image: Image, conf: float = 0.5
+    ) -> tuple[NDArray[np.int16], NDArray[np.int16], NDArray[np.int16]]:
+        image = np.ascontiguousarray(image)
+        buffer = np.zeros(self.BUFFER_BYTES, np.uint8)
+        height, width = image.shape[:2]
+        count = self._function(
+            buffer.ctypes.data, image.ctypes.data, width, height, image.strides[0]
+        )[0]
+        # Per face 16 shorts: confidence, x, y, w, h, 5 landmarks (x, y), one spare.
+        rows = np.frombuffer(buffer, np.int16, 16 * count, offset=4).reshape(count, 16)
+        rows = rows[rows[:, 0] > conf * 100]
+        return rows[:, 0].copy(), rows[:, 1:5].copy(), rows[:, 5:15].copy()
 
 
 def load_engines(count: int) -> list[VisionEngine]:
@@ -281,13 +374,21 @@ def load_engines(count: int) -> list[VisionEngine]:
 
 
 def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> VisionEngine:
-    """``engine`` with the detector ``setup`` asks for (the same models otherwise)."""
-    if setup.max_side is None:
-        return engine
-    entry = registry.get("yuface")
-    options = {**entry.options, "max_side": setup.max_side}
-    detector = YuFaceDetector(entry.info, registry.verified_paths(entry), options, threads=1)
-    return VisionEngine(detector=detector, embedder=engine.embedder, attributes=engine.attributes)
+    """``engine``'s models, with the detector ``setup`` asks for and counted model calls."""
+    detector = engine.detector
+    if setup.max_side is not None or setup.gil_free_detection:
+        entry = registry.get("yuface")
+        paths = registry.verified_paths(entry)
+        options = dict(entry.options)
+        if setup.max_side is not None:
+            options["max_side"] = setup.max_side
+        yuface = YuFaceDetector(entry.info, paths, options, threads=1)
+        if setup.gil_free_detection:
+            yuface._detect = _GilFreeFaceDetection(paths["library"])
+        detector = yuface
+    embedder = None if engine.embedder is None else _CountingEmbedder(engine.embedder)
+    attributes = None if engine.attributes is None else _CountingAttributes(engine.attributes)
+    return VisionEngine(detector=detector, embedder=embedder, attributes=attributes)
 
 
 def pipeline_config(setup: Setup, analysis_fps: float) -> PipelineConfig:
@@ -344,9 +445,45 @@ def running(workers: Sequence[CameraWorker]) -> Iterator[None]:
             worker.stop()
 
 
-def _dropped(source: AnySource) -> tuple[int, int]:
-    status = source.status()
-    return status.frames, status.dropped
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Counters of a run at one moment; per camera unless summed."""
+
+    at: float
+    cpu: float
+    frames: list[int]
+    faces: list[int]
+    closed: list[int]
+    received: list[int]
+    dropped: list[int]
+    features: int
+    attributes: int
+
+    @classmethod
+    def take(
+        cls,
+        workers: Sequence[CameraWorker],
+        sources: Sequence[AnySource],
+        engines: Sequence[VisionEngine],
+        counts: _Counts,
+    ) -> _Snapshot:
+        statuses = [s.status() for s in sources]
+        calls = [model_calls(e) for e in engines]
+        return cls(
+            at=time.monotonic(),
+            cpu=time.process_time(),
+            frames=[w.analyser.frames for w in workers],
+            faces=list(counts.faces),
+            closed=list(counts.closed),
+            received=[s.frames for s in statuses],
+            dropped=[s.dropped for s in statuses],
+            features=sum(c[0] for c in calls),
+            attributes=sum(c[1] for c in calls),
+        )
+
+
+def _minus(after: Sequence[int], before: Sequence[int]) -> list[int]:
+    return [a - b for a, b in zip(after, before, strict=True)]
 
 
 def measure_headless(
@@ -359,7 +496,10 @@ def measure_headless(
     warmup: float,
     picture: Image | None,
 ) -> dict[str, Any]:
-    """``cameras`` workers at once on ``source_kind``; rates over ``seconds`` after ``warmup``."""
+    """``cameras`` workers at once on ``source_kind``; rates over ``seconds`` after ``warmup``.
+
+    ``engines`` come from ``configured`` with the same ``setup``; one per camera.
+    """
     counts = _Counts.zeros(cameras)
 
     def on_frame(frame: MaskedFrame) -> None:
@@ -368,26 +508,20 @@ def measure_headless(
     def on_closed(event: TrackClosed) -> None:
         counts.closed[event.camera_id] += 1
 
+    used = engines[:cameras]
     sources = [make_source(source_kind, c, cameras, picture) for c in range(cameras)]
     config = pipeline_config(setup, HEADLESS_ANALYSIS_FPS)
-    workers = _workers(engines[:cameras], sources, config, on_frame, on_closed)
+    workers = _workers(used, sources, config, on_frame, on_closed)
     with running(workers):
         time.sleep(warmup)
-        frames0 = [w.analyser.frames for w in workers]
-        faces0, closed0 = list(counts.faces), list(counts.closed)
-        source0 = [_dropped(s) for s in sources]
-        cpu0, wall0 = time.process_time(), time.monotonic()
+        before = _Snapshot.take(workers, sources, used, counts)
         time.sleep(seconds)
-        frames1 = [w.analyser.frames for w in workers]
-        faces1, closed1 = list(counts.faces), list(counts.closed)
-        source1 = [_dropped(s) for s in sources]
-        cpu1, wall1 = time.process_time(), time.monotonic()
-    elapsed = wall1 - wall0
-    analysed = [b - a for a, b in zip(frames0, frames1, strict=True)]
+        after = _Snapshot.take(workers, sources, used, counts)
+    elapsed = after.at - before.at
+    analysed = _minus(after.frames, before.frames)
     fps = [n / elapsed for n in analysed]
-    received = [b[0] - a[0] for a, b in zip(source0, source1, strict=True)]
-    dropped = [b[1] - a[1] for a, b in zip(source0, source1, strict=True)]
-    faces = sum(b - a for a, b in zip(faces0, faces1, strict=True))
+    received = _minus(after.received, before.received)
+    dropped = _minus(after.dropped, before.dropped)
     return {
         "source": source_kind,
         "setup": setup.label,
@@ -400,9 +534,11 @@ def measure_headless(
         "frames_received": received,
         "frames_dropped": dropped,
         "dropped_share": round(sum(dropped) / max(1, sum(received)), 3),
-        "faces_per_frame": round(faces / max(1, sum(analysed)), 2),
-        "tracks_closed": sum(b - a for a, b in zip(closed0, closed1, strict=True)),
-        "cpu_cores_used": round((cpu1 - cpu0) / elapsed, 2),
+        "faces_per_frame": round(sum(_minus(after.faces, before.faces)) / max(1, sum(analysed)), 2),
+        "features_per_s": round((after.features - before.features) / elapsed, 2),
+        "attributes_per_s": round((after.attributes - before.attributes) / elapsed, 2),
+        "tracks_closed": sum(_minus(after.closed, before.closed)),
+        "cpu_cores_used": round((after.cpu - before.cpu) / elapsed, 2),
     }
 
 
@@ -471,10 +607,14 @@ def measure_gui(
     seconds: float,
     warmup: float,
     picture: Image | None,
+    setup: Setup = DEFAULT_SETUP,
     analysis_fps: float = GUI_ANALYSIS_FPS,
 ) -> dict[str, Any]:
-    """A shown window with ``cameras`` live tiles; paint rates and the worst stall."""
-    from PySide6.QtCore import QTimer  # noqa: PLC0415
+    """A shown window with ``cameras`` live tiles; paint rates and the worst stall.
+
+    ``engines`` come from ``configured`` with the same ``setup``; one per camera.
+    """
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer  # noqa: PLC0415
     from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: PLC0415
 
     from desktopapp.ui.camera_grid import CameraGrid  # noqa: PLC0415
@@ -527,17 +667,25 @@ def measure_gui(
     workers = _workers(
         engines[:cameras],
         sources,
-        pipeline_config(DEFAULT_SETUP, analysis_fps),
+        pipeline_config(setup, analysis_fps),
         controller.frame_ready.emit,
         controller.track_closed.emit,
     )
-    result: dict[str, Any] = {"cameras": cameras, "source": source_kind}
+    result: dict[str, Any] = {
+        "cameras": cameras,
+        "source": source_kind,
+        "setup": setup.label,
+        "config": setup.describe(),
+        "analysis_fps_cap": analysis_fps,
+        "seconds": seconds,
+    }
     try:
         window.show()
         probe.start()
         for worker in workers:
-            controller.workers[worker.analyser.camera_id] = worker
             worker.start()
+            # Handed to the controller as its start() does: it polls and stops them.
+            controller.workers[worker.analyser.camera_id] = worker
         _spin(warmup)
         phases: dict[str, dict[str, Any]] = {}
         for phase in ("live", "paint_only"):
@@ -569,15 +717,12 @@ def measure_gui(
         feeder.stop()
         probe.timer.stop()
         live[0] = False
-        controller.shutdown()  # stops every worker it holds, with its source
-        for worker in workers:  # any not handed over yet
-            worker.stop()
+        controller.shutdown()  # stops every worker it was handed, with its source
         window.close()
-        app.processEvents()  # frames still queued are dropped by live[0] = False
+        app.processEvents()  # frames still queued are dropped: live[0] is False
         controller.deleteLater()
         window.deleteLater()
-        app.processEvents()
-    result["analysis_fps_cap"] = analysis_fps
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return result
 
 
@@ -655,7 +800,7 @@ def profile(
             sys.executable,
             str(Path(__file__).resolve()),
             "--profile-target",
-            f"{cameras}:{setup.max_side or 0}:{setup.best_shots}:{seconds}",
+            f"{cameras}:{seconds}:{setup.token()}",
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0 or not out.is_file():
@@ -667,10 +812,12 @@ def profile(
 
 
 def _profile_target(spec: str) -> None:
-    """The child process of ``profile``: one headless run, no output."""
-    cameras_text, side_text, shots_text, seconds_text = spec.split(":")
-    cameras = int(cameras_text)
-    setup = Setup("profiled", max_side=int(side_text) or None, best_shots=int(shots_text))
+    """The child process of ``profile``: model loading, then one headless run, no output.
+
+    Loading is in the profile too; at 100 samples/s it is a few percent of a 12 s run.
+    """
+    cameras_text, seconds_text, token = spec.split(":", 2)
+    cameras, setup = int(cameras_text), Setup.from_token(token)
     registry = ModelRegistry.load()
     engines = [configured(e, setup, registry) for e in load_engines(cameras)]
     measure_headless(
@@ -692,6 +839,21 @@ def _largest_passing(min_fps: dict[str, float]) -> int:
     return max(passing, default=0)
 
 
+def _ui_keys(prefix: str, measured: dict[str, Any]) -> dict[str, Any]:
+    live, paint_only = measured["phases"]["live"], measured["phases"]["paint_only"]
+    return {
+        f"{prefix}.cameras": measured["cameras"],
+        f"{prefix}.source": measured["source"],
+        f"{prefix}.config": measured["config"],
+        f"{prefix}.analysis_fps_cap": measured["analysis_fps_cap"],
+        f"{prefix}.seconds": measured["seconds"],
+        f"{prefix}.paint_fps": live["min_paint_fps"],
+        f"{prefix}.paint_only_fps": paint_only["min_paint_fps"],
+        f"{prefix}.max_stall_ms": max(live["max_stall_ms"], paint_only["max_stall_ms"]),
+        f"{prefix}.phases": measured["phases"],
+    }
+
+
 def run(
     cameras: Sequence[int] = (1, 2, 4),
     seconds: float = 20.0,
@@ -700,22 +862,31 @@ def run(
     sources: Sequence[str] = SOURCES,
     tuned: bool = True,
     gui: bool = True,
-    gui_seconds: float = 8.0,
+    gui_seconds: float = 6.0,
     profile_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """Every measurement; flat ``section.name`` keys (see the module docstring)."""
+    """Every measurement, under flat ``section.name`` keys.
+
+    Headless: each camera count in ``cameras`` on each of ``sources`` with the default
+    configuration, then the tuned configurations at the largest count on the main source
+    (``six_faces`` when listed). GUI: the largest count, default configuration (keys ``ui.*``)
+    and, with ``tuned``, the last tuned configuration (``ui_tuned.*``). ``profile_seconds``
+    > 0 also runs py-spy over the largest count (``profile.<setup>``).
+    """
     if not cameras or min(cameras) < 1:
         raise ValueError("cameras must list camera counts of at least 1")
-    if seconds <= 0 or warmup < 0:
-        raise ValueError("seconds must be positive and warmup not negative")
+    if seconds <= 0 or warmup < 0 or gui_seconds <= 0:
+        raise ValueError("seconds and gui_seconds must be positive and warmup not negative")
     unknown = [s for s in sources if s not in SOURCES]
-    if unknown:
-        raise ValueError(f"unknown source {unknown[0]!r}; choose from {', '.join(SOURCES)}")
+    if unknown or not sources:
+        raise ValueError(f"sources must be some of {', '.join(SOURCES)}")
     counts = sorted(set(cameras))
+    largest = counts[-1]
+    main_source = "six_faces" if "six_faces" in sources else sources[0]
     began = time.monotonic()
-    picture = load_six_faces() if "six_faces" in sources or gui else None
+    picture = load_six_faces() if main_source == "six_faces" else None
     registry = ModelRegistry.load()
-    engines = load_engines(max(counts))
+    base = load_engines(largest)
     result: dict[str, Any] = {
         "pipeline.cpu_count": os.cpu_count() or 0,
         "pipeline.machine": f"{platform.machine()} {platform.system()} {platform.release()}",
@@ -723,9 +894,12 @@ def run(
         "pipeline.frame_size": list(FRAME_SIZE),
         "pipeline.analysis_fps_cap": HEADLESS_ANALYSIS_FPS,
         "pipeline.warmup_s": warmup,
-        "pipeline.default_config": DEFAULT_SETUP.describe(),
+        "pipeline.seconds": seconds,
+        "pipeline.source": main_source,
+        "pipeline.config": DEFAULT_SETUP.describe(),
     }
     runs: list[dict[str, Any]] = []
+    engines = [configured(e, DEFAULT_SETUP, registry) for e in base]
     for kind in sources:
         for n in counts:
             log.info("headless: %d x %s", n, kind)
@@ -734,52 +908,40 @@ def run(
                     engines, kind, n, DEFAULT_SETUP, seconds=seconds, warmup=warmup, picture=picture
                 )
             )
-    main_source = "six_faces" if "six_faces" in sources else sources[0]
-    by_n = {str(r["cameras"]): r["min_fps"] for r in runs if r["source"] == main_source}
-    result["pipeline.source"] = main_source
-    result["pipeline.fps_per_camera"] = by_n
-    result["pipeline.cameras_at_10fps"] = _largest_passing(by_n)
     for kind in sources:
-        if kind != main_source:
-            per_kind = {str(r["cameras"]): r["min_fps"] for r in runs if r["source"] == kind}
-            result[f"pipeline.fps_per_camera_{kind}"] = per_kind
-            result[f"pipeline.cameras_at_10fps_{kind}"] = _largest_passing(per_kind)
-    if tuned:
-        tuned_engines = [configured(e, TUNED_SETUP, registry) for e in engines]
-        n = max(counts)
-        log.info("headless: %d x %s, tuned", n, main_source)
+        per_n = {str(r["cameras"]): r["min_fps"] for r in runs if r["source"] == kind}
+        suffix = "" if kind == main_source else f"_{kind}"
+        result[f"pipeline.fps_per_camera{suffix}"] = per_n
+        result[f"pipeline.cameras_at_10fps{suffix}"] = _largest_passing(per_n)
+    setups = TUNED_SETUPS if tuned else ()
+    for setup in setups:
+        log.info("headless: %d x %s, %s", largest, main_source, setup.label)
+        tuned_engines = [configured(e, setup, registry) for e in base]
         tuned_run = measure_headless(
-            tuned_engines, main_source, n, TUNED_SETUP, seconds=seconds, warmup=warmup,
+            tuned_engines, main_source, largest, setup, seconds=seconds, warmup=warmup,
             picture=picture,
         )  # fmt: skip
         runs.append(tuned_run)
-        result["pipeline.tuned_config"] = TUNED_SETUP.describe()
-        result["pipeline.tuned_fps_per_camera"] = {str(n): tuned_run["min_fps"]}
+        result[f"pipeline.{setup.label}.config"] = setup.describe()
+        result[f"pipeline.{setup.label}.fps_per_camera"] = {str(largest): tuned_run["min_fps"]}
     result["pipeline.runs"] = runs
     if gui:
-        n = max(counts)
-        log.info("gui: %d tiles", n)
-        measured = measure_gui(
-            engines, main_source, n, seconds=gui_seconds, warmup=min(warmup, 2.0), picture=picture
-        )
-        live, paint_only = measured["phases"]["live"], measured["phases"]["paint_only"]
-        result.update(
-            {
-                "ui.cameras": n,
-                "ui.source": main_source,
-                "ui.analysis_fps_cap": measured["analysis_fps_cap"],
-                "ui.seconds": gui_seconds,
-                "ui.paint_fps": live["min_paint_fps"],
-                "ui.paint_only_fps": paint_only["min_paint_fps"],
-                "ui.max_stall_ms": max(live["max_stall_ms"], paint_only["max_stall_ms"]),
-                "ui.phases": measured["phases"],
-            }
-        )
+        for prefix, setup in (("ui", DEFAULT_SETUP), *(("ui_tuned", s) for s in setups[-1:])):
+            log.info("gui: %d tiles, %s", largest, setup.label)
+            measured = measure_gui(
+                [configured(e, setup, registry) for e in base],
+                main_source,
+                largest,
+                seconds=gui_seconds,
+                warmup=min(warmup, 2.0),
+                picture=picture,
+                setup=setup,
+            )
+            result.update(_ui_keys(prefix, measured))
     if profile_seconds > 0:
-        n = max(counts)
-        for setup in (DEFAULT_SETUP, TUNED_SETUP) if tuned else (DEFAULT_SETUP,):
-            log.info("profile: %d cameras, %s", n, setup.label)
-            result[f"profile.{setup.label}"] = profile(n, profile_seconds, setup)
+        for setup in (DEFAULT_SETUP, *setups):
+            log.info("profile: %d cameras, %s", largest, setup.label)
+            result[f"profile.{setup.label}"] = profile(largest, profile_seconds, setup)
     result["pipeline.load_average_after"] = round(os.getloadavg()[0], 2)
     result["bench.total_s"] = round(time.monotonic() - began, 1)
     return result
@@ -794,28 +956,32 @@ def _verdict(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def markdown(result: dict[str, Any]) -> str:
+def _numbers(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
+
+
+def _pipeline_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "## Pipeline: analysis rate per camera",
         "",
         f"640x480, REPEAT mode (detection, masking, tracking, dlib features of best shots, "
         f"age/gender), one engine per camera at threads=1, analysis capped at "
-        f"{result['pipeline.analysis_fps_cap']:g} fps, {result['pipeline.warmup_s']:g} s "
-        f"warm-up. {result['pipeline.cpu_count']} CPUs ({result['pipeline.machine']}); load "
-        f"average {result['pipeline.load_average_before']} before, "
-        f"{result['pipeline.load_average_after']} after.",
+        f"{result['pipeline.analysis_fps_cap']:g} fps, {result['pipeline.seconds']:g} s after "
+        f"{result['pipeline.warmup_s']:g} s warm-up. {result['pipeline.cpu_count']} CPUs "
+        f"({result['pipeline.machine']}); load average {result['pipeline.load_average_before']} "
+        f"before, {result['pipeline.load_average_after']} after.",
         "",
         "| source | config | cameras | min fps | mean fps | fps per camera | dropped "
-        "| faces/frame | tracks closed | CPU cores | >=10 fps |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "| faces/frame | features/s | attributes/s | tracks closed | CPU cores | >=10 fps |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["pipeline.runs"]:
-        fps = ", ".join(f"{v:.1f}" for v in r["fps"])
         dropped = f"{sum(r['frames_dropped'])} ({100 * r['dropped_share']:.0f}%)"
         lines.append(
             f"| {_SOURCE_NAMES.get(r['source'], r['source'])} | {r['config']} | {r['cameras']} "
-            f"| {r['min_fps']:.1f} | {r['mean_fps']:.1f} | {fps} | {dropped} "
-            f"| {r['faces_per_frame']:.2f} | {r['tracks_closed']} | {r['cpu_cores_used']:.2f} "
+            f"| {r['min_fps']:.1f} | {r['mean_fps']:.1f} | {_numbers(r['fps'])} | {dropped} "
+            f"| {r['faces_per_frame']:.2f} | {r['features_per_s']:.1f} "
+            f"| {r['attributes_per_s']:.1f} | {r['tracks_closed']} | {r['cpu_cores_used']:.2f} "
             f"| {_verdict(r['min_fps'] >= TARGET_FPS)} |"
         )
     at_target = result["pipeline.cameras_at_10fps"]
@@ -824,56 +990,71 @@ def markdown(result: dict[str, Any]) -> str:
         f"**cameras_at_10fps** ({result['pipeline.source']}, default config): {at_target} "
         f"(target {TARGET_CAMERAS}: {_verdict(at_target >= TARGET_CAMERAS)})",
     ]
-    if "pipeline.tuned_config" in result:
-        (n, fps), *_ = result["pipeline.tuned_fps_per_camera"].items()
-        lines.append(
-            f"**tuned** ({result['pipeline.tuned_config']}): min {fps:.1f} fps per camera at "
-            f"{n} cameras ({_verdict(fps >= TARGET_FPS)})"
-        )
-    if "ui.paint_fps" in result:
-        cap = result["ui.analysis_fps_cap"]
-        lines += [
-            "",
-            f"## UI: {result['ui.cameras']} tiles in a CameraGrid (offscreen), "
-            f"{_SOURCE_NAMES.get(result['ui.source'], result['ui.source'])}, "
-            f"analysis capped at {cap:g} fps (the app's default), "
-            f"{result['ui.seconds']:g} s per phase",
-            "",
-            "| phase | paint fps per tile (min) | per tile | analysis fps per tile "
-            "| max stall ms | p99 gap ms (10 ms timer) | paint >=20 fps | stall <=50 ms |",
-            "|---|---:|---|---|---:|---:|---|---|",
-        ]
-        labels = {
-            "live": "live (worker -> queued signal -> show_frame)",
-            "paint_only": f"paint-only ({PAINT_ONLY_FPS:g} fps QTimer, analysis running)",
-        }
-        for phase, numbers in result["ui.phases"].items():
-            paint, stall = numbers["min_paint_fps"], numbers["max_stall_ms"]
+    for setup in TUNED_SETUPS:
+        per_n = result.get(f"pipeline.{setup.label}.fps_per_camera")
+        if per_n:
+            (n, fps), *_ = per_n.items()
             lines.append(
-                f"| {labels.get(phase, phase)} | {paint:.1f} "
-                f"| {', '.join(f'{v:.1f}' for v in numbers['paint_fps'])} "
-                f"| {', '.join(f'{v:.1f}' for v in numbers['analysis_fps'])} | {stall:.1f} "
-                f"| {numbers['p99_gap_ms']:.1f} | {_verdict(paint >= TARGET_PAINT_FPS)} "
-                f"| {_verdict(stall <= TARGET_STALL_MS)} |"
+                f"**{setup.label}** ({setup.describe()}): min {fps:.1f} fps per camera at "
+                f"{n} cameras ({_verdict(fps >= TARGET_FPS)})"
             )
+    return lines
+
+
+def _ui_table(result: dict[str, Any], prefix: str) -> list[str]:
+    lines = [
+        "",
+        f"## UI ({prefix}): {result[f'{prefix}.cameras']} tiles in a CameraGrid (offscreen), "
+        f"{_SOURCE_NAMES.get(result[f'{prefix}.source'], result[f'{prefix}.source'])}, "
+        f"{result[f'{prefix}.config']}, analysis capped at "
+        f"{result[f'{prefix}.analysis_fps_cap']:g} fps (the app's default), "
+        f"{result[f'{prefix}.seconds']:g} s per phase",
+        "",
+        "| phase | paint fps per tile (min) | per tile | analysis fps per tile "
+        "| max stall ms | p99 gap ms (10 ms timer) | paint >=20 fps | stall <=50 ms |",
+        "|---|---:|---|---|---:|---:|---|---|",
+    ]
+    labels = {
+        "live": "live (worker -> queued signal -> show_frame)",
+        "paint_only": f"paint-only ({PAINT_ONLY_FPS:g} fps QTimer, analysis running)",
+    }
+    for phase, numbers in result[f"{prefix}.phases"].items():
+        paint, stall = numbers["min_paint_fps"], numbers["max_stall_ms"]
+        lines.append(
+            f"| {labels.get(phase, phase)} | {paint:.1f} | {_numbers(numbers['paint_fps'])} "
+            f"| {_numbers(numbers['analysis_fps'])} | {stall:.1f} | {numbers['p99_gap_ms']:.1f} "
+            f"| {_verdict(paint >= TARGET_PAINT_FPS)} | {_verdict(stall <= TARGET_STALL_MS)} |"
+        )
+    return lines
+
+
+def _profile_table(label: str, summary: dict[str, Any]) -> list[str]:
+    lines = ["", f"## Profile ({label}): where the time goes", ""]
+    if "error" in summary:
+        return [*lines, f"not profiled: {summary['error']}"]
+    return [
+        *lines,
+        f"py-spy, {summary['cameras']} cameras, {summary['config']}, {summary['seconds']:g} s; "
+        f"{summary['samples']} samples of running threads (idle threads excluded; model "
+        f"loading included).",
+        "",
+        "| where (innermost project frame) | share |",
+        "|---|---:|",
+        *(f"| {k} | {v:.1f}% |" for k, v in summary["categories"].items()),
+        "",
+        "| function (self time; C calls count to the Python function making them) | share |",
+        "|---|---:|",
+        *(f"| {k} | {v:.1f}% |" for k, v in summary["self"].items()),
+    ]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = _pipeline_table(result)
+    for prefix in ("ui", "ui_tuned"):
+        if f"{prefix}.paint_fps" in result:
+            lines += _ui_table(result, prefix)
     for key in sorted(k for k in result if k.startswith("profile.")):
-        summary = result[key]
-        lines += ["", f"## Profile ({key.split('.', 1)[1]}): where the time goes", ""]
-        if "error" in summary:
-            lines.append(f"not profiled: {summary['error']}")
-            continue
-        lines += [
-            f"py-spy, {summary['cameras']} cameras, {summary['config']}, {summary['seconds']:g} s,"
-            f" {summary['samples']} samples of busy threads (all threads, idle excluded).",
-            "",
-            "| where (innermost project frame) | share |",
-            "|---|---:|",
-            *(f"| {k} | {v:.1f}% |" for k, v in summary["categories"].items()),
-            "",
-            "| function (self time) | share |",
-            "|---|---:|",
-            *(f"| {k} | {v:.1f}% |" for k, v in summary["self"].items()),
-        ]
+        lines += _profile_table(key.split(".", 1)[1], result[key])
     lines += ["", f"Total benchmark time: {result['bench.total_s']:.0f} s"]
     return "\n".join(lines)
 
@@ -894,9 +1075,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="window per headless run")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--sources", default=",".join(SOURCES), help="six_faces,demo")
-    parser.add_argument("--no-tuned", action="store_true", help="skip the tuned configuration")
+    parser.add_argument("--no-tuned", action="store_true", help="skip the tuned configurations")
     parser.add_argument("--no-gui", action="store_true", help="skip the GUI measurement")
-    parser.add_argument("--gui-seconds", type=float, default=8.0, help="window per GUI phase")
+    parser.add_argument("--gui-seconds", type=float, default=6.0, help="window per GUI phase")
     parser.add_argument(
         "--profile",
         nargs="?",
@@ -904,7 +1085,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         const=12.0,
         default=0.0,
         metavar="SECONDS",
-        help="also profile the largest camera count with py-spy (default 12 s)",
+        help="also profile the largest camera count with py-spy, each configuration (12 s)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile-target", help=argparse.SUPPRESS)

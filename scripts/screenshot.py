@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktopapp.core.config import Settings, save_settings
 from desktopapp.ui.app import create_main_window
+from desktopapp.ui.camera_dialog import CameraDialog
 
 
 def main() -> int:
@@ -27,6 +28,7 @@ def main() -> int:
     parser.add_argument("--lang", choices=["ja", "en"], default="en")
     parser.add_argument("--delay-ms", type=int, default=2500)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--screen", choices=["main", "camera-dialog"], default="main")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="raiten-shot-"))
     settings = Settings()
@@ -35,6 +37,12 @@ def main() -> int:
     app = QApplication(sys.argv)
     window = create_main_window(app, data_dir)
     window.show()
+    if args.screen == "camera-dialog":
+        dialog = CameraDialog(window.settings.vision, None, window)
+        dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("demo"))
+        dialog.name_edit.setText("Entrance")
+        dialog.show()
+        QTimer.singleShot(300, dialog.test_connection)
 
     def shoot() -> None:
         screen = app.primaryScreen()

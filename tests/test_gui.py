@@ -30,10 +30,9 @@ def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[MainWindow]:
         return window
 
     yield opener  # type: ignore[misc]
-    translator = qapp.property("raiten_translator")
-    if translator is not None:
+    for translator in qapp.property("raiten_translators") or []:
         qapp.removeTranslator(translator)
-        qapp.setProperty("raiten_translator", None)
+    qapp.setProperty("raiten_translators", [])
 
 
 def _model_labels(window: MainWindow) -> dict[str, QLabel]:

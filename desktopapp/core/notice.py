@@ -38,6 +38,13 @@ REQUIRED_KEYS = (
 _FACE_MATCHING_WORDS = (("face", "feature"), ("face", "recogni"), ("face", "match"), ("顔",))
 
 
+_PROBLEM_TEXT = {
+    "missing": "missing {key}",
+    "not_url": "{key} must be a web address (https://…)",
+    "no_face_matching": "purpose must say that face feature data is matched",
+}
+
+
 class NoticeError(Exception):
     """The profile file cannot be used; ``str()`` says why in one sentence."""
 
@@ -57,25 +64,30 @@ class NoticeProfile(BaseModel):
     mode: Mode = Mode.REPEAT
     language: Literal["ja", "en"] = "ja"
 
-    def problems(self) -> list[str]:
-        """Why analysis may not start yet: missing keys first, then unusable values."""
+    def problem_items(self) -> list[tuple[str, str]]:
+        """Why analysis may not start yet, as (problem, key): ``missing``, ``not_url`` or
+        ``no_face_matching``. The UI words each in the operator's language."""
         missing = [key for key in REQUIRED_KEYS if not getattr(self, key)]
         if self.mode is not Mode.REPEAT and "retention_days" in missing:
             missing.remove("retention_days")  # nothing personal is kept beyond the visit
-        problems = [f"missing {key}" for key in missing]
+        items = [("missing", key) for key in missing]
         for key in ("policy_url", "feedback_url"):
             value = getattr(self, key)
             if value and not value.startswith(("https://", "http://")):
-                problems.append(f"{key} must be a web address (https://…)")
+                items.append(("not_url", key))
         if self.mode is Mode.REPEAT and self.purpose:
             text = self.purpose.lower()
             if not any(all(w in text for w in words) for words in _FACE_MATCHING_WORDS):
-                problems.append("purpose must say that face feature data is matched")
-        return problems
+                items.append(("no_face_matching", "purpose"))
+        return items
+
+    def problems(self) -> list[str]:
+        """The same, as plain English for the command line and the log."""
+        return [_PROBLEM_TEXT[problem].format(key=key) for problem, key in self.problem_items()]
 
     @property
     def missing_keys(self) -> list[str]:
-        return [p.removeprefix("missing ") for p in self.problems() if p.startswith("missing ")]
+        return [key for problem, key in self.problem_items() if problem == "missing"]
 
     @property
     def complete(self) -> bool:
@@ -143,10 +155,12 @@ class NoticeStore:
 class NoticeGateError(Exception):
     """Analysis may not start: the notice profile is missing or incomplete."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
+    def __init__(self, items: list[tuple[str, str]]):
+        self.items = items
+        self.problems = [_PROBLEM_TEXT[problem].format(key=key) for problem, key in items]
         super().__init__(
-            "Analysis cannot start until the notice profile is complete: " + "; ".join(problems)
+            "Analysis cannot start until the notice profile is complete: "
+            + "; ".join(self.problems)
         )
 
 
@@ -154,8 +168,8 @@ def require_complete_notice(store: NoticeStore) -> NoticeVersion:
     """The notice in force, or NoticeGateError naming every missing key (G-01)."""
     current = store.current()
     if current is None:
-        raise NoticeGateError([f"missing {key}" for key in REQUIRED_KEYS])
-    problems = current.profile.problems()
-    if problems:
-        raise NoticeGateError(problems)
+        raise NoticeGateError([("missing", key) for key in REQUIRED_KEYS])
+    items = current.profile.problem_items()
+    if items:
+        raise NoticeGateError(items)
     return current

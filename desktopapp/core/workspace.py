@@ -49,11 +49,12 @@ class Workspace:
         with self._lock:
             return _require(self._notices)
 
-    def notice_problems(self) -> list[str]:
+    def notice_problems(self) -> list[tuple[str, str]]:
+        """(problem, key) pairs that keep analysis from starting; empty when it may start."""
         try:
             self.notice_in_force()
         except NoticeGateError as exc:
-            return exc.problems
+            return exc.items
         return []
 
     def close(self) -> None:

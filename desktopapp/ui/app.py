@@ -25,7 +25,7 @@ def create_main_window(
         problem = str(exc)
         settings = Settings()
     language = effective_language(settings.ui.language)
-    app.setProperty("raiten_translator", install_translator(app, language))
+    app.setProperty("raiten_translators", install_translator(app, language))
     return MainWindow(data_dir, settings, problem, start_cameras=start_cameras)
 
 

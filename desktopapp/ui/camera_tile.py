@@ -59,6 +59,10 @@ class CameraTile(QFrame):
         self._status = status
         self.update()
 
+    @property
+    def blocked_reason(self) -> str:
+        return self._blocked
+
     def show_blocked(self, reason: str) -> None:
         """Analysis may not run (e.g. the notice is incomplete): no picture, only the reason."""
         self._blocked = reason
@@ -67,7 +71,7 @@ class CameraTile(QFrame):
 
     def status_text(self) -> str:
         if self._blocked:
-            return self._blocked
+            return self.tr("Not analysing")
         status = self._status
         if status is None or status.state is SourceState.CONNECTING:
             return self.tr("Connecting…")

@@ -32,6 +32,7 @@ from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
 from desktopapp.ui.model_status import ModelStatusPanel
+from desktopapp.ui.notice_texts import NoticeTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
             self,
         )
 
-    def _cameras_loaded(self, loaded: tuple[list[Camera], list[str]]) -> None:
+    def _cameras_loaded(self, loaded: tuple[list[Camera], list[tuple[str, str]]]) -> None:
         cameras, problems = loaded
         self.controller.stop_all()
         for camera_id in list(self.camera_grid.tiles):
@@ -203,11 +204,7 @@ class MainWindow(QMainWindow):
             tile = CameraTile(camera.camera_id, camera.name)
             self.camera_grid.add_tile(tile)
             if problems:
-                tile.show_blocked(
-                    self.tr("Analysis is blocked until the notice profile is complete: %1").replace(
-                        "%1", "; ".join(problems)
-                    )
-                )
+                tile.show_blocked(NoticeTexts(self).gate_message(problems))
                 continue
             if camera.enabled and self.start_cameras:
                 self._start_camera(camera)

@@ -174,37 +174,42 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>CameraTile</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="73"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="74"/>
+        <source>Not analysing</source>
+        <translation>解析停止中</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="81"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="82"/>
         <source>Reconnecting… last picture %1 s ago</source>
         <translation>再接続中… 最後の映像は %1 秒前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="80"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="84"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="86"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="84"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="121"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="125"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
@@ -212,112 +217,107 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="74"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="83"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="91"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="100"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="102"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="111"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="103"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="112"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="108"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="117"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="109"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="118"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="112"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="121"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="113"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="122"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="114"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="132"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="133"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="136"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="145"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="163"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="172"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="196"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="198"/>
-        <source>Analysis is blocked until the notice profile is complete: %1</source>
-        <translation>告知内容（掲示項目）が揃うまで解析は開始できません: %1</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="249"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="256"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="286"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="300"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="302"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -392,39 +392,107 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="45"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="46"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="55"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="55"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
         <source>no</source>
         <translation>不可</translation>
+    </message>
+</context>
+<context>
+    <name>NoticeTexts</name>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="11"/>
+        <source>operator (company) name</source>
+        <translation>事業者名</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="12"/>
+        <source>store name</source>
+        <translation>店舗名</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="13"/>
+        <source>purpose of use</source>
+        <translation>利用目的</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="14"/>
+        <source>items acquired</source>
+        <translation>取得する項目</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="15"/>
+        <source>contact point</source>
+        <translation>問い合わせ先</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="16"/>
+        <source>privacy policy URL</source>
+        <translation>プライバシーポリシーの URL</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="17"/>
+        <source>feedback URL</source>
+        <translation>ご意見受付の URL</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="18"/>
+        <source>retention period</source>
+        <translation>保存期間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="23"/>
+        <source>%1 is not filled in</source>
+        <translation>%1が未入力です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="24"/>
+        <source>%1 must be a web address (https://…)</source>
+        <translation>%1はウェブアドレス（https://…）にしてください</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
+        <source>%1 must say that face feature data is matched</source>
+        <translation>%1に顔の特徴量を照合することを明記してください</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="30"/>
+        <source>; </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="31"/>
+        <source>Analysis is blocked until the notice profile is complete: %1</source>
+        <translation>告知内容が揃うまで解析は開始できません: %1</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,33 @@
+"""The notice profile's field names and gate problems in the operator's language."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+
+class NoticeTexts(QObject):
+    def label(self, key: str) -> str:
+        return {
+            "operator": self.tr("operator (company) name"),
+            "store": self.tr("store name"),
+            "purpose": self.tr("purpose of use"),
+            "items": self.tr("items acquired"),
+            "contact": self.tr("contact point"),
+            "policy_url": self.tr("privacy policy URL"),
+            "feedback_url": self.tr("feedback URL"),
+            "retention_days": self.tr("retention period"),
+        }.get(key, key)
+
+    def problem(self, problem: str, key: str) -> str:
+        text = {
+            "missing": self.tr("%1 is not filled in"),
+            "not_url": self.tr("%1 must be a web address (https://…)"),
+            "no_face_matching": self.tr("%1 must say that face feature data is matched"),
+        }.get(problem, "%1")
+        return text.replace("%1", self.label(key))
+
+    def gate_message(self, items: list[tuple[str, str]]) -> str:
+        reasons = self.tr("; ").join(self.problem(p, k) for p, k in items)
+        return self.tr("Analysis is blocked until the notice profile is complete: %1").replace(
+            "%1", reasons
+        )
