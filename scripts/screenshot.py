@@ -41,6 +41,7 @@ def main() -> int:
         dialog = CameraDialog(window.settings.vision, None, window)
         dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("demo"))
         dialog.name_edit.setText("Entrance")
+        dialog.preview.set_zones((((0.55, 0.1), (0.95, 0.1), (0.95, 0.5), (0.55, 0.5)),))
         dialog.show()
         QTimer.singleShot(300, dialog.test_connection)
 

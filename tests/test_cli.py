@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from desktopapp.cli import main
-from tests.conftest import FACES, OBAMA, ROOT, SINGLE_FACE, identity
+from tests.conftest import FACES, OBAMA, ROOT, SINGLE_FACE, VIDEO, identity
+from tests.streams import MjpegServer
+from tests.test_notice import COMPLETE
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -181,3 +183,34 @@ def test_a_corrupt_settings_file_is_a_clear_error(
     )
     assert (code, out) == (2, "")
     assert "settings" in err and err.count("\n") == 1
+
+
+def test_analyse_reads_a_live_stream_for_the_given_seconds(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    notice = tmp_path / "notice.toml"
+    notice.write_text(COMPLETE, encoding="utf-8")
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["notice", "set", str(notice), *data]) == 0
+    capsys.readouterr()
+    server = MjpegServer(VIDEO, user="cam", password="s3cret-pass", fps=15.0)
+    server.start()
+    try:
+        code = main(["analyse", server.url, "--seconds", "3", "--json", *data])
+    finally:
+        server.stop()
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["frames"] >= 10
+    assert result["mode"] == "repeat"
+    assert "s3cret-pass" not in caplog.text and "s3cret-pass" not in err
+
+
+def test_analyse_refuses_without_a_complete_notice(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(["analyse", str(VIDEO), "--data-dir", str(tmp_path), "--json"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert "notice profile" in err and "missing operator" in err and "missing policy_url" in err

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -128,7 +129,7 @@ def test_camera_dialog_preview_and_validation(qtbot: QtBot) -> None:
     dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
     dialog.test_connection()
     qtbot.waitUntil(dialog.test_button.isEnabled, timeout=60_000)
-    assert dialog.preview.pixmap() is not None and not dialog.preview.pixmap().isNull()
+    assert dialog.preview.image is not None and dialog.preview.image.width() == 640
     assert dialog.message.text().startswith("Connected: 640×480")
 
     dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.RTSP.value))
@@ -179,3 +180,44 @@ def test_camera_locations_are_stored_encrypted(tmp_path: Path) -> None:
     workspace.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("raiten.db*"))
     assert b"hunter2" not in raw and b"192.0.2.7" not in raw
+
+
+def test_privacy_zones_are_drawn_saved_and_masked(qtbot: QtBot) -> None:
+    dialog = CameraDialog(Settings().vision, None, None)
+    qtbot.addWidget(dialog)
+    dialog.resize(700, 800)
+    dialog.show()
+    editor = dialog.preview
+    area = editor.picture_rect()
+
+    def click(x: float, y: float) -> None:
+        point = QPoint(round(area.x() + x * area.width()), round(area.y() + y * area.height()))
+        qtbot.mouseClick(editor, Qt.MouseButton.LeftButton, pos=point)
+
+    click(0.1, 0.1)
+    click(0.4, 0.1)
+    dialog.finish_zone_button.click()
+    assert editor.zones == [], "two corners are not a zone"
+    assert "three corners" in dialog.message.text()
+    click(0.4, 0.4)
+    dialog.finish_zone_button.click()
+    assert len(editor.zones) == 1
+    for (x, y), (ex, ey) in zip(editor.zones[0], [(0.1, 0.1), (0.4, 0.1), (0.4, 0.4)], strict=True):
+        assert x == pytest.approx(ex, abs=0.01) and y == pytest.approx(ey, abs=0.01)
+
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
+    dialog.name_edit.setText("Shelf")
+    captured: list[MaskedFrame] = []
+    original = dialog._preview_ready
+    dialog._preview_ready = lambda frame: (captured.append(frame), original(frame))  # type: ignore[method-assign]
+    dialog.test_connection()
+    qtbot.waitUntil(lambda: bool(captured), timeout=60_000)
+    source = demo_frame(captured[0].index)
+    # The zone's inner triangle (well inside its edges) is masked in the preview.
+    inner = captured[0].image[70:110, 180:230].astype(int) - source[70:110, 180:230]
+    assert np.abs(inner).mean() > 5
+    dialog.accept()
+    assert dialog.result_camera is not None
+    assert len(dialog.result_camera.polygons) == 1
+    dialog.clear_zones_button.click()
+    assert editor.polygons() == ()

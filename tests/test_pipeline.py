@@ -9,12 +9,14 @@ import pytest
 
 from desktopapp.core.modes import Mode
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
+from desktopapp.core.privacy import UnmaskDeniedError, authorise_unmasked_view
 from desktopapp.core.sources import (
     DEMO_FPS,
     DEMO_RUN_FRAMES,
     Frame,
     demo_face_box,
     demo_frame,
+    demo_person_visible,
     iter_frames,
     parse_source,
 )
@@ -143,3 +145,31 @@ def test_tiny_faces_are_masked_but_never_embedded(engine: VisionEngine) -> None:
 def test_config_is_validated(changes: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PipelineConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_unmasking_needs_an_admin_and_is_audited(engine: VisionEngine) -> None:
+    audit: list[tuple[str, dict[str, object]]] = []
+    with pytest.raises(UnmaskDeniedError):
+        authorise_unmasked_view(1, "mika", "manager", lambda e, d: audit.append((e, d)))
+    assert audit == []
+
+    def failing_audit(event: str, details: dict[str, object]) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        authorise_unmasked_view(1, "root", "admin", failing_audit)
+
+    grant = authorise_unmasked_view(1, "root", "admin", lambda e, d: audit.append((e, d)))
+    assert audit == [("unmask", {"camera_id": 1, "user": "root"})]
+    analyser = FrameAnalyser(1, engine, PipelineConfig())
+    with pytest.raises(ValueError, match="another camera"):
+        FrameAnalyser(2, engine, PipelineConfig()).set_unmasked(grant)
+    index = next(i for i in range(0, DEMO_RUN_FRAMES, 10) if demo_person_visible(i))
+    analyser.set_unmasked(grant)
+    shown, _ = analyser.process(demo(index))
+    assert not shown.masked
+    assert np.array_equal(shown.image, demo_frame(index))
+    analyser.set_unmasked(None)
+    shown, _ = analyser.process(demo(index))
+    assert shown.faces == 1
+    assert shown.masked and not np.array_equal(shown.image, demo_frame(index))

@@ -9,6 +9,7 @@ attributes and coarse positions are all that is left of it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import threading
@@ -16,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from desktopapp.core.modes import PRESETS, Mode
-from desktopapp.core.privacy import MaskStyle, Polygon, mask_frame
+from desktopapp.core.privacy import MaskStyle, Polygon, UnmaskGrant, mask_frame
 from desktopapp.core.sources import (
     CameraSource,
     Frame,
@@ -60,7 +62,8 @@ class PipelineConfig:
 
 @dataclass(frozen=True, slots=True)
 class MaskedFrame:
-    """What the UI may show: the masked picture and counters, never the source frame."""
+    """What the UI may show: the masked picture and counters. ``masked`` is False only while an
+    administrator's audited UnmaskGrant is in force for this camera."""
 
     camera_id: int
     image: Image
@@ -68,6 +71,7 @@ class MaskedFrame:
     timestamp: float
     faces: int
     active_tracks: int
+    masked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,19 +137,31 @@ class FrameAnalyser:
         self.frames = 0
         self.faces = 0
         self.tracks_closed = 0
+        self._unmask: UnmaskGrant | None = None
+
+    def set_unmasked(self, grant: UnmaskGrant | None) -> None:
+        """Show this camera unmasked under ``grant`` (see privacy.authorise_unmasked_view), or
+        mask again with None."""
+        if grant is not None and grant.camera_id != self.camera_id:
+            raise ValueError("the grant is for another camera")
+        self._unmask = grant
 
     def process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
         assert self.engine.detector is not None
         faces = self.engine.detector.detect(image)
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
+        unmasked = self._unmask is not None
         masked = MaskedFrame(
             camera_id=self.camera_id,
-            image=mask_frame(image, boxes, self.config.polygons, self.config.mask_style),
+            image=image.copy()
+            if unmasked
+            else mask_frame(image, boxes, self.config.polygons, self.config.mask_style),
             index=frame.index,
             timestamp=frame.timestamp,
             faces=len(faces),
             active_tracks=0,
+            masked=not unmasked,
         )
         height, width = image.shape[:2]
         self.tracker.set_frame_size((width, height))
@@ -175,7 +191,7 @@ class FrameAnalyser:
         self.faces += len(faces)
         # The picture is done with: wipe it so no copy of the unmasked frame lingers.
         image.fill(0)
-        return _with_tracks(masked, len(self.tracker.active)), closed
+        return dataclasses.replace(masked, active_tracks=len(self.tracker.active)), closed
 
     def finish(self, timestamp: float) -> list[TrackClosed]:
         """End of the stream: close every open track."""
@@ -205,12 +221,6 @@ class FrameAnalyser:
             attributes=attributes,
             path=tuple(track.path),
         )
-
-
-def _with_tracks(frame: MaskedFrame, active: int) -> MaskedFrame:
-    return MaskedFrame(
-        frame.camera_id, frame.image, frame.index, frame.timestamp, frame.faces, active
-    )
 
 
 class CameraWorker:
@@ -244,6 +254,9 @@ class CameraWorker:
         return self._fps
 
     def start(self) -> None:
+        # OpenCV's own thread pool would fan every resize out over all cores and fight the
+        # other cameras' workers; each worker is the unit of parallelism instead.
+        cv2.setNumThreads(1)
         self.source.start()
         self._thread.start()
 

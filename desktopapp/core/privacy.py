@@ -8,14 +8,18 @@ regions concerned are touched: a 640x480 frame with six boxes costs well under 2
 from __future__ import annotations
 
 import enum
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from desktopapp.core.tracking import Box, check_box
+
+log = logging.getLogger(__name__)
 
 Polygon = Sequence[tuple[float, float]]
 """Corner points in coordinates normalised to 0..1, so a zone survives a resolution change."""
@@ -117,3 +121,34 @@ def mask_frame(
         # writes into the view; assigning its result keeps this correct should it copy instead.
         region[...] = cv2.copyTo(_obscured(region, style, right - left), inside, region)
     return masked
+
+
+class UnmaskDeniedError(Exception):
+    """Showing people unmasked was refused."""
+
+
+ADMIN_ROLE = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class UnmaskGrant:
+    """Permission to show one camera unmasked, obtained only through authorise_unmasked_view."""
+
+    camera_id: int
+    user: str
+
+
+def authorise_unmasked_view(
+    camera_id: int, user: str, role: str, audit: Callable[[str, dict[str, object]], None]
+) -> UnmaskGrant:
+    """G-12: only an administrator may see people unmasked, and every time it is recorded.
+
+    ``audit`` appends to the audit log (the store's hash-chained table); it is called before
+    the grant exists, so a failing audit write means no unmasked picture.
+    """
+    if role != ADMIN_ROLE:
+        log.warning("unmasked view refused for %s (%s) on camera %d", user, role, camera_id)
+        raise UnmaskDeniedError("Only an administrator can show people unmasked.")
+    audit("unmask", {"camera_id": camera_id, "user": user})
+    log.info("unmasked view granted to %s on camera %d", user, camera_id)
+    return UnmaskGrant(camera_id, user)

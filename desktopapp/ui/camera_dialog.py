@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +29,7 @@ from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.cameras import load_engine
 from desktopapp.ui.workers import run_in_background
+from desktopapp.ui.zone_editor import ZoneEditor
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +85,21 @@ class CameraDialog(QDialog):
 
         self.test_button = QPushButton(self.tr("Test connection"))
         self.test_button.clicked.connect(self.test_connection)
-        self.preview = QLabel(self.tr("No preview yet."))
-        self.preview.setObjectName("camera-preview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(320, 240)
-        self.preview.setStyleSheet("background: #202124; color: #e8eaed;")
+        self.preview = ZoneEditor(self)
+        self.preview.placeholder = self.tr(
+            "No preview yet. Test the connection, then click corners to draw privacy zones."
+        )
+        self.finish_zone_button = QPushButton(self.tr("Finish zone"))
+        self.finish_zone_button.clicked.connect(self._finish_zone)
+        self.clear_zones_button = QPushButton(self.tr("Clear zones"))
+        self.clear_zones_button.clicked.connect(self.preview.clear)
+        zone_row = QHBoxLayout()
+        zone_row.addWidget(
+            QLabel(self.tr("Privacy zones (always masked): click corners on the picture"))
+        )
+        zone_row.addStretch(1)
+        zone_row.addWidget(self.finish_zone_button)
+        zone_row.addWidget(self.clear_zones_button)
         self.message = QLabel()
         self.message.setObjectName("camera-dialog-message")
         self.message.setWordWrap(True)
@@ -105,6 +114,7 @@ class CameraDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.test_button)
         layout.addWidget(self.preview, 1)
+        layout.addLayout(zone_row)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
 
@@ -115,6 +125,7 @@ class CameraDialog(QDialog):
             self.loop_box.setChecked(camera.source.loop)
             self.mask_combo.setCurrentIndex(self.mask_combo.findData(camera.mask_style.value))
             self.fps_spin.setValue(camera.analysis_fps)
+            self.preview.set_zones(camera.polygons)
         self._kind_changed()
 
     def _kind(self) -> SourceKind:
@@ -177,6 +188,7 @@ class CameraDialog(QDialog):
             name=name,
             source=spec,
             mask_style=MaskStyle(self.mask_combo.currentData()),
+            polygons=self.preview.polygons(),
             analysis_fps=self.fps_spin.value(),
             camera_id=self._camera_id,
         )
@@ -189,7 +201,9 @@ class CameraDialog(QDialog):
         self.message.setStyleSheet("")
         self.message.setText(self.tr("Connecting…"))
         config = PipelineConfig(
-            mode=Mode.ATTRIBUTES, mask_style=MaskStyle(self.mask_combo.currentData())
+            mode=Mode.ATTRIBUTES,
+            mask_style=MaskStyle(self.mask_combo.currentData()),
+            polygons=self.preview.polygons(),
         )
         vision = self._vision
 
@@ -200,14 +214,7 @@ class CameraDialog(QDialog):
 
     def _preview_ready(self, frame: MaskedFrame) -> None:
         self.test_button.setEnabled(True)
-        pixmap = QPixmap.fromImage(to_qimage(frame.image))
-        self.preview.setPixmap(
-            pixmap.scaled(
-                self.preview.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
+        self.preview.set_image(to_qimage(frame.image))
         height, width = frame.image.shape[:2]
         self.message.setStyleSheet("color: #1b5e20;")
         self.message.setText(
@@ -216,6 +223,10 @@ class CameraDialog(QDialog):
             .replace("%2", str(height))
             .replace("%3", str(frame.faces))
         )
+
+    def _finish_zone(self) -> None:
+        if not self.preview.finish_zone():
+            self._show_error(self.tr("A zone needs at least three corners."))
 
     def _preview_failed(self, error: Exception) -> None:
         self.test_button.setEnabled(True)

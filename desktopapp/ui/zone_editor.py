@@ -1,0 +1,115 @@
+"""The camera dialog's preview, on which the operator draws fixed privacy zones.
+
+Each click adds a corner; "Finish zone" closes the polygon. Corners are stored normalised to
+0..1 so a zone stays put when the camera's resolution changes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from desktopapp.core.privacy import Polygon
+
+MIN_CORNERS = 3
+
+
+class ZoneEditor(QWidget):
+    zones_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("zone-editor")
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.image: QImage | None = None
+        self.placeholder = ""
+        self.zones: list[list[tuple[float, float]]] = []
+        self.current: list[tuple[float, float]] = []
+
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
+        self.update()
+
+    def set_zones(self, zones: tuple[Polygon, ...]) -> None:
+        self.zones = [list(zone) for zone in zones]
+        self.current = []
+        self.update()
+
+    def polygons(self) -> tuple[Polygon, ...]:
+        return tuple(tuple(zone) for zone in self.zones)
+
+    def finish_zone(self) -> bool:
+        """Close the zone being drawn; False when it has fewer than three corners."""
+        if len(self.current) < MIN_CORNERS:
+            return False
+        self.zones.append(self.current)
+        self.current = []
+        self.zones_changed.emit()
+        self.update()
+        return True
+
+    def clear(self) -> None:
+        self.zones = []
+        self.current = []
+        self.zones_changed.emit()
+        self.update()
+
+    def picture_rect(self) -> QRectF:
+        """Where the picture (or a 4:3 area before the first preview) is drawn."""
+        size = self.image.size() if self.image is not None else None
+        ratio = size.width() / size.height() if size else 4 / 3
+        width = min(self.width(), self.height() * ratio)
+        height = width / ratio
+        return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        area = self.picture_rect()
+        point = event.position()
+        if event.button() is not Qt.MouseButton.LeftButton or not area.contains(point):
+            return
+        self.current.append(
+            ((point.x() - area.x()) / area.width(), (point.y() - area.y()) / area.height())
+        )
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor("#202124"))
+        area = self.picture_rect()
+        if self.image is not None:
+            painter.drawImage(area, self.image)
+        else:
+            painter.setPen(QColor("#e8eaed"))
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.placeholder)
+
+        def to_widget(zone: list[tuple[float, float]]) -> QPolygonF:
+            return QPolygonF(
+                [
+                    QPointF(area.x() + x * area.width(), area.y() + y * area.height())
+                    for x, y in zone
+                ]
+            )
+
+        painter.setPen(QPen(QColor("#ffb300"), 2))
+        painter.setBrush(QBrush(QColor(255, 179, 0, 90), Qt.BrushStyle.BDiagPattern))
+        for zone in self.zones:
+            painter.drawPolygon(to_widget(zone))
+        if self.current:
+            painter.setPen(QPen(QColor("#ffb300"), 2, Qt.PenStyle.DashLine))
+            painter.drawPolyline(to_widget(self.current))
+            for point in to_widget(self.current):
+                painter.drawEllipse(point, 3, 3)
+        painter.end()
