@@ -42,6 +42,100 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        2,
+        (
+            # One database belongs to one operator (G-06); stores of that operator may share
+            # the gallery when share_gallery is on.
+            """CREATE TABLE operator (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                share_gallery INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE store (
+                id INTEGER PRIMARY KEY,
+                operator_id INTEGER NOT NULL REFERENCES operator(id),
+                name TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )""",
+            "ALTER TABLE camera ADD COLUMN store_id INTEGER REFERENCES store(id)",
+            # A pseudonymous visitor: a random UUID, never derived from the feature. kind is
+            # customer, staff (consented, excluded from statistics) or dnt (opted out: matched
+            # only to suppress records). Times are ISO 8601 UTC.
+            """CREATE TABLE visitor (
+                id TEXT PRIMARY KEY,
+                operator_id INTEGER NOT NULL REFERENCES operator(id),
+                home_store_id INTEGER REFERENCES store(id),
+                kind TEXT NOT NULL DEFAULT 'customer',
+                first_seen TEXT NOT NULL,
+                last_seen TEXT NOT NULL,
+                visit_count INTEGER NOT NULL DEFAULT 0,
+                expires_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX visitor_expires ON visitor(expires_at)",
+            # Feature vectors only ever stored encrypted (G-11).
+            """CREATE TABLE template (
+                id INTEGER PRIMARY KEY,
+                visitor_id TEXT NOT NULL REFERENCES visitor(id) ON DELETE CASCADE,
+                model TEXT NOT NULL,
+                quality REAL NOT NULL,
+                feature_enc BLOB NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX template_visitor ON template(visitor_id)",
+            # visitor_id is NULL in modes that keep no identity (attributes, activity).
+            """CREATE TABLE visit (
+                id INTEGER PRIMARY KEY,
+                store_id INTEGER NOT NULL REFERENCES store(id),
+                visitor_id TEXT REFERENCES visitor(id) ON DELETE CASCADE,
+                started_at TEXT NOT NULL,
+                ended_at TEXT NOT NULL,
+                dwell_seconds REAL NOT NULL,
+                age_band TEXT,
+                gender TEXT,
+                is_repeat INTEGER NOT NULL DEFAULT 0,
+                visit_number INTEGER NOT NULL DEFAULT 1,
+                mode TEXT NOT NULL
+            )""",
+            "CREATE INDEX visit_visitor ON visit(visitor_id)",
+            "CREATE INDEX visit_started ON visit(store_id, started_at)",
+            """CREATE TABLE path_point (
+                id INTEGER PRIMARY KEY,
+                visit_id INTEGER NOT NULL REFERENCES visit(id) ON DELETE CASCADE,
+                camera_id INTEGER,
+                at TEXT NOT NULL,
+                x REAL NOT NULL,
+                y REAL NOT NULL
+            )""",
+            "CREATE INDEX path_point_visit ON path_point(visit_id)",
+            # Statistics that survive retention and purge: visits folded in by hour, no IDs.
+            """CREATE TABLE stat_visit_hour (
+                store_id INTEGER NOT NULL,
+                hour TEXT NOT NULL,
+                age_band TEXT NOT NULL,
+                gender TEXT NOT NULL,
+                is_repeat INTEGER NOT NULL,
+                visits INTEGER NOT NULL,
+                dwell_seconds REAL NOT NULL,
+                PRIMARY KEY (store_id, hour, age_band, gender, is_repeat)
+            )""",
+            # Append-only, hash-chained record of who did what (G-09).
+            """CREATE TABLE audit (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                details_json TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            )""",
+            """CREATE TABLE setting (
+                key TEXT PRIMARY KEY,
+                value_json TEXT NOT NULL
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
