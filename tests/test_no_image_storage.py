@@ -1,7 +1,8 @@
 """G-03 and G-12: pictures are never stored, and only masked pictures leave the pipeline.
 
 Every file opened for writing while the pipeline runs is recorded by an audit hook (PEP 578);
-only the database (with its WAL/SHM/journal) and the log files may be written. Afterwards no new
+only the database (with its WAL/SHM/journal), the log files and, on a machine without an OS
+keyring, the key-sized data key file may be written. Afterwards no new
 file anywhere we can see holds image data, and no database BLOB decodes as a picture.
 """
 
@@ -22,6 +23,7 @@ import pytest
 from desktopapp.cli import main
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
 from desktopapp.core.sources import Frame
+from desktopapp.core.store.crypto import KEY_FILE
 from desktopapp.core.vision.engine import VisionEngine
 from tests.conftest import FACES, ROOT, SINGLE_FACE, VIDEO
 from tests.test_notice import COMPLETE
@@ -74,6 +76,9 @@ def _allowed(path: str, data_dir: Path) -> bool:
     resolved = Path(path).resolve()
     if resolved.parent == data_dir.resolve() and resolved.name.startswith("raiten.db"):
         return True  # the database, its -wal, -shm and -journal
+    if resolved == (data_dir / KEY_FILE).resolve():
+        # Without an OS keyring the data key lives in a file: 32 random bytes, base64.
+        return resolved.stat().st_size <= 64
     return data_dir.resolve() / "logs" in resolved.parents
 
 

@@ -118,10 +118,10 @@ class NoticeStore:
     """The versions of the notice profile in the database."""
 
     def __init__(self, db: sqlite_utils.Database):
-        self._db = db
+        self.db = db
 
     def current(self) -> NoticeVersion | None:
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT version, created_at, profile_json FROM notice_version "
             "ORDER BY version DESC LIMIT 1"
         ).fetchone()
@@ -142,8 +142,8 @@ class NoticeStore:
         text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         version = (current.version if current else 0) + 1
         created = now or datetime.now(UTC)
-        with self._db.conn:
-            self._db.conn.execute(
+        with self.db.conn:
+            self.db.conn.execute(
                 "INSERT INTO notice_version (version, created_at, profile_json, sha256) "
                 "VALUES (?, ?, ?, ?)",
                 (version, created.isoformat(), text, hashlib.sha256(text.encode()).hexdigest()),

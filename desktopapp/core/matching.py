@@ -1,0 +1,433 @@
+"""The gallery of pseudonymous visitors and the open-set decision: returning visitor or new.
+
+Features are L2-normalised float32 vectors, so a score is a cosine similarity computed as an
+inner product. Each visitor keeps at most ``max_templates`` templates (the best by quality);
+a visitor's score is the maximum over its templates. A probe is taken as a returning visitor
+only when the best visitor scores at least ``threshold`` *and* beats the second-best visitor
+by ``margin``; otherwise it is a new person. The margin turns "two visitors look alike" into
+"new" rather than a coin toss between them.
+
+Staff and do-not-track people live in their own ``Gallery`` instances owned by the caller
+(search those first, then the customer gallery); nothing here is specific to them.
+
+Index. Up to ``exact_limit`` templates the search is exact: one numpy matrix-vector product
+over all templates (measured faster than ``faiss.IndexFlatIP`` on this 2-core target, see
+``bench/store.py``). Past it the gallery builds a FAISS IVF-Flat index (inverted lists over
+k-means cells, inner product) and searches ``IVF_NPROBE`` cells. HNSW was measured too and
+lost: building it over 100k clustered templates takes ~25 s and over 1M takes minutes on two
+cores, and the gallery is rebuilt from the database at every start; IVF-Flat builds 1M in
+~15 s and meets the latency and recall targets. IVF also deletes for real (a hash-table
+direct map), so no tombstones are needed. The index is rebuilt (re-trained) when the gallery
+has grown ``REBUILD_GROWTH`` times past the size it was trained on, because its lists then
+grow long and searches slow down; the gallery returns to exact search when it shrinks below
+``EXACT_RETURN`` × ``exact_limit`` (hysteresis, so that churn near the limit does not build
+an index every few calls). Builds happen inside the call that crossed the line and hold the
+lock; they are logged with their duration.
+
+Storage. The master copy of every template is one float32 matrix whose rows ("slots") are
+dense: removing a template moves the last row into the hole, so exact search never scans dead
+rows. The IVF index keys its entries by slot and is told about every move. Memory is about
+``templates × dim × 4`` bytes, twice that with the IVF index (it keeps its own copy).
+
+Thread safety: one lock around every mutation and search; searches are short, so readers
+queue behind it rather than share it.
+
+Expected false repeats. Every comparison with a stranger is a chance of a false match, so
+the probability that a new person is wrongly taken as returning grows with the gallery:
+``expected_false_repeats`` computes it from a per-visitor false-match rate that
+``false_match_rate`` measures on impostor scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from desktopapp.core.vision.types import Vector
+
+log = logging.getLogger(__name__)
+
+# Exact search stays under the 0.5 ms per probe target up to about here (numpy matrix-vector
+# product, measured by bench/store.py: ~0.1 ms at 10k, 1.6-4 ms at 100k).
+EXACT_LIMIT = 20_000
+# Back to exact search below this fraction of ``exact_limit``.
+EXACT_RETURN = 0.75
+# Re-train the IVF index when the gallery has grown this many times past its training size.
+REBUILD_GROWTH = 4
+# IVF cells probed per search; recall@1 of returning visitors stays 1.0 down to 8 at 1M, so 16
+# leaves headroom for real features, which cluster less evenly than the benchmark's.
+IVF_NPROBE = 16
+# k-means on at most this many points per cell, 10 iterations: keeps a 1M build ~15 s.
+_TRAIN_POINTS_PER_CELL = 64
+_TRAIN_ITERATIONS = 10
+_TRAIN_SEED = 1234
+# Bounds the (probes × templates) score matrix of a batched exact search (64 MB of float32).
+_EXACT_BATCH_CELLS = 1 << 24
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    visitor_id: str | None
+    """The matched visitor; None when the probe is a new person."""
+    score: float
+    """The best visitor's score (max over its templates); -1.0 when the gallery is empty."""
+    runner_up: float
+    """The second-best visitor's score; -1.0 when there is none."""
+
+    @property
+    def is_match(self) -> bool:
+        return self.visitor_id is not None
+
+
+_NO_MATCH = MatchResult(None, -1.0, -1.0)
+
+
+def _unit_rows(vectors: NDArray[np.floating], dim: int) -> NDArray[np.float32]:
+    """``vectors`` (n, dim) as float32 rows of length 1; rejects wrong shapes, NaN and zeros."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    if rows.ndim != 2 or rows.shape[1] != dim:
+        raise ValueError(f"expected vectors of dimension {dim}, got shape {rows.shape}")
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, np.newaxis]
+    # A NaN or infinite component makes the norm NaN or infinite too.
+    if not np.all((norms > 0) & np.isfinite(norms)):
+        raise ValueError("feature vectors must be finite and non-zero")
+    # Callers send normalised features already; normalising again is cheap and keeps
+    # "score = cosine" true whatever they send.
+    return np.ascontiguousarray(rows / norms, dtype=np.float32)
+
+
+def ivf_cells(templates: int) -> int:
+    """How many k-means cells the IVF index over ``templates`` templates has.
+
+    About sqrt(n), so that a cell holds about as many templates as there are cells and a
+    search compares the probe with (1 + ``IVF_NPROBE``) × sqrt(n) vectors (17k at 1M
+    templates, under 2 % of them). faiss wants at least 39 training points a cell.
+    """
+    return max(1, min(round(math.sqrt(templates)), templates // 39))
+
+
+class _IvfIndex:
+    """FAISS IVF-Flat over inner product whose ids are the gallery's slots."""
+
+    def __init__(self, vectors: NDArray[np.float32]) -> None:
+        started = time.perf_counter()
+        count, dim = vectors.shape
+        cells = ivf_cells(count)
+        quantizer = faiss.IndexFlatIP(dim)
+        self._index = faiss.IndexIVFFlat(quantizer, dim, cells, faiss.METRIC_INNER_PRODUCT)
+        # Centroids on the unit sphere: the vectors are assigned to cells by inner product.
+        self._index.cp.spherical = True
+        self._index.cp.niter = _TRAIN_ITERATIONS
+        self._index.cp.seed = _TRAIN_SEED
+        sample_size = min(count, cells * _TRAIN_POINTS_PER_CELL)
+        if sample_size < count:
+            rng = np.random.default_rng(_TRAIN_SEED)
+            sample = vectors[np.sort(rng.choice(count, sample_size, replace=False))]
+        else:
+            sample = vectors
+        self._index.train(sample)
+        # A hash-table direct map makes removing one id O(1) instead of a scan of all lists
+        # (faiss's type stubs lack the DirectMap enum).
+        self._index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+        self._index.add_with_ids(vectors, np.arange(count, dtype=np.int64))
+        self._index.nprobe = min(IVF_NPROBE, cells)
+        self.built_size = count
+        log.info(
+            "built IVF index: %d templates, %d cells, nprobe %d, %.2f s",
+            count,
+            cells,
+            self._index.nprobe,
+            time.perf_counter() - started,
+        )
+
+    def add(self, slot: int, vector: Vector) -> None:
+        self._index.add_with_ids(vector[np.newaxis], np.array([slot], dtype=np.int64))
+
+    def remove(self, slot: int) -> None:
+        # With a hash-table direct map faiss removes by IDSelectorArray only.
+        self._index.remove_ids(faiss.IDSelectorArray(np.array([slot], dtype=np.int64)))
+
+    def search(
+        self, probes: NDArray[np.float32], k: int
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        scores, slots = self._index.search(probes, k)
+        return scores, slots
+
+
+class Gallery:
+    """Visitors' templates and the open-set decision; see the module docstring."""
+
+    def __init__(
+        self,
+        dim: int,
+        threshold: float,
+        margin: float = 0.02,
+        max_templates: int = 5,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> None:
+        if dim < 1 or max_templates < 1 or exact_limit < 0 or margin < 0:
+            raise ValueError("dim and max_templates must be >= 1, exact_limit and margin >= 0")
+        self.dim = dim
+        self.threshold = threshold
+        self.margin = margin
+        self.max_templates = max_templates
+        self.exact_limit = exact_limit
+        # The first visitor that is not the best shows up within max_templates + 1 results of
+        # an exact search; twice that leaves room for an approximate index's misorderings.
+        self._k = 2 * max_templates + 1
+        self._lock = threading.Lock()
+        # Rows [0, _size) are live; the capacity grows geometrically so adds are amortised O(1).
+        self._vectors = np.empty((0, dim), dtype=np.float32)
+        self._quality = np.empty(0, dtype=np.float32)
+        self._size = 0
+        self._owner: list[str] = []
+        self._slots: dict[str, list[int]] = {}  # best quality first
+        self._ivf: _IvfIndex | None = None
+
+    @classmethod
+    def from_templates(
+        cls,
+        rows: Iterable[tuple[str, Vector, float]],
+        dim: int,
+        threshold: float,
+        *,
+        margin: float = 0.02,
+        max_templates: int = 5,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> Gallery:
+        """A gallery holding ``rows`` (visitor id, feature, quality), as the database keeps them.
+
+        Keeps the same templates as adding the rows one by one would (each visitor's best
+        ``max_templates``, the earlier row winning a tie) but builds the matrix and the index
+        once.
+        """
+        gallery = cls(dim, threshold, margin, max_templates, exact_limit)
+        vectors: list[Vector] = []
+        qualities: list[float] = []
+        groups: dict[str, list[int]] = {}
+        for row, (visitor_id, vector, quality) in enumerate(rows):
+            vectors.append(vector)
+            qualities.append(float(quality))
+            groups.setdefault(visitor_id, []).append(row)
+        if not vectors:
+            return gallery
+        order: list[int] = []
+        owner: list[str] = []
+        slots: dict[str, list[int]] = {}
+        for visitor_id, members in groups.items():
+            # sorted() is stable, so among equal qualities the earlier row is kept, as in add().
+            best = sorted(members, key=lambda row: -qualities[row])[: gallery.max_templates]
+            slots[visitor_id] = list(range(len(order), len(order) + len(best)))
+            order.extend(best)
+            owner.extend([visitor_id] * len(best))
+        gallery._vectors = _unit_rows(np.stack([vectors[row] for row in order]), dim)
+        gallery._quality = np.asarray([qualities[row] for row in order], dtype=np.float32)
+        gallery._size = len(order)
+        gallery._owner = owner
+        gallery._slots = slots
+        if gallery._size > gallery.exact_limit:
+            gallery._ivf = _IvfIndex(gallery._vectors)
+        return gallery
+
+    @property
+    def visitors(self) -> int:
+        with self._lock:
+            return len(self._slots)
+
+    @property
+    def templates(self) -> int:
+        with self._lock:
+            return self._size
+
+    def __len__(self) -> int:
+        return self.templates
+
+    @property
+    def index_kind(self) -> str:
+        """Which search serves probes now: "exact" (brute force) or "ivf" (FAISS IVF-Flat)."""
+        with self._lock:
+            return "exact" if self._ivf is None else "ivf"
+
+    def templates_of(self, visitor_id: str) -> list[tuple[float, Vector]]:
+        """(quality, feature) of each of the visitor's templates, best first."""
+        with self._lock:
+            return [
+                (float(self._quality[slot]), self._vectors[slot].copy())
+                for slot in self._slots.get(visitor_id, [])
+            ]
+
+    def add(self, visitor_id: str, feature: Vector, quality: float) -> bool:
+        """Adds a template; whether it was kept.
+
+        A visitor with ``max_templates`` templates keeps the new one only if it is strictly
+        better than its worst one, which it then replaces.
+        """
+        vector = _unit_rows(np.asarray(feature)[np.newaxis], self.dim)[0]
+        if not math.isfinite(quality):
+            raise ValueError(f"quality must be finite, got {quality}")
+        with self._lock:
+            slots = self._slots.setdefault(visitor_id, [])
+            if len(slots) < self.max_templates:
+                slot = self._append(visitor_id, vector, quality)
+                slots.append(slot)
+            else:
+                slot = slots[-1]
+                if quality <= self._quality[slot]:
+                    return False
+                self._vectors[slot] = vector
+                self._quality[slot] = quality
+                if self._ivf is not None:
+                    self._ivf.remove(slot)
+                    self._ivf.add(slot, vector)
+            slots.sort(key=lambda s: -self._quality[s])
+            if self._size > (
+                self.exact_limit if self._ivf is None else REBUILD_GROWTH * self._ivf.built_size
+            ):
+                self._ivf = _IvfIndex(self._vectors[: self._size])
+            return True
+
+    def remove(self, visitor_id: str) -> int:
+        """Removes all of a visitor's templates; how many there were."""
+        with self._lock:
+            slots = self._slots.pop(visitor_id, [])
+            # Highest slot first: the row moved into a hole is then never one of this
+            # visitor's, whose remaining slots are all lower.
+            for slot in sorted(slots, reverse=True):
+                self._delete_slot(slot)
+            if self._ivf is not None and self._size < EXACT_RETURN * self.exact_limit:
+                log.info("back to exact search: %d templates", self._size)
+                self._ivf = None
+            return len(slots)
+
+    def search(self, probe: Vector) -> MatchResult:
+        """The open-set decision for one probe feature."""
+        return self.search_many(np.asarray(probe)[np.newaxis])[0]
+
+    def search_many(self, probes: NDArray[np.float32]) -> list[MatchResult]:
+        """The open-set decision for each row of ``probes``, searched as one batch."""
+        if len(probes) == 0:
+            return []
+        queries = _unit_rows(probes, self.dim)
+        with self._lock:
+            if self._size == 0:
+                return [_NO_MATCH] * len(queries)
+            if self._ivf is not None:
+                scores, slots = self._ivf.search(queries, self._k)
+            else:
+                scores, slots = self._exact_top(queries)
+            return [
+                self._decide(s, i) for s, i in zip(scores.tolist(), slots.tolist(), strict=True)
+            ]
+
+    def _append(self, visitor_id: str, vector: Vector, quality: float) -> int:
+        if self._size == len(self._vectors):
+            capacity = max(64, 2 * len(self._vectors))
+            grown = np.empty((capacity, self.dim), dtype=np.float32)
+            grown[: self._size] = self._vectors[: self._size]
+            self._vectors = grown
+            self._quality = np.resize(self._quality, capacity)
+        slot = self._size
+        self._vectors[slot] = vector
+        self._quality[slot] = quality
+        self._owner.append(visitor_id)
+        self._size += 1
+        if self._ivf is not None:
+            self._ivf.add(slot, vector)
+        return slot
+
+    def _delete_slot(self, slot: int) -> None:
+        """Frees ``slot`` by moving the last row into it."""
+        last = self._size - 1
+        if self._ivf is not None:
+            self._ivf.remove(slot)
+        if slot != last:
+            moved = self._owner[last]
+            self._vectors[slot] = self._vectors[last]
+            self._quality[slot] = self._quality[last]
+            self._owner[slot] = moved
+            siblings = self._slots[moved]
+            siblings[siblings.index(last)] = slot
+            if self._ivf is not None:
+                self._ivf.remove(last)
+                self._ivf.add(slot, self._vectors[slot])
+        self._owner.pop()
+        self._size = last
+
+    def _exact_top(
+        self, queries: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """The ``_k`` best (score, slot) per query, best first, by brute force."""
+        live = self._vectors[: self._size]
+        cut = self._size - min(self._k, self._size)
+        rows = max(1, _EXACT_BATCH_CELLS // self._size)
+        blocks: list[tuple[NDArray[np.float32], NDArray[np.int64]]] = []
+        for start in range(0, len(queries), rows):
+            scores = queries[start : start + rows] @ live.T
+            picked = np.argpartition(scores, cut, axis=1)[:, cut:]
+            top = np.take_along_axis(scores, picked, axis=1)
+            order = np.argsort(-top, axis=1)
+            blocks.append(
+                (np.take_along_axis(top, order, axis=1), np.take_along_axis(picked, order, axis=1))
+            )
+        if len(blocks) == 1:
+            return blocks[0]
+        return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+
+    def _decide(self, scores: Sequence[float], slots: Sequence[int]) -> MatchResult:
+        """Best and runner-up visitors from results sorted best first, then the decision."""
+        best_id: str | None = None
+        best = runner_up = -1.0
+        for score, slot in zip(scores, slots, strict=True):
+            if slot < 0:  # faiss pads with -1 when fewer than k templates were found
+                break
+            owner = self._owner[slot]
+            if best_id is None:
+                best_id, best = owner, score
+            elif owner != best_id:
+                runner_up = score
+                break
+        matched = best_id is not None and best >= self.threshold and best - runner_up >= self.margin
+        return MatchResult(best_id if matched else None, best, runner_up)
+
+
+def expected_false_repeats(visitors: int, per_pair_false_match_rate: float) -> float:
+    """Probability that a new person is wrongly taken as a returning visitor.
+
+    A new person is compared with every visitor; each comparison independently matches by
+    mistake with probability ``fmr``, so the chance that at least one does is
+    ``1 - (1 - fmr) ** visitors``, about ``visitors × fmr`` while that is small. ``fmr`` is
+    per visitor, i.e. measured on max-over-templates scores; a per-template rate with
+    ``visitors`` = templates gives an upper bound. The margin rule only lowers the real rate,
+    so this is what the UI shows as the worst case for the current gallery size.
+    """
+    if visitors < 0 or not 0.0 <= per_pair_false_match_rate <= 1.0:
+        raise ValueError("visitors must be >= 0 and the false-match rate within [0, 1]")
+    if per_pair_false_match_rate == 1.0:
+        return 1.0 if visitors else 0.0
+    # log1p/expm1 keep precision when fmr is tiny (1e-9 × 1e6 visitors).
+    return -math.expm1(visitors * math.log1p(-per_pair_false_match_rate))
+
+
+def false_match_rate(impostor_scores: Sequence[float], threshold: float) -> float:
+    """Per-pair false-match rate at ``threshold`` from scores of different-people pairs.
+
+    The fraction of impostor scores at or above the threshold (the decision matches at
+    ``>=``). When none is, the measured 0 would claim a perfect model; the rule of three gives
+    3 / n instead, the 95 % upper confidence bound for an event never seen in n trials, so the
+    expected false repeats are never understated for lack of data.
+    """
+    scores = np.asarray(impostor_scores, dtype=np.float64)
+    if scores.size == 0:
+        raise ValueError("need at least one impostor score")
+    false_matches = int(np.count_nonzero(scores >= threshold))
+    if false_matches == 0:
+        return min(1.0, 3.0 / scores.size)
+    return false_matches / scores.size

@@ -1,0 +1,178 @@
+"""Turning a camera's TrackClosed events into visitors and visits (DOMAIN "Repeat analysis").
+
+A visit is one visitor's presence in one store; tracks of that store's cameras less than
+``merge_gap`` apart merge into one visit. In repeat mode the track's feature is matched against
+the operator's gallery (open-set: threshold and margin); a match is a returning visitor, anything
+else a new pseudonymous visitor with a random UUID. Opted-out people (do-not-track) and
+consented staff are matched first and produce no customer record at all. Modes that keep no
+identity store anonymous visits. Owned by the single store-writer thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from desktopapp.core.matching import Gallery
+from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.store.retention import RetentionPolicy, expiry_for
+from desktopapp.core.store.visits import NewVisit, PathPoint, StoredVisitor, VisitStore
+
+log = logging.getLogger(__name__)
+
+CUSTOMER, STAFF, DO_NOT_TRACK = "customer", "staff", "dnt"
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderConfig:
+    operator: str
+    store: str
+    mode: Mode
+    retention: RetentionPolicy
+    merge_gap: timedelta = timedelta(minutes=10)
+    model: str = ""
+    threshold: float = 0.92
+    margin: float = 0.02
+    dim: int = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one track became: a new visit, an extension of a visit, or nothing."""
+
+    outcome: Literal["visit", "merged", "suppressed", "skipped"]
+    visitor_id: str | None = None
+    visit_id: int | None = None
+    is_repeat: bool = False
+    new_visitor: bool = False
+    age_band: str | None = None
+    gender: str | None = None
+
+
+class VisitRecorder:
+    def __init__(
+        self,
+        store: VisitStore,
+        config: RecorderConfig,
+        to_datetime: Callable[[float], datetime] = lambda t: datetime.fromtimestamp(t, UTC),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.store = store
+        self.config = config
+        self._to_datetime = to_datetime
+        self._now = now
+        with store.db.conn:
+            self.operator_id, self.store_id = store.ensure_operator_and_store(
+                config.operator, config.store, now()
+            )
+        self.keeps_identity = PRESETS[config.mode].keeps_features
+        scope = None if store.share_gallery(self.operator_id) else self.store_id
+        self.galleries = {
+            kind: Gallery.from_templates(
+                store.templates(self.operator_id, kind, scope),
+                config.dim,
+                config.threshold,
+                margin=config.margin,
+            )
+            for kind in (CUSTOMER, STAFF, DO_NOT_TRACK)
+        }
+        log.info(
+            "gallery loaded: %d visitors (%d templates)",
+            self.galleries[CUSTOMER].visitors,
+            self.galleries[CUSTOMER].templates,
+        )
+
+    def record(self, event: TrackClosed) -> Recorded:
+        """Store what ``event`` means, in one transaction."""
+        with self.store.db.conn:
+            return self._record(event)
+
+    def _record(self, event: TrackClosed) -> Recorded:
+        started = self._to_datetime(event.first_seen)
+        ended = self._to_datetime(event.last_seen)
+        attributes = event.attributes
+        age_band = attributes.age_band if attributes else None
+        gender = attributes.gender.value if attributes else None
+        path = tuple(
+            PathPoint(event.camera_id, self._to_datetime(t), x, y) for t, x, y in event.path
+        )
+        if not self.keeps_identity:
+            visit_id = self.store.add_visit(
+                NewVisit(
+                    self.store_id,
+                    None,
+                    started,
+                    ended,
+                    age_band,
+                    gender,
+                    False,
+                    1,
+                    self.config.mode.value,
+                    path,
+                )
+            )
+            return Recorded("visit", None, visit_id, age_band=age_band, gender=gender)
+        if event.feature is None:
+            return Recorded("skipped")  # no usable face: nothing to match, nothing kept
+        for kind in (DO_NOT_TRACK, STAFF):
+            if self.galleries[kind].search(event.feature).is_match:
+                return Recorded("suppressed")
+        gallery = self.galleries[CUSTOMER]
+        match = gallery.search(event.feature)
+        new_visitor = match.visitor_id is None
+        visitor_id = match.visitor_id or str(uuid.uuid4())
+        if new_visitor:
+            self.store.add_visitor(
+                visitor_id,
+                operator_id=self.operator_id,
+                store_id=self.store_id,
+                kind=CUSTOMER,
+                seen=started,
+                expires_at=expiry_for(started, ended, self.config.retention),
+            )
+        for quality, feature in event.templates:
+            gallery.add(visitor_id, feature, quality)
+        self.store.replace_templates(
+            visitor_id, self.config.model, gallery.templates_of(visitor_id), self._now()
+        )
+        stored = self.store.visitor(visitor_id)
+        assert stored is not None
+        last = None if new_visitor else self.store.last_visit(visitor_id, self.store_id)
+        # Overlapping tracks (two cameras seeing the person at once) merge as well.
+        if last is not None and started - last[2] <= self.config.merge_gap:
+            visit_id, visit_started, visit_ended = last
+            self.store.extend_visit(visit_id, visit_started, max(ended, visit_ended))
+            self.store.add_path(visit_id, path)
+            self._touch(stored, ended, stored.visit_count)
+            return Recorded("merged", visitor_id, visit_id)
+        number = stored.visit_count + 1
+        visit_id = self.store.add_visit(
+            NewVisit(
+                self.store_id,
+                visitor_id,
+                started,
+                ended,
+                age_band,
+                gender,
+                number > 1,
+                number,
+                self.config.mode.value,
+                path,
+            )
+        )
+        self._touch(stored, ended, number)
+        return Recorded("visit", visitor_id, visit_id, number > 1, new_visitor, age_band, gender)
+
+    def _touch(self, stored: StoredVisitor, last_seen: datetime, visit_count: int) -> None:
+        last_seen = max(last_seen, stored.last_seen)
+        self.store.update_visitor(
+            stored.visitor_id,
+            last_seen,
+            visit_count,
+            expiry_for(stored.first_seen, last_seen, self.config.retention),
+        )

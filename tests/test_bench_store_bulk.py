@@ -1,0 +1,61 @@
+"""bench/store_bulk.py runs end to end on a tiny scale; timings are only checked to exist."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "store_bulk.py"
+
+
+def load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_store_bulk", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_bench()
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, object]:
+    measured: dict[str, object] = bench.run(rows=2000)
+    return measured
+
+
+def test_headline_numbers_are_positive(result: dict[str, object]) -> None:
+    for key in (
+        "store.purge_1m_s",
+        "store.purge_1m_cpu_s",
+        "store.retention_1m_s",
+        "store.retention_1m_cpu_s",
+        "store.insert_visits_per_s",
+        "store.insert_path_points_per_s",
+    ):
+        value = result[key]
+        assert isinstance(value, float) and value > 0, key
+    for key in ("store.file_bytes", "store.file_bytes_after_retention"):
+        value = result[key]
+        assert isinstance(value, int) and value > 0, key
+
+
+def test_the_data_and_what_was_deleted(result: dict[str, object]) -> None:
+    assert result["store.rows"] == result["store.purge.deleted_visits"] == 2000
+    assert result["store.path_points"] == 2000 * bench.PATH_POINTS_PER_VISIT
+    for field in ("visitors", "templates", "visits", "path_points", "anonymous_visits"):
+        deleted = result[f"store.retention.deleted_{field}"]
+        assert isinstance(deleted, int) and deleted > 0, field
+    assert result["store.retention.statistics_kept"] is True
+    assert result["store.purge.statistics_kept"] is True
+
+
+def test_reports_render(result: dict[str, object]) -> None:
+    table = bench.markdown(result)
+    assert "| purge, statistics kept (2,000 visits) |" in table
+    assert json.loads(json.dumps(result)) == result
