@@ -417,6 +417,17 @@ class _GilFreeFaceDetection:
         return rows[:, 0].copy(), rows[:, 1:5].copy(), rows[:, 5:15].copy()
 
 
+_verified: dict[tuple[Path, str], dict[str, Path]] = {}
+
+
+def _verified_paths(registry: ModelRegistry, model_id: str) -> dict[str, Path]:
+    """``registry.verified_paths`` once per model (hashing the files takes a while)."""
+    key = (registry.models_dir, model_id)
+    if key not in _verified:
+        _verified[key] = registry.verified_paths(registry.get(model_id))
+    return _verified[key]
+
+
 def load_engines(count: int) -> list[VisionEngine]:
     """One REPEAT-mode engine per camera, as ``CameraController`` loads them."""
     return [load_engine(VisionConfig(threads=1), Mode.REPEAT) for _ in range(count)]
@@ -427,7 +438,7 @@ def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> V
     detector = engine.detector
     if setup.max_side is not None or setup.gil_free_detection:
         entry = registry.get("yuface")
-        paths = registry.verified_paths(entry)
+        paths = _verified_paths(registry, entry.model_id)
         options = dict(entry.options)
         if setup.max_side is not None:
             options["max_side"] = setup.max_side
@@ -487,6 +498,15 @@ def _workers(
     ]
 
 
+def stop_all(workers: Sequence[CameraWorker]) -> None:
+    """Stops every worker and its source: all asked at once, then each waited for (one at a
+    time, each would wait for its current frame, features and all, before the next is asked)."""
+    for worker in workers:
+        worker.stop(timeout=0.0)
+    for worker in workers:
+        worker.stop()
+
+
 @contextlib.contextmanager
 def running(workers: Sequence[CameraWorker]) -> Iterator[None]:
     """Workers started; every one stopped (with its source) however the block ends."""
@@ -497,8 +517,7 @@ def running(workers: Sequence[CameraWorker]) -> Iterator[None]:
             worker.start()
         yield
     finally:
-        for worker in started:
-            worker.stop()
+        stop_all(started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -824,7 +843,8 @@ def measure_gui(
         feeder.stop()
         probe.timer.stop()
         live[0] = False
-        controller.shutdown()  # stops every worker it was handed, with its source
+        stop_all(list(controller.workers.values()))
+        controller.shutdown()  # as the app does; the workers have stopped already
         window.close()
         app.processEvents()  # frames still queued are dropped: live[0] is False
         controller.deleteLater()

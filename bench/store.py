@@ -32,6 +32,7 @@ the process's resident set while building the gallery (Linux only, approximate).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import logging
@@ -40,7 +41,8 @@ import platform
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,8 @@ SIZES = (10_000, 100_000, 1_000_000)
 EXACT_BACKEND_SIZES = (10_000, 100_000)
 HNSW_SIZES = (10_000, 100_000)
 PROBES = 1000
+# The comparison of brute-force kernels is a side measure; 200 probes keep it short.
+EXACT_BACKEND_PROBES = 200
 NOISE = 0.02  # per coordinate: cosine ~0.95 between two noisy copies of one centre
 THRESHOLD = 0.8  # synthetic returning probes score ~0.95, strangers below 0.5
 MARGIN = 0.02
@@ -71,6 +75,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 64
 TOP_K = 2 * MAX_TEMPLATES + 1
+UPDATES = 200  # adds and removals timed per size
 Matrix = NDArray[np.float32]
 
 
@@ -138,8 +143,13 @@ def time_each(
 
 
 def _rss_bytes() -> int | None:
-    """The resident set size of this process (Linux), else None."""
+    """The resident set size of this process (Linux), else None.
+
+    Freed heap is handed back to the system first (glibc's malloc_trim), or memory freed by an
+    earlier measure and reused by the next would hide the next one's growth.
+    """
     try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
         pages = int(Path("/proc/self/statm").read_text().split()[1])
     except (OSError, IndexError, ValueError):
         return None
@@ -164,6 +174,26 @@ def _build(
     after = _rss_bytes()
     megabytes = None if before is None or after is None else (after - before) / 2**20
     return gallery, seconds, megabytes
+
+
+def _time_updates(
+    gallery: Gallery, features: Matrix, visitor_ids: Sequence[str], label: str
+) -> dict[str, float]:
+    """Median ms to add a new visitor's template and to remove an existing visitor (which
+    moves other templates into its slots), one call at a time."""
+    added: list[float] = []
+    removed: list[float] = []
+    for number, (feature, visitor_id) in enumerate(zip(features, visitor_ids, strict=False)):
+        started = time.perf_counter()
+        gallery.add(f"bench-{number}", feature, 1.0)
+        added.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        gallery.remove(visitor_id)
+        removed.append(time.perf_counter() - started)
+    return {
+        f"matching.add_ms_{label}": stats(added)["median_ms"],
+        f"matching.remove_ms_{label}": stats(removed)["median_ms"],
+    }
 
 
 def _decision(result: MatchResult) -> bool:
@@ -195,6 +225,9 @@ def measure_matching(
                 raise RuntimeError(f"expected a {kind} gallery, got {gallery.index_kind}")
             timing, answers[kind] = time_each(gallery.search, queries)
             prefix = "matching.exact_" if kind == "exact" else "matching."
+            if kind == "ivf":
+                first_visitors = list(dict.fromkeys(ids[: UPDATES * MAX_TEMPLATES]))[:UPDATES]
+                result |= _time_updates(gallery, queries[:UPDATES], first_visitors, label)
             result[f"{prefix}ms_per_probe_{label}"] = timing["median_ms"]
             result[f"{prefix}p90_ms_per_probe_{label}"] = timing["p90_ms"]
             result[f"{prefix}build_s_{label}"] = round(seconds, 3)
@@ -243,11 +276,23 @@ def _faiss_top(index: faiss.Index, probe: Matrix) -> int:
     return int(found[0, 0])
 
 
+@contextmanager
+def _faiss_threads(count: int) -> Iterator[None]:
+    """FAISS's OpenMP thread count in this thread, for the duration."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
 def measure_exact_backends(
-    sizes: Sequence[int] = EXACT_BACKEND_SIZES, probes: int = PROBES, seed: int = 0
+    sizes: Sequence[int] = EXACT_BACKEND_SIZES, probes: int = EXACT_BACKEND_PROBES, seed: int = 0
 ) -> dict[str, Any]:
-    """Single-probe top-k by brute force: numpy matrix-vector product vs faiss.IndexFlatIP."""
-    result: dict[str, Any] = {}
+    """Single-probe top-k by brute force: numpy's matrix-vector product (its BLAS threads)
+    against faiss.IndexFlatIP with one OpenMP thread and with its default thread count."""
+    result: dict[str, Any] = {"matching.exact_backend_probes": probes}
     for size in sizes:
         label = size_label(size)
         _, features, _ = synthetic_gallery(size, seed)
@@ -255,12 +300,15 @@ def measure_exact_backends(
         flat = faiss.IndexFlatIP(DIM)
         flat.add(features)
         searches = (
-            ("numpy", partial(_numpy_top, features)),
-            ("faiss_flat", partial(_faiss_top, flat)),
+            ("numpy", partial(_numpy_top, features), nullcontext()),
+            ("faiss_flat_1t", partial(_faiss_top, flat), _faiss_threads(1)),
+            ("faiss_flat", partial(_faiss_top, flat), nullcontext()),
         )
-        for name, search in searches:
-            timing, _ = time_each(search, queries)
+        for name, search, threads in searches:
+            with threads:
+                timing, _ = time_each(search, queries)
             result[f"matching.exact_{name}_ms_{label}"] = timing["median_ms"]
+            result[f"matching.exact_{name}_p90_ms_{label}"] = timing["p90_ms"]
     return result
 
 
@@ -286,7 +334,8 @@ def measure_hnsw(
         result[f"matching.hnsw_build_s_{label}"] = round(time.perf_counter() - started, 3)
         index.hnsw.efSearch = HNSW_EF_SEARCH
 
-        timing, top = time_each(partial(_faiss_top, index), queries)
+        with _faiss_threads(1):  # as the gallery searches one probe
+            timing, top = time_each(partial(_faiss_top, index), queries)
         result[f"matching.hnsw_ms_per_probe_{label}"] = timing["median_ms"]
         result[f"matching.hnsw_p90_ms_per_probe_{label}"] = timing["p90_ms"]
         hits = [ids[slot] == want for slot, want in zip(top[: len(truth)], truth, strict=True)]
@@ -365,6 +414,16 @@ def markdown(result: dict[str, Any]) -> str:
             )
     lines += [
         "",
+        "IVF updates, one call at a time (median ms): "
+        + ", ".join(
+            f"{label}: add {_cell(result[f'matching.add_ms_{label}'])}, "
+            f"remove {_cell(result[f'matching.remove_ms_{label}'])}"
+            for label in labels
+        )
+        + ".",
+    ]
+    lines += [
+        "",
         f"Headline: recall@1 of returning probes {result['matching.ann_recall_at_1']}, over all "
         f"probes {result['matching.ann_recall_at_1_all']}, same decision "
         f"{result['matching.ann_decision_agreement']} (worst size). Exact search found "
@@ -382,14 +441,20 @@ def markdown(result: dict[str, Any]) -> str:
     if backend_labels:
         lines += [
             "",
-            "| exact search, single probe | numpy ms | faiss IndexFlatIP ms |",
-            "|---|---:|---:|",
+            f"Exact search, single probe, {result['matching.exact_backend_probes']} probes "
+            "(median / p90 ms):",
+            "",
+            "| templates | numpy (BLAS threads) | faiss IndexFlatIP, 1 thread "
+            "| faiss IndexFlatIP, default threads |",
+            "|---|---:|---:|---:|",
         ]
-        lines += [
-            f"| {label} | {_cell(result[f'matching.exact_numpy_ms_{label}'])} "
-            f"| {_cell(result[f'matching.exact_faiss_flat_ms_{label}'])} |"
-            for label in backend_labels
-        ]
+        for label in backend_labels:
+            cells = [
+                f"{_cell(result[f'matching.exact_{name}_ms_{label}'])} / "
+                f"{_cell(result[f'matching.exact_{name}_p90_ms_{label}'])}"
+                for name in ("numpy", "faiss_flat_1t", "faiss_flat")
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     hnsw_labels = [
         key.removeprefix("matching.hnsw_build_s_")
         for key in result
@@ -400,7 +465,8 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             f"| HNSW (M {result['matching.hnsw_m']}, efConstruction "
             f"{result['matching.hnsw_ef_construction']}, efSearch "
-            f"{result['matching.hnsw_ef_search']}) | build s | median ms | p90 ms "
+            f"{result['matching.hnsw_ef_search']}), 1 search thread | build s | median ms "
+            "| p90 ms "
             "| recall@1 returning |",
             "|---|---:|---:|---:|---:|",
         ]

@@ -28,14 +28,13 @@ from desktopapp.core.notice import (
     REQUIRED_KEYS,
     NoticeError,
     NoticeGateError,
-    NoticeProfile,
     NoticeStore,
     load_profile_file,
     require_complete_notice,
 )
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
-from desktopapp.core.store.retention import RetentionPolicy
+from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
@@ -65,18 +64,7 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 
 
 def _engine(args: argparse.Namespace, roles: Sequence[Role]) -> VisionEngine:
-    settings = load_settings(args.data_dir)
-    choices = {
-        role: model_id
-        for role in roles
-        if (model_id := getattr(settings.vision, role.value, None)) is not None
-    }
-    engine = VisionEngine.load(
-        ModelRegistry.load(), roles, choices=choices, threads=settings.vision.threads
-    )
-    if settings.vision.threshold is not None and engine.embedder is not None:
-        engine.embedder.threshold = settings.vision.threshold
-    return engine
+    return VisionEngine.configured(load_settings(args.data_dir).vision, roles)
 
 
 def _feature(engine: VisionEngine, path: Path) -> Vector | None:
@@ -231,12 +219,6 @@ def _audit(db: sqlite_utils.Database, action: str, details: dict[str, Any]) -> N
     AuditLog(db).append(f"cli:{getpass.getuser()}", action, details)
 
 
-def _policy(profile: NoticeProfile) -> RetentionPolicy:
-    # Modes that keep no identity may leave the period unset; anonymous visits then age out
-    # after a day.
-    return RetentionPolicy(max(1, profile.retention_days), profile.retention_from)
-
-
 def cmd_retention(args: argparse.Namespace) -> int:
     from desktopapp.core.store.retention import sweep  # noqa: PLC0415
 
@@ -250,7 +232,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
         raise BadInputError(f"--now must be an ISO date and time, not {args.now!r}") from exc
     if now.tzinfo is None:
         now = now.astimezone()  # the operator's local time zone
-    result = sweep(store.db, _policy(current.profile), now)
+    profile = current.profile
+    result = sweep(store.db, RetentionPolicy(profile.retention_days, profile.retention_from), now)
     payload = dataclasses.asdict(result)
     _audit(store.db, "retention.sweep", {"now": now.isoformat(), **payload})
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
@@ -361,7 +344,7 @@ def _analysis_inputs(texts: Sequence[str]) -> list[tuple[str, SourceSpec | list[
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    from desktopapp.core.modes import PRESETS  # noqa: PLC0415
+    from desktopapp.core.modes import engine_for_mode  # noqa: PLC0415
     from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: PLC0415
     from desktopapp.core.sources import Frame, SourceKind, iter_frames  # noqa: PLC0415
     from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
@@ -375,26 +358,14 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     profile = notice.profile
     mode = Mode(args.mode) if args.mode else profile.mode
     inputs = _analysis_inputs(args.sources)
-    roles = [r for r in PRESETS[mode].roles if r is not Role.PERSON_DETECTION]
-    if Role.FACE_DETECTION not in roles:
-        roles.insert(0, Role.FACE_DETECTION)
-    engine = _engine(args, roles)
-    embedder = engine.embedder
+    engine = engine_for_mode(load_settings(args.data_dir).vision, mode)
     # Sources are taken in order, each a day after the previous one, so that separate files
     # are separate visits; within a video, time runs as in the video.
     base = datetime.now(UTC)
     offset = [0.0]
     recorder = VisitRecorder(
         VisitStore(db, Cipher(load_key(args.data_dir))),
-        RecorderConfig(
-            operator=profile.operator,
-            store=args.store or profile.store,
-            mode=mode,
-            retention=_policy(profile),
-            model=embedder.info.model_id if embedder else "",
-            threshold=embedder.threshold if embedder else 1.0,
-            dim=embedder.dim if embedder else 128,
-        ),
+        RecorderConfig.for_notice(profile, engine.embedder, mode, args.store),
         to_datetime=lambda t: base + timedelta(seconds=offset[0] + t),
     )
     video_config = PipelineConfig(mode=mode)
@@ -570,6 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ScrubIncompleteError as exc:
+        log.error("%s: %s", args.command, exc)
+        print(
+            f"raiten: {exc} Close other programs using the data folder and run it again.",
+            file=sys.stderr,
+        )
+        return 1
     except Exception:
         log.exception("%s failed unexpectedly", args.command)
         print(

@@ -63,8 +63,11 @@ def test_headline_numbers_are_positive(result: dict[str, Any]) -> None:
             assert isinstance(result[key], float) and result[key] > 0, key
         assert result[f"matching.visitors_{label}"] > 0
         assert result[f"matching.cells_{label}"] > 1
-    for key in ("matching.exact_numpy_ms_2k", "matching.exact_faiss_flat_ms_2k"):
-        assert result[key] > 0, key
+        for key in (f"matching.add_ms_{label}", f"matching.remove_ms_{label}"):
+            assert result[key] > 0, key
+    for name in ("numpy", "faiss_flat_1t", "faiss_flat"):
+        assert result[f"matching.exact_{name}_ms_2k"] > 0, name
+        assert result[f"matching.exact_{name}_p90_ms_2k"] > 0, name
     assert result["matching.hnsw_build_s_2k"] > 0
     assert result["matching.hnsw_ms_per_probe_2k"] > 0
 
@@ -87,7 +90,8 @@ def test_recall_and_agreement_are_fractions(result: dict[str, Any]) -> None:
 def test_reports_render(result: dict[str, Any]) -> None:
     table = bench.markdown(result)
     assert "| 2k |" in table and "| 3k |" in table
-    assert "faiss IndexFlatIP" in table and "HNSW" in table
+    assert "faiss IndexFlatIP, 1 thread" in table and "HNSW" in table
+    assert "add " in table and "remove " in table
     assert json.loads(json.dumps(result)) == result
 
 

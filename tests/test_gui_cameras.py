@@ -222,3 +222,27 @@ def test_privacy_zones_are_drawn_saved_and_masked(qtbot: QtBot) -> None:
     assert len(dialog.result_camera.polygons) == 1
     dialog.clear_zones_button.click()
     assert editor.polygons() == ()
+
+
+def test_a_configured_camera_records_visits(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A camera the operator configured (here fed by the demo source) records visits in the
+    data folder through the store-writer thread; closing the window records the open track."""
+    workspace = Workspace(tmp_path, Settings())
+    workspace.save_camera(Camera(name="Entrance", source=SourceSpec(SourceKind.DEMO, "demo")))
+    workspace.close()
+    db = open_database(tmp_path)
+    NoticeStore(db).save(NoticeProfile.model_validate(tomllib.loads(COMPLETE)))
+
+    def visits() -> int:
+        return int(db.execute("SELECT COUNT(*) FROM visit").fetchone()[0])
+
+    window = open_window(tmp_path)
+    qtbot.waitUntil(lambda: len(window.controller.workers) == 1, timeout=60_000)
+    qtbot.waitUntil(lambda: visits() >= 1, timeout=90_000)
+    window.close()
+    row = db.execute("SELECT visitor_id, gender, mode FROM visit ORDER BY id").fetchone()
+    assert row[0] is not None and row[1] == "female" and row[2] == "repeat"
+    assert db.execute("SELECT COUNT(*) FROM template").fetchone()[0] >= 1
+    db.conn.close()

@@ -122,7 +122,8 @@ def _add_visitor(
 @pytest.fixture
 def gallery(tmp_path: Path) -> Gallery:
     """Two stores; customers A (expires at T0+30d, or T0+50d counted from the last visit),
-    B (T0+45d) and C (T0+30d, unknown attributes), staff S (T0+30d), two anonymous visits."""
+    B (T0+45d) and C (T0+30d, unknown attributes), staff S and opted-out D (T0+30d), two
+    anonymous visits."""
     db = open_database(tmp_path)
     made = Gallery(tmp_path, db)
     cipher = Cipher(secrets.token_bytes(32))
@@ -155,6 +156,7 @@ def gallery(tmp_path: Path) -> Gallery:
     _add_visitor(made, cipher, "B", visits=[T0 + timedelta(days=15)], templates=1)
     _add_visitor(made, cipher, "S", kind="staff", visits=days[:2], templates=1)
     _add_visitor(made, cipher, "C", visits=[T0 + timedelta(hours=3)], templates=3)
+    _add_visitor(made, cipher, "D", kind="dnt", visits=[T0 + timedelta(hours=3)], templates=1)
     conn.execute(
         "UPDATE visit SET age_band = NULL, gender = NULL WHERE visitor_id = ?", (made.ids["C"],)
     )
@@ -233,13 +235,13 @@ def test_expired_visitors_go_and_statistics_survive(gallery: Gallery) -> None:
 
     result = sweep(db, POLICY, AFTER_EXPIRY)
 
-    # A (3 visits, 2 templates), S (2, 1) and C (1, 3) expired; B has not; the anonymous
-    # visit of T0 is older than the period, the one of T0+25d is not.
-    assert (result.visitors, result.templates, result.visits) == (3, 6, 6)
-    assert (result.anonymous_visits, result.path_points) == (1, 14)
-    assert result.folded_visits == 5  # A's 3, C's 1, the anonymous 1; never staff
+    # A (3 visits, 2 templates), S (2, 1), C (1, 3) and D (1, 1) expired; B has not; the
+    # anonymous visit of T0 is older than the period, the one of T0+25d is not.
+    assert (result.visitors, result.templates, result.visits) == (4, 7, 7)
+    assert (result.anonymous_visits, result.path_points) == (1, 16)
+    assert result.folded_visits == 5  # A's 3, C's 1, the anonymous 1; never staff or dnt
     assert result.seconds > 0
-    for name in ("A", "S", "C"):
+    for name in ("A", "S", "C", "D"):
         visitor_id = ids[name]
         assert count(db, "visitor", "id = ?", visitor_id) == 0
         assert count(db, "template", "visitor_id = ?", visitor_id) == 0
@@ -262,7 +264,7 @@ def test_expired_visitors_go_and_statistics_survive(gallery: Gallery) -> None:
 
 def test_sweep_without_statistics_folds_nothing(gallery: Gallery) -> None:
     result = sweep(gallery.db, RetentionPolicy(30, to_statistics=False), AFTER_EXPIRY)
-    assert (result.visitors, result.visits, result.anonymous_visits) == (3, 6, 1)
+    assert (result.visitors, result.visits, result.anonymous_visits) == (4, 7, 1)
     assert result.folded_visits == 0
     assert count(gallery.db, "stat_visit_hour") == 0
 
@@ -270,7 +272,7 @@ def test_sweep_without_statistics_folds_nothing(gallery: Gallery) -> None:
 def test_reapplied_policy_counted_from_the_last_visit_extends_expiry(gallery: Gallery) -> None:
     db, ids = gallery.db, gallery.ids
     last = RetentionPolicy(30, "last")
-    # A's last visit is 20 days after its first; S's is 10 days after; B and C visited once.
+    # A's last visit is 20 days after its first; S's is 10 days after; the others came once.
     assert reapply_policy(db, last) == 2
     expires = db.execute("SELECT expires_at FROM visitor WHERE id = ?", [ids["A"]]).fetchone()
     assert expires[0] == (T0 + timedelta(days=50, minutes=30)).isoformat()
@@ -279,7 +281,7 @@ def test_reapplied_policy_counted_from_the_last_visit_extends_expiry(gallery: Ga
 
     result = sweep(db, last, AFTER_EXPIRY)
 
-    assert result.visitors == 1  # C only
+    assert result.visitors == 2  # C and D
     assert db.execute("SELECT * FROM visit WHERE visitor_id = ?", [ids["A"]]).fetchall() == (a_rows)
     assert count(db, "template", "visitor_id = ?", ids["A"]) == 2
     assert reapply_policy(db, POLICY) == 2  # back to first-seen: A and S change again
@@ -319,7 +321,7 @@ def test_swept_features_leave_no_bytes_in_the_file_or_wal(gallery: Gallery) -> N
     sweep(gallery.db, POLICY, AFTER_EXPIRY)
 
     on_disk = raw_bytes(gallery.data_dir)
-    for name in ("A", "S", "C"):
+    for name in ("A", "S", "C", "D"):
         for secret in gallery.ciphertexts[name] + gallery.plaintexts[name]:
             assert secret not in on_disk
     assert gallery.ciphertexts["B"][0] in on_disk  # B has not expired

@@ -10,19 +10,21 @@ by ``margin``; otherwise it is a new person. The margin turns "two visitors look
 Staff and do-not-track people live in their own ``Gallery`` instances owned by the caller
 (search those first, then the customer gallery); nothing here is specific to them.
 
-Index. Up to ``exact_limit`` templates the search is exact: one numpy matrix-vector product
-over all templates (measured faster than ``faiss.IndexFlatIP`` on this 2-core target, see
-``bench/store.py``). Past it the gallery builds a FAISS IVF-Flat index (inverted lists over
-k-means cells, inner product) and searches ``IVF_NPROBE`` cells. HNSW was measured too and
-lost: building it over 100k clustered templates takes ~25 s and over 1M takes minutes on two
-cores, and the gallery is rebuilt from the database at every start; IVF-Flat builds 1M in
-~15 s and meets the latency and recall targets. IVF also deletes for real (a hash-table
-direct map), so no tombstones are needed. The index is rebuilt (re-trained) when the gallery
-has grown ``REBUILD_GROWTH`` times past the size it was trained on, because its lists then
-grow long and searches slow down; the gallery returns to exact search when it shrinks below
-``EXACT_RETURN`` × ``exact_limit`` (hysteresis, so that churn near the limit does not build
-an index every few calls). Builds happen inside the call that crossed the line and hold the
-lock; they are logged with their duration.
+Index. Up to ``exact_limit`` templates the search is exact: faiss's brute-force inner-product
+kernel (``faiss.knn``, what ``IndexFlatIP`` runs, straight on the gallery's own matrix) with one
+OpenMP thread for a single probe. numpy's matrix-vector product is as fast on an idle machine,
+but its multi-threaded BLAS stalls on two busy cores (p90 of several ms at 10k templates,
+``bench/store.py``). Past ``exact_limit`` the gallery builds a FAISS IVF-Flat index (inverted
+lists over k-means cells, inner product) and searches ``IVF_NPROBE`` cells. HNSW was measured
+too and lost on build time: ~30 s over 100k clustered templates and, extrapolated from 400k
+in ~170 s, over 7 minutes for 1M on two cores, while the gallery is rebuilt from the database
+at every start; IVF-Flat builds 1M in ~20 s and meets the latency and recall targets. IVF
+also deletes for real (a hash-table direct map), so there are no tombstones to collect. The
+index is rebuilt (re-trained) when the gallery has grown ``REBUILD_GROWTH`` times past the
+size it was trained on, because its lists then grow long and searches slow down; the gallery
+returns to exact search when it shrinks below ``EXACT_RETURN`` × ``exact_limit`` (hysteresis,
+so that churn near the limit does not rebuild every few calls). Builds happen inside the
+call that crossed the line and hold the lock; they are logged with their duration.
 
 Storage. The master copy of every template is one float32 matrix whose rows ("slots") are
 dense: removing a template moves the last row into the hole, so exact search never scans dead
@@ -44,8 +46,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import cast
 
 import faiss
 import numpy as np
@@ -55,22 +59,22 @@ from desktopapp.core.vision.types import Vector
 
 log = logging.getLogger(__name__)
 
-# Exact search stays under the 0.5 ms per probe target up to about here (numpy matrix-vector
-# product, measured by bench/store.py: ~0.1 ms at 10k, 1.6-4 ms at 100k).
-EXACT_LIMIT = 20_000
+# Exact search (single-threaded faiss brute force) takes ~0.1-0.2 ms per probe at 10k
+# templates and 4-7 ms at 100k on the 2-core target (bench/store.py); the IVF index keeps
+# under the 0.5 ms target from here on, at recall@1 1.0 for returning visitors.
+EXACT_LIMIT = 10_000
 # Back to exact search below this fraction of ``exact_limit``.
 EXACT_RETURN = 0.75
 # Re-train the IVF index when the gallery has grown this many times past its training size.
 REBUILD_GROWTH = 4
-# IVF cells probed per search; recall@1 of returning visitors stays 1.0 down to 8 at 1M, so 16
-# leaves headroom for real features, which cluster less evenly than the benchmark's.
+# IVF cells probed per search. On the benchmark's 1M templates recall@1 of returning visitors
+# measured 1.0 at 8 and 0.96 at 4; 16 leaves headroom for real features, which spread less
+# evenly, at ~0.7 ms per probe against the 2 ms target.
 IVF_NPROBE = 16
 # k-means on at most this many points per cell, 10 iterations: keeps a 1M build ~15 s.
 _TRAIN_POINTS_PER_CELL = 64
 _TRAIN_ITERATIONS = 10
 _TRAIN_SEED = 1234
-# Bounds the (probes × templates) score matrix of a batched exact search (64 MB of float32).
-_EXACT_BATCH_CELLS = 1 << 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,24 @@ def _unit_rows(vectors: NDArray[np.floating], dim: int) -> NDArray[np.float32]:
     # Callers send normalised features already; normalising again is cheap and keeps
     # "score = cosine" true whatever they send.
     return np.ascontiguousarray(rows / norms, dtype=np.float32)
+
+
+@contextmanager
+def _one_openmp_thread() -> Iterator[None]:
+    """FAISS without OpenMP parallelism in the calling thread, for one-vector operations.
+
+    faiss opens an OpenMP parallel region even for one vector; on two busy cores its join
+    waits for a descheduled thread. Measured under load: adding one vector to the IVF index
+    took 8-16 ms instead of 0.1 ms, and an exact search of one probe over 10k templates 22 ms
+    instead of 0.2 ms. OpenMP's thread count belongs to the calling thread, so this does not
+    slow index builds or batches running in other threads.
+    """
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 def ivf_cells(templates: int) -> int:
@@ -149,11 +171,13 @@ class _IvfIndex:
         )
 
     def add(self, slot: int, vector: Vector) -> None:
-        self._index.add_with_ids(vector[np.newaxis], np.array([slot], dtype=np.int64))
+        with _one_openmp_thread():
+            self._index.add_with_ids(vector[np.newaxis], np.array([slot], dtype=np.int64))
 
     def remove(self, slot: int) -> None:
-        # With a hash-table direct map faiss removes by IDSelectorArray only.
-        self._index.remove_ids(faiss.IDSelectorArray(np.array([slot], dtype=np.int64)))
+        with _one_openmp_thread():
+            # With a hash-table direct map faiss removes by IDSelectorArray only.
+            self._index.remove_ids(faiss.IDSelectorArray(np.array([slot], dtype=np.int64)))
 
     def search(
         self, probes: NDArray[np.float32], k: int
@@ -210,29 +234,49 @@ class Gallery:
         once.
         """
         gallery = cls(dim, threshold, margin, max_templates, exact_limit)
-        vectors: list[Vector] = []
-        qualities: list[float] = []
-        groups: dict[str, list[int]] = {}
-        for row, (visitor_id, vector, quality) in enumerate(rows):
-            vectors.append(vector)
-            qualities.append(float(quality))
-            groups.setdefault(visitor_id, []).append(row)
-        if not vectors:
+        columns = list(zip(*rows, strict=True))
+        if not columns:
             return gallery
-        order: list[int] = []
-        owner: list[str] = []
-        slots: dict[str, list[int]] = {}
-        for visitor_id, members in groups.items():
-            # sorted() is stable, so among equal qualities the earlier row is kept, as in add().
-            best = sorted(members, key=lambda row: -qualities[row])[: gallery.max_templates]
-            slots[visitor_id] = list(range(len(order), len(order) + len(best)))
-            order.extend(best)
-            owner.extend([visitor_id] * len(best))
-        gallery._vectors = _unit_rows(np.stack([vectors[row] for row in order]), dim)
-        gallery._quality = np.asarray([qualities[row] for row in order], dtype=np.float32)
-        gallery._size = len(order)
-        gallery._owner = owner
-        gallery._slots = slots
+        ids, vectors, qualities = columns
+        # Vectorised grouping: a million rows is a normal start-up, and Python loops over them
+        # would cost seconds.
+        codes: dict[str, int] = {}
+        group = np.fromiter(
+            (codes.setdefault(visitor_id, len(codes)) for visitor_id in ids),
+            dtype=np.int64,
+            count=len(ids),
+        )
+        quality = np.asarray(qualities, dtype=np.float32)
+        if not np.all(np.isfinite(quality)):
+            raise ValueError("qualities must be finite")
+        # By visitor, then best first; lexsort is stable, so the earlier row wins a tie, as in
+        # add(). Each visitor's rank then keeps its best max_templates.
+        order = np.lexsort((-quality, group))
+        counts = np.bincount(group)
+        starts = np.cumsum(counts) - counts
+        rank = np.arange(len(order)) - np.repeat(starts, counts)
+        keep = order[rank < max_templates]
+        try:
+            # A sub-array dtype makes fromiter fill an (n, dim) float32 matrix row by row: one
+            # copy, several times faster than np.stack over a million small arrays.
+            matrix = np.fromiter(
+                (vectors[row] for row in keep.tolist()),
+                dtype=np.dtype((np.float32, dim)),
+                count=len(keep),
+            )
+        except ValueError as exc:
+            raise ValueError(f"expected vectors of dimension {dim}: {exc}") from exc
+        names = list(codes)
+        kept = np.minimum(counts, max_templates)
+        ends = np.cumsum(kept).tolist()
+        gallery._vectors = _unit_rows(cast(NDArray[np.float32], matrix), dim)
+        gallery._quality = quality[keep]
+        gallery._size = len(keep)
+        gallery._owner = [names[code] for code in group[keep].tolist()]
+        gallery._slots = {
+            name: list(range(end - size, end))
+            for name, size, end in zip(names, kept.tolist(), ends, strict=True)
+        }
         if gallery._size > gallery.exact_limit:
             gallery._ivf = _IvfIndex(gallery._vectors)
         return gallery
@@ -280,7 +324,8 @@ class Gallery:
                 slots.append(slot)
             else:
                 slot = slots[-1]
-                if quality <= self._quality[slot]:
+                # Compared as stored (float32), so ties resolve as in from_templates.
+                if np.float32(quality) <= self._quality[slot]:
                     return False
                 self._vectors[slot] = vector
                 self._quality[slot] = quality
@@ -316,13 +361,18 @@ class Gallery:
         if len(probes) == 0:
             return []
         queries = _unit_rows(probes, self.dim)
-        with self._lock:
+        # A batch is worth OpenMP threads; one probe (the pipeline's call) is not.
+        threads = _one_openmp_thread() if len(queries) == 1 else nullcontext()
+        with self._lock, threads:
             if self._size == 0:
                 return [_NO_MATCH] * len(queries)
             if self._ivf is not None:
                 scores, slots = self._ivf.search(queries, self._k)
             else:
-                scores, slots = self._exact_top(queries)
+                # Brute force over the live rows, in place (no copy into an index).
+                scores, slots = faiss.knn(
+                    queries, self._vectors[: self._size], self._k, faiss.METRIC_INNER_PRODUCT
+                )
             return [
                 self._decide(s, i) for s, i in zip(scores.tolist(), slots.tolist(), strict=True)
             ]
@@ -360,26 +410,6 @@ class Gallery:
                 self._ivf.add(slot, self._vectors[slot])
         self._owner.pop()
         self._size = last
-
-    def _exact_top(
-        self, queries: NDArray[np.float32]
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """The ``_k`` best (score, slot) per query, best first, by brute force."""
-        live = self._vectors[: self._size]
-        cut = self._size - min(self._k, self._size)
-        rows = max(1, _EXACT_BATCH_CELLS // self._size)
-        blocks: list[tuple[NDArray[np.float32], NDArray[np.int64]]] = []
-        for start in range(0, len(queries), rows):
-            scores = queries[start : start + rows] @ live.T
-            picked = np.argpartition(scores, cut, axis=1)[:, cut:]
-            top = np.take_along_axis(scores, picked, axis=1)
-            order = np.argsort(-top, axis=1)
-            blocks.append(
-                (np.take_along_axis(top, order, axis=1), np.take_along_axis(picked, order, axis=1))
-            )
-        if len(blocks) == 1:
-            return blocks[0]
-        return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
 
     def _decide(self, scores: Sequence[float], slots: Sequence[int]) -> MatchResult:
         """Best and runner-up visitors from results sorted best first, then the decision."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from desktopapp.core.config import VisionConfig
+from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Role
 
 
@@ -42,3 +44,12 @@ PRESETS: dict[Mode, ModePreset] = {
     ),
     Mode.CROWD: ModePreset(Mode.CROWD, (Role.PERSON_DETECTION,), keeps_features=False),
 }
+
+
+def engine_for_mode(config: VisionConfig, mode: Mode) -> VisionEngine:
+    """The face models ``mode`` needs (person detection arrives with the modes issue); masking
+    needs face detection in every mode."""
+    roles = [r for r in PRESETS[mode].roles if r is not Role.PERSON_DETECTION]
+    if Role.FACE_DETECTION not in roles:
+        roles.insert(0, Role.FACE_DETECTION)
+    return VisionEngine.configured(config, roles)

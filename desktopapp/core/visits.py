@@ -15,13 +15,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
+from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import Gallery
 from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.store.crypto import Cipher, load_key
+from desktopapp.core.store.db import open_database
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for
 from desktopapp.core.store.visits import NewVisit, PathPoint, StoredVisitor, VisitStore
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.types import FaceEmbedder, Role
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,28 @@ class RecorderConfig:
     threshold: float = 0.92
     margin: float = 0.02
     dim: int = 128
+
+    @classmethod
+    def for_notice(
+        cls,
+        profile: NoticeProfile,
+        embedder: FaceEmbedder | None,
+        mode: Mode | None = None,
+        store: str | None = None,
+    ) -> RecorderConfig:
+        """The notice in force decides who, where, what and for how long; the embedder decides
+        how features compare."""
+        return cls(
+            operator=profile.operator,
+            store=store or profile.store,
+            mode=mode or profile.mode,
+            # Modes that keep no identity may leave the period unset; anonymous visits then
+            # age out after a day.
+            retention=RetentionPolicy(max(1, profile.retention_days), profile.retention_from),
+            model=embedder.info.model_id if embedder else "",
+            threshold=embedder.threshold if embedder else 1.0,
+            dim=embedder.dim if embedder else 128,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +205,22 @@ class VisitRecorder:
             visit_count,
             expiry_for(stored.first_seen, last_seen, self.config.retention),
         )
+
+
+def open_recorder(data_dir: Path, vision: VisionConfig) -> VisitRecorder:
+    """A recorder on its own connection, for the store-writer thread that calls this.
+
+    Refuses (NoticeGateError) unless the notice in force is complete.
+    """
+    db = open_database(data_dir)
+    notice = require_complete_notice(NoticeStore(db))
+    mode = notice.profile.mode
+    embedder = (
+        VisionEngine.configured(vision, [Role.FACE_FEATURES]).embedder
+        if PRESETS[mode].keeps_features
+        else None
+    )
+    return VisitRecorder(
+        VisitStore(db, Cipher(load_key(data_dir))),
+        RecorderConfig.for_notice(notice.profile, embedder),
+    )

@@ -11,12 +11,10 @@ import logging
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import CameraWorker, PipelineConfig
 from desktopapp.core.sources import CameraSource, SourceSpec
 from desktopapp.core.vision.engine import VisionEngine
-from desktopapp.core.vision.registry import ModelRegistry
-from desktopapp.core.vision.types import Role
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -25,15 +23,7 @@ STATUS_INTERVAL_MS = 500
 
 
 def load_engine(config: VisionConfig, mode: Mode) -> VisionEngine:
-    """The models the mode needs (person detection arrives with the modes issue)."""
-    roles = [r for r in PRESETS[mode].roles if r is not Role.PERSON_DETECTION]
-    if Role.FACE_DETECTION not in roles:
-        roles.insert(0, Role.FACE_DETECTION)  # masking needs faces in every mode for now
-    choices = {r: m for r in roles if (m := getattr(config, r.value, None)) is not None}
-    engine = VisionEngine.load(ModelRegistry.load(), roles, choices, threads=config.threads)
-    if config.threshold is not None and engine.embedder is not None:
-        engine.embedder.threshold = config.threshold
-    return engine
+    return engine_for_mode(config, mode)
 
 
 class CameraController(QObject):

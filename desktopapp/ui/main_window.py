@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,10 +23,12 @@ from desktopapp import __version__
 from desktopapp.core.config import Settings
 from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE
 from desktopapp.core.notice import NoticeGateError
-from desktopapp.core.pipeline import MaskedFrame, PipelineConfig
+from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.sources import SourceStatus
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.vision.status import ModelCheck, check_active_models
+from desktopapp.core.visits import VisitRecorder, open_recorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
@@ -90,6 +93,10 @@ class MainWindow(QMainWindow):
         self.controller.status_ready.connect(self._status_ready)
         self.controller.fps_ready.connect(self._fps_ready)
         self.controller.failed.connect(self._camera_failed)
+        # Direct: workers hand closed tracks straight to the writer's queue, so the last tracks
+        # of a camera being stopped at shutdown are still recorded.
+        self.controller.track_closed.connect(self._track_closed, Qt.ConnectionType.DirectConnection)
+        self.writer: StoreWriter[VisitRecorder] | None = None
         self.workspace: Workspace | None = None
         self.cameras: list[Camera] = []
         self._fps: dict[int, float] = {}
@@ -186,6 +193,7 @@ class MainWindow(QMainWindow):
     def _cameras_loaded(self, loaded: tuple[list[Camera], list[tuple[str, str]]]) -> None:
         cameras, problems = loaded
         self.controller.stop_all()
+        self._close_writer()
         for camera_id in list(self.camera_grid.tiles):
             self.camera_grid.remove_tile(camera_id)
         self.cameras = cameras
@@ -199,6 +207,9 @@ class MainWindow(QMainWindow):
                 config = PipelineConfig(mode=DEMO_NOTICE.mode)
                 self.controller.start(DEMO_CAMERA_ID, DEMO_SOURCE, config, "demo")
             return
+        if not problems and self.start_cameras:
+            data_dir, vision = self.data_dir, self.settings.vision
+            self.writer = StoreWriter(lambda: open_recorder(data_dir, vision))
         for camera in cameras:
             assert camera.camera_id is not None
             tile = CameraTile(camera.camera_id, camera.name)
@@ -267,6 +278,16 @@ class MainWindow(QMainWindow):
             self,
         )
 
+    def _track_closed(self, event: TrackClosed) -> None:
+        writer = self.writer
+        if writer is not None and event.camera_id != DEMO_CAMERA_ID:
+            writer.submit(lambda recorder: recorder.record(event))
+
+    def _close_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     def _frame_ready(self, frame: MaskedFrame) -> None:
         tile = self.camera_grid.tiles.get(frame.camera_id)
         if tile is not None and tile.isVisible():
@@ -287,6 +308,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.controller.shutdown()
+        self._close_writer()
         if self.workspace is not None:
             self.workspace.close()
         super().closeEvent(event)

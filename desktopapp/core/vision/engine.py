@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from desktopapp.core.config import VisionConfig
 from desktopapp.core.vision.quality import FaceQuality, face_quality
 from desktopapp.core.vision.registry import ModelEntry, ModelRegistry
 from desktopapp.core.vision.types import (
@@ -91,6 +92,17 @@ class VisionEngine:
             embedder=cast(FaceEmbedder | None, loaded.get(Role.FACE_FEATURES)),
             attributes=cast(AttributeEstimator | None, loaded.get(Role.FACE_ATTRIBUTES)),
         )
+
+    @classmethod
+    def configured(cls, config: VisionConfig, roles: Iterable[Role]) -> VisionEngine:
+        """The models of ``roles`` as the operator's settings choose them (model per role,
+        thread budget, a calibrated threshold overriding the model's default)."""
+        roles = list(roles)
+        choices = {r: m for r in roles if (m := getattr(config, r.value, None)) is not None}
+        engine = cls.load(ModelRegistry.load(), roles, choices, threads=config.threads)
+        if config.threshold is not None and engine.embedder is not None:
+            engine.embedder.threshold = config.threshold
+        return engine
 
     def models(self) -> list[ModelInfo]:
         return [m.info for m in (self.detector, self.embedder, self.attributes) if m is not None]
