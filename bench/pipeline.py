@@ -25,12 +25,12 @@ shots, age/gender), run with ``analysis_fps`` 30 so the rate is what the machine
 a warm-up, rate = analysed frames / window. Then, at the largest camera count, tuned
 configurations (``TUNED_SETUPS``):
 
-* ``tuned``: settings only: detection input 320 px instead of 640, one best shot per person,
-  tracks kept 5 s unseen (at low rates the 2 s default ends every track between two analysed
-  frames, so every face becomes a new person and is embedded again);
-* ``tuned_gil_free``: the same, with libfacedetection called through ctypes, which releases the
-  GIL (the ``yuface`` extension and dlib hold it for the whole call: analysis threads then share
-  one core, and the UI thread waits for them);
+* ``tuned_gil_held``: settings only: detection input 320 px instead of 640, one best shot per
+  person, tracks kept 5 s unseen (at low rates the 2 s default ends every track between two
+  analysed frames, so every face becomes a new person and is embedded again), with detection
+  called through the ``yuface`` extension, which holds the GIL for the whole call (as dlib
+  does): analysis threads then share one core and the UI thread waits for them;
+* ``tuned``: the same with the app's detection call (ctypes, GIL released);
 * ``tuned_no_features``: the same without the dlib embedder, standing in for features computed
   outside the analysis threads' process.
 
@@ -76,7 +76,6 @@ from typing import Any, Final, cast
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -293,9 +292,9 @@ class Setup:
     max_missing_seconds: float | None = None
     # False: no embedder, as in the modes that keep no feature data (attributes still run)
     features: bool = True
-    # Experiment: call libfacedetection through ctypes, which releases the GIL during the call
-    # (the yuface extension holds it for the whole detection).
-    gil_free_detection: bool = False
+    # The app calls libfacedetection through ctypes, which releases the GIL; False measures the
+    # yuface extension's call, which holds it for the whole detection.
+    gil_free_detection: bool = True
 
     def describe(self) -> str:
         side = "640 (manifest)" if self.max_side is None else str(self.max_side)
@@ -304,8 +303,8 @@ class Setup:
             parts.append(f"track kept {self.max_missing_seconds:g} s unseen")
         if not self.features:
             parts.append("no features (attributes only)")
-        if self.gil_free_detection:
-            parts.append("GIL-free detection call")
+        if not self.gil_free_detection:
+            parts.append("detection holding the GIL")
         return ", ".join(parts)
 
     def token(self) -> str:
@@ -337,17 +336,17 @@ class Setup:
 DEFAULT_SETUP: Final = Setup("default")
 TUNED_SETUPS: Final = (
     Setup(
-        "tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        max_missing_seconds=TUNED_MAX_MISSING_SECONDS,
+        "tuned_gil_held", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
+        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, gil_free_detection=False,
     ),
     Setup(
-        "tuned_gil_free", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, gil_free_detection=True,
+        "tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
+        max_missing_seconds=TUNED_MAX_MISSING_SECONDS,
     ),
     # Stands in for features computed outside the analysis threads' process.
     Setup(
         "tuned_no_features", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, gil_free_detection=True, features=False,
+        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, features=False,
     ),
 )  # fmt: skip
 
@@ -387,36 +386,6 @@ def model_calls(engine: VisionEngine) -> tuple[int, int]:
     )
 
 
-class _GilFreeFaceDetection:
-    """``yuface.detect`` without the GIL: libfacedetection's ``facedetect_cnn`` called through
-    ctypes (which releases the GIL for the call); same boxes, same result layout."""
-
-    SYMBOL: Final = "_Z14facedetect_cnnPhS_iii"  # facedetect_cnn(uchar*, uchar*, int, int, int)
-    BUFFER_BYTES: Final = 0x9000  # libfacedetection's DETECT_BUFFER_SIZE
-
-    def __init__(self, library: Path) -> None:
-        function = getattr(ctypes.CDLL(str(library)), self.SYMBOL)
-        function.restype = ctypes.POINTER(ctypes.c_int)
-        function.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int] * 3
-        self._function = function
-        # The first call fills the library's static weights; never let two threads race to it.
-        self(np.zeros((32, 32, 3), np.uint8), 0.5)
-
-    def __call__(
-        self, image: Image, conf: float = 0.5
-    ) -> tuple[NDArray[np.int16], NDArray[np.int16], NDArray[np.int16]]:
-        image = np.ascontiguousarray(image)
-        buffer = np.zeros(self.BUFFER_BYTES, np.uint8)
-        height, width = image.shape[:2]
-        count = self._function(
-            buffer.ctypes.data, image.ctypes.data, width, height, image.strides[0]
-        )[0]
-        # Per face 16 shorts: confidence, x, y, w, h, 5 landmarks (x, y), one spare.
-        rows = np.frombuffer(buffer, np.int16, 16 * count, offset=4).reshape(count, 16)
-        rows = rows[rows[:, 0] > conf * 100]
-        return rows[:, 0].copy(), rows[:, 1:5].copy(), rows[:, 5:15].copy()
-
-
 _verified: dict[tuple[Path, str], dict[str, Path]] = {}
 
 
@@ -435,17 +404,12 @@ def load_engines(count: int) -> list[VisionEngine]:
 
 def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> VisionEngine:
     """``engine``'s models, with the detector ``setup`` asks for and counted model calls."""
-    detector = engine.detector
-    if setup.max_side is not None or setup.gil_free_detection:
-        entry = registry.get("yuface")
-        paths = _verified_paths(registry, entry.model_id)
-        options = dict(entry.options)
-        if setup.max_side is not None:
-            options["max_side"] = setup.max_side
-        yuface = YuFaceDetector(entry.info, paths, options, threads=1)
-        if setup.gil_free_detection:
-            yuface._detect = _GilFreeFaceDetection(paths["library"])
-        detector = yuface
+    entry = registry.get("yuface")
+    options = dict(entry.options)
+    options["release_gil"] = setup.gil_free_detection
+    if setup.max_side is not None:
+        options["max_side"] = setup.max_side
+    detector = YuFaceDetector(entry.info, _verified_paths(registry, entry.model_id), options, 1)
     embedder = None
     if engine.embedder is not None and setup.features:
         embedder = _CountingEmbedder(engine.embedder)
@@ -862,7 +826,7 @@ def measure_gui(
 
 # Where a sampled stack belongs: the innermost frame matching one of these.
 _CATEGORIES: Final = (
-    ("detection", re.compile(r"vision/faces\.py|yuface/|_GilFreeFaceDetection")),
+    ("detection", re.compile(r"vision/faces\.py|yuface/")),
     ("features (dlib)", re.compile(r"vision/features\.py|_CountingEmbedder")),
     ("attributes (age/gender)", re.compile(r"vision/attributes\.py|_CountingAttributes")),
     ("face quality", re.compile(r"vision/quality\.py")),

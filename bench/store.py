@@ -22,11 +22,13 @@ index short of a full scan resolves, and the decision is "new" either way; so
 ``matching.ann_decision_agreement`` (same open-set decision at threshold 0.8) is reported for
 all probes. Headline recall and agreement are the worst over the sizes.
 
-Two comparisons justify the choices in ``desktopapp/core/matching.py``: exact search with
-numpy against ``faiss.IndexFlatIP``, and a raw FAISS HNSW index (build time, latency, recall).
+Adding a new visitor's template and removing a visitor are timed on the IVF gallery, one call
+at a time. Two comparisons justify the choices in ``desktopapp/core/matching.py``: brute-force
+search of one probe with numpy (BLAS threads) against ``faiss.IndexFlatIP`` with one OpenMP
+thread and with its default count, and a raw FAISS HNSW index (build time, latency, recall).
 Times are wall-clock ``time.perf_counter`` medians and 90th percentiles after one warm-up
 call; other processes skew them, so the load average is reported. Memory is the growth of
-the process's resident set while building the gallery (Linux only, approximate).
+the process's resident set while building the gallery (Linux with glibc only, approximate).
 """
 
 from __future__ import annotations
@@ -196,8 +198,10 @@ def _time_updates(
     }
 
 
-def _decision(result: MatchResult) -> bool:
-    return result.score >= THRESHOLD and result.score - result.runner_up >= MARGIN
+def _decision(result: MatchResult) -> str | None:
+    """The visitor a gallery with THRESHOLD and MARGIN would have matched, or None (new)."""
+    matched = result.score >= THRESHOLD and result.score - result.runner_up >= MARGIN
+    return result.visitor_id if matched else None
 
 
 def measure_matching(
@@ -255,7 +259,7 @@ def measure_matching(
         result[f"matching.ann_recall_at_1_all_{label}"] = round(recall_all, 4)
         result[f"matching.ann_decision_agreement_{label}"] = round(agreement, 4)
         result[f"matching.exact_returning_matched_{label}"] = round(
-            float(np.mean([_decision(e) for e in answers["exact"][:returning]])), 4
+            float(np.mean([_decision(e) is not None for e in answers["exact"][:returning]])), 4
         )
         recalls.append(recall)
         recalls_all.append(recall_all)
@@ -362,7 +366,7 @@ def run(
         "matching.sizes": list(sizes),
     }
     result |= measure_matching(sizes, probes)
-    result |= measure_exact_backends(exact_backend_sizes, probes)
+    result |= measure_exact_backends(exact_backend_sizes, min(probes, EXACT_BACKEND_PROBES))
     result |= measure_hnsw(hnsw_sizes, probes)
     result["machine.loadavg_end"] = _load_average()
     result["bench.seconds"] = round(time.perf_counter() - started, 1)

@@ -123,18 +123,6 @@ def test_synthetic_source_serves_fresh_frames() -> None:
     assert not [t for t in _bench_threads() if t.name == f"source {source.name}"]
 
 
-def test_gil_free_detection_finds_the_same_faces() -> None:
-    registry = bench.ModelRegistry.load()
-    engine = bench.load_engines(1)[0]
-    frame = bench.letterbox(bench.load_six_faces())
-    plain = bench.configured(engine, bench.Setup("plain"), registry)
-    gil_free = bench.configured(engine, bench.Setup("free", gil_free_detection=True), registry)
-    assert plain.detector is not None and gil_free.detector is not None
-    expected = [(f.x, f.y, f.w, f.h, f.score) for f in plain.detector.detect(frame)]
-    assert len(expected) == 6
-    assert [(f.x, f.y, f.w, f.h, f.score) for f in gil_free.detector.detect(frame)] == expected
-
-
 def test_profile_summary_groups_stacks() -> None:
     worker = (
         "Thread._bootstrap (threading.py:1002);CameraWorker._run (desktopapp/core/pipeline.py:278)"

@@ -102,3 +102,14 @@ def test_size_labels() -> None:
         "1m",
         "2500",
     ]
+
+
+def test_main_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--json", "--sizes", "1000", "--probes", "20"]
+    assert bench.main([*argv, "--exact-backend-sizes", "", "--hnsw-sizes", ""]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["matching.sizes"] == [1000]
+    assert printed["matching.ms_per_probe_1k"] > 0
+    assert printed["matching.exact_ms_per_probe_1k"] > 0
+    assert 0.0 <= printed["matching.ann_recall_at_1"] <= 1.0
+    assert not any(key.startswith("matching.hnsw_build_s_") for key in printed)

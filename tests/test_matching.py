@@ -182,6 +182,19 @@ def test_remove_drops_all_of_a_visitors_templates_and_keeps_the_others_intact() 
         assert len(gallery.templates_of(visitor_id)) == 3
 
 
+def test_a_big_purge_gives_memory_back_and_keeps_the_rest_searchable() -> None:
+    rng = np.random.default_rng(11)
+    rows = clustered(rng, visitors=400, per_visitor=2)
+    gallery = built(rows, threshold=0.8)
+    capacity = len(gallery._vectors)  # the matrix's rows, live or not
+    for visitor in range(390):
+        gallery.remove(f"v{visitor}")
+    assert gallery.templates == 20
+    assert len(gallery._vectors) < capacity // 4
+    for visitor_id, feature, _ in rows[-20:]:
+        assert gallery.search(feature).visitor_id == visitor_id
+
+
 # --- the automatic index ----------------------------------------------------------------
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 import pytest
 
 from desktopapp.core.vision.engine import FaceResult, VisionEngine
+from desktopapp.core.vision.faces import YuFaceDetector, _FaceDetectCnn
 from desktopapp.core.vision.quality import face_quality
+from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import AGE_BANDS, Face, Gender, Image
 from tests.conftest import OBAMA, SINGLE_FACE, identity, scaled_to_width
 
@@ -155,3 +158,24 @@ def test_detector_rejects_what_is_not_an_image(engine: VisionEngine) -> None:
 
 def test_blank_picture_has_no_face(engine: VisionEngine) -> None:
     assert engine.analyse(np.full((480, 640, 3), 128, dtype=np.uint8)) == []
+
+
+def test_detection_without_the_gil_finds_the_same_faces(
+    registry: ModelRegistry, face_image: dict[str, Image]
+) -> None:
+    """The ctypes call (GIL released) must equal the yuface extension's, also concurrently."""
+    entry = registry.get("yuface")
+    paths = registry.verified_paths(entry)
+    held = YuFaceDetector(entry.info, paths, {**entry.options, "release_gil": False}, 1)
+    released = YuFaceDetector(entry.info, paths, entry.options, 1)
+    assert isinstance(released._detect, _FaceDetectCnn), "Linux must use the GIL-free call"
+    frames = [scaled_to_width(face_image[n], 640) for n in ("t1.jpg", "obama.jpg", "biden.jpg")]
+
+    def boxes(detector: YuFaceDetector, frame: Image) -> list[tuple[float, ...]]:
+        return [(f.x, f.y, f.w, f.h, f.score) for f in detector.detect(frame)]
+
+    expected = [boxes(held, frame) for frame in frames]
+    assert len(expected[0]) == 6
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: boxes(released, frames[i % 3]), range(24)))
+    assert results == [expected[i % 3] for i in range(24)]

@@ -237,107 +237,107 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="83"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="100"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="107"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="111"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="118"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="112"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="119"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="117"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="118"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="125"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="121"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="122"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="129"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="130"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="132"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="139"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="133"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="140"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="136"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="143"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="161"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="172"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="179"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="203"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="196"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="256"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="286"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="300"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="322"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="302"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="324"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -412,37 +412,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="46"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="50"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="59"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="59"/>
         <source>no</source>
         <translation>不可</translation>
     </message>
