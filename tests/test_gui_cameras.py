@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,16 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.core.config import Settings
 from desktopapp.core.demo import DEMO_CAMERA_ID
+from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore
-from desktopapp.core.pipeline import MaskedFrame
+from desktopapp.core.pipeline import MaskedFrame, TrackClosed
 from desktopapp.core.sources import SourceKind, SourceSpec, demo_face_box, demo_frame
+from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
+from desktopapp.core.store.visits import VisitStore
+from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
 from desktopapp.ui.camera_dialog import CameraDialog
@@ -245,4 +251,35 @@ def test_a_configured_camera_records_visits(
     row = db.execute("SELECT visitor_id, gender, mode FROM visit ORDER BY id").fetchone()
     assert row[0] is not None and row[1] == "female" and row[2] == "repeat"
     assert db.execute("SELECT COUNT(*) FROM template").fetchone()[0] >= 1
+    db.conn.close()
+
+
+def test_the_window_sweeps_expired_data_at_start_up(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    db = open_database(tmp_path)
+    profile = NoticeProfile.model_validate(tomllib.loads(COMPLETE))
+    NoticeStore(db).save(profile)
+    long_ago = datetime.now(UTC) - timedelta(days=profile.retention_days + 5)
+    recorder = VisitRecorder(
+        VisitStore(db, Cipher(load_key(tmp_path))),
+        RecorderConfig.for_notice(profile, None, Mode.REPEAT),
+        to_datetime=lambda t: long_ago + timedelta(seconds=t),
+    )
+    vector = np.ones(128, np.float32) / np.sqrt(128)
+    event = TrackClosed(1, 1, 0.0, 30.0, 5, vector, ((0.9, vector),), None, ())
+    assert recorder.record(event).new_visitor
+
+    def visitors() -> int:
+        return int(db.execute("SELECT COUNT(*) FROM visitor").fetchone()[0])
+
+    assert visitors() == 1
+    window = open_window(tmp_path, start_cameras=False)
+    qtbot.waitUntil(lambda: visitors() == 0, timeout=30_000)
+    assert window._retention_timer.isActive()
+    qtbot.waitUntil(
+        lambda: ("retention.sweep",) in db.execute("SELECT action FROM audit").fetchall(),
+        timeout=30_000,
+    )
+    assert AuditLog(db).verify().ok
     db.conn.close()

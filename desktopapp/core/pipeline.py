@@ -166,8 +166,13 @@ class FrameAnalyser:
         height, width = image.shape[:2]
         self.tracker.set_frame_size((width, height))
         update = self.tracker.update(boxes, frame.timestamp)
+        hits = {track.track_id: track.hits for track in self.tracker.active}
         for index, face in enumerate(faces):
             track_id = update.assignments[index]
+            # A detection that has not yet become a track is often noise, and would cost a
+            # feature (~100 ms) for nothing.
+            if hits.get(track_id, 0) < self.config.tracker.min_hits:
+                continue
             state = self._states.get(track_id)
             if state is None:
                 state = self._states[track_id] = _TrackState(BestShots(k=self.config.best_shots))

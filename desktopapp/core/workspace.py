@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from desktopapp.core.config import Settings, load_settings
 from desktopapp.core.notice import NoticeGateError, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
+from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.cameras import Camera, CameraStore
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
+from desktopapp.core.store.retention import RetentionPolicy, SweepResult, sweep
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,21 @@ class Workspace:
         except NoticeGateError as exc:
             return exc.items
         return []
+
+    def run_retention(self, now: datetime | None = None) -> SweepResult | None:
+        """The retention sweep as of ``now`` (G-04), audited; None when no period is set yet."""
+        with self._lock:
+            current = self._notices.current()
+            if current is None or not current.profile.retention_days:
+                return None
+            profile = current.profile
+            policy = RetentionPolicy(profile.retention_days, profile.retention_from)
+            moment = now or datetime.now(UTC)
+            result = sweep(self._db, policy, moment)
+            AuditLog(self._db).append(
+                "system", "retention.sweep", {"now": moment.isoformat(), **asdict(result)}
+            )
+            return result
 
     def close(self) -> None:
         with self._lock:

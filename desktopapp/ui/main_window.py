@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +26,7 @@ from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.sources import SourceStatus
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.retention import SweepResult
 from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.vision.status import ModelCheck, check_active_models
 from desktopapp.core.visits import VisitRecorder, open_recorder
@@ -39,6 +40,8 @@ from desktopapp.ui.notice_texts import NoticeTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
+
+RETENTION_INTERVAL_MS = 60 * 60 * 1000
 
 
 class ModelsDialog(QDialog):
@@ -97,6 +100,9 @@ class MainWindow(QMainWindow):
         # of a camera being stopped at shutdown are still recorded.
         self.controller.track_closed.connect(self._track_closed, Qt.ConnectionType.DirectConnection)
         self.writer: StoreWriter[VisitRecorder] | None = None
+        self._retention_timer = QTimer(self)
+        self._retention_timer.setInterval(RETENTION_INTERVAL_MS)
+        self._retention_timer.timeout.connect(self.run_retention)
         self.workspace: Workspace | None = None
         self.cameras: list[Camera] = []
         self._fps: dict[int, float] = {}
@@ -173,6 +179,29 @@ class MainWindow(QMainWindow):
     def _workspace_ready(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.reload_cameras()
+        self.run_retention()
+        self._retention_timer.start()
+
+    def run_retention(self) -> None:
+        """At start-up and every hour: expired feature data goes, statistics stay (G-04)."""
+        workspace = self.workspace
+        if workspace is None:
+            return
+        run_in_background(
+            workspace.run_retention, self._retention_done, self._retention_failed, self
+        )
+
+    def _retention_done(self, result: SweepResult | None) -> None:
+        if result is not None and result.visitors:
+            log.info("retention removed %d visitors", result.visitors)
+
+    def _retention_failed(self, error: Exception) -> None:
+        # Logged by the worker; the next hourly run tries again.
+        self.statusBar().showMessage(
+            self.tr("Expired data could not be deleted yet; Raiten will try again: %1").replace(
+                "%1", str(error)
+            )
+        )
 
     def _workspace_failed(self, error: Exception) -> None:
         self.statusBar().showMessage(

@@ -237,107 +237,112 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="89"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="107"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="113"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="118"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="119"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="125"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="130"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="125"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="131"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="134"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="129"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="135"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="130"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="136"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="139"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="145"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="140"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="146"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="143"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="149"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="161"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="167"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="179"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="201"/>
+        <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
+        <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="203"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="322"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="351"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="324"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="353"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -412,37 +417,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="49"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="52"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="53"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="59"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="62"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="59"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="62"/>
         <source>no</source>
         <translation>不可</translation>
     </message>
