@@ -38,6 +38,9 @@ test: $(STAMP) sysdeps lint
 
 bench: $(STAMP)
 	$(PY) bench/vision.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/pipeline.py
+	$(PY) bench/store.py
+	$(PY) bench/store_bulk.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

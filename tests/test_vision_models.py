@@ -9,11 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
+from desktopapp.core.config import VisionConfig
 from desktopapp.core.vision.engine import FaceResult, VisionEngine
 from desktopapp.core.vision.faces import YuFaceDetector, _FaceDetectCnn
 from desktopapp.core.vision.quality import face_quality
 from desktopapp.core.vision.registry import ModelRegistry
-from desktopapp.core.vision.types import AGE_BANDS, Face, Gender, Image
+from desktopapp.core.vision.remote import RemoteEmbedder
+from desktopapp.core.vision.types import AGE_BANDS, Face, Gender, Image, Role
 from tests.conftest import OBAMA, SINGLE_FACE, identity, scaled_to_width
 
 
@@ -179,3 +181,19 @@ def test_detection_without_the_gil_finds_the_same_faces(
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda i: boxes(released, frames[i % 3]), range(24)))
     assert results == [expected[i % 3] for i in range(24)]
+
+
+def test_features_from_the_child_process_equal_local_ones(
+    engine: VisionEngine, face_image: dict[str, Image]
+) -> None:
+    """VisionConfig.feature_processes moves dlib out of the process; the features must not
+    change, and the crop sent to the child is wiped afterwards."""
+    remote = VisionEngine.configured(
+        VisionConfig(feature_processes=1), [Role.FACE_DETECTION, Role.FACE_FEATURES]
+    )
+    assert isinstance(remote.embedder, RemoteEmbedder)
+    assert remote.embedder.dim == 128
+    image = face_image["t1.jpg"]
+    for face in engine.detector.detect(image):  # type: ignore[union-attr]
+        local = engine.embedder.embed(image, face)  # type: ignore[union-attr]
+        assert float(local @ remote.embedder.embed(image, face)) == pytest.approx(1.0, abs=1e-5)

@@ -47,6 +47,9 @@ class VisionConfig(_Section):
     face_features: str | None = None
     face_attributes: str | None = None
     threads: int = Field(default=1, ge=1, le=16)
+    # Face features run in this many child processes (0: in the analysis thread). dlib holds
+    # the GIL for ~100 ms per face; in a child it no longer stalls the cameras and the UI.
+    feature_processes: int = Field(default=1, ge=0, le=8)
     # Overrides the embedder's own decision point (cosine similarity), e.g. after calibration.
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
 

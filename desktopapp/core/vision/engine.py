@@ -99,7 +99,19 @@ class VisionEngine:
         thread budget, a calibrated threshold overriding the model's default)."""
         roles = list(roles)
         choices = {r: m for r in roles if (m := getattr(config, r.value, None)) is not None}
-        engine = cls.load(ModelRegistry.load(), roles, choices, threads=config.threads)
+        registry = ModelRegistry.load()
+        remote = config.feature_processes > 0 and Role.FACE_FEATURES in roles
+        local_roles = [r for r in roles if not (remote and r is Role.FACE_FEATURES)]
+        engine = cls.load(registry, local_roles, choices, threads=config.threads)
+        if remote:
+            from desktopapp.core.vision.remote import RemoteEmbedder  # noqa: PLC0415
+
+            entry = (
+                registry.get(choices[Role.FACE_FEATURES])
+                if Role.FACE_FEATURES in choices
+                else registry.default(Role.FACE_FEATURES)
+            )
+            engine.embedder = RemoteEmbedder(registry, entry, config.feature_processes)
         if config.threshold is not None and engine.embedder is not None:
             engine.embedder.threshold = config.threshold
         return engine

@@ -1,0 +1,117 @@
+"""An embedder running in a child process.
+
+dlib's ResNet holds the GIL for its whole ~100 ms per face, so in-process every other camera's
+thread and the UI thread waited for it (bench/pipeline.py measured UI stalls of ~1 s). Here the
+analysis thread sends the face's surroundings to a child process and waits on a pipe, which
+releases the GIL. Only the crop around one face crosses the pipe — in memory, never on disk —
+and both copies are zero-filled as soon as the feature is back.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktopapp.core.vision.faces import check_image
+from desktopapp.core.vision.registry import ModelEntry, ModelRegistry
+from desktopapp.core.vision.types import Face, Image, ModelInfo, Vector
+
+log = logging.getLogger(__name__)
+
+# Context around the box that the landmark model and the aligner use (dlib pads chips by 25 %).
+CROP_MARGIN = 0.6
+
+_child_embedder: Any = None
+
+
+def _child_init(models_dir: str, model_id: str) -> None:
+    global _child_embedder  # noqa: PLW0603 - one embedder per child process, by design
+    from desktopapp.core.vision.engine import load_backend  # noqa: PLC0415
+
+    registry = ModelRegistry.load(Path(models_dir))
+    _child_embedder = load_backend(registry, registry.get(model_id), threads=1)
+
+
+def _child_dim() -> int:
+    return int(_child_embedder.dim)
+
+
+def _child_embed(crop: Image, face: Face) -> Vector:
+    try:
+        vector: Vector = _child_embedder.embed(crop, face)
+        return vector
+    finally:
+        crop.fill(0)
+
+
+class _Pools:
+    """One pool per (models dir, model): every camera shares the same child processes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pools: dict[tuple[str, str, int], ProcessPoolExecutor] = {}
+        atexit.register(self.shutdown)
+
+    def get(self, models_dir: Path, model_id: str, processes: int) -> ProcessPoolExecutor:
+        key = (str(models_dir), model_id, processes)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = ProcessPoolExecutor(
+                    max_workers=processes,
+                    # spawn: a forked child would inherit Qt and camera threads mid-flight.
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_child_init,
+                    initargs=(str(models_dir), model_id),
+                )
+                self._pools[key] = pool
+            return pool
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.shutdown(wait=False, cancel_futures=True)
+            self._pools.clear()
+
+
+POOLS = _Pools()
+
+
+class RemoteEmbedder:
+    def __init__(self, registry: ModelRegistry, entry: ModelEntry, processes: int):
+        # Verify here, so a damaged file is reported by the caller, not inside a child.
+        registry.verified_paths(entry)
+        self.info: ModelInfo = entry.info
+        self.threshold = float(entry.options.get("threshold", 0.5))
+        self._pool = POOLS.get(registry.models_dir, entry.model_id, processes)
+        self.dim: int = self._pool.submit(_child_dim).result(timeout=120)
+        log.info("%s runs in %d child process(es)", entry.model_id, processes)
+
+    def embed(self, image: Image, face: Face) -> Vector:
+        image = check_image(image)
+        height, width = image.shape[:2]
+        pad_x, pad_y = face.w * CROP_MARGIN, face.h * CROP_MARGIN
+        left = max(0, int(face.x - pad_x))
+        top = max(0, int(face.y - pad_y))
+        right = min(width, int(face.x + face.w + pad_x) + 1)
+        bottom = min(height, int(face.y + face.h + pad_y) + 1)
+        crop = np.ascontiguousarray(image[top:bottom, left:right])
+        shifted = Face(
+            face.x - left,
+            face.y - top,
+            face.w,
+            face.h,
+            face.score,
+            (face.landmarks - np.array([left, top], np.float32)).astype(np.float32),
+        )
+        try:
+            return self._pool.submit(_child_embed, crop, shifted).result()
+        finally:
+            crop.fill(0)
