@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import cv2
@@ -35,13 +36,23 @@ from desktopapp.core.tracking import BestShots, Track, Tracker, TrackerConfig
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.quality import face_quality
-from desktopapp.core.vision.types import Attributes, Gender, Image, Vector, age_band
+from desktopapp.core.vision.types import (
+    Attributes,
+    Face,
+    FaceEmbedder,
+    Gender,
+    Image,
+    Vector,
+    age_band,
+)
 
 log = logging.getLogger(__name__)
 
 # At most this many attribute estimates per track: the median of a few good shots is steadier
 # than one, and more only costs time.
 MAX_ATTRIBUTE_SAMPLES = 5
+# A track's last features are awaited when it closes; a child this late has a problem.
+FEATURE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +114,9 @@ class TrackClosed:
 
 @dataclass(slots=True)
 class _TrackState:
-    # Without an embedder (attribute-only modes) the shots still gate attribute estimates.
-    shots: BestShots[Vector | None]
+    # Features arrive from the embedder as futures; without an embedder (attribute-only modes)
+    # the shots still gate attribute estimates.
+    shots: BestShots[Future[Vector] | None]
     attributes: list[Attributes] = field(default_factory=list)
 
 
@@ -120,6 +132,27 @@ def summarise(samples: list[Attributes]) -> AttributeSummary | None:
         gender_confidence=float(np.mean(agreeing)),
         samples=len(samples),
     )
+
+
+def _submit(embedder: FaceEmbedder, image: Image, face: Face) -> Future[Vector]:
+    """The feature as a future: computed elsewhere by embedders that can (RemoteEmbedder),
+    right now by the others."""
+    submit = getattr(embedder, "submit", None)
+    if submit is not None:
+        future: Future[Vector] = submit(image, face)
+        return future
+    done: Future[Vector] = Future()
+    done.set_result(embedder.embed(image, face))
+    return done
+
+
+def _result(future: Future[Vector]) -> Vector | None:
+    """A shot's feature once its track has closed; a failed one is logged and left out."""
+    try:
+        return future.result(timeout=FEATURE_TIMEOUT_S)
+    except Exception:
+        log.exception("a face feature could not be computed")
+        return None
 
 
 class FrameAnalyser:
@@ -183,11 +216,15 @@ class FrameAnalyser:
             quality = scores.overall
             if not state.shots.wants(quality, frame.timestamp):
                 continue
+            embedder = self.engine.embedder if self.keeps_features else None
+            if embedder is not None and getattr(embedder, "busy", False):
+                continue  # the feature processes are saturated: a later shot takes this place
             if self.engine.attributes is not None and len(state.attributes) < MAX_ATTRIBUTE_SAMPLES:
                 state.attributes.append(self.engine.attributes.estimate(image, face))
-            embedder = self.engine.embedder if self.keeps_features else None
-            feature = embedder.embed(image, face) if embedder is not None else None
-            state.shots.offer(quality, frame.timestamp, feature)
+            feature = _submit(embedder, image, face) if embedder is not None else None
+            evicted = state.shots.offer(quality, frame.timestamp, feature)
+            if evicted is not None:
+                evicted.cancel()
         closed = [self._close(track) for track in update.closed]
         active = {t.track_id for t in self.tracker.active}
         for track_id in [t for t in self._states if t not in active]:
@@ -210,7 +247,11 @@ class FrameAnalyser:
         feature: Vector | None = None
         attributes = None
         if state is not None:
-            templates = tuple((q, v) for q, v in state.shots.items if v is not None)
+            templates = tuple(
+                (q, v)
+                for q, f in state.shots.items
+                if f is not None and (v := _result(f)) is not None
+            )
             if templates:
                 feature = normalise(np.mean([v for _, v in templates], axis=0))
             attributes = summarise(state.attributes)

@@ -13,7 +13,7 @@ import atexit
 import logging
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +91,21 @@ class RemoteEmbedder:
         self.info: ModelInfo = entry.info
         self.threshold = float(entry.options.get("threshold", 0.5))
         self._pool = POOLS.get(registry.models_dir, entry.model_id, processes)
+        self._lock = threading.Lock()
+        self._pending = 0
+        # Two queued per child keeps each busy without letting a backlog of stale shots grow.
+        self._capacity = 2 * processes
         self.dim: int = self._pool.submit(_child_dim).result(timeout=120)
         log.info("%s runs in %d child process(es)", entry.model_id, processes)
 
-    def embed(self, image: Image, face: Face) -> Vector:
+    @property
+    def busy(self) -> bool:
+        """More faces queued than the children can take now: callers skip this shot."""
+        with self._lock:
+            return self._pending >= self._capacity
+
+    def submit(self, image: Image, face: Face) -> Future[Vector]:
+        """The feature, computed in a child while the caller goes on with the next frame."""
         image = check_image(image)
         height, width = image.shape[:2]
         pad_x, pad_y = face.w * CROP_MARGIN, face.h * CROP_MARGIN
@@ -102,7 +113,8 @@ class RemoteEmbedder:
         top = max(0, int(face.y - pad_y))
         right = min(width, int(face.x + face.w + pad_x) + 1)
         bottom = min(height, int(face.y + face.h + pad_y) + 1)
-        crop = np.ascontiguousarray(image[top:bottom, left:right])
+        # A copy: the caller wipes its frame right after, before the pool has pickled this.
+        crop = image[top:bottom, left:right].copy()
         shifted = Face(
             face.x - left,
             face.y - top,
@@ -111,7 +123,17 @@ class RemoteEmbedder:
             face.score,
             (face.landmarks - np.array([left, top], np.float32)).astype(np.float32),
         )
-        try:
-            return self._pool.submit(_child_embed, crop, shifted).result()
-        finally:
+        with self._lock:
+            self._pending += 1
+        future = self._pool.submit(_child_embed, crop, shifted)
+
+        def done(_: Future[Vector]) -> None:
             crop.fill(0)
+            with self._lock:
+                self._pending -= 1
+
+        future.add_done_callback(done)
+        return future
+
+    def embed(self, image: Image, face: Face) -> Vector:
+        return self.submit(image, face).result()
