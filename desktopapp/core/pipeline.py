@@ -171,6 +171,7 @@ class FrameAnalyser:
         self.faces = 0
         self.tracks_closed = 0
         self._unmask: UnmaskGrant | None = None
+        self._closing: list[tuple[Track, _TrackState | None]] = []
 
     def set_unmasked(self, grant: UnmaskGrant | None) -> None:
         """Show this camera unmasked under ``grant`` (see privacy.authorise_unmasked_view), or
@@ -225,10 +226,12 @@ class FrameAnalyser:
             evicted = state.shots.offer(quality, frame.timestamp, feature)
             if evicted is not None:
                 evicted.cancel()
-        closed = [self._close(track) for track in update.closed]
+        for track in update.closed:
+            self._closing.append((track, self._states.pop(track.track_id, None)))
         active = {t.track_id for t in self.tracker.active}
         for track_id in [t for t in self._states if t not in active]:
             del self._states[track_id]
+        closed = self._ready_closed()
         self.frames += 1
         self.faces += len(faces)
         # The picture is done with: wipe it so no copy of the unmasked frame lingers.
@@ -236,13 +239,26 @@ class FrameAnalyser:
         return dataclasses.replace(masked, active_tracks=len(self.tracker.active)), closed
 
     def finish(self, timestamp: float) -> list[TrackClosed]:
-        """End of the stream: close every open track."""
-        closed = [self._close(track) for track in self.tracker.close_all(timestamp)]
+        """End of the stream: close every open track, waiting for its last features."""
+        for track in self.tracker.close_all(timestamp):
+            self._closing.append((track, self._states.pop(track.track_id, None)))
         self._states.clear()
-        return closed
+        return self._ready_closed(wait=True)
 
-    def _close(self, track: Track) -> TrackClosed:
-        state = self._states.pop(track.track_id, None)
+    def _ready_closed(self, *, wait: bool = False) -> list[TrackClosed]:
+        """Closed tracks whose features have all arrived (all of them with ``wait``): the
+        analysis thread never waits on a feature while frames are coming in."""
+        ready: list[tuple[Track, _TrackState | None]] = []
+        waiting: list[tuple[Track, _TrackState | None]] = []
+        for track, state in self._closing:
+            pending = state is not None and any(
+                f is not None and not f.done() for _, f in state.shots.items
+            )
+            (waiting if pending and not wait else ready).append((track, state))
+        self._closing = waiting
+        return [self._close(track, state) for track, state in ready]
+
+    def _close(self, track: Track, state: _TrackState | None) -> TrackClosed:
         templates: tuple[tuple[float, Vector], ...] = ()
         feature: Vector | None = None
         attributes = None

@@ -51,33 +51,43 @@ def _child_embed(crop: Image, face: Face) -> Vector:
         crop.fill(0)
 
 
+class _Pool:
+    """Child processes shared by every camera, and how many faces are queued for them."""
+
+    def __init__(self, models_dir: Path, model_id: str, processes: int):
+        self.executor = ProcessPoolExecutor(
+            max_workers=processes,
+            # spawn: a forked child would inherit Qt and camera threads mid-flight.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_child_init,
+            initargs=(str(models_dir), model_id),
+        )
+        self.lock = threading.Lock()
+        self.pending = 0
+        # Two queued per child keeps each busy without letting a backlog of stale shots grow.
+        self.capacity = 2 * processes
+
+
 class _Pools:
-    """One pool per (models dir, model): every camera shares the same child processes."""
+    """One pool per (models dir, model, size)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pools: dict[tuple[str, str, int], ProcessPoolExecutor] = {}
+        self._pools: dict[tuple[str, str, int], _Pool] = {}
         atexit.register(self.shutdown)
 
-    def get(self, models_dir: Path, model_id: str, processes: int) -> ProcessPoolExecutor:
+    def get(self, models_dir: Path, model_id: str, processes: int) -> _Pool:
         key = (str(models_dir), model_id, processes)
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                pool = ProcessPoolExecutor(
-                    max_workers=processes,
-                    # spawn: a forked child would inherit Qt and camera threads mid-flight.
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_child_init,
-                    initargs=(str(models_dir), model_id),
-                )
-                self._pools[key] = pool
+                pool = self._pools[key] = _Pool(models_dir, model_id, processes)
             return pool
 
     def shutdown(self) -> None:
         with self._lock:
             for pool in self._pools.values():
-                pool.shutdown(wait=False, cancel_futures=True)
+                pool.executor.shutdown(wait=False, cancel_futures=True)
             self._pools.clear()
 
 
@@ -91,18 +101,14 @@ class RemoteEmbedder:
         self.info: ModelInfo = entry.info
         self.threshold = float(entry.options.get("threshold", 0.5))
         self._pool = POOLS.get(registry.models_dir, entry.model_id, processes)
-        self._lock = threading.Lock()
-        self._pending = 0
-        # Two queued per child keeps each busy without letting a backlog of stale shots grow.
-        self._capacity = 2 * processes
-        self.dim: int = self._pool.submit(_child_dim).result(timeout=120)
+        self.dim: int = self._pool.executor.submit(_child_dim).result(timeout=120)
         log.info("%s runs in %d child process(es)", entry.model_id, processes)
 
     @property
     def busy(self) -> bool:
         """More faces queued than the children can take now: callers skip this shot."""
-        with self._lock:
-            return self._pending >= self._capacity
+        with self._pool.lock:
+            return self._pool.pending >= self._pool.capacity
 
     def submit(self, image: Image, face: Face) -> Future[Vector]:
         """The feature, computed in a child while the caller goes on with the next frame."""
@@ -123,14 +129,15 @@ class RemoteEmbedder:
             face.score,
             (face.landmarks - np.array([left, top], np.float32)).astype(np.float32),
         )
-        with self._lock:
-            self._pending += 1
-        future = self._pool.submit(_child_embed, crop, shifted)
+        pool = self._pool
+        with pool.lock:
+            pool.pending += 1
+        future = pool.executor.submit(_child_embed, crop, shifted)
 
         def done(_: Future[Vector]) -> None:
             crop.fill(0)
-            with self._lock:
-                self._pending -= 1
+            with pool.lock:
+                pool.pending -= 1
 
         future.add_done_callback(done)
         return future
