@@ -75,13 +75,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, cast
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.vision import letterbox  # noqa: E402 - one letterbox for both benchmarks
 from desktopapp.core.config import VisionConfig  # noqa: E402
 from desktopapp.core.images import read_image  # noqa: E402
 from desktopapp.core.modes import Mode  # noqa: E402
@@ -140,20 +140,6 @@ TUNED_MAX_MISSING_SECONDS: Final = 5.0
 
 
 # --- the six-face source ------------------------------------------------------------------
-
-
-def letterbox(image: Image, size: tuple[int, int] = FRAME_SIZE) -> Image:
-    """``image`` scaled to fit ``size`` (width, height), centred on black."""
-    width, height = size
-    factor = min(width / image.shape[1], height / image.shape[0])
-    new_w = max(1, round(image.shape[1] * factor))
-    new_h = max(1, round(image.shape[0] * factor))
-    frame = np.zeros((height, width, 3), dtype=np.uint8)
-    left, top = (width - new_w) // 2, (height - new_h) // 2
-    frame[top : top + new_h, left : left + new_w] = cv2.resize(
-        image, (new_w, new_h), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-    )
-    return frame
 
 
 class SyntheticSource:

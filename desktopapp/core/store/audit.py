@@ -39,6 +39,8 @@ from typing import Any, NoReturn
 
 import sqlite_utils
 
+from desktopapp.core.store.db import immediate_transaction
+
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
@@ -103,8 +105,7 @@ class AuditLog:
             raise RuntimeError("commit the open transaction before appending to the audit log")
         # IMMEDIATE takes the write lock before the last hash is read, so two writers cannot
         # both chain onto the same entry and fork the log.
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate_transaction(self._conn):
             entry_id, prev_hash = self._next_link()
             digest = _entry_hash(
                 entry_id=entry_id,
@@ -123,10 +124,6 @@ class AuditLog:
                 "ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
                 (HEAD_KEY, _canonical({"count": entry_id, "hash": digest})),
             )
-            self._conn.commit()
-        except BaseException:
-            self._conn.rollback()
-            raise
         log.debug("audit entry %d appended: %s", entry_id, action)
         return AuditEntry(
             entry_id, datetime.fromisoformat(at), actor, action, stored_details, prev_hash, digest

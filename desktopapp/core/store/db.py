@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -140,6 +142,22 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+@contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT; any error rolls everything back.
+
+    Explicit because sqlite3 would autocommit DDL, and IMMEDIATE takes the write lock before
+    anything is read, so two writers cannot act on the same stale state.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
 class SchemaTooNewError(Exception):
     """The file was written by a newer Raiten."""
 
@@ -167,16 +185,10 @@ def migrate(db: sqlite_utils.Database) -> int:
     for version, statements in MIGRATIONS:
         if version <= current:
             continue
-        # Explicit BEGIN: sqlite3 would otherwise autocommit each DDL statement, and a crash
-        # mid-migration must leave the previous schema, not half of the new one.
-        db.conn.execute("BEGIN")
-        try:
+        # A crash mid-migration must leave the previous schema, not half of the new one.
+        with immediate_transaction(db.conn):
             for statement in statements:
                 db.conn.execute(statement)
             db.conn.execute(f"PRAGMA user_version = {version}")
-            db.conn.commit()
-        except BaseException:
-            db.conn.rollback()
-            raise
         log.info("database schema migrated to version %d", version)
     return SCHEMA_VERSION

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from desktopapp.core.store.retention import fold_visits, immediate_transaction, scrub
+from desktopapp.core.store.db import immediate_transaction
+from desktopapp.core.store.retention import fold_visits, scrub
 
 log = logging.getLogger(__name__)
 

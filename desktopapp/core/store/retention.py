@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import sqlite_utils
+
+from desktopapp.core.store.db import immediate_transaction
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +83,6 @@ def expiry_for(first_seen: datetime, last_seen: datetime, policy: RetentionPolic
     """When a visitor's data expires: the period after its first or last visit."""
     start = first_seen if policy.counted_from == "first" else last_seen
     return _utc(start) + timedelta(days=policy.days)
-
-
-@contextmanager
-def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT; any error rolls everything back."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
 
 
 def fold_visits(conn: sqlite3.Connection, where: str, params: Mapping[str, str]) -> int:
