@@ -19,7 +19,7 @@ Every frame is made in memory; nothing here writes a picture to disk. Two source
 * ``demo``: the app's own demo camera (``CameraSource`` of ``SourceKind.DEMO``, 15 fps, one
   person walking in and out).
 
-Headless: N ``CameraWorker`` threads, each with its own engine from ``load_engine(
+Headless: N ``CameraWorker`` threads, each with its own engine from ``engine_for_mode(
 VisionConfig(threads=1), Mode.REPEAT)`` (detection, masking, tracking, dlib features of best
 shots, age/gender), run with ``analysis_fps`` 30 so the rate is what the machine sustains; after
 a warm-up, rate = analysed frames / window. Then, at the largest camera count, tuned
@@ -84,7 +84,7 @@ if str(ROOT) not in sys.path:
 from bench.vision import letterbox  # noqa: E402 - one letterbox for both benchmarks
 from desktopapp.core.config import VisionConfig  # noqa: E402
 from desktopapp.core.images import read_image  # noqa: E402
-from desktopapp.core.modes import Mode  # noqa: E402
+from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
 from desktopapp.core.pipeline import (  # noqa: E402
     CameraWorker,
     MaskedFrame,
@@ -113,7 +113,6 @@ from desktopapp.core.vision.types import (  # noqa: E402
     Image,
     Vector,
 )
-from desktopapp.ui.cameras import load_engine  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +401,7 @@ def _verified_paths(registry: ModelRegistry, model_id: str) -> dict[str, Path]:
 
 def load_engines(count: int) -> list[VisionEngine]:
     """One REPEAT-mode engine per camera, as ``CameraController`` loads them."""
-    return [load_engine(VisionConfig(threads=1), Mode.REPEAT) for _ in range(count)]
+    return [engine_for_mode(VisionConfig(threads=1), Mode.REPEAT) for _ in range(count)]
 
 
 def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> VisionEngine:

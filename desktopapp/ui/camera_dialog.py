@@ -21,13 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.modes import Mode
+from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
 from desktopapp.core.privacy import MaskStyle
 from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
 from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.camera_tile import to_qimage
-from desktopapp.ui.cameras import load_engine
 from desktopapp.ui.workers import run_in_background
 from desktopapp.ui.zone_editor import ZoneEditor
 
@@ -208,7 +207,7 @@ class CameraDialog(QDialog):
         vision = self._vision
 
         def probe() -> MaskedFrame:
-            return preview_frame(spec, load_engine(vision, Mode.ATTRIBUTES), config)
+            return preview_frame(spec, engine_for_mode(vision, Mode.ATTRIBUTES), config)
 
         run_in_background(probe, self._preview_ready, self._preview_failed, self)
 

@@ -11,7 +11,7 @@ import logging
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.modes import Mode, engine_for_mode
+from desktopapp.core.modes import engine_for_mode
 from desktopapp.core.pipeline import CameraWorker, PipelineConfig
 from desktopapp.core.sources import CameraSource, SourceSpec
 from desktopapp.core.vision.engine import VisionEngine
@@ -20,10 +20,6 @@ from desktopapp.ui.workers import run_in_background
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_MS = 500
-
-
-def load_engine(config: VisionConfig, mode: Mode) -> VisionEngine:
-    return engine_for_mode(config, mode)
 
 
 class CameraController(QObject):
@@ -73,7 +69,7 @@ class CameraController(QObject):
             self.failed.emit(camera_id, str(error))
 
         vision = self.vision
-        run_in_background(lambda: load_engine(vision, config.mode), started, failed, self)
+        run_in_background(lambda: engine_for_mode(vision, config.mode), started, failed, self)
 
     def stop(self, camera_id: int) -> None:
         worker = self.workers.pop(camera_id, None)
