@@ -3,30 +3,15 @@ speed (the machine running the tests may be busy)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "pipeline.py"
+from bench import pipeline as bench
 
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
 pytestmark = [
     pytest.mark.gui,
     pytest.mark.skipif(not bench.SIX_FACES.is_file(), reason="test data not present"),
