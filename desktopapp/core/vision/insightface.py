@@ -107,16 +107,23 @@ def _anchor_centres(width: int, height: int, stride: int, anchors: int) -> Float
     return repeated
 
 
-class ScrfdDetector:
+class _OnnxModel:
+    """What every model of a pack starts with: its verified file and an onnxruntime session."""
+
+    def __init__(self, info: ModelInfo, paths: dict[str, Path], threads: int):
+        self.info = info
+        self._path = paths["onnx"]
+        self._session = onnx_session(self._path, info.model_id, threads)
+        self._input_name: str = self._session.get_inputs()[0].name
+
+
+class ScrfdDetector(_OnnxModel):
     """SCRFD with five keypoints (``det_10g.onnx``, ``scrfd_*_bnkps.onnx``)."""
 
     def __init__(
         self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
     ):
-        self.info = info
-        self._path = paths["onnx"]
-        self._session = onnx_session(self._path, info.model_id, threads)
-        self._input_name: str = self._session.get_inputs()[0].name
+        super().__init__(info, paths, threads)
         self._output_names: list[str] = [o.name for o in self._session.get_outputs()]
         layout = _SCRFD_LAYOUTS.get(len(self._output_names))
         if layout is None:
@@ -188,27 +195,24 @@ class ScrfdDetector:
         return np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
 
 
-class ArcFaceEmbedder:
+class ArcFaceEmbedder(_OnnxModel):
     """ArcFace recognition (``w600k_r50.onnx``, ``glintr100.onnx``): 112x112 aligned chips."""
 
     def __init__(
         self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
     ):
-        self.info = info
-        path = paths["onnx"]
-        self._session = onnx_session(path, info.model_id, threads)
-        self._input_name: str = self._session.get_inputs()[0].name
+        super().__init__(info, paths, threads)
         output = self._session.get_outputs()[0]
         self._output_name: str = output.name
         dim = output.shape[-1]
         if not isinstance(dim, int):
-            log.error("%s has no fixed feature size: output shape %s", path, output.shape)
+            log.error("%s has no fixed feature size: output shape %s", self._path, output.shape)
             raise ModelError(
-                ModelProblem.CORRUPT, info.model_id, path, f"output shape {output.shape}"
+                ModelProblem.CORRUPT, info.model_id, self._path, f"output shape {output.shape}"
             )
         self.dim: int = dim
         self.threshold = float(options.get("threshold", 0.30))
-        log.info("ArcFace embedder ready (%s, %d-d)", path.name, dim)
+        log.info("ArcFace embedder ready (%s, %d-d)", self._path.name, dim)
 
     def embed(self, image: Image, face: Face) -> Vector:
         chip = align_face(check_image(image), face.landmarks, ARCFACE_SIZE)
@@ -226,16 +230,13 @@ class ArcFaceEmbedder:
         return normalise(np.asarray(features)[0])
 
 
-class GenderAgeEstimator:
+class GenderAgeEstimator(_OnnxModel):
     """InsightFace ``genderage.onnx``: [female, male, age / 100] from a box-centred crop."""
 
     def __init__(
         self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
     ):
-        self.info = info
-        self._path = paths["onnx"]
-        self._session = onnx_session(self._path, info.model_id, threads)
-        self._input_name: str = self._session.get_inputs()[0].name
+        super().__init__(info, paths, threads)
         self._output_name: str = self._session.get_outputs()[0].name
         self._size = _input_size(self._session, (DEFAULT_ATTRIBUTE_SIZE, DEFAULT_ATTRIBUTE_SIZE))[0]
         log.info("genderage estimator ready (%s, %d px)", self._path.name, self._size)
