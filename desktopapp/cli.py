@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import sqlite_utils
 
+from desktopapp.core.access import Role as UserRole
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.logs import setup_logging
@@ -33,8 +34,10 @@ from desktopapp.core.notice import (
     require_complete_notice,
 )
 from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
 from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
+from desktopapp.core.store.users import PasswordRuleError, UserError, UserStore
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
@@ -212,11 +215,15 @@ def _notice_store(args: argparse.Namespace) -> NoticeStore:
     return NoticeStore(open_database(args.data_dir))
 
 
-def _audit(db: sqlite_utils.Database, action: str, details: dict[str, Any]) -> None:
+def _cli_actor() -> str:
     """The command line acts as the local administrator, recorded as cli:<os user>."""
+    return f"cli:{getpass.getuser()}"
+
+
+def _audit(db: sqlite_utils.Database, action: str, details: dict[str, Any]) -> None:
     from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
 
-    AuditLog(db).append(f"cli:{getpass.getuser()}", action, details)
+    AuditLog(db).append(_cli_actor(), action, details)
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
@@ -316,6 +323,101 @@ def cmd_notice_show(args: argparse.Namespace) -> int:
     lines += [f"{key}: {value}" for key, value in payload["profile"].items()]
     lines.append("complete" if profile.complete else "INCOMPLETE: " + "; ".join(profile.problems()))
     _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_signage(args: argparse.Namespace) -> int:
+    store = _notice_store(args)
+    current = store.current()
+    if current is None:
+        raise BadInputError("no notice profile yet: set one with 'raiten notice set FILE.toml'")
+    options = SignageOptions(args.lang or current.profile.language, args.size)
+    write_signage(args.out, current, options)
+    details = {"version": current.version, "language": options.language, "size": options.size}
+    # The name only: where the operator keeps files is none of the audit log's business.
+    _audit(store.db, "signage.print", {**details, "file": args.out.name})
+    _emit(
+        args,
+        {"file": str(args.out.resolve()), **details, "pages": PAGES},
+        f"sign for notice version {current.version} written to {args.out} "
+        f"({options.language}, {options.size})",
+    )
+    return 0
+
+
+def _user_store(args: argparse.Namespace) -> UserStore:
+    from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    db = open_database(args.data_dir)
+    return UserStore(db, AuditLog(db))
+
+
+def _new_password() -> str:
+    """One line from stdin, so that it never shows in the process list or shell history; on a
+    terminal, a prompt that does not echo."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+    else:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise BadInputError("no password given: pipe it in as one line on stdin")
+    return password
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    users = _user_store(args).all()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "name": user.name,
+            "role": user.role.value,
+            "created_at": user.created_at.isoformat(),
+            "failed_attempts": user.failed_attempts,
+            "locked_until": user.locked_until.isoformat() if user.locked_until else None,
+        }
+        for user in users
+    ]
+    lines = [
+        f"{user.name}\t{user.role}"
+        + (
+            f"\tlocked until {user.locked_until.astimezone():%H:%M}"
+            if user.locked_until and user.locked_until > now
+            else ""
+        )
+        for user in users
+    ]
+    text = "\n".join(lines) or "no accounts yet: add one with 'raiten users add NAME --role admin'"
+    _emit(args, {"users": rows}, text)
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    store = _user_store(args)
+    user = store.create(args.name, _new_password(), UserRole(args.role), actor=_cli_actor())
+    _emit(
+        args,
+        {"name": user.name, "role": user.role.value},
+        f"account {user.name} created ({user.role})",
+    )
+    return 0
+
+
+def cmd_users_set_password(args: argparse.Namespace) -> int:
+    # The way back in for an administrator who forgot the password: whoever can run commands
+    # as the PC's user can already read and replace the data folder.
+    _user_store(args).set_password(args.name, _new_password(), actor=_cli_actor())
+    _emit(args, {"name": args.name.strip()}, f"password of {args.name.strip()} changed")
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    user = _user_store(args).set_role(args.name, UserRole(args.role), actor=_cli_actor())
+    _emit(
+        args,
+        {"name": user.name, "role": user.role.value},
+        f"{user.name} is now {user.role}",
+    )
     return 0
 
 
@@ -519,6 +621,35 @@ def build_parser() -> argparse.ArgumentParser:
     notice_show = notice_sub.add_parser("show", parents=[common], help="show the one in force")
     notice_show.set_defaults(func=cmd_notice_show)
 
+    signage = sub.add_parser(
+        "signage", parents=[common], help="print the entrance sign of the notice in force"
+    )
+    signage.add_argument("--out", type=Path, required=True, help="the PDF to write")
+    signage.add_argument("--lang", choices=["ja", "en"], default=None, help="default: the notice's")
+    signage.add_argument("--size", choices=["A4", "A3"], default="A4", help="paper size")
+    signage.set_defaults(func=cmd_signage)
+
+    users = sub.add_parser("users", parents=[common], help="staff accounts and roles")
+    users_sub = users.add_subparsers(dest="users_command", parser_class=_Parser, required=True)
+    roles = [role.value for role in UserRole]
+    users_list = users_sub.add_parser("list", parents=[common], help="accounts and their roles")
+    users_list.set_defaults(func=cmd_users_list)
+    users_add = users_sub.add_parser(
+        "add", parents=[common], help="add an account; the password is read from stdin"
+    )
+    users_add.add_argument("name")
+    users_add.add_argument("--role", choices=roles, required=True)
+    users_add.set_defaults(func=cmd_users_add)
+    users_password = users_sub.add_parser(
+        "set-password", parents=[common], help="new password from stdin; lifts a lock-out"
+    )
+    users_password.add_argument("name")
+    users_password.set_defaults(func=cmd_users_set_password)
+    users_role = users_sub.add_parser("set-role", parents=[common], help="change a role")
+    users_role.add_argument("name")
+    users_role.add_argument("role", choices=roles)
+    users_role.set_defaults(func=cmd_users_set_role)
+
     parser.set_defaults(func=cmd_gui)
     return parser
 
@@ -537,6 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         SettingsError,
         NoticeError,
         NoticeGateError,
+        SignageError,
+        PasswordRuleError,
+        UserError,
     ) as exc:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)

@@ -1,8 +1,10 @@
-"""Developer tool: open the real GUI on the current X display and save a screenshot.
+"""Developer tool: open a real screen of the GUI on the current X display and save a screenshot.
 
-    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/screenshot.py out.png --lang ja
+    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/screenshot.py out.png \
+        --lang ja --screen settings
 
-Only the GUI is captured (no camera is configured in the throwaway data dir it uses).
+The throwaway data folder it uses holds the sample notice of tests/test_notice.py and an
+administrator "tanaka"; no camera is configured unless the screen needs one.
 """
 
 from __future__ import annotations
@@ -10,16 +12,55 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
+from desktopapp.core.access import Role
 from desktopapp.core.config import Settings, save_settings
-from desktopapp.ui.app import create_main_window
+from desktopapp.core.notice import NoticeProfile
+from desktopapp.core.session import Session
+from desktopapp.core.setup import FirstRunAnswers
+from desktopapp.core.workspace import Workspace
+from desktopapp.ui.app import apply_language, create_main_window
+from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.camera_dialog import CameraDialog
+from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
+from desktopapp.ui.login import LoginDialog
+from desktopapp.ui.public_requests import PublicRequestsDialog
+from desktopapp.ui.purge_dialog import PurgeDialog
+from desktopapp.ui.settings_dialog import SettingsDialog
+from desktopapp.ui.signage_dialog import SignageDialog
+
+SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "test_notice.py"
+SCREENS = [
+    "main",
+    "viewer",
+    "locked",
+    "camera-dialog",
+    "wizard-welcome",
+    "wizard-who",
+    "wizard-what",
+    "wizard-admin",
+    "login",
+    "settings-notice",
+    "settings-general",
+    "settings-accounts",
+    "signage",
+    "requests",
+    "purge",
+    "audit",
+]
+
+
+def _sample_profile() -> NoticeProfile:
+    source = SAMPLE.read_text(encoding="utf-8")
+    text = source.split('COMPLETE = """', 1)[1].split('"""', 1)[0]
+    return NoticeProfile.model_validate(tomllib.loads(text))
 
 
 def main() -> int:
@@ -28,26 +69,81 @@ def main() -> int:
     parser.add_argument("--lang", choices=["ja", "en"], default="en")
     parser.add_argument("--delay-ms", type=int, default=2500)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--screen", choices=["main", "camera-dialog"], default="main")
+    parser.add_argument("--screen", choices=SCREENS, default="main")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="raiten-shot-"))
     settings = Settings()
     settings.ui.language = args.lang
     save_settings(data_dir, settings)
     app = QApplication(sys.argv)
-    window = create_main_window(app, data_dir)
-    window.show()
-    if args.screen == "camera-dialog":
-        dialog = CameraDialog(window.settings.vision, None, window)
-        dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("demo"))
-        dialog.name_edit.setText("Entrance")
-        dialog.preview.set_zones((((0.55, 0.1), (0.95, 0.1), (0.95, 0.5), (0.55, 0.5)),))
-        dialog.show()
-        QTimer.singleShot(300, dialog.test_connection)
+    apply_language(app, settings)
+    workspace = Workspace(data_dir, settings)
+    fresh = args.screen.startswith("wizard")
+    if not fresh and workspace.needs_first_run():
+        workspace.complete_first_run(FirstRunAnswers(_sample_profile(), "tanaka", "kanri2026store"))
+        workspace.authenticate("tanaka", "kanri2026store")
+    shown: list[QWidget] = []
+    screen = args.screen
+    if screen.startswith("wizard"):
+        wizard = FirstRunWizard(workspace.complete_first_run)
+        page = {"wizard-welcome": 0, "wizard-who": WHO, "wizard-what": WHAT}.get(screen, ADMIN)
+        profile = _sample_profile()
+        form = wizard.form
+        form.operator.setText(profile.operator)
+        form.policy_url.setText(profile.policy_url)
+        if page > WHO:
+            form.store.setText(profile.store)
+            form.contact.setText(profile.contact)
+            form.feedback_url.setText(profile.feedback_url)
+        wizard.show()
+        while wizard.currentId() < page:
+            wizard.next()
+        shown.append(wizard)
+    elif screen == "login":
+        login = LoginDialog(workspace.authenticate, store_name=_sample_profile().store)
+        login.name_edit.setText("tanaka")
+        login.message.setText(login.tr("The name or the password is wrong."))
+        login.show()
+        shown.append(login)
+    else:
+        workspace.close()
+        role = Role.VIEWER if screen == "viewer" else Role.ADMIN
+        window = create_main_window(app, data_dir, session=Session("tanaka", role))
+        window.show()
+        shown.append(window)
+        ws = window.workspace
+        dialog: QWidget | None = None
+        if screen == "locked":
+            window.pages.setCurrentWidget(window.lock_page)
+        elif screen == "camera-dialog":
+            camera = CameraDialog(window.settings.vision, None, window)
+            camera.kind_combo.setCurrentIndex(camera.kind_combo.findData("demo"))
+            camera.name_edit.setText("Entrance")
+            camera.preview.set_zones((((0.55, 0.1), (0.95, 0.1), (0.95, 0.5), (0.55, 0.5)),))
+            QTimer.singleShot(300, camera.test_connection)
+            dialog = camera
+        elif screen.startswith("settings"):
+            settings_dialog = SettingsDialog(ws, window.session, window)
+            tab = {"settings-notice": 0, "settings-general": 1}.get(screen, 2)
+            settings_dialog.tabs.setCurrentIndex(tab)
+            dialog = settings_dialog
+        elif screen == "signage":
+            dialog = SignageDialog(ws.notice_in_force(), lambda _p, _o: None, window)
+        elif screen == "requests":
+            dialog = PublicRequestsDialog(ws, window.session, window.settings.vision, [], window)
+        elif screen == "purge":
+            purge = PurgeDialog(lambda _keep, _progress: None, window)  # type: ignore[arg-type, return-value]
+            purge.confirmation.setText(purge.word[:2])
+            dialog = purge
+        elif screen == "audit":
+            dialog = AuditViewer(ws.audit_entries, ws.verify_audit, window)
+            QTimer.singleShot(500, dialog.verify_chain)
+        if dialog is not None:
+            dialog.show()
+            shown.append(dialog)
 
     def shoot() -> None:
-        screen = app.primaryScreen()
-        screen.grabWindow(0).save(str(args.out))
+        app.primaryScreen().grabWindow(0).save(str(args.out))
         app.quit()
 
     QTimer.singleShot(args.delay_ms, shoot)

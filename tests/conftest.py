@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -37,6 +39,21 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.pop("RAITEN_MODELS_DIR", None)
     # Never the developer's real keyring; tests that need one install a memory keyring.
     keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """GUI tests: no automatic collection (it may run in a worker thread and destroy Qt
+    objects there, see desktopapp/ui/collector.py); collect on the main thread afterwards."""
+    if request.node.get_closest_marker("gui") is None:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture(scope="session")

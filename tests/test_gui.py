@@ -9,13 +9,17 @@ import pytest
 from PySide6.QtWidgets import QApplication, QLabel, QTableWidget
 from pytestqt.qtbot import QtBot
 
+from desktopapp.core.access import Role
 from desktopapp.core.config import Settings, save_settings
+from desktopapp.core.session import Session
 from desktopapp.core.vision.registry import MANIFEST, ModelRegistry
-from desktopapp.core.vision.types import Role
+from desktopapp.core.vision.types import Role as ModelRole
 from desktopapp.ui.app import create_main_window
 from desktopapp.ui.main_window import MainWindow, ModelsDialog
 
 pytestmark = pytest.mark.gui
+
+ADMIN = Session("tester", Role.ADMIN)
 
 
 @pytest.fixture
@@ -23,7 +27,7 @@ def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[MainWindow]:
     windows: list[MainWindow] = []
 
     def opener(data_dir: Path, *, start_cameras: bool = False) -> MainWindow:
-        window = create_main_window(qapp, data_dir, start_cameras=start_cameras)
+        window = create_main_window(qapp, data_dir, session=ADMIN, start_cameras=start_cameras)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -81,7 +85,7 @@ def test_a_damaged_model_is_named_in_the_status_bar(
     shipped = ModelRegistry.load()
     models_dir = tmp_path / "models"
     models_dir.mkdir()
-    entry = shipped.default(Role.FACE_FEATURES)
+    entry = shipped.default(ModelRole.FACE_FEATURES)
     good_hash = entry.files[0].sha256
     text = (shipped.models_dir / MANIFEST).read_text(encoding="utf-8")
     (models_dir / MANIFEST).write_text(text.replace(good_hash, "f" * 64), encoding="utf-8")
@@ -105,7 +109,7 @@ def test_japanese_translation_is_used(open_window: object, qtbot: QtBot, tmp_pat
     assert window.windowTitle() == "Raiten — 店舗カメラ分析"
     assert "カメラはまだ登録されていません" in window.camera_grid.empty_label.text()
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["ファイル(&F)", "カメラ(&C)", "ヘルプ(&H)"]
+    assert menus == ["ファイル(&F)", "カメラ(&C)", "管理(&A)", "ヘルプ(&H)"]
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     assert _model_labels(window)["model-face_detection"].text().startswith("顔検出: yuface")
 

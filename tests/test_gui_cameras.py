@@ -13,11 +13,13 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktopapp.core.access import Role
 from desktopapp.core.config import Settings
 from desktopapp.core.demo import DEMO_CAMERA_ID
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore
 from desktopapp.core.pipeline import MaskedFrame, TrackClosed
+from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceKind, SourceSpec, demo_face_box, demo_frame
 from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.cameras import Camera
@@ -36,13 +38,15 @@ from tests.test_notice import COMPLETE
 
 pytestmark = pytest.mark.gui
 
+ADMIN = Session("tester", Role.ADMIN)
+
 Opener = Callable[..., MainWindow]
 
 
 @pytest.fixture
 def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[Opener]:
     def opener(data_dir: Path, *, start_cameras: bool = True) -> MainWindow:
-        window = create_main_window(qapp, data_dir, start_cameras=start_cameras)
+        window = create_main_window(qapp, data_dir, session=ADMIN, start_cameras=start_cameras)
         qtbot.addWidget(window)
         window.show()
         return window

@@ -56,6 +56,8 @@ class VisionConfig(_Section):
 
 class UiConfig(_Section):
     language: Literal["auto", "ja", "en"] = "auto"
+    # The screen locks after this many minutes without keyboard or mouse (G-10).
+    idle_lock_minutes: int = Field(default=10, ge=1, le=240)
 
 
 class Settings(_Section):

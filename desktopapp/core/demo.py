@@ -6,6 +6,8 @@ is ever written into a real store's data folder.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeProfile
 from desktopapp.core.sources import SourceKind, SourceSpec
@@ -28,3 +30,9 @@ DEMO_NOTICE = NoticeProfile(
     mode=Mode.REPEAT,
     language="en",
 )
+
+
+def demo_data_dir(data_dir: Path) -> Path:
+    """The demo's own data folder beside the real one: a separate database, key and settings,
+    so nothing of the demo can mix with a real store's data."""
+    return data_dir.with_name(data_dir.name + "-demo")

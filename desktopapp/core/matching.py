@@ -384,6 +384,22 @@ class Gallery:
                 self._decide(s, i) for s, i in zip(scores.tolist(), slots.tolist(), strict=True)
             ]
 
+    def scores_at_least(self, probe: Vector, minimum: float) -> list[tuple[str, float]]:
+        """(visitor, score) of every visitor scoring at least ``minimum``, best first.
+
+        Exhaustive (every template, never the approximate index) and without the margin rule:
+        for a person asking what is held about them, a missed candidate costs more than an
+        extra one.
+        """
+        query = _unit_rows(np.asarray(probe)[np.newaxis], self.dim)[0]
+        best: dict[str, float] = {}
+        with self._lock:
+            scores = self._vectors[: self._size] @ query
+            for slot in np.flatnonzero(scores >= minimum).tolist():
+                owner = self._owner[slot]
+                best[owner] = max(best.get(owner, minimum), float(scores[slot]))
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)
+
     def _append(self, visitor_id: str, vector: Vector, quality: float) -> int:
         if self._size == len(self._vectors):
             capacity = max(64, 2 * len(self._vectors))

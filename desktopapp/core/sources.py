@@ -286,20 +286,23 @@ def _open_live(spec: SourceSpec, timeout: float) -> cv2.VideoCapture | None:
 # --- synchronous reading, for headless analysis ---------------------------------------------
 
 
-def iter_frames(spec: SourceSpec, *, max_frames: int | None = None) -> Iterator[Frame]:
+def iter_frames(
+    spec: SourceSpec, *, max_frames: int | None = None, timeout: float = _LIVE_OPEN_TIMEOUT
+) -> Generator[Frame, None, None]:
     """Every frame, as fast as possible: a whole file (never looped), one demo run, or a live
     source until ``max_frames``.
 
     Files and the demo are stamped with their position in the video, so an analysis that runs
     faster than real time still sees the real gaps between visits. Raises SourceError when a
-    source cannot be opened or a file cannot be decoded.
+    source cannot be opened or a file cannot be decoded. A stream gets ``timeout`` seconds to
+    open and to deliver each frame.
     """
-    with contextlib.closing(_pictures(spec)) as pictures:
+    with contextlib.closing(_pictures(spec, timeout)) as pictures:
         for index, (image, timestamp) in enumerate(itertools.islice(pictures, max_frames)):
             yield Frame(image, index, timestamp, time.monotonic())
 
 
-def _pictures(spec: SourceSpec) -> Generator[tuple[BGRImage, float], None, None]:
+def _pictures(spec: SourceSpec, timeout: float) -> Generator[tuple[BGRImage, float], None, None]:
     """(image, timestamp) for iter_frames; the capture is released however iteration ends."""
     if spec.kind is SourceKind.DEMO:
         for index in range(DEMO_RUN_FRAMES):
@@ -312,7 +315,7 @@ def _pictures(spec: SourceSpec) -> Generator[tuple[BGRImage, float], None, None]
         finally:
             video.release()
         return
-    stream = _open_live(spec, _LIVE_OPEN_TIMEOUT)
+    stream = _open_live(spec, timeout)
     if stream is None:
         raise SourceError(f"Cannot connect to {_describe(spec)}.")
     try:

@@ -6,6 +6,12 @@ the operator's gallery (open-set: threshold and margin); a match is a returning 
 else a new pseudonymous visitor with a random UUID. Opted-out people (do-not-track) and
 consented staff are matched first and produce no customer record at all. Modes that keep no
 identity store anonymous visits. Owned by the single store-writer thread.
+
+The galleries are in memory, loaded at start; other connections delete visitors under them
+(retention, purge, erasure at the counter). A match whose visitor is gone is dropped from its
+gallery and the probe searched again, so such a track still becomes a visit. Other changes
+made elsewhere (an opt-out at the counter, or its withdrawal) take effect at
+``reload_galleries``.
 """
 
 from __future__ import annotations
@@ -24,11 +30,11 @@ from desktopapp.core.modes import PRESETS, Mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.store.crypto import Cipher, load_key
-from desktopapp.core.store.db import open_database
+from desktopapp.core.store.db import immediate_transaction, open_database
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for
 from desktopapp.core.store.visits import NewVisit, PathPoint, StoredVisitor, VisitStore
 from desktopapp.core.vision.engine import VisionEngine
-from desktopapp.core.vision.types import FaceEmbedder, Role
+from desktopapp.core.vision.types import FaceEmbedder, Role, Vector
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +106,21 @@ class VisitRecorder:
                 config.operator, config.store, now()
             )
         self.keeps_identity = PRESETS[config.mode].keeps_features
-        scope = None if store.share_gallery(self.operator_id) else self.store_id
+        self.galleries: dict[str, Gallery] = {}
+        self.reload_galleries()
+
+    def reload_galleries(self) -> None:
+        """Read the three galleries from the database again, e.g. after an opt-out."""
+        scope = None if self.store.share_gallery(self.operator_id) else self.store_id
         self.galleries = {
             kind: Gallery.from_templates(
-                store.templates(self.operator_id, kind, scope),
-                config.dim,
-                config.threshold,
-                margin=config.margin,
+                # An opt-out is a request to the operator, so it holds in every store.
+                self.store.templates(
+                    self.operator_id, kind, None if kind == DO_NOT_TRACK else scope
+                ),
+                self.config.dim,
+                self.config.threshold,
+                margin=self.config.margin,
             )
             for kind in (CUSTOMER, STAFF, DO_NOT_TRACK)
         }
@@ -118,7 +132,9 @@ class VisitRecorder:
 
     def record(self, event: TrackClosed) -> Recorded:
         """Store what ``event`` means, in one transaction."""
-        with self.store.db.conn:
+        # IMMEDIATE: no other connection can delete the matched visitor between the check that
+        # it still exists and the rows that refer to it.
+        with immediate_transaction(self.store.db.conn):
             return self._record(event)
 
     def _record(self, event: TrackClosed) -> Recorded:
@@ -149,12 +165,14 @@ class VisitRecorder:
         if event.feature is None:
             return Recorded("skipped")  # no usable face: nothing to match, nothing kept
         for kind in (DO_NOT_TRACK, STAFF):
+            # A stale entry here (withdrawn elsewhere) suppresses until the next reload: the
+            # safe side, so these galleries are not checked against the database.
             if self.galleries[kind].search(event.feature).is_match:
                 return Recorded("suppressed")
         gallery = self.galleries[CUSTOMER]
-        match = gallery.search(event.feature)
-        new_visitor = match.visitor_id is None
-        visitor_id = match.visitor_id or str(uuid.uuid4())
+        matched = self._live_customer(event.feature)
+        new_visitor = matched is None
+        visitor_id = matched.visitor_id if matched else str(uuid.uuid4())
         if new_visitor:
             self.store.add_visitor(
                 visitor_id,
@@ -169,7 +187,7 @@ class VisitRecorder:
         self.store.replace_templates(
             visitor_id, self.config.model, gallery.templates_of(visitor_id), self._now()
         )
-        stored = self.store.visitor(visitor_id)
+        stored = matched or self.store.visitor(visitor_id)
         assert stored is not None
         last = None if new_visitor else self.store.last_visit(visitor_id, self.store_id)
         # Overlapping tracks (two cameras seeing the person at once) merge as well.
@@ -196,6 +214,17 @@ class VisitRecorder:
         )
         self._touch(stored, ended, number)
         return Recorded("visit", visitor_id, visit_id, number > 1, new_visitor, age_band, gender)
+
+    def _live_customer(self, feature: Vector) -> StoredVisitor | None:
+        """The returning customer the feature matches, if it still exists in the database."""
+        gallery = self.galleries[CUSTOMER]
+        while (visitor_id := gallery.search(feature).visitor_id) is not None:
+            stored = self.store.visitor(visitor_id)
+            if stored is not None:
+                return stored
+            gallery.remove(visitor_id)
+            log.info("a visitor deleted elsewhere has left the gallery")
+        return None
 
     def _touch(self, stored: StoredVisitor, last_seen: datetime, visit_count: int) -> None:
         last_seen = max(last_seen, stored.last_seen)

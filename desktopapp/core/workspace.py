@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from desktopapp.core.config import Settings, load_settings
-from desktopapp.core.notice import NoticeGateError, NoticeStore, NoticeVersion
+from desktopapp.core.access import Role
+from desktopapp.core.config import Settings, load_settings, save_settings
+from desktopapp.core.notice import NoticeGateError, NoticeProfile, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
-from desktopapp.core.store.audit import AuditLog
+from desktopapp.core.requests import HeldRecord, PublicRequests
+from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_first_run
+from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
 from desktopapp.core.store.cameras import Camera, CameraStore
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
-from desktopapp.core.store.retention import RetentionPolicy, SweepResult, sweep
+from desktopapp.core.store.purge import PurgeResult, purge_personal_data
+from desktopapp.core.store.retention import RetentionPolicy, SweepResult, reapply_policy, sweep
+from desktopapp.core.store.users import User, UserStore
+from desktopapp.core.summary import PeriodCount, period_counts
+from desktopapp.core.vision.types import FaceEmbedder, Vector
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +40,147 @@ class Workspace:
         self._db = open_database(data_dir)
         # One connection, shared by worker threads one at a time.
         self._lock = threading.Lock()
-        self._cameras = CameraStore(self._db, Cipher(load_key(data_dir)))
+        self._cipher = Cipher(load_key(data_dir))
+        self._cameras = CameraStore(self._db, self._cipher)
         self._notices = NoticeStore(self._db)
+        self._audit = AuditLog(self._db)
+        self._users = UserStore(self._db, self._audit)
+
+    def record(self, actor: str, action: str, details: dict[str, Any]) -> None:
+        """One entry in the audit log (G-09)."""
+        with self._lock:
+            self._audit.append(actor, action, details)
 
     def cameras(self) -> list[Camera]:
         with self._lock:
             return self._cameras.all()
 
-    def save_camera(self, camera: Camera) -> Camera:
+    def save_camera(self, camera: Camera, actor: str = "system") -> Camera:
         with self._lock:
             if camera.camera_id is None:
-                return self._cameras.add(camera)
-            return self._cameras.update(camera)
+                saved = self._cameras.add(camera)
+            else:
+                saved = self._cameras.update(camera)
+            # The address may hold a password: the audit names the camera only.
+            self._audit.append(
+                actor, "camera.save", {"camera": saved.camera_id, "name": saved.name}
+            )
+            return saved
 
-    def remove_camera(self, camera_id: int) -> None:
+    def remove_camera(self, camera_id: int, actor: str = "system") -> None:
         with self._lock:
             self._cameras.remove(camera_id)
+            self._audit.append(actor, "camera.remove", {"camera": camera_id})
+
+    def save_settings(self, settings: Settings, actor: str) -> None:
+        with self._lock:
+            save_settings(self.data_dir, settings)
+            self.settings = settings
+            self._audit.append(actor, "settings.change", {"ui": settings.ui.model_dump()})
+
+    def needs_first_run(self) -> bool:
+        with self._lock:
+            return needs_first_run(self._db)
+
+    def complete_first_run(self, answers: FirstRunAnswers) -> NoticeVersion:
+        with self._lock:
+            return complete_first_run(self._db, answers)
+
+    def current_notice(self) -> NoticeVersion | None:
+        with self._lock:
+            return self._notices.current()
+
+    def save_notice(self, profile: NoticeProfile, actor: str) -> NoticeVersion:
+        """A new notice version (if anything changed), audited; a changed retention period
+        applies to the feature data already held at once (G-04)."""
+        with self._lock:
+            before = self._notices.current()
+            saved = self._notices.save(profile)
+            if before is not None and saved.version == before.version:
+                return saved
+            self._audit.append(actor, "notice.set", {"version": saved.version})
+            old = before.profile if before else None
+            if profile.retention_days and (
+                old is None
+                or (old.retention_days, old.retention_from)
+                != (profile.retention_days, profile.retention_from)
+            ):
+                changed = reapply_policy(
+                    self._db, RetentionPolicy(profile.retention_days, profile.retention_from)
+                )
+                log.info("retention period changed: %d visitors re-dated", changed)
+            return saved
+
+    def authenticate(self, name: str, password: str) -> User:
+        with self._lock:
+            return self._users.authenticate(name, password)
+
+    def users(self) -> list[User]:
+        with self._lock:
+            return self._users.all()
+
+    def create_user(self, name: str, password: str, role: Role, actor: str) -> User:
+        with self._lock:
+            return self._users.create(name, password, role, actor=actor)
+
+    def set_role(self, name: str, role: Role, actor: str) -> User:
+        with self._lock:
+            return self._users.set_role(name, role, actor=actor)
+
+    def set_password(self, name: str, password: str, actor: str) -> None:
+        with self._lock:
+            self._users.set_password(name, password, actor=actor)
+
+    def remove_user(self, name: str, actor: str) -> None:
+        with self._lock:
+            self._users.remove(name, actor=actor)
+
+    def audit_entries(
+        self, since: datetime, until: datetime, actor: str | None, action: str | None
+    ) -> list[AuditEntry]:
+        with self._lock:
+            return self._audit.entries(since=since, until=until, actor=actor, action=action)
+
+    def verify_audit(self) -> AuditVerification:
+        with self._lock:
+            return self._audit.verify()
+
+    def purge(
+        self, keep_statistics: bool, progress: Callable[[float], None], actor: str
+    ) -> PurgeResult:
+        """All personal data, unrecoverably (G-14). Stop the cameras' store writer first: its
+        connection would keep the WAL from being truncated."""
+        with self._lock:
+            result = purge_personal_data(
+                self._db, keep_statistics=keep_statistics, progress=progress
+            )
+            self._audit.append(
+                actor, "purge", {"keep_statistics": keep_statistics, **asdict(result)}
+            )
+            return result
+
+    def _requests(self, embedder: FaceEmbedder | None) -> PublicRequests:
+        return PublicRequests(
+            self._db,
+            self._cipher,
+            self._audit,
+            threshold=embedder.threshold if embedder else 1.0,
+            dim=embedder.dim if embedder else 0,
+            model=embedder.info.model_id if embedder else "",
+        )
+
+    def find_held(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> list[HeldRecord]:
+        """What is held about the person whose feature is ``probe`` (G-08 disclosure)."""
+        with self._lock:
+            return self._requests(embedder).find(probe, actor=actor)
+
+    def erase_held(self, visitor_id: str, actor: str) -> None:
+        with self._lock:
+            self._requests(None).erase(visitor_id, actor=actor)
+
+    def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> str:
+        with self._lock:
+            return self._requests(embedder).opt_out(probe, actor=actor)
 
     def notice_in_force(self) -> NoticeVersion:
         """The complete notice, or NoticeGateError naming what is missing (G-01)."""
@@ -75,6 +209,10 @@ class Workspace:
                 "system", "retention.sweep", {"now": moment.isoformat(), **asdict(result)}
             )
             return result
+
+    def period_counts(self) -> list[PeriodCount]:
+        with self._lock:
+            return period_counts(self._db)
 
     def close(self) -> None:
         with self._lock:

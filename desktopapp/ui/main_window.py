@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
+    QPushButton,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from desktopapp import __version__
-from desktopapp.core.config import Settings
+from desktopapp.core.access import Permission
 from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE
 from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
+from desktopapp.core.reports.signage import SignageOptions
+from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceStatus
 from desktopapp.core.store.cameras import Camera
 from desktopapp.core.store.retention import SweepResult
@@ -31,17 +39,29 @@ from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.vision.status import ModelCheck, check_active_models
 from desktopapp.core.visits import VisitRecorder, open_recorder
 from desktopapp.core.workspace import Workspace
+from desktopapp.ui.account_texts import AccountTexts
+from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
+from desktopapp.ui.dashboard import DashboardPanel
+from desktopapp.ui.idle import IdleWatcher
+from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.model_status import ModelStatusPanel
 from desktopapp.ui.notice_texts import NoticeTexts
+from desktopapp.ui.public_requests import PublicRequestsDialog
+from desktopapp.ui.purge_dialog import PurgeDialog
+from desktopapp.ui.settings_dialog import SettingsDialog
+from desktopapp.ui.signage_dialog import SignageDialog
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL_MS = 60 * 60 * 1000
+_ADMIN_PERMISSIONS = frozenset(
+    {Permission.SETTINGS, Permission.PUBLIC_REQUESTS, Permission.AUDIT, Permission.PURGE}
+)
 
 
 class ModelsDialog(QDialog):
@@ -73,25 +93,40 @@ class ModelsDialog(QDialog):
 
 
 class MainWindow(QMainWindow):
+    """The operator's window. ``language_changed`` asks the application to rebuild the window in
+    the newly chosen language."""
+
+    language_changed = Signal()
+
     def __init__(
         self,
-        data_dir: Path,
-        settings: Settings,
+        workspace: Workspace,
+        session: Session,
         settings_problem: str = "",
         *,
         start_cameras: bool = True,
     ):
         super().__init__()
-        self.data_dir = data_dir
+        self.workspace = workspace
+        self.data_dir = workspace.data_dir
+        self.session = session
         self.start_cameras = start_cameras
-        self.settings = settings
+        self.settings = workspace.settings
         self.model_checks: list[ModelCheck] = []
-        self.setWindowTitle(self.tr("Raiten — store camera analytics"))
+        self.keep_workspace_open = False
         self.resize(1100, 720)
 
         self.camera_grid = CameraGrid(self)
-        self.setCentralWidget(self.camera_grid)
-        self.controller = CameraController(settings.vision, self)
+        self.dashboard = DashboardPanel(workspace.period_counts, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.camera_grid, self.tr("Live view"))
+        self.tabs.addTab(self.dashboard, self.tr("Dashboard"))
+        self.lock_page = self._build_lock_page()
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.tabs)
+        self.pages.addWidget(self.lock_page)
+        self.setCentralWidget(self.pages)
+        self.controller = CameraController(self.settings.vision, self)
         self.controller.frame_ready.connect(self._frame_ready)
         self.controller.status_ready.connect(self._status_ready)
         self.controller.fps_ready.connect(self._fps_ready)
@@ -103,12 +138,14 @@ class MainWindow(QMainWindow):
         self._retention_timer = QTimer(self)
         self._retention_timer.setInterval(RETENTION_INTERVAL_MS)
         self._retention_timer.timeout.connect(self.run_retention)
-        self.workspace: Workspace | None = None
         self.cameras: list[Camera] = []
         self._fps: dict[int, float] = {}
 
         self.model_status = ModelStatusPanel(self)
         self.statusBar().addPermanentWidget(self.model_status)
+        self.user_label = QLabel(self)
+        self.user_label.setObjectName("session-user")
+        self.statusBar().addPermanentWidget(self.user_label)
         if settings_problem:
             warning = QLabel(self.tr("Settings could not be loaded; using defaults."), self)
             warning.setObjectName("settings-warning")
@@ -116,24 +153,76 @@ class MainWindow(QMainWindow):
             warning.setToolTip(settings_problem)
             self.statusBar().addWidget(warning)
 
+        self.idle = IdleWatcher(self.settings.ui.idle_lock_minutes, self)
+        self.idle.idle.connect(self.lock_screen)
+        app = QApplication.instance()
+        if app is not None and not session.demo:
+            app.installEventFilter(self.idle)
         self._build_menus()
+        self.apply_session()
         self.refresh_models()
-        self.open_workspace()
+        self.reload_cameras()
+        self.run_retention()
+        self._retention_timer.start()
+
+    def _build_lock_page(self) -> QWidget:
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
+        layout.addStretch(1)
+        label = QLabel(self.tr("The screen is locked. The cameras keep working."), page)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setStyleSheet("font-size: 16pt;")
+        layout.addWidget(label)
+        self.unlock_button = QPushButton(self.tr("Unlock…"), page)
+        self.unlock_button.setObjectName("unlock")
+        self.unlock_button.clicked.connect(self.unlock)
+        layout.addWidget(self.unlock_button, 0, Qt.AlignmentFlag.AlignCenter)
+        layout.addStretch(1)
+        return page
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        permission: Permission | None = None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        if permission is not None:
+            self._permissions[action] = permission
+        return action
 
     def _build_menus(self) -> None:
+        self._permissions: dict[QAction, Permission] = {}
         file_menu = self.menuBar().addMenu(self.tr("&File"))
-        quit_action = QAction(self.tr("&Quit"), self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.signage_action = self._action(
+            file_menu, self.tr("&Signage…"), self.show_signage, Permission.SIGNAGE
+        )
+        file_menu.addSeparator()
+        self.lock_action = self._action(
+            file_menu, self.tr("&Lock screen"), self.lock_screen, shortcut="Ctrl+L"
+        )
+        self.lock_action.setEnabled(not self.session.demo)
+        quit_action = self._action(
+            file_menu, self.tr("&Quit"), self.close, shortcut=QKeySequence.StandardKey.Quit
+        )
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        camera_menu = self.menuBar().addMenu(self.tr("&Cameras"))
-        self.add_camera_action = QAction(self.tr("&Add camera…"), self)
-        self.add_camera_action.triggered.connect(lambda: self.edit_camera(None))
-        camera_menu.addAction(self.add_camera_action)
-        self.edit_menu = camera_menu.addMenu(self.tr("&Edit camera"))
-        self.remove_menu = camera_menu.addMenu(self.tr("&Remove camera"))
-        layout_menu = camera_menu.addMenu(self.tr("&Layout"))
+        self.camera_menu = self.menuBar().addMenu(self.tr("&Cameras"))
+        self.add_camera_action = self._action(
+            self.camera_menu,
+            self.tr("&Add camera…"),
+            lambda: self.edit_camera(None),
+            Permission.CAMERAS,
+        )
+        self.edit_menu = self.camera_menu.addMenu(self.tr("&Edit camera"))
+        self.remove_menu = self.camera_menu.addMenu(self.tr("&Remove camera"))
+        layout_menu = self.camera_menu.addMenu(self.tr("&Layout"))
         group = QActionGroup(self)
         for columns in LAYOUTS:
             action = QAction(f"{columns}×{columns}", self, checkable=True)
@@ -142,13 +231,93 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             layout_menu.addAction(action)
 
+        admin_menu = self.menuBar().addMenu(self.tr("&Administration"))
+        self.admin_menu = admin_menu
+        self.settings_action = self._action(
+            admin_menu, self.tr("&Settings…"), self.show_settings, Permission.SETTINGS, "Ctrl+,"
+        )
+        self.requests_action = self._action(
+            admin_menu,
+            self.tr("&Requests from the public…"),
+            self.show_requests,
+            Permission.PUBLIC_REQUESTS,
+            "Ctrl+Shift+R",
+        )
+        self.audit_action = self._action(
+            admin_menu, self.tr("&Audit log…"), self.show_audit, Permission.AUDIT, "Ctrl+Shift+A"
+        )
+        admin_menu.addSeparator()
+        self.purge_action = self._action(
+            admin_menu,
+            self.tr("&Delete all personal data…"),
+            self.show_purge,
+            Permission.PURGE,
+            "Ctrl+Shift+Del",
+        )
+
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
-        self.models_action = QAction(self.tr("&Models and licences…"), self)
-        self.models_action.triggered.connect(self.show_models)
-        help_menu.addAction(self.models_action)
-        about = QAction(self.tr("&About Raiten"), self)
-        about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
+        self.models_action = self._action(
+            help_menu, self.tr("&Models and licences…"), self.show_models
+        )
+        self._action(help_menu, self.tr("&About Raiten"), self.show_about)
+
+    def apply_session(self) -> None:
+        """Show exactly what the signed-in role may use; the rest is hidden and its shortcuts
+        are dead (a disabled action ignores its shortcut)."""
+        session = self.session
+        for action, permission in self._permissions.items():
+            allowed = session.may(permission)
+            action.setEnabled(allowed)
+            action.setVisible(allowed)
+        for menu in (self.edit_menu, self.remove_menu):
+            menu.menuAction().setVisible(session.may(Permission.CAMERAS))
+        self.admin_menu.menuAction().setVisible(
+            any(session.may(p) for p in self._permissions.values() if p in _ADMIN_PERMISSIONS)
+        )
+        live = session.may(Permission.LIVE_VIEW)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.camera_grid), live)
+        self.camera_menu.menuAction().setVisible(live)
+        if not live:
+            self.tabs.setCurrentWidget(self.dashboard)
+        title = self.tr("Raiten — store camera analytics")
+        if session.demo:
+            title = self.tr("Raiten — DEMO (sample data, not a real store)")
+        self.setWindowTitle(title)
+        self.user_label.setText(
+            self.tr("DEMO")
+            if session.demo
+            else f"{session.name} ({AccountTexts(self).role_label(session.role)})"
+        )
+
+    def _allowed(self, permission: Permission) -> bool:
+        """The second lock behind hidden menus: a slot reached any other way still refuses."""
+        if self.session.may(permission) and self.pages.currentWidget() is self.tabs:
+            return True
+        log.warning("%s refused %s", self.session.actor, permission.value)
+        self.statusBar().showMessage(self.tr("Your account may not do this."), 5000)
+        return False
+
+    def lock_screen(self) -> None:
+        if self.session.demo or self.pages.currentWidget() is self.lock_page:
+            return
+        self.idle.pause()
+        self.pages.setCurrentWidget(self.lock_page)
+        self.menuBar().setEnabled(False)
+        for action in self._permissions:
+            action.setEnabled(False)
+        log.info("screen locked")
+        QTimer.singleShot(0, self.unlock)
+
+    def unlock(self) -> None:
+        dialog = LoginDialog(self.workspace.authenticate, self, locked_by=self.session.name)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.session is None:
+            return
+        self.session = dialog.session
+        self.pages.setCurrentWidget(self.tabs)
+        self.menuBar().setEnabled(True)
+        self.apply_session()
+        self.idle.resume()
+        log.info("screen unlocked by %s", self.session.actor)
 
     def refresh_models(self) -> None:
         self.model_status.show_checking()
@@ -167,28 +336,10 @@ class MainWindow(QMainWindow):
             self.tr("The models could not be checked: %1").replace("%1", str(error))
         )
 
-    def open_workspace(self) -> None:
-        data_dir, settings = self.data_dir, self.settings
-        run_in_background(
-            lambda: Workspace(data_dir, settings),
-            self._workspace_ready,
-            self._workspace_failed,
-            self,
-        )
-
-    def _workspace_ready(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self.reload_cameras()
-        self.run_retention()
-        self._retention_timer.start()
-
     def run_retention(self) -> None:
         """At start-up and every hour: expired feature data goes, statistics stay (G-04)."""
-        workspace = self.workspace
-        if workspace is None:
-            return
         run_in_background(
-            workspace.run_retention, self._retention_done, self._retention_failed, self
+            self.workspace.run_retention, self._retention_done, self._retention_failed, self
         )
 
     def _retention_done(self, result: SweepResult | None) -> None:
@@ -210,8 +361,6 @@ class MainWindow(QMainWindow):
 
     def reload_cameras(self) -> None:
         workspace = self.workspace
-        if workspace is None:
-            return
         run_in_background(
             lambda: (workspace.cameras(), workspace.notice_problems()),
             self._cameras_loaded,
@@ -250,7 +399,7 @@ class MainWindow(QMainWindow):
                 self._start_camera(camera)
 
     def _start_camera(self, camera: Camera) -> None:
-        assert camera.camera_id is not None and self.workspace is not None
+        assert camera.camera_id is not None
         try:
             notice = self.workspace.notice_in_force()
         except NoticeGateError:
@@ -275,33 +424,35 @@ class MainWindow(QMainWindow):
         self.remove_menu.setEnabled(bool(self.cameras))
 
     def edit_camera(self, camera: Camera | None) -> None:
+        if not self._allowed(Permission.CAMERAS):
+            return
         dialog = CameraDialog(self.settings.vision, camera, self)
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
-        workspace = self.workspace
+        workspace, actor = self.workspace, self.session.actor
         chosen = dialog.result_camera
-        if workspace is None:
-            return
         run_in_background(
-            lambda: workspace.save_camera(chosen),
+            lambda: workspace.save_camera(chosen, actor),
             lambda _saved: self.reload_cameras(),
             self._workspace_failed,
             self,
         )
 
     def remove_camera(self, camera: Camera) -> None:
+        if not self._allowed(Permission.CAMERAS):
+            return
         answer = QMessageBox.question(
             self,
             self.tr("Remove camera"),
             self.tr('Remove the camera "%1"?').replace("%1", camera.name),
         )
-        workspace = self.workspace
-        if answer != QMessageBox.StandardButton.Yes or workspace is None:
+        if answer != QMessageBox.StandardButton.Yes:
             return
+        workspace, actor = self.workspace, self.session.actor
         camera_id = camera.camera_id
         assert camera_id is not None
         run_in_background(
-            lambda: workspace.remove_camera(camera_id),
+            lambda: workspace.remove_camera(camera_id, actor),
             lambda _none: self.reload_cameras(),
             self._workspace_failed,
             self,
@@ -338,7 +489,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.controller.shutdown()
         self._close_writer()
-        if self.workspace is not None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.idle)
+        if not self.keep_workspace_open:
             self.workspace.close()
         super().closeEvent(event)
 
@@ -354,3 +508,77 @@ class MainWindow(QMainWindow):
                 "Utilization of Camera Images. Pictures are analysed in memory and never stored."
             ).replace("%1", __version__),
         )
+
+    def show_settings(self) -> None:
+        if not self._allowed(Permission.SETTINGS):
+            return
+        dialog = SettingsDialog(self.workspace, self.session, self)
+        dialog.notice_saved.connect(lambda _notice: self.reload_cameras())
+        dialog.settings_saved.connect(self._settings_saved)
+        dialog.exec()
+
+    def _settings_saved(self, language_changed: bool) -> None:
+        self.settings = self.workspace.settings
+        self.idle.set_minutes(self.settings.ui.idle_lock_minutes)
+        if language_changed:
+            # After the dialog has closed: the window is rebuilt in the new language.
+            QTimer.singleShot(0, self.language_changed.emit)
+
+    def show_signage(self) -> None:
+        if not self._allowed(Permission.SIGNAGE):
+            return
+        workspace, actor = self.workspace, self.session.actor
+        try:
+            notice = workspace.notice_in_force()
+        except NoticeGateError as exc:
+            QMessageBox.information(
+                self, self.tr("Signage"), NoticeTexts(self).gate_message(exc.items)
+            )
+            return
+
+        def printed(path: Path, options: SignageOptions) -> None:
+            workspace.record(
+                actor,
+                "signage.print",
+                {
+                    "version": notice.version,
+                    "language": options.language,
+                    "size": options.size,
+                    "file": path.name,
+                },
+            )
+
+        SignageDialog(notice, printed, self).exec()
+
+    def show_requests(self) -> None:
+        if not self._allowed(Permission.PUBLIC_REQUESTS):
+            return
+        dialog = PublicRequestsDialog(
+            self.workspace, self.session, self.settings.vision, self.cameras, self
+        )
+        dialog.records_changed.connect(self._reload_galleries)
+        dialog.exec()
+
+    def _reload_galleries(self) -> None:
+        """An erasure or opt-out takes effect in the running recorder at once."""
+        if self.writer is not None:
+            self.writer.submit(lambda recorder: recorder.reload_galleries())
+
+    def show_audit(self) -> None:
+        if not self._allowed(Permission.AUDIT):
+            return
+        AuditViewer(self.workspace.audit_entries, self.workspace.verify_audit, self).exec()
+
+    def show_purge(self) -> None:
+        if not self._allowed(Permission.PURGE):
+            return
+        workspace, actor = self.workspace, self.session.actor
+        dialog = PurgeDialog(lambda keep, progress: workspace.purge(keep, progress, actor), self)
+        dialog.starting.connect(self._stop_recording)
+        dialog.finished_purge.connect(self.reload_cameras)
+        dialog.exec()
+
+    def _stop_recording(self) -> None:
+        """The writer's connection must close before a purge can scrub the file."""
+        self.controller.stop_all()
+        self._close_writer()

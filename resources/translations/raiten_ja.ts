@@ -2,6 +2,275 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP">
 <context>
+    <name>AccountTexts</name>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="14"/>
+        <source>Administrator</source>
+        <translation>管理者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="15"/>
+        <source>Manager</source>
+        <translation>マネージャー</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="16"/>
+        <source>Viewer</source>
+        <translation>閲覧者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="21"/>
+        <source>everything, including settings, cameras, requests and deletion</source>
+        <translation>設定・カメラ・本人からの請求・削除を含むすべて</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="22"/>
+        <source>live view, dashboards, exports and signage</source>
+        <translation>ライブ映像、ダッシュボード、エクスポート、掲示物</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="23"/>
+        <source>dashboards only</source>
+        <translation>ダッシュボードのみ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="28"/>
+        <source>At least %1 characters with letters and digits; not your name, not a common password.</source>
+        <translation>英字と数字を含む%1文字以上。名前やよく使われるパスワードは使えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="33"/>
+        <source>The password is shorter than %1 characters.</source>
+        <translation>パスワードが%1文字より短いです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="36"/>
+        <source>The password is longer than 128 characters.</source>
+        <translation>パスワードが128文字を超えています。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="37"/>
+        <source>The password needs at least one letter.</source>
+        <translation>パスワードには英字を1文字以上含めてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="38"/>
+        <source>The password needs at least one digit.</source>
+        <translation>パスワードには数字を1文字以上含めてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="39"/>
+        <source>The password must not contain the name.</source>
+        <translation>パスワードに名前を含めることはできません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="40"/>
+        <source>This password is too common; choose another.</source>
+        <translation>よく使われるパスワードです。別のものにしてください。</translation>
+    </message>
+</context>
+<context>
+    <name>AuditTexts</name>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="42"/>
+        <source>Signed in</source>
+        <translation>サインイン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="43"/>
+        <source>Sign-in failed</source>
+        <translation>サインイン失敗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="44"/>
+        <source>Account locked</source>
+        <translation>アカウントのロック</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="45"/>
+        <source>First-run setup</source>
+        <translation>初回設定</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="46"/>
+        <source>Notice profile changed</source>
+        <translation>告知内容の変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="47"/>
+        <source>Signage printed</source>
+        <translation>掲示物の出力</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="48"/>
+        <source>Settings changed</source>
+        <translation>設定の変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="49"/>
+        <source>Camera saved</source>
+        <translation>カメラの保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="50"/>
+        <source>Camera removed</source>
+        <translation>カメラの削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="51"/>
+        <source>Account created</source>
+        <translation>アカウントの作成</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="52"/>
+        <source>Role changed</source>
+        <translation>権限の変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="53"/>
+        <source>Password changed</source>
+        <translation>パスワードの変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="54"/>
+        <source>Account removed</source>
+        <translation>アカウントの削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="55"/>
+        <source>Unmasked view</source>
+        <translation>マスクなし表示</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <source>Request: search</source>
+        <translation>請求対応：検索</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <source>Request: erasure</source>
+        <translation>請求対応：削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <source>Request: opt-out</source>
+        <translation>請求対応：利用停止（オプトアウト）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <source>Request: opt-out withdrawn</source>
+        <translation>請求対応：オプトアウトの取り消し</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <source>Retention sweep</source>
+        <translation>保存期間経過データの削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <source>Purge of personal data</source>
+        <translation>個人データの全削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <source>Export</source>
+        <translation>エクスポート</translation>
+    </message>
+</context>
+<context>
+    <name>AuditViewer</name>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <source>Audit log</source>
+        <translation>監査ログ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <source>All actions</source>
+        <translation>すべての操作</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <source>Who (exact), e.g. user:tanaka</source>
+        <translation>操作者（完全一致）例: user:tanaka</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <source>Show</source>
+        <translation>表示</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <source>From</source>
+        <translation>期間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <source>to</source>
+        <translation>〜</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <source>When</source>
+        <translation>日時</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <source>Who</source>
+        <translation>操作者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <source>What</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <source>Details</source>
+        <translation>詳細</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <source>Verify chain</source>
+        <translation>改ざんチェック</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="164"/>
+        <source>%1 entries (newest first)</source>
+        <translation>%1件（新しい順）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="166"/>
+        <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
+        <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="173"/>
+        <source>The audit log could not be read: %1</source>
+        <translation>監査ログを読み込めません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
+        <source>Checking…</source>
+        <translation>確認中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="185"/>
+        <source>The chain is intact: all %1 entries are unchanged.</source>
+        <translation>改ざんはありません。全%1件が記録時のままです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="192"/>
+        <source>The audit log has been altered (entry %1): %2</source>
+        <translation>監査ログが改ざんされています（%1番）: %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="199"/>
+        <source>The check could not run: %1</source>
+        <translation>チェックを実行できません: %1</translation>
+    </message>
+</context>
+<context>
     <name>CameraDialog</name>
     <message>
         <location filename="../../desktopapp/ui/camera_dialog.py" line="42"/>
@@ -235,114 +504,309 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     </message>
 </context>
 <context>
+    <name>DashboardPanel</name>
+    <message>
+        <location filename="../../desktopapp/ui/dashboard.py" line="24"/>
+        <source>Visits</source>
+        <translation>来店数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/dashboard.py" line="31"/>
+        <source>Counts below 5 are shown as “&lt;5” so that no one can be singled out. Staff and people who opted out are never counted.</source>
+        <translation>個人が特定されないよう、5未満の件数は「&lt;5」と表示します。従業員とオプトアウトした方は数えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/dashboard.py" line="48"/>
+        <source>Last 24 hours</source>
+        <translation>過去24時間</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktopapp/ui/dashboard.py" line="48"/>
+        <source>Last %n days</source>
+        <translation>
+            <numerusform>過去%n日間</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/dashboard.py" line="70"/>
+        <source>repeat visits: %1</source>
+        <translation>再来店: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/dashboard.py" line="79"/>
+        <source>The counts could not be read: %1</source>
+        <translation>件数を読み込めません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRunWizard</name>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="167"/>
+        <source>Raiten — first start</source>
+        <translation>Raiten — 初回設定</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="175"/>
+        <source>Who you are</source>
+        <translation>事業者の情報</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="177"/>
+        <source>Printed on the sign at your entrance, so that people know whom to ask.</source>
+        <translation>入口の掲示物に印刷され、問い合わせ先を来店者に知らせます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="180"/>
+        <source>What you analyse and for how long</source>
+        <translation>利用目的と保存期間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="183"/>
+        <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
+        <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
+    </message>
+</context>
+<context>
+    <name>Gui</name>
+    <message>
+        <location filename="../../desktopapp/ui/app.py" line="80"/>
+        <source>The data folder %1 cannot be opened: %2</source>
+        <translation>データフォルダー %1 を開けません: %2</translation>
+    </message>
+</context>
+<context>
+    <name>LoginDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="41"/>
+        <source>Raiten — sign in</source>
+        <translation>Raiten — サインイン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="44"/>
+        <source>Raiten</source>
+        <translation>Raiten</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="49"/>
+        <source>The screen was locked. %1 or another account can unlock it.</source>
+        <translation>画面がロックされました。%1 または他のアカウントで解除できます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="62"/>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="63"/>
+        <source>Password</source>
+        <translation>パスワード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="72"/>
+        <source>Sign in</source>
+        <translation>サインイン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="85"/>
+        <source>Enter your name and password.</source>
+        <translation>名前とパスワードを入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="107"/>
+        <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
+        <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="112"/>
+        <source>The name or the password is wrong.</source>
+        <translation>名前またはパスワードが違います。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/login.py" line="115"/>
+        <source>Signing in failed: %1</source>
+        <translation>サインインできませんでした: %1</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="89"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="282"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="113"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="150"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="122"/>
+        <source>Live view</source>
+        <translation>ライブ映像</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
+        <source>Dashboard</source>
+        <translation>ダッシュボード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="172"/>
+        <source>The screen is locked. The cameras keep working.</source>
+        <translation>画面はロックされています。カメラの分析は続いています。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
+        <source>Unlock…</source>
+        <translation>ロック解除…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="202"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="125"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
+        <source>&amp;Signage…</source>
+        <translation>掲示物(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <source>&amp;Lock screen</source>
+        <translation>画面をロック(&amp;L)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="130"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="131"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="134"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="135"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="136"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="145"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <source>&amp;Administration</source>
+        <translation>管理(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
+        <source>&amp;Settings…</source>
+        <translation>設定(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
+        <source>&amp;Requests from the public…</source>
+        <translation>本人からの請求対応(&amp;R)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <source>&amp;Audit log…</source>
+        <translation>監査ログ(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <source>&amp;Delete all personal data…</source>
+        <translation>個人データをすべて削除(&amp;D)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="146"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="149"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="167"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="284"/>
+        <source>Raiten — DEMO (sample data, not a real store)</source>
+        <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
+        <source>Your account may not do this.</source>
+        <translation>このアカウントではこの操作はできません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="201"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="352"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="359"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="381"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="535"/>
+        <source>Signage</source>
+        <translation>掲示物</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="382"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="446"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="447"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="487"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="351"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="505"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="353"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="507"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -417,107 +881,763 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="52"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="72"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="56"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="62"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="62"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
         <source>no</source>
         <translation>不可</translation>
     </message>
 </context>
 <context>
+    <name>NoticeForm</name>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="47"/>
+        <source>e.g. Customer desk, 03-1234-5678</source>
+        <translation>例: お客様窓口 03-1234-5678</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="67"/>
+        <source>One item per line</source>
+        <translation>1行に1項目</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="70"/>
+        <source>Suggest texts for this mode</source>
+        <translation>この用途の文例を入れる</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktopapp/ui/notice_form.py" line="75"/>
+        <source>%n day(s)</source>
+        <translation>
+            <numerusform>%n日</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="76"/>
+        <source>Other…</source>
+        <translation>その他…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="79"/>
+        <source> days</source>
+        <translation> 日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="83"/>
+        <source>from the first visit</source>
+        <translation>初回来店日から</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="84"/>
+        <source>from the last visit</source>
+        <translation>最終来店日から</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="99"/>
+        <source>Use case</source>
+        <translation>利用用途</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="100"/>
+        <source>Period counted</source>
+        <translation>期間の起算日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="101"/>
+        <source>Sign language</source>
+        <translation>掲示物の言語</translation>
+    </message>
+</context>
+<context>
     <name>NoticeTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="11"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="13"/>
+        <source>Attributes (age band and gender, no identity kept)</source>
+        <translation>属性推定（年代・性別、個人の識別なし）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="14"/>
+        <source>Activity (movement in the store)</source>
+        <translation>行動分析（店内の動線）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="15"/>
+        <source>Repeat analysis (recognises returning visitors)</source>
+        <translation>リピート分析（再来店の判定）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="16"/>
+        <source>Passer-by counting (outside, by shape only)</source>
+        <translation>通行量計測（屋外、人の形のみ）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="17"/>
+        <source>Incidental capture (people made unrecognisable)</source>
+        <translation>写り込み（人物を判別不能に加工）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="18"/>
+        <source>Crowd level (icons and counts only)</source>
+        <translation>混雑状況（アイコンと人数のみ）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
+        <source>To improve our store and service: face feature data is extracted from camera images and matched to count repeat visits, together with estimated age band and gender. No images are kept.</source>
+        <translation>店舗運営とサービス向上のため、カメラ画像から顔特徴量を抽出・照合して再来店を集計し、推定した年代・性別とあわせて分析します。画像は保存しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="31"/>
+        <source>To count how many people pass by or are in the store, from body shapes only. No faces are analysed and no images are kept.</source>
+        <translation>通行量・店内人数を人の形のみから計測するため。顔は解析せず、画像は保存しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="35"/>
+        <source>To improve our store layout and service from estimated age band, gender and movement in the store. No images and no data that identifies a person are kept.</source>
+        <translation>推定した年代・性別と店内の動線から売場とサービスを改善するため。画像や個人を識別できるデータは保存しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="42"/>
+        <source>face feature data</source>
+        <translation>顔特徴量</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="49"/>
+        <source>estimated age band and gender</source>
+        <translation>推定年代・性別</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="44"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="51"/>
+        <source>date, time and length of visits</source>
+        <translation>来店日時・滞在時間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="47"/>
+        <source>number of people</source>
+        <translation>人数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="47"/>
+        <source>date and time</source>
+        <translation>日時</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="50"/>
+        <source>movement in the store</source>
+        <translation>店内の動線</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="56"/>
         <source>operator (company) name</source>
         <translation>事業者名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="12"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="57"/>
         <source>store name</source>
         <translation>店舗名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="13"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="58"/>
         <source>purpose of use</source>
         <translation>利用目的</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="14"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="59"/>
         <source>items acquired</source>
         <translation>取得する項目</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="15"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="60"/>
         <source>contact point</source>
         <translation>問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="16"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="61"/>
         <source>privacy policy URL</source>
         <translation>プライバシーポリシーの URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="17"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="62"/>
         <source>feedback URL</source>
         <translation>ご意見受付の URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="18"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="63"/>
         <source>retention period</source>
         <translation>保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="23"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="68"/>
         <source>%1 is not filled in</source>
         <translation>%1が未入力です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="24"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="69"/>
         <source>%1 must be a web address (https://…)</source>
         <translation>%1はウェブアドレス（https://…）にしてください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="70"/>
         <source>%1 must say that face feature data is matched</source>
         <translation>%1に顔の特徴量を照合することを明記してください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="30"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="75"/>
         <source>; </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="31"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="76"/>
         <source>Analysis is blocked until the notice profile is complete: %1</source>
         <translation>告知内容が揃うまで解析は開始できません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>PasswordDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="302"/>
+        <source>Password for %1</source>
+        <translation>%1 のパスワード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="309"/>
+        <source>Password</source>
+        <translation>パスワード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="310"/>
+        <source>Password again</source>
+        <translation>パスワード（確認）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="329"/>
+        <source>The two passwords differ.</source>
+        <translation>2つのパスワードが一致しません。</translation>
+    </message>
+</context>
+<context>
+    <name>PublicRequestsDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="69"/>
+        <source>Requests from the public</source>
+        <translation>本人からの請求対応</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="74"/>
+        <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
+        <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="86"/>
+        <source>Camera: %1</source>
+        <translation>カメラ: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
+        <source>A picture the person brings…</source>
+        <translation>ご本人が持参した写真…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
+        <source>Capture and search</source>
+        <translation>撮影して検索</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="99"/>
+        <source>Visits</source>
+        <translation>来店数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="100"/>
+        <source>First visit</source>
+        <translation>初回来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
+        <source>Last visit</source>
+        <translation>最終来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
+        <source>Stores</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
+        <source>Age band / gender</source>
+        <translation>年代・性別</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
+        <source>Kept until</source>
+        <translation>保存期限</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
+        <source>Held data</source>
+        <translation>保有データ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="118"/>
+        <source>Keep this person out of future analysis (opt-out)</source>
+        <translation>今後の分析から除外する（オプトアウト）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="120"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="204"/>
+        <source>Delete what is held…</source>
+        <translation>保有データを削除…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="138"/>
+        <source>The person&apos;s picture</source>
+        <translation>ご本人の写真</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="140"/>
+        <source>Pictures (%1)</source>
+        <translation>画像 (%1)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="174"/>
+        <source>Looking for a face…</source>
+        <translation>顔を探しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="184"/>
+        <source>%1 feature records, %2 path points</source>
+        <translation>特徴量 %1件、動線 %2点</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="195"/>
+        <source>opted out (no records kept)</source>
+        <translation>オプトアウト済み（記録なし）</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktopapp/ui/public_requests.py" line="202"/>
+        <source>%n record(s) found for this person.</source>
+        <translation>
+            <numerusform>この方のデータが%n件見つかりました。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="206"/>
+        <source>Nothing is held about this person.</source>
+        <translation>この方のデータは保有していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
+        <source>Record the opt-out…</source>
+        <translation>オプトアウトを登録…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="217"/>
+        <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
+        <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="222"/>
+        <source>This did not work: %1</source>
+        <translation>処理できませんでした: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="227"/>
+        <source>Nothing to delete. Tick the opt-out to record it.</source>
+        <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
+        <translation>
+            <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="236"/>
+        <source>Their face feature will be kept only to leave them out of future analysis.</source>
+        <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="238"/>
+        <source>Delete</source>
+        <translation>削除</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktopapp/ui/public_requests.py" line="260"/>
+        <source>%n record(s) deleted.</source>
+        <translation>
+            <numerusform>%n件を削除しました。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="262"/>
+        <source>The person will be left out of future analysis.</source>
+        <translation>この方は今後の分析から除外されます。</translation>
+    </message>
+</context>
+<context>
+    <name>PurgeDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="42"/>
+        <source>Delete all personal data</source>
+        <translation>個人データをすべて削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="47"/>
+        <source>This deletes every visitor, feature record, visit and movement path of this PC for good, opt-outs included: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay.</source>
+        <translation>このPCのすべての来店者・特徴量・来店記録・動線を、オプトアウトの登録も含めて完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ、カメラ、告知内容、アカウントは残ります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="57"/>
+        <source>Keep the statistics (hourly counts that identify nobody)</source>
+        <translation>統計は残す（個人を識別しない時間帯別の件数）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="61"/>
+        <source>DELETE</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="63"/>
+        <source>To confirm, type %1 below.</source>
+        <translation>確認のため、下に「%1」と入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="78"/>
+        <source>Delete everything</source>
+        <translation>すべて削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="101"/>
+        <source>Deleting…</source>
+        <translation>削除しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="117"/>
+        <source>Deleted %1 visitors, %2 feature records, %3 visits and %4 path points.</source>
+        <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="128"/>
+        <source>The data is deleted, but the file could not be fully cleaned yet: %1</source>
+        <translation>データは削除しましたが、ファイルの消去処理がまだ完了していません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="132"/>
+        <source>Nothing was deleted: %1</source>
+        <translation>何も削除されませんでした: %1</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="345"/>
+        <source>Settings</source>
+        <translation>設定</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="352"/>
+        <source>Notice profile</source>
+        <translation>告知内容</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="353"/>
+        <source>General</source>
+        <translation>全般</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="354"/>
+        <source>Accounts</source>
+        <translation>アカウント</translation>
+    </message>
+</context>
+<context>
+    <name>SignageDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="47"/>
+        <source>Signage</source>
+        <translation>掲示物</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="53"/>
+        <source>Print this notice and put it up where people see it before they enter the cameras&apos; view, for example at the entrance. It shows notice version %1 of %2; change the notice in Settings and print again.</source>
+        <translation>この掲示物を印刷し、カメラの撮影範囲に入る前に目に入る場所（入口など）に掲示してください。%2 作成の告知内容 第%1版を表示しています。内容を変えるときは設定で告知内容を変更し、印刷し直してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="71"/>
+        <source>Language</source>
+        <translation>言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="72"/>
+        <source>Paper</source>
+        <translation>用紙</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="74"/>
+        <source>Save as PDF…</source>
+        <translation>PDFで保存…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="88"/>
+        <source>Drawing the preview…</source>
+        <translation>プレビューを作成しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="122"/>
+        <source>Save the sign as PDF</source>
+        <translation>掲示物をPDFで保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="143"/>
+        <source>Saved: %1</source>
+        <translation>保存しました: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="148"/>
+        <source>The sign could not be made: %1</source>
+        <translation>掲示物を作成できません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>_AccountsTab</name>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="156"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="238"/>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="156"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="229"/>
+        <source>Role</source>
+        <translation>権限</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="156"/>
+        <source>Since / locked until</source>
+        <translation>作成日 / ロック期限</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="173"/>
+        <source>Add account…</source>
+        <translation>アカウントを追加…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="174"/>
+        <source>Change role…</source>
+        <translation>権限を変更…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="175"/>
+        <source>Set password…</source>
+        <translation>パスワードを設定…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="176"/>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="200"/>
+        <source>locked until %1</source>
+        <translation>%1までロック中</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="208"/>
+        <source>Select an account first.</source>
+        <translation>先にアカウントを選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="238"/>
+        <source>Add account</source>
+        <translation>アカウントを追加</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="249"/>
+        <source>Account %1 added.</source>
+        <translation>アカウント %1 を追加しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="260"/>
+        <source>%1 is now %2.</source>
+        <translation>%1 の権限を %2 にしました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="273"/>
+        <source>The password of %1 was changed.</source>
+        <translation>%1 のパスワードを変更しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="282"/>
+        <source>Remove account</source>
+        <translation>アカウントを削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="283"/>
+        <source>Remove the account &quot;%1&quot;?</source>
+        <translation>アカウント「%1」を削除しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="290"/>
+        <source>Account %1 removed.</source>
+        <translation>アカウント %1 を削除しました。</translation>
+    </message>
+</context>
+<context>
+    <name>_AdminPage</name>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="101"/>
+        <source>Administrator account</source>
+        <translation>管理者アカウント</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="104"/>
+        <source>The administrator can change settings and cameras, answer requests from the public and delete data. Other staff get their own accounts later.</source>
+        <translation>管理者は設定やカメラの変更、本人からの請求対応、データの削除ができます。他のスタッフのアカウントは後から作成できます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="119"/>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="120"/>
+        <source>Password</source>
+        <translation>パスワード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="121"/>
+        <source>Password again</source>
+        <translation>パスワード（確認）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="135"/>
+        <source>Enter a name for the administrator.</source>
+        <translation>管理者の名前を入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="138"/>
+        <source>The two passwords differ.</source>
+        <translation>2つのパスワードが一致しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="153"/>
+        <source>Setup could not be saved: %1</source>
+        <translation>設定を保存できません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>_GeneralTab</name>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="106"/>
+        <source>Same as the computer</source>
+        <translation>コンピューターの設定に合わせる</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="112"/>
+        <source> min</source>
+        <translation> 分</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="114"/>
+        <source>Language of the screens</source>
+        <translation>画面の言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="115"/>
+        <source>Lock the screen after no use for</source>
+        <translation>操作がないときに画面をロックするまでの時間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="116"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="134"/>
+        <source>Saved.</source>
+        <translation>保存しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="143"/>
+        <source>Could not save: %1</source>
+        <translation>保存できません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>_NoticeTab</name>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="62"/>
+        <source>Save notice</source>
+        <translation>告知内容を保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="69"/>
+        <source>No notice has been saved yet.</source>
+        <translation>告知内容はまだ保存されていません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="74"/>
+        <source>Notice version %1, in force since %2. Saving a change makes a new version: print the sign again and replace the old one.</source>
+        <translation>告知内容 第%1版（%2から有効）。変更を保存すると新しい版になります。掲示物を印刷し直して差し替えてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="96"/>
+        <source>The notice could not be saved: %1</source>
+        <translation>告知内容を保存できません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>_WelcomePage</name>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="40"/>
+        <source>Welcome to Raiten</source>
+        <translation>Raiten へようこそ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="43"/>
+        <source>Raiten analyses camera images in this PC&apos;s memory and never stores a picture. Before any camera is analysed, the public must be told what you do: this wizard writes that notice with you and creates the administrator account.</source>
+        <translation>Raiten はカメラ画像をこのPCのメモリ上で分析し、画像を保存しません。分析を始める前に、何をするのかを来店者に知らせる必要があります。このウィザードで告知内容を作成し、管理者アカウントを作ります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="49"/>
+        <source>Set up my store</source>
+        <translation>店舗を設定する</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="54"/>
+        <source>Explore with the demo camera first (a sample notice marked DEMO, kept apart from your store&apos;s data)</source>
+        <translation>まずデモカメラで試す（DEMOと表示されたサンプルの告知。店舗のデータとは別に保存）</translation>
     </message>
 </context>
 </TS>

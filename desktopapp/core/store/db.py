@@ -138,6 +138,25 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        3,
+        (
+            # Staff accounts (G-10). Not "user": that word is reserved in PostgreSQL. The login
+            # name is the only thing kept about the person. name keeps what was typed;
+            # name_key (NFKC + case-folded) makes "Sato" and "ｓａｔｏ" one account.
+            """CREATE TABLE app_user (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'viewer')),
+                failed_attempts INTEGER NOT NULL DEFAULT 0,
+                locked_until TEXT,
+                created_at TEXT NOT NULL,
+                password_changed_at TEXT NOT NULL
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,0 +1,1 @@
+"""Documents Raiten prints or exports: the entrance sign, statistics reports."""

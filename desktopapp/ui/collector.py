@@ -1,0 +1,36 @@
+"""Python's garbage collector, run on the UI thread only.
+
+Automatic collection runs in whichever thread happens to allocate; if that is a worker thread
+and the garbage holds Qt objects (a closed dialog and the lambdas that refer to it), their C++
+side is destroyed off the UI thread while the UI thread uses them, and the process crashes.
+So automatic collection is off and this timer collects, generation by generation, on the UI
+thread — the pattern PyQt applications use for the same crash.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+from PySide6.QtCore import QObject, QTimer
+
+log = logging.getLogger(__name__)
+
+INTERVAL_MS = 500
+
+
+class MainThreadCollector(QObject):
+    def __init__(self, parent: QObject):
+        super().__init__(parent)
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(INTERVAL_MS)
+        self._timer.timeout.connect(self.collect)
+        self._timer.start()
+
+    def collect(self) -> None:
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return

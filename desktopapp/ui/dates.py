@@ -1,0 +1,14 @@
+"""Times shown to the operator: always in the PC's local time zone, never UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def local_time_text(moment: datetime) -> str:
+    """``2026-11-22 21:40`` in local time (ISO order reads the same in Japanese and English)."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def local_date_text(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d")

@@ -1,0 +1,278 @@
+"""Requests from the public (G-08), at the counter with the person present.
+
+The person's face is captured from a camera (a fresh, unmasked capture that never reaches the
+screen) or from a picture they bring; its feature lives in this dialog's memory only and is
+forgotten when the dialog closes. What is held is shown as facts, never as a picture.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktopapp.core.config import VisionConfig
+from desktopapp.core.images import IMAGE_SUFFIXES, read_image
+from desktopapp.core.requests import HeldRecord, NoFaceError, probe_from_image, probe_from_source
+from desktopapp.core.session import Session
+from desktopapp.core.store.cameras import Camera
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.types import Role, Vector
+from desktopapp.core.workspace import Workspace
+from desktopapp.ui.dates import local_date_text, local_time_text
+from desktopapp.ui.workers import run_in_background
+
+log = logging.getLogger(__name__)
+
+_FILE = "file"
+
+
+class PublicRequestsDialog(QDialog):
+    """``records_changed`` fires after an erasure or opt-out, so the running recorder reloads."""
+
+    records_changed = Signal()
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        session: Session,
+        vision: VisionConfig,
+        cameras: list[Camera],
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self._workspace = workspace
+        self._session = session
+        self._vision = vision
+        self._cameras = {camera.camera_id: camera for camera in cameras}
+        self._engine: VisionEngine | None = None
+        self._probe: Vector | None = None
+        self._records: list[HeldRecord] = []
+        self.setWindowTitle(self.tr("Requests from the public"))
+        self.resize(900, 560)
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            self.tr(
+                "With the person present: capture their face, see what is held about them, "
+                "then delete it if they ask, and keep them out of future analysis if they wish. "
+                "The capture is used for the search only and is not stored."
+            ),
+            self,
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        row = QHBoxLayout()
+        self.source = QComboBox(self)
+        self.source.setObjectName("request-source")
+        for camera_id, camera in self._cameras.items():
+            self.source.addItem(self.tr("Camera: %1").replace("%1", camera.name), camera_id)
+        self.source.addItem(self.tr("A picture the person brings…"), _FILE)
+        self.capture = QPushButton(self.tr("Capture and search"), self)
+        self.capture.setObjectName("request-capture")
+        self.capture.clicked.connect(self.capture_and_search)
+        row.addWidget(self.source, 1)
+        row.addWidget(self.capture)
+        layout.addLayout(row)
+
+        self.table = QTableWidget(0, 7, self)
+        self.table.setObjectName("request-records")
+        self.table.setHorizontalHeaderLabels(
+            [
+                self.tr("Visits"),
+                self.tr("First visit"),
+                self.tr("Last visit"),
+                self.tr("Stores"),
+                self.tr("Age band / gender"),
+                self.tr("Kept until"),
+                self.tr("Held data"),
+            ]
+        )
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table, 1)
+        self.message = QLabel(self)
+        self.message.setObjectName("request-message")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+
+        actions = QHBoxLayout()
+        self.opt_out = QCheckBox(self.tr("Keep this person out of future analysis (opt-out)"), self)
+        self.opt_out.setObjectName("request-opt-out")
+        self.delete = QPushButton(self.tr("Delete what is held…"), self)
+        self.delete.setObjectName("request-delete")
+        self.delete.setEnabled(False)
+        self.delete.clicked.connect(self.confirm_delete)
+        actions.addWidget(self.opt_out, 1)
+        actions.addWidget(self.delete)
+        layout.addLayout(actions)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def capture_and_search(self) -> None:
+        choice = self.source.currentData()
+        image_path: Path | None = None
+        if choice == _FILE:
+            suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+            chosen, _filter = QFileDialog.getOpenFileName(
+                self,
+                self.tr("The person's picture"),
+                "",
+                self.tr("Pictures (%1)").replace("%1", suffixes),
+            )
+            if not chosen:
+                return
+            image_path = Path(chosen)
+        self.search(choice, image_path)
+
+    def search(self, choice: object, image_path: Path | None = None) -> None:
+        """Capture from camera ``choice`` (or read ``image_path``), then search the gallery."""
+        camera = self._cameras.get(choice) if isinstance(choice, int) else None
+        workspace, actor, vision = self._workspace, self._session.actor, self._vision
+
+        def job() -> tuple[Vector, list[HeldRecord]]:
+            if self._engine is None:
+                # feature_processes must stay >= 1: dlib computing in a Qt pool thread corrupts
+                # the heap (docs/decisions.md); the child process is the safe place for it.
+                settings = vision.model_copy(
+                    update={"feature_processes": max(1, vision.feature_processes)}
+                )
+                self._engine = VisionEngine.configured(
+                    settings, [Role.FACE_DETECTION, Role.FACE_FEATURES]
+                )
+            engine = self._engine
+            if image_path is not None:
+                probe = probe_from_image(engine, read_image(image_path))
+            else:
+                assert camera is not None
+                probe = probe_from_source(engine, camera.source)
+            assert engine.embedder is not None
+            return probe, workspace.find_held(probe, engine.embedder, actor)
+
+        self._forget()
+        self.capture.setEnabled(False)
+        self.message.setStyleSheet("")
+        self.message.setText(self.tr("Looking for a face…"))
+        run_in_background(job, self._found, self._failed, self)
+
+    def _found(self, result: tuple[Vector, list[HeldRecord]]) -> None:
+        self._probe, self._records = result
+        self.capture.setEnabled(True)
+        self.table.setRowCount(len(self._records))
+        for row, record in enumerate(self._records):
+            attributes = " / ".join(x for x in (record.age_band, record.gender) if x) or "—"
+            held = (
+                self.tr("%1 feature records, %2 path points")
+                .replace("%1", str(record.templates))
+                .replace("%2", str(record.path_points))
+            )
+            cells = [
+                str(record.visit_count),
+                local_time_text(record.first_visit) if record.first_visit else "—",
+                local_time_text(record.last_visit) if record.last_visit else "—",
+                ", ".join(record.stores) or "—",
+                attributes,
+                local_date_text(record.expires_at),
+                held if record.kind == "customer" else self.tr("opted out (no records kept)"),
+            ]
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        if self._records:
+            self.message.setText(
+                self.tr("%n record(s) found for this person.", "", len(self._records))
+            )
+            self.delete.setText(self.tr("Delete what is held…"))
+        else:
+            self.message.setText(self.tr("Nothing is held about this person."))
+            self.delete.setText(self.tr("Record the opt-out…"))
+        self.delete.setEnabled(True)
+
+    def _failed(self, error: Exception) -> None:
+        self.capture.setEnabled(True)
+        self.delete.setEnabled(bool(self._records))
+        self.message.setStyleSheet("color: #b00020;")
+        if isinstance(error, NoFaceError):
+            self.message.setText(
+                self.tr(
+                    "No face could be seen. Ask the person to face the camera closely, or use "
+                    "a clearer picture."
+                )
+            )
+        else:
+            self.message.setText(self.tr("This did not work: %1").replace("%1", str(error)))
+
+    def confirm_delete(self) -> None:
+        opt_out = self.opt_out.isChecked()
+        if not self._records and not opt_out:
+            self.message.setText(self.tr("Nothing to delete. Tick the opt-out to record it."))
+            return
+        text = self.tr(
+            "Delete everything held about this person (%n record(s))? This cannot be undone.",
+            "",
+            len(self._records),
+        )
+        if opt_out:
+            text += "\n" + self.tr(
+                "Their face feature will be kept only to leave them out of future analysis."
+            )
+        answer = QMessageBox.question(self, self.tr("Delete"), text)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_held(opt_out)
+
+    def delete_held(self, opt_out: bool) -> None:
+        workspace, actor = self._workspace, self._session.actor
+        visitors = [r.visitor_id for r in self._records if r.kind == "customer"]
+        probe, engine = self._probe, self._engine
+
+        def job() -> int:
+            for visitor_id in visitors:
+                workspace.erase_held(visitor_id, actor)
+            if opt_out and probe is not None and engine is not None and engine.embedder:
+                workspace.opt_out(probe, engine.embedder, actor)
+            return len(visitors)
+
+        self.delete.setEnabled(False)
+        run_in_background(job, lambda n: self._deleted(n, opt_out), self._failed, self)
+
+    def _deleted(self, erased: int, opted_out: bool) -> None:
+        self._forget()
+        self.message.setStyleSheet("color: #1b5e20;")
+        parts = [self.tr("%n record(s) deleted.", "", erased)]
+        if opted_out:
+            parts.append(self.tr("The person will be left out of future analysis."))
+        self.message.setText(" ".join(parts))
+        self.records_changed.emit()
+
+    def _forget(self) -> None:
+        self._probe = None
+        self._records = []
+        self.table.setRowCount(0)
+        self.delete.setEnabled(False)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._forget()
+        super().closeEvent(event)
+
+    def done(self, result: int) -> None:
+        self._forget()
+        super().done(result)
