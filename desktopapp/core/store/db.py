@@ -157,6 +157,68 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        4,
+        (
+            # Purchases from the POS (G-05): time, register, amount, category, never a member,
+            # card, name or contact field. visit_id links a purchase to the visit present at
+            # the register; it becomes NULL when the visit expires, the purchase stays.
+            """CREATE TABLE pos_import (
+                id INTEGER PRIMARY KEY,
+                imported_at TEXT NOT NULL,
+                source_file TEXT NOT NULL,
+                rows INTEGER NOT NULL,
+                dropped_columns_json TEXT NOT NULL DEFAULT '[]'
+            )""",
+            """CREATE TABLE purchase (
+                id INTEGER PRIMARY KEY,
+                import_id INTEGER NOT NULL REFERENCES pos_import(id),
+                store_id INTEGER NOT NULL REFERENCES store(id),
+                at TEXT NOT NULL,
+                register TEXT NOT NULL,
+                amount REAL NOT NULL,
+                category TEXT NOT NULL DEFAULT '',
+                visit_id INTEGER REFERENCES visit(id) ON DELETE SET NULL
+            )""",
+            "CREATE INDEX purchase_at ON purchase(store_id, at)",
+            "CREATE INDEX purchase_visit ON purchase(visit_id)",
+            # Which camera watches which register (purchases link to visits seen there).
+            """CREATE TABLE register_camera (
+                store_id INTEGER NOT NULL REFERENCES store(id),
+                register TEXT NOT NULL,
+                camera_id INTEGER NOT NULL,
+                PRIMARY KEY (store_id, register)
+            )""",
+            # Statistics that survive retention (no IDs): conversion and spend per folded hour,
+            # which visit of a visitor it was, dwell bins, and coarse floor cells by day.
+            "ALTER TABLE stat_visit_hour ADD COLUMN converted INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE stat_visit_hour ADD COLUMN spend REAL NOT NULL DEFAULT 0",
+            """CREATE TABLE stat_visit_number (
+                store_id INTEGER NOT NULL,
+                day TEXT NOT NULL,
+                visit_number INTEGER NOT NULL,
+                visits INTEGER NOT NULL,
+                PRIMARY KEY (store_id, day, visit_number)
+            )""",
+            """CREATE TABLE stat_dwell (
+                store_id INTEGER NOT NULL,
+                day TEXT NOT NULL,
+                dwell_bin INTEGER NOT NULL,
+                visits INTEGER NOT NULL,
+                PRIMARY KEY (store_id, day, dwell_bin)
+            )""",
+            """CREATE TABLE stat_heat (
+                store_id INTEGER NOT NULL,
+                day TEXT NOT NULL,
+                camera_id INTEGER NOT NULL,
+                cell_x INTEGER NOT NULL,
+                cell_y INTEGER NOT NULL,
+                points INTEGER NOT NULL,
+                visits INTEGER NOT NULL,
+                PRIMARY KEY (store_id, day, camera_id, cell_x, cell_y)
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
