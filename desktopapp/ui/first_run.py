@@ -38,14 +38,18 @@ class _WelcomePage(QWizardPage):
     def __init__(self, parent: QWidget):
         super().__init__(parent)
         self.setTitle(self.tr("Welcome to Raiten"))
-        self.setSubTitle(
+        layout = QVBoxLayout(self)
+        intro = QLabel(
             self.tr(
                 "Raiten analyses camera images in this PC's memory and never stores a picture. "
                 "Before any camera is analysed, the public must be told what you do: this "
                 "wizard writes that notice with you and creates the administrator account."
-            )
+            ),
+            self,
         )
-        layout = QVBoxLayout(self)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        layout.addSpacing(12)
         self.setup = QRadioButton(self.tr("Set up my store"), self)
         self.setup.setObjectName("choice-setup")
         self.setup.setChecked(True)

@@ -72,7 +72,7 @@ class NoticeForm(QObject):
 
         self.retention = QComboBox(parent)
         for days in default_retention_choices:
-            self.retention.addItem(self.tr("%n day(s)", "", days), days)
+            self.retention.addItem(self.tr("%1 days").replace("%1", str(days)), days)
         self.retention.addItem(self.tr("Other…"), _CUSTOM)
         self.retention_custom = QSpinBox(parent)
         self.retention_custom.setRange(1, 3650)

@@ -541,27 +541,27 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>FirstRunWizard</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="167"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="171"/>
         <source>Raiten — first start</source>
         <translation>Raiten — 初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="175"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="179"/>
         <source>Who you are</source>
         <translation>事業者の情報</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="177"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="181"/>
         <source>Printed on the sign at your entrance, so that people know whom to ask.</source>
         <translation>入口の掲示物に印刷され、問い合わせ先を来店者に知らせます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="180"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="184"/>
         <source>What you analyse and for how long</source>
         <translation>利用目的と保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="183"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="187"/>
         <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
         <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
     </message>
@@ -933,12 +933,10 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <source>Suggest texts for this mode</source>
         <translation>この用途の文例を入れる</translation>
     </message>
-    <message numerus="yes">
+    <message>
         <location filename="../../desktopapp/ui/notice_form.py" line="75"/>
-        <source>%n day(s)</source>
-        <translation>
-            <numerusform>%n日</numerusform>
-        </translation>
+        <source>%1 days</source>
+        <translation>%1日</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/notice_form.py" line="76"/>
@@ -1516,42 +1514,42 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_AdminPage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="101"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="105"/>
         <source>Administrator account</source>
         <translation>管理者アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="104"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="108"/>
         <source>The administrator can change settings and cameras, answer requests from the public and delete data. Other staff get their own accounts later.</source>
         <translation>管理者は設定やカメラの変更、本人からの請求対応、データの削除ができます。他のスタッフのアカウントは後から作成できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="119"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="123"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="120"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="124"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="121"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="125"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="135"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="139"/>
         <source>Enter a name for the administrator.</source>
         <translation>管理者の名前を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="138"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="142"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="153"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="157"/>
         <source>Setup could not be saved: %1</source>
         <translation>設定を保存できません: %1</translation>
     </message>
@@ -1625,17 +1623,17 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>Raiten へようこそ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="43"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="44"/>
         <source>Raiten analyses camera images in this PC&apos;s memory and never stores a picture. Before any camera is analysed, the public must be told what you do: this wizard writes that notice with you and creates the administrator account.</source>
         <translation>Raiten はカメラ画像をこのPCのメモリ上で分析し、画像を保存しません。分析を始める前に、何をするのかを来店者に知らせる必要があります。このウィザードで告知内容を作成し、管理者アカウントを作ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="49"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="53"/>
         <source>Set up my store</source>
         <translation>店舗を設定する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="54"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="58"/>
         <source>Explore with the demo camera first (a sample notice marked DEMO, kept apart from your store&apos;s data)</source>
         <translation>まずデモカメラで試す（DEMOと表示されたサンプルの告知。店舗のデータとは別に保存）</translation>
     </message>
