@@ -9,18 +9,20 @@ import argparse
 import csv
 import dataclasses
 import getpass
+import importlib.util
 import json
 import logging
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
 import sqlite_utils
 
 from desktopapp.core.access import Role as UserRole
+from desktopapp.core.analytics import Analytics, Period
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.logs import setup_logging
@@ -34,6 +36,7 @@ from desktopapp.core.notice import (
     require_complete_notice,
 )
 from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.reports.export_csv import ExportError
 from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
 from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
@@ -345,6 +348,185 @@ def cmd_signage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInputError(f"{option} must be a date as YYYY-MM-DD, not {text!r}") from exc
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time()).astimezone()  # the operator's zone
+
+
+def _analytics(db: sqlite_utils.Database, args: argparse.Namespace) -> Analytics:
+    return Analytics(db, k=load_settings(args.data_dir).reports.min_group)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from desktopapp.core.reports.export_csv import write_csv  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".csv", ".pdf"):
+        raise BadInputError("--out must name a .csv or a .pdf file")
+    until = _local_day(args.until, "--to") if args.until else date.today()
+    since = _local_day(args.since, "--from") if args.since else until - timedelta(days=29)
+    if since > until:
+        raise BadInputError("--from must not be after --to")
+    db = open_database(args.data_dir)
+    analytics = _analytics(db, args)
+    store_id = None
+    if args.store is not None:
+        stores = {store.name: store.store_id for store in analytics.stores()}
+        store_id = stores.get(args.store.strip())
+        if store_id is None:
+            raise BadInputError(f"there is no store named {args.store!r}")
+    period = Period(_local_midnight(since), _local_midnight(until + timedelta(days=1)), store_id)
+    notice = NoticeStore(db).current()
+    language = args.lang or (notice.profile.language if notice else "ja")
+    if suffix == ".csv":
+        summary = write_csv(args.out, analytics, period, language)
+    else:
+        # The PDF report is a module of its own; a build without it still exports CSV.
+        if importlib.util.find_spec("desktopapp.core.reports.export_pdf") is None:
+            raise BadInputError("PDF export is not available yet")
+        from desktopapp.core.reports.export_pdf import write_pdf  # noqa: PLC0415
+
+        summary = write_pdf(args.out, analytics, period, language)
+    details = {
+        "format": summary.format,
+        "from": since.isoformat(),
+        "to": until.isoformat(),
+        "store": summary.store,
+        # The name only: where the operator keeps files is none of the audit log's business.
+        "file": args.out.name,
+    }
+    _audit(db, "export", details)
+    payload = {
+        **details,
+        "file": str(args.out.resolve()),
+        "language": summary.language,
+        "notice_versions": list(summary.notice_versions),
+        "tables": summary.tables,
+        "suppressed_cells": summary.suppressed_cells,
+        "bytes": summary.bytes,
+    }
+    _emit(
+        args,
+        payload,
+        f"{summary.format.upper()} export of {since} to {until} "
+        f"({summary.store or 'all stores'}) written to {args.out}",
+    )
+    return 0
+
+
+def cmd_incident_report(args: argparse.Namespace) -> int:
+    from desktopapp.core.reports.export_csv import write_incident_csv  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    db = open_database(args.data_dir)
+    report = _analytics(db, args).incident_report(datetime.now(UTC))
+
+    def when(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    records = {
+        record.kind: {
+            "total": record.total,
+            "oldest": when(record.oldest),
+            "newest": when(record.newest),
+            "by_month": {month.month: month.count for month in record.by_month},
+        }
+        for record in report.records
+    }
+    payload: dict[str, Any] = {
+        "generated_at": report.generated_at.isoformat(),
+        "notice_version": report.notice_version,
+        "total": report.total,
+        "oldest": when(report.oldest),
+        "newest": when(report.newest),
+        "records": records,
+    }
+    if args.out is not None:
+        write_incident_csv(args.out, report, args.lang, tz=None)
+        payload["file"] = str(args.out.resolve())
+    _audit(db, "incident.report", {"total": report.total, "file": args.out and args.out.name})
+    lines = [f"personal records held: {report.total} (notice version {report.notice_version})"]
+    for record in report.records:
+        months = ", ".join(f"{m.month}: {m.count}" for m in record.by_month)
+        lines.append(f"{record.kind}: {record.total}" + (f" ({months})" if months else ""))
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_import_pos(args: argparse.Namespace) -> int:
+    from desktopapp.core.pos import PosImportError, import_pos_csv  # noqa: PLC0415
+    from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    if not 0 <= args.tolerance_minutes <= 60:
+        raise BadInputError("--tolerance-minutes must be between 0 and 60")
+    db = open_database(args.data_dir)
+    try:
+        result = import_pos_csv(
+            db,
+            args.file,
+            store=args.store,
+            tolerance=timedelta(minutes=args.tolerance_minutes),
+            actor=_cli_actor(),
+            audit=AuditLog(db),
+        )
+    except PosImportError as exc:
+        raise BadInputError(f"{args.file.name}: {exc}") from exc
+    payload = {
+        "import_id": result.import_id,
+        "imported": result.imported,
+        "linked": result.linked,
+        "problems": [{"line": p.line, "message": p.message} for p in result.problems],
+        "dropped": [{"header": d.header, "reason": d.reason} for d in result.dropped],
+    }
+    lines = [f"imported: {result.imported}", f"linked to visits: {result.linked}"]
+    lines += [f"skipped line {p.line}: {p.message}" for p in result.problems]
+    lines += [f"dropped column {d.header!r}: {d.reason}" for d in result.dropped]
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_register_camera(args: argparse.Namespace) -> int:
+    from desktopapp.core.pos import (  # noqa: PLC0415
+        DEFAULT_TOLERANCE,
+        find_store,
+        link_purchases,
+        set_register_camera,
+    )
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    db = open_database(args.data_dir)
+    try:
+        set_register_camera(db, args.store, args.register, args.camera_id)
+    except ValueError as exc:
+        raise BadInputError(str(exc)) from exc
+    store_id = find_store(db, args.store)
+    assert store_id is not None  # set_register_camera found it
+    # Purchases imported before the register had a camera can be linked now.
+    linked = link_purchases(db, store_id, DEFAULT_TOLERANCE)
+    details = {
+        "store": args.store.strip(),
+        "register": args.register.strip(),
+        "camera_id": args.camera_id,
+        "linked": linked,
+    }
+    _audit(db, "pos.register_camera", details)
+    _emit(
+        args,
+        details,
+        f"register {details['register']} of {details['store']} is watched by camera "
+        f"{args.camera_id}; {linked} purchases linked to visits",
+    )
+    return 0
+
+
 def _user_store(args: argparse.Namespace) -> UserStore:
     from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
     from desktopapp.core.store.db import open_database  # noqa: PLC0415
@@ -629,6 +811,44 @@ def build_parser() -> argparse.ArgumentParser:
     signage.add_argument("--size", choices=["A4", "A3"], default="A4", help="paper size")
     signage.set_defaults(func=cmd_signage)
 
+    export = sub.add_parser(
+        "export", parents=[common], help="export the aggregates of a period (CSV or PDF)"
+    )
+    export.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.pdf")
+    export.add_argument("--from", dest="since", default=None, help="first day, YYYY-MM-DD")
+    export.add_argument("--to", dest="until", default=None, help="last day (default: today)")
+    export.add_argument("--store", default=None, help="store name (default: all stores)")
+    export.add_argument("--lang", choices=["ja", "en"], default=None, help="default: the notice's")
+    export.set_defaults(func=cmd_export)
+
+    incident = sub.add_parser(
+        "incident-report", parents=[common], help="count the personal records held (G-15)"
+    )
+    incident.add_argument("--out", type=Path, default=None, help="also write it as FILE.csv")
+    incident.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of --out")
+    incident.set_defaults(func=cmd_incident_report)
+
+    import_pos = sub.add_parser(
+        "import-pos", parents=[common], help="import sales from a POS CSV export"
+    )
+    import_pos.add_argument("file", type=Path)
+    import_pos.add_argument("--store", required=True, help="the store the sales belong to")
+    import_pos.add_argument(
+        "--tolerance-minutes",
+        type=float,
+        default=2.0,
+        help="how far a sale may be from a visit seen at its register (default 2)",
+    )
+    import_pos.set_defaults(func=cmd_import_pos)
+
+    register_camera = sub.add_parser(
+        "register-camera", parents=[common], help="say which camera watches a register"
+    )
+    register_camera.add_argument("--store", required=True, help="store name")
+    register_camera.add_argument("register", help="the register as written in the POS export")
+    register_camera.add_argument("camera_id", type=int, help="camera number")
+    register_camera.set_defaults(func=cmd_register_camera)
+
     users = sub.add_parser("users", parents=[common], help="staff accounts and roles")
     users_sub = users.add_subparsers(dest="users_command", parser_class=_Parser, required=True)
     roles = [role.value for role in UserRole]
@@ -669,6 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         NoticeError,
         NoticeGateError,
         SignageError,
+        ExportError,
         PasswordRuleError,
         UserError,
     ) as exc:

@@ -29,8 +29,10 @@ from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import apply_language, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.camera_dialog import CameraDialog
+from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
+from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
@@ -54,6 +56,9 @@ SCREENS = [
     "requests",
     "purge",
     "audit",
+    "dashboard",
+    "export",
+    "pos",
 ]
 
 
@@ -135,6 +140,12 @@ def main() -> int:
             purge = PurgeDialog(lambda _keep, _progress: None, window)  # type: ignore[arg-type, return-value]
             purge.confirmation.setText(purge.word[:2])
             dialog = purge
+        elif screen == "dashboard":
+            window.tabs.setCurrentWidget(window.dashboard)
+        elif screen == "export":
+            dialog = ExportDialog(ws, window.session, [], window)
+        elif screen == "pos":
+            dialog = PosImportDialog(ws, window.session, [_sample_profile().store], window)
         elif screen == "audit":
             dialog = AuditViewer(ws.audit_entries, ws.verify_audit, window)
             QTimer.singleShot(500, dialog.verify_chain)

@@ -38,6 +38,7 @@ from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.main_window import MainWindow
 from desktopapp.ui.public_requests import PublicRequestsDialog
+from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import PREVIEW_WIDTH, SignageDialog
@@ -281,6 +282,8 @@ def test_a_viewer_cannot_reach_settings_purge_requests_or_the_live_view(
         window.purge_action,
         window.requests_action,
         window.audit_action,
+        window.export_action,
+        window.pos_action,
         window.add_camera_action,
         window.signage_action,
     ):
@@ -575,3 +578,39 @@ def test_the_signage_panel_previews_and_saves_the_sign(
     qtbot.waitUntil(lambda: "Saved" in dialog.message.text(), timeout=30_000)
     assert (tmp_path / "sign.pdf").read_bytes().startswith(b"%PDF")
     assert printed == ["sign.pdf:A3"]
+
+
+# --- analytics: POS import, dashboard, exports ------------------------------------------------
+
+
+POS_CSV = (
+    "取引日時,レジ番号,会員番号,金額,部門\n"
+    "2026/11/20 10:05,1,M-000123,1980,食品\n"
+    "2026/11/20 10:07,2,M-000456,￥2,500,日用品\n"
+    "not a time,1,M-000789,300,食品\n"
+)
+
+
+def test_the_pos_import_drops_member_numbers_and_reports_bad_lines(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path / "data")
+    window = open_window(tmp_path / "data")
+    source = tmp_path / "pos.csv"
+    source.write_bytes(POS_CSV.replace("￥2,500", '"￥2,500"').encode("cp932"))
+    dialog = PosImportDialog(window.workspace, window.session, [PROFILE.store], window)
+    qtbot.addWidget(dialog)
+    dialog.load(source)
+    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
+    assert "会員番号" in dialog.dropped.text()
+    assert "member or customer number" in dialog.dropped.text()
+    shown = [dialog.sample.item(0, c).text() for c in range(dialog.sample.columnCount())]
+    assert not any("M-000" in value for value in shown)  # a dropped value is never shown
+    assert dialog.columns["amount"].currentData() == "金額"
+    dialog.run_import()
+    qtbot.waitUntil(lambda: dialog.result_counts is not None, timeout=10_000)
+    assert dialog.result_counts is not None and dialog.result_counts.imported == 2
+    assert "Line 4 skipped" in dialog.message.text()
+    data = (tmp_path / "data" / "raiten.db").read_bytes()
+    assert b"M-000" not in data
+    assert _count(tmp_path / "data", "SELECT COUNT(*) FROM purchase") == 2

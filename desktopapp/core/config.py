@@ -60,10 +60,21 @@ class UiConfig(_Section):
     idle_lock_minutes: int = Field(default=10, ge=1, le=240)
 
 
+class ReportsConfig(_Section):
+    # Cells counting fewer visitors than this show as "<k" everywhere (G-07).
+    min_group: int = Field(default=5, ge=2, le=100)
+    # A purchase links to a visit seen at its register within this many minutes.
+    pos_tolerance_minutes: int = Field(default=2, ge=0, le=60)
+    # The operator's floor plan picture under the heat map (a drawing of the store, not a
+    # camera image); only its path is kept.
+    floor_plan: str | None = None
+
+
 class Settings(_Section):
     version: int = SETTINGS_VERSION
     vision: VisionConfig = Field(default_factory=VisionConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
 
 def load_settings(data_dir: Path) -> Settings:

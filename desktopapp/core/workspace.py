@@ -10,14 +10,18 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from desktopapp.core.access import Role
+from desktopapp.core.analytics import Analytics, Period
 from desktopapp.core.config import Settings, load_settings, save_settings
 from desktopapp.core.notice import NoticeGateError, NoticeProfile, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
+from desktopapp.core.pos import ColumnMapping, PosImportResult, import_pos_csv
+from desktopapp.core.reports.export_csv import Language, write_csv, write_incident_csv
+from desktopapp.core.reports.export_pdf import write_pdf
 from desktopapp.core.requests import HeldRecord, PublicRequests
 from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_first_run
 from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
@@ -27,10 +31,12 @@ from desktopapp.core.store.db import open_database
 from desktopapp.core.store.purge import PurgeResult, purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, SweepResult, reapply_policy, sweep
 from desktopapp.core.store.users import User, UserStore
-from desktopapp.core.summary import PeriodCount, period_counts
 from desktopapp.core.vision.types import FaceEmbedder, Vector
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ExportKind = Literal["csv", "pdf", "incident"]
 
 
 class Workspace:
@@ -210,9 +216,49 @@ class Workspace:
             )
             return result
 
-    def period_counts(self) -> list[PeriodCount]:
+    def aggregates(self, job: Callable[[Analytics], T]) -> T:
+        """``job`` over the aggregates (G-07: only aggregates leave the store layer)."""
         with self._lock:
-            return period_counts(self._db)
+            return job(Analytics(self._db, k=self.settings.reports.min_group))
+
+    def export(
+        self, path: Path, kind: ExportKind, period: Period, language: Language, actor: str
+    ) -> Path:
+        """Aggregates as CSV or a PDF report, or the incident report (G-15); audited."""
+        with self._lock:
+            analytics = Analytics(self._db, k=self.settings.reports.min_group)
+            if kind == "incident":
+                write_incident_csv(path, analytics.incident_report(datetime.now(UTC)), language)
+            elif kind == "pdf":
+                write_pdf(path, analytics, period, language)
+            else:
+                write_csv(path, analytics, period, language)
+            self._audit.append(
+                actor,
+                "export",
+                {
+                    "format": kind,
+                    "from": period.start.isoformat(),
+                    "to": period.end.isoformat(),
+                    "store": period.store_id,
+                    "file": path.name,
+                },
+            )
+            return path
+
+    def import_pos(
+        self, path: Path, store: str, mapping: ColumnMapping, minutes: int, actor: str
+    ) -> PosImportResult:
+        with self._lock:
+            return import_pos_csv(
+                self._db,
+                path,
+                store=store,
+                mapping=mapping,
+                tolerance=timedelta(minutes=minutes),
+                actor=actor,
+                audit=self._audit,
+            )
 
     def close(self) -> None:
         with self._lock:

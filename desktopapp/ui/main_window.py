@@ -40,16 +40,18 @@ from desktopapp.core.vision.status import ModelCheck, check_active_models
 from desktopapp.core.visits import VisitRecorder, open_recorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
+from desktopapp.ui.analytics_panel import DashboardPanel
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
-from desktopapp.ui.dashboard import DashboardPanel
+from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.idle import IdleWatcher
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.model_status import ModelStatusPanel
 from desktopapp.ui.notice_texts import NoticeTexts
+from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
@@ -117,7 +119,7 @@ class MainWindow(QMainWindow):
         self.resize(1100, 720)
 
         self.camera_grid = CameraGrid(self)
-        self.dashboard = DashboardPanel(workspace.period_counts, self)
+        self.dashboard = DashboardPanel(workspace, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.camera_grid, self.tr("Live view"))
         self.tabs.addTab(self.dashboard, self.tr("Dashboard"))
@@ -202,6 +204,12 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu(self.tr("&File"))
         self.signage_action = self._action(
             file_menu, self.tr("&Signage…"), self.show_signage, Permission.SIGNAGE
+        )
+        self.export_action = self._action(
+            file_menu, self.tr("&Export…"), self.show_export, Permission.EXPORT, "Ctrl+E"
+        )
+        self.pos_action = self._action(
+            file_menu, self.tr("&Import POS CSV…"), self.show_pos_import, Permission.SETTINGS
         )
         file_menu.addSeparator()
         self.lock_action = self._action(
@@ -582,3 +590,23 @@ class MainWindow(QMainWindow):
         """The writer's connection must close before a purge can scrub the file."""
         self.controller.stop_all()
         self._close_writer()
+
+    def _stores(self) -> list[tuple[int, str]]:
+        refs = self.dashboard.data.stores if self.dashboard.data else []
+        return [(ref.store_id, ref.name) for ref in refs]
+
+    def show_export(self) -> None:
+        if not self._allowed(Permission.EXPORT):
+            return
+        ExportDialog(self.workspace, self.session, self._stores(), self).exec()
+
+    def show_pos_import(self) -> None:
+        if not self._allowed(Permission.SETTINGS):
+            return
+        stores = [name for _id, name in self._stores()]
+        if not stores:
+            current = self.workspace.current_notice()
+            stores = [current.profile.store] if current else []
+        dialog = PosImportDialog(self.workspace, self.session, stores, self)
+        dialog.imported.connect(lambda _result: self.dashboard.refresh())
+        dialog.exec()

@@ -506,36 +506,193 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/dashboard.py" line="24"/>
-        <source>Visits</source>
-        <translation>来店数</translation>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="118"/>
+        <source>All stores</source>
+        <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/dashboard.py" line="31"/>
-        <source>Counts below 5 are shown as “&lt;5” so that no one can be singled out. Staff and people who opted out are never counted.</source>
-        <translation>個人が特定されないよう、5未満の件数は「&lt;5」と表示します。従業員とオプトアウトした方は数えません。</translation>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="120"/>
+        <source>Floor plan…</source>
+        <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/dashboard.py" line="48"/>
-        <source>Last 24 hours</source>
-        <translation>過去24時間</translation>
-    </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/dashboard.py" line="48"/>
-        <source>Last %n days</source>
-        <translation>
-            <numerusform>過去%n日間</numerusform>
-        </translation>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="122"/>
+        <source>From</source>
+        <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/dashboard.py" line="70"/>
-        <source>repeat visits: %1</source>
-        <translation>再来店: %1</translation>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="124"/>
+        <source>to</source>
+        <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/dashboard.py" line="79"/>
-        <source>The counts could not be read: %1</source>
-        <translation>件数を読み込めません: %1</translation>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="133"/>
+        <source>In the store now</source>
+        <translation>現在の店内人数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="134"/>
+        <source>Visits today</source>
+        <translation>本日の来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="135"/>
+        <source>Visits in the period</source>
+        <translation>期間中の来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="136"/>
+        <source>Repeat rate</source>
+        <translation>再来店率</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="137"/>
+        <source>Visits with a purchase</source>
+        <translation>購買のあった来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <source>Visits (blue), new (orange), repeat (green)</source>
+        <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="143"/>
+        <source>Visits by visit number</source>
+        <translation>来店回数別の来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="145"/>
+        <source>Age band and gender (blue: female, orange: male)</source>
+        <translation>年代・性別（青: 女性、橙: 男性）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="147"/>
+        <source>Time in the store</source>
+        <translation>滞在時間（分）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
+        <source>Where visitors went</source>
+        <translation>来店者の動き（ヒートマップ）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
+        <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out. Staff and people who opted out are never counted.</source>
+        <translation>個人が特定されないよう、%1未満の件数は「&lt;%1」と表示します。従業員とオプトアウトした方は数えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="212"/>
+        <source>likely between %1 and %2</source>
+        <translation>推定範囲 %1〜%2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="218"/>
+        <source>too few visits</source>
+        <translation>来店が少なすぎます</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="254"/>
+        <source>&lt;%1: %2</source>
+        <translation>&lt;%1: %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="270"/>
+        <source>The figures could not be read: %1</source>
+        <translation>数値を読み込めません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
+        <source>Floor plan</source>
+        <translation>店内図</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
+        <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
+        <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="283"/>
+        <source>The floor plan cannot be read: %1</source>
+        <translation>店内図を読み込めません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ExportDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="47"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="108"/>
+        <source>Export</source>
+        <translation>エクスポート</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="52"/>
+        <source>Exports hold counts only: no picture, no feature data and no visitor ID. Counts below %1 are written as “&lt;%1”.</source>
+        <translation>エクスポートには件数のみが含まれます。画像、特徴量、来店者IDは含まれません。%1未満の件数は「&lt;%1」と書き出されます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="61"/>
+        <source>Report (PDF)</source>
+        <translation>レポート（PDF）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="62"/>
+        <source>Figures (CSV for Excel)</source>
+        <translation>集計値（Excel用CSV）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="63"/>
+        <source>Incident report: personal records held (CSV)</source>
+        <translation>漏えい等報告用：保有する個人データの件数（CSV）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="71"/>
+        <source>All stores</source>
+        <translation>全店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="77"/>
+        <source>What</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="78"/>
+        <source>From</source>
+        <translation>期間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="79"/>
+        <source>To</source>
+        <translation>終了日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="80"/>
+        <source>Store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="81"/>
+        <source>Language</source>
+        <translation>言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="88"/>
+        <source>Save…</source>
+        <translation>保存…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="122"/>
+        <source>Exporting…</source>
+        <translation>書き出しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="134"/>
+        <source>Saved: %1</source>
+        <translation>保存しました: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="139"/>
+        <source>The export could not be saved: %1</source>
+        <translation>エクスポートを保存できません: %1</translation>
     </message>
 </context>
 <context>
@@ -630,183 +787,193 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="282"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="290"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="150"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="152"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="122"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="123"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="125"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="172"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="174"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="178"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="202"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="209"/>
+        <source>&amp;Export…</source>
+        <translation>エクスポート(&amp;E)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
+        <source>&amp;Import POS CSV…</source>
+        <translation>POSデータの取り込み(&amp;I)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="249"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="284"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="305"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="344"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="352"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="360"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="359"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="367"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="381"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="389"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="535"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="543"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="382"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="390"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="446"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="454"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="447"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="455"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="487"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="495"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="505"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="513"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="507"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -881,37 +1048,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="72"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="74"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
         <source>no</source>
         <translation>不可</translation>
     </message>
@@ -1140,6 +1307,179 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <location filename="../../desktopapp/ui/settings_dialog.py" line="329"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
+    </message>
+</context>
+<context>
+    <name>PosImportDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="57"/>
+        <source>Import POS CSV</source>
+        <translation>POSデータ（CSV）の取り込み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="62"/>
+        <source>Only the time, register, amount and category of each purchase are imported. Columns that could identify a customer (member or card numbers, names, phone numbers, e-mail or postal addresses, birthdays) are dropped before anything is stored.</source>
+        <translation>取り込むのは各購買の日時・レジ・金額・部門だけです。お客様を特定できる列（会員番号・カード番号・氏名・電話番号・メールアドレス・住所・生年月日）は保存前に除外します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="72"/>
+        <source>No file chosen</source>
+        <translation>ファイルが選ばれていません</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="73"/>
+        <source>Choose file…</source>
+        <translation>ファイルを選ぶ…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="83"/>
+        <source>Date (when separate from the time)</source>
+        <translation>日付（時刻と別の列の場合）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="84"/>
+        <source>Time</source>
+        <translation>日時</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="85"/>
+        <source>Amount</source>
+        <translation>金額</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="86"/>
+        <source>Register</source>
+        <translation>レジ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="87"/>
+        <source>Category</source>
+        <translation>部門</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="94"/>
+        <source>Store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="98"/>
+        <source> min</source>
+        <translation> 分</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="99"/>
+        <source>Link to a visit seen at the register within</source>
+        <translation>レジで確認された来店と結び付ける時間幅</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="116"/>
+        <source>Import</source>
+        <translation>取り込む</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="126"/>
+        <source>member or customer number</source>
+        <translation>会員番号・顧客番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="127"/>
+        <source>card number</source>
+        <translation>カード番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="128"/>
+        <source>person&apos;s name</source>
+        <translation>氏名</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="129"/>
+        <source>phone number</source>
+        <translation>電話番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="130"/>
+        <source>e-mail address</source>
+        <translation>メールアドレス</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="131"/>
+        <source>address</source>
+        <translation>住所</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="132"/>
+        <source>birthday</source>
+        <translation>生年月日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="133"/>
+        <source>not needed</source>
+        <translation>不要な列</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="138"/>
+        <source>POS export</source>
+        <translation>POSデータ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="138"/>
+        <source>CSV files (*.csv *.txt *.tsv)</source>
+        <translation>CSVファイル (*.csv *.txt *.tsv)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="148"/>
+        <source>Reading…</source>
+        <translation>読み込んでいます…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="157"/>
+        <source>(none)</source>
+        <translation>（なし）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="167"/>
+        <source>These columns will be dropped and never stored: %1</source>
+        <translation>次の列は除外され、保存されません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="169"/>
+        <source>; </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="184"/>
+        <source>%1 rows, %2, separated by %3.</source>
+        <translation>%1行、文字コード %2、区切り文字 %3。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="207"/>
+        <source>Choose a file and a store first.</source>
+        <translation>先にファイルと店舗を選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="212"/>
+        <source>Importing…</source>
+        <translation>取り込んでいます…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="223"/>
+        <source>%1 purchases imported, %2 linked to a visit.</source>
+        <translation>購買%1件を取り込み、%2件を来店と結び付けました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="229"/>
+        <source>Line %1 skipped: %2</source>
+        <translation>%1行目を飛ばしました: %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="235"/>
+        <source>… and %1 more skipped lines.</source>
+        <translation>…ほか%1行を飛ばしました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="246"/>
+        <source>The file cannot be imported: %1</source>
+        <translation>ファイルを取り込めません: %1</translation>
     </message>
 </context>
 <context>

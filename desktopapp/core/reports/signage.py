@@ -15,8 +15,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import os
-import secrets
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +32,7 @@ from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
 from desktopapp.core.modes import PRESETS, Mode
 from desktopapp.core.notice import NoticeVersion
+from desktopapp.core.reports.files import write_atomically
 from desktopapp.core.resources import resources_dir
 
 log = logging.getLogger(__name__)
@@ -280,16 +279,9 @@ def write_signage(path: Path, notice: NoticeVersion, options: SignageOptions) ->
     """Write the PDF to ``path`` whole or not at all: a half-written sign must not replace a
     good one."""
     data = signage_pdf(notice, options)
-    # Not mkstemp: its 0600 would keep a sign meant for printing from other users.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with tmp.open("xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise SignageError(f"cannot write the sign to {path}: {exc.strerror or exc}") from exc
     log.info(
         "sign for notice version %d written to %s (%s, %s)",

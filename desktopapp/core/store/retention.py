@@ -1,6 +1,7 @@
 """Retention (G-04): every visitor expires a fixed period after it was first (or last) seen.
 
-A sweep folds the visits it is about to delete into ``stat_visit_hour`` (statistics survive),
+A sweep folds the visits it is about to delete into the ``stat_*`` tables (statistics survive,
+``desktopapp.core.store.statistics``),
 deletes the expired visitors with their templates, visits and path points, and deletes
 anonymous visits older than the period. It runs in one transaction; afterwards the WAL is
 truncated and the file vacuumed so that the deleted bytes do not survive in it (G-11).
@@ -21,25 +22,71 @@ from typing import Literal
 import sqlite_utils
 
 from desktopapp.core.store.db import immediate_transaction
+from desktopapp.core.store.statistics import (
+    AGE_BAND,
+    CELL_X,
+    CELL_Y,
+    COUNTED,
+    DAY,
+    DWELL_BIN,
+    GENDER,
+    HOUR,
+    VISIT_NUMBER,
+    VISIT_SPEND,
+)
 
 log = logging.getLogger(__name__)
 
-# Staff (consented) and opted-out visitors never count in statistics. A NOT IN list of them
-# rather than a join with visitor: a million joined lookups double the time of the fold.
-_FOLD = """
-INSERT INTO stat_visit_hour (store_id, hour, age_band, gender, is_repeat, visits, dwell_seconds)
-SELECT store_id, substr(started_at, 1, 13), COALESCE(age_band, 'unknown'),
-       COALESCE(gender, 'unknown'), is_repeat, COUNT(*), SUM(dwell_seconds)
-FROM visit
-WHERE (visitor_id IS NULL OR visitor_id NOT IN (
-        SELECT id FROM visitor WHERE kind IN ('staff', 'dnt') AND id IS NOT NULL))
-    AND ({where})
-GROUP BY store_id, substr(started_at, 1, 13), COALESCE(age_band, 'unknown'),
-         COALESCE(gender, 'unknown'), is_repeat
-ON CONFLICT (store_id, hour, age_band, gender, is_repeat) DO UPDATE SET
-    visits = stat_visit_hour.visits + excluded.visits,
-    dwell_seconds = stat_visit_hour.dwell_seconds + excluded.dwell_seconds
-"""
+# The visits to fold are copied once, binned and in id order, into a narrow temporary table:
+# the caller's condition is evaluated once, every statistic is grouped from short rows, and
+# path points are read in index order. At a million visits a sweep's fold takes half the time
+# of grouping each statistic straight from visit (bench/store_bulk.py).
+_FOLDING_TABLE = """CREATE TEMP TABLE folding (
+    id INTEGER PRIMARY KEY, store_id INTEGER, hour TEXT, day TEXT, age_band TEXT, gender TEXT,
+    is_repeat INTEGER, dwell_seconds REAL, visit_number INTEGER, dwell_bin INTEGER)"""
+_FOLDING_ROWS = f"""INSERT INTO temp.folding
+SELECT id, store_id, {HOUR}, {DAY}, {AGE_BAND}, {GENDER}, is_repeat, dwell_seconds,
+       {VISIT_NUMBER}, {DWELL_BIN}
+FROM visit WHERE {COUNTED} AND ({{where}}) ORDER BY id"""
+# Statements reading temp.folding; WHERE TRUE keeps SQLite from reading ON CONFLICT as a join
+# constraint.
+_FOLDS = (
+    """INSERT INTO stat_visit_hour
+        (store_id, hour, age_band, gender, is_repeat, visits, dwell_seconds)
+    SELECT store_id, hour, age_band, gender, is_repeat, COUNT(*), SUM(dwell_seconds)
+    FROM temp.folding WHERE TRUE GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (store_id, hour, age_band, gender, is_repeat) DO UPDATE SET
+        visits = stat_visit_hour.visits + excluded.visits,
+        dwell_seconds = stat_visit_hour.dwell_seconds + excluded.dwell_seconds""",
+    # Every cell this adds to exists: the statement above folded the same visits.
+    f"""INSERT INTO stat_visit_hour (store_id, hour, age_band, gender, is_repeat, visits,
+        dwell_seconds, converted, spend)
+    SELECT store_id, hour, age_band, gender, is_repeat, 0, 0, COUNT(*), SUM(sale.spend)
+    FROM {VISIT_SPEND} AS sale CROSS JOIN temp.folding ON folding.id = sale.visit_id
+    WHERE TRUE GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (store_id, hour, age_band, gender, is_repeat) DO UPDATE SET
+        converted = stat_visit_hour.converted + excluded.converted,
+        spend = stat_visit_hour.spend + excluded.spend""",
+    """INSERT INTO stat_visit_number (store_id, day, visit_number, visits)
+    SELECT store_id, day, visit_number, COUNT(*) FROM temp.folding WHERE TRUE GROUP BY 1, 2, 3
+    ON CONFLICT (store_id, day, visit_number) DO UPDATE SET
+        visits = stat_visit_number.visits + excluded.visits""",
+    """INSERT INTO stat_dwell (store_id, day, dwell_bin, visits)
+    SELECT store_id, day, dwell_bin, COUNT(*) FROM temp.folding WHERE TRUE GROUP BY 1, 2, 3
+    ON CONFLICT (store_id, day, dwell_bin) DO UPDATE SET
+        visits = stat_dwell.visits + excluded.visits""",
+    # A visit has one day, so distinct visits per day and cell add up across folds.
+    f"""INSERT INTO stat_heat (store_id, day, camera_id, cell_x, cell_y, points, visits)
+    SELECT store_id, day, camera_id, {CELL_X}, {CELL_Y}, COUNT(*), COUNT(DISTINCT visit_id)
+    FROM temp.folding CROSS JOIN path_point ON path_point.visit_id = folding.id
+    WHERE camera_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (store_id, day, camera_id, cell_x, cell_y) DO UPDATE SET
+        points = stat_heat.points + excluded.points,
+        visits = stat_heat.visits + excluded.visits""",
+    "DROP TABLE temp.folding",
+)
+# Large sorts may use a helper thread: the fold takes a fifth less time on two cores.
+_SORT_THREADS = 2
 
 _EXPIRED_VISITORS = "SELECT id FROM visitor WHERE expires_at <= :now"
 _OLD_ANONYMOUS = "visitor_id IS NULL AND ended_at <= :cutoff"
@@ -86,12 +133,21 @@ def expiry_for(first_seen: datetime, last_seen: datetime, policy: RetentionPolic
 
 
 def fold_visits(conn: sqlite3.Connection, where: str, params: Mapping[str, str]) -> int:
-    """Add the visits matching ``where`` (a condition on ``visit``) to the hourly statistics;
-    returns how many visits were added."""
-    total = "SELECT COALESCE(SUM(visits), 0) FROM stat_visit_hour"
-    before = int(conn.execute(total).fetchone()[0])
-    conn.execute(_FOLD.format(where=where), params)
-    return int(conn.execute(total).fetchone()[0]) - before
+    """Add the visits matching ``where`` (a condition on ``visit``) to the statistics (hourly
+    counts with conversion and spend, visit number, dwell, floor cells); returns how many
+    visits were added. Staff and opted-out visitors are left out. Runs inside the caller's
+    transaction."""
+    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
+    conn.execute(f"PRAGMA threads = {max(threads, _SORT_THREADS)}")
+    try:
+        conn.execute(_FOLDING_TABLE)
+        conn.execute(_FOLDING_ROWS.format(where=where), params)
+        folded = int(conn.execute("SELECT COUNT(*) FROM temp.folding").fetchone()[0])
+        for statement in _FOLDS:
+            conn.execute(statement)
+    finally:
+        conn.execute(f"PRAGMA threads = {threads}")
+    return folded
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:

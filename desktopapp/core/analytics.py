@@ -1,0 +1,621 @@
+"""Aggregates: the only figures that charts, reports and exports read (DESIGN "Layout").
+
+Every figure is computed in SQL over the visits still held UNION the statistics that retention,
+purge and erasure fold them into. ``desktopapp.core.store.statistics`` bins both the same way,
+so a figure is identical before and after its visits are folded and deleted (G-04). Staff and
+opted-out visitors are never counted. Results carry raw counts; whoever shows or exports them
+hides small ones with ``suppressed`` and ``Heatmap.suppressed`` (G-07).
+
+Where a visit falls: the statistics keep UTC hours (visit counts, repeat, age band and gender,
+conversion and spend) or UTC days (visit number, dwell, floor cells). So a visit is placed at
+the start of the UTC hour, or day, it started in, and a period [start, end) takes the hours,
+or days, that begin inside it. For hourly figures a period of whole local hours is exact in any
+zone with a whole-hour offset. Daily figures run from UTC midnight, 09:00 in Japan: for a store
+open in the daytime that is the same day. ``visits_over_time`` buckets are in the operator's
+time zone.
+
+Three methods read what only held rows have, so their figures change as data expires, by
+design: ``zone_dwell`` (path points), the in-store count of ``live_counts`` (visit end times)
+and ``incident_report`` (what is held, G-15).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
+from typing import Any, Literal
+
+import sqlite_utils
+
+from desktopapp.core.matching import expected_false_repeats
+from desktopapp.core.store.statistics import (
+    AGE_BAND,
+    CELL_X,
+    CELL_Y,
+    COUNTED,
+    DWELL_BIN,
+    DWELL_BINS_SECONDS,
+    GENDER,
+    HEAT_CELLS,
+    HOUR,
+    VISIT_NUMBER,
+    VISIT_NUMBER_CAP,
+    VISIT_SPEND,
+)
+
+log = logging.getLogger(__name__)
+
+Bucket = Literal["hour", "day", "week"]
+
+DEFAULT_K = 5
+PERIOD_DAYS = (1, 7, 30)
+# Two-sided 95 % normal quantile, for the Wilson interval of the repeat rate.
+Z_95 = 1.959963984540054
+
+VISIT_NUMBER_LABELS = (
+    *(str(n) for n in range(1, VISIT_NUMBER_CAP)),
+    f"{VISIT_NUMBER_CAP}+",
+)
+# Dwell bins in minutes: "0-1", "1-5", ..., "60+".
+DWELL_LABELS = (
+    *(f"{low // 60}-{high // 60}" for low, high in pairwise(DWELL_BINS_SECONDS)),
+    f"{DWELL_BINS_SECONDS[-1] // 60}+",
+)
+
+# Personal records the incident report counts (G-15), in the order it lists them.
+RECORD_KINDS = (
+    "customer_visitors",
+    "staff_visitors",
+    "dnt_visitors",
+    "feature_templates",
+    "identified_visits",
+    "path_points",
+    "linked_purchases",
+)
+
+
+def is_small(count: int, k: int) -> bool:
+    """True when ``count`` people are so few that one could be singled out (G-07)."""
+    return 0 < count < k
+
+
+def suppressed(count: int, k: int = DEFAULT_K) -> str:
+    """``count`` as text, or "<k" when it is small (G-07). The one rule for every screen and
+    export: a zero is shown, since it singles out no one."""
+    return f"<{k}" if is_small(count, k) else str(count)
+
+
+def default_bucket(period: Period) -> Bucket:
+    """Hours for a day or two, weeks beyond three months, days in between."""
+    days = (period.end - period.start) / timedelta(days=1)
+    return "hour" if days <= 2 else "week" if days > 92 else "day"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[start, end) with time zones; ``store_id`` None means every store."""
+
+    start: datetime
+    end: datetime
+    store_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("a period's start and end must carry a time zone")
+        if self.end < self.start:
+            raise ValueError("a period cannot end before it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRef:
+    store_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBucket:
+    start: datetime  # in the operator's time zone
+    visits: int
+    new_visits: int
+    repeat_visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatRate:
+    visits: int
+    repeat_visits: int
+    rate: float
+    low: float  # the 95 % band, widened downward for false repeats (Analytics.repeat_rate)
+    high: float
+    expected_false_repeats: float  # visits among repeat_visits likely to be new people
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DemographicCell:
+    age_band: str
+    gender: str
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    cells: tuple[tuple[int, ...], ...]  # cells[y][x]: visits that passed through the cell
+    suppressed: frozenset[tuple[int, int]]  # (x, y) of cells with 0 < visits < k
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneDwell:
+    zone: str
+    visits: int
+    mean_dwell_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    visits: int
+    converted: int  # visits with at least one linked purchase
+    rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpendCell:
+    age_band: str
+    gender: str
+    visits: int
+    converted: int
+    spend: float  # sum of the converted visits' purchases
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCounts:
+    in_store_now: int
+    today_visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCount:
+    days: int
+    visits: int
+    repeat_visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCount:
+    month: str  # "YYYY-MM" in the operator's time zone
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCount:
+    kind: str  # one of RECORD_KINDS
+    total: int
+    by_month: tuple[MonthCount, ...]
+    oldest: datetime | None
+    newest: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentReport:
+    generated_at: datetime
+    notice_version: int | None  # the notice in force when the report was made
+    records: tuple[RecordCount, ...]
+    oldest: datetime | None
+    newest: datetime | None
+
+    @property
+    def total(self) -> int:
+        return sum(record.total for record in self.records)
+
+
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    visits: int
+    repeat_visits: int
+    converted: int
+
+
+# Visits are indexed by (store, start): naming every store lets SQLite read each store's visits
+# of the period from the index instead of every visit held.
+_EVERY_STORE = "store_id IN (SELECT id FROM store)"
+# Held visits and hourly statistics as one table of (hour, age band, gender) cells. The outer
+# query groups by a choice of those three columns ({keys}).
+_HOURLY = f"""
+SELECT {{keys}}SUM(visits), SUM(repeat_visits), SUM(converted), SUM(spend) FROM (
+    SELECT {HOUR} AS hour, {AGE_BAND} AS age_band, {GENDER} AS gender, COUNT(*) AS visits,
+           SUM(is_repeat) AS repeat_visits, COUNT(sale.visit_id) AS converted,
+           COALESCE(SUM(sale.spend), 0) AS spend
+    FROM visit LEFT JOIN {VISIT_SPEND} AS sale ON sale.visit_id = visit.id
+    WHERE {{held}} GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT hour, age_band, gender, visits, CASE WHEN is_repeat = 1 THEN visits ELSE 0 END,
+           converted, spend
+    FROM stat_visit_hour WHERE {{stat}}
+) {{group}}
+"""
+# Held visits and one daily statistic, by the statistic's bin.
+_DAILY = """
+SELECT bin, SUM(visits) FROM (
+    SELECT {expression} AS bin, COUNT(*) AS visits FROM visit WHERE {held} GROUP BY 1
+    UNION ALL
+    SELECT {column}, visits FROM {table} WHERE {stat}
+) GROUP BY 1
+"""
+# Distinct visits per camera and cell. A visit has one day, so distinct visits over the held
+# days equal the sum of the per-day counts the statistics keep.
+_HEAT = f"""
+SELECT camera_id, cell_x, cell_y, SUM(visits) FROM (
+    SELECT camera_id, {CELL_X} AS cell_x, {CELL_Y} AS cell_y, COUNT(DISTINCT visit_id) AS visits
+    FROM visit JOIN path_point ON path_point.visit_id = visit.id
+    WHERE camera_id IS NOT NULL AND {{held}} {{camera}} GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT camera_id, cell_x, cell_y, visits FROM stat_heat WHERE {{stat}} {{camera}}
+) GROUP BY 1, 2, 3
+"""
+# Personal records by the UTC hour of their time (converted to local months in Python).
+_RECORDS: dict[str, str] = {
+    "visitors": "SELECT kind, substr(first_seen, 1, 13), COUNT(*), MIN(first_seen), "
+    "MAX(first_seen) FROM visitor GROUP BY 1, 2",
+    "feature_templates": "SELECT '', substr(created_at, 1, 13), COUNT(*), MIN(created_at), "
+    "MAX(created_at) FROM template GROUP BY 2",
+    "identified_visits": "SELECT '', substr(started_at, 1, 13), COUNT(*), MIN(started_at), "
+    "MAX(started_at) FROM visit WHERE visitor_id IS NOT NULL GROUP BY 2",
+    "path_points": "SELECT '', substr(at, 1, 13), COUNT(*), MIN(at), MAX(at) FROM path_point "
+    "GROUP BY 2",
+    "linked_purchases": "SELECT '', substr(at, 1, 13), COUNT(*), MIN(at), MAX(at) FROM purchase "
+    "WHERE visit_id IS NOT NULL GROUP BY 2",
+}
+
+
+def _ceil(moment: datetime, unit: timedelta) -> datetime:
+    """The first UTC hour or day boundary at or after ``moment``."""
+    utc = moment.astimezone(UTC)
+    floor = datetime.combine(utc.date(), time(), UTC)
+    if unit == timedelta(hours=1):
+        floor += timedelta(hours=utc.hour)
+    return floor if floor == utc else floor + unit
+
+
+def _utc_hour(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def _inside(x: float, y: float, polygon: Sequence[tuple[float, float]]) -> bool:
+    """Even-odd rule: a ray from (x, y) to the right crosses the border an odd number of
+    times."""
+    inside = False
+    x1, y1 = polygon[-1]
+    for x2, y2 in polygon:
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+        x1, y1 = x2, y2
+    return inside
+
+
+class Analytics:
+    """Aggregates over one database. ``k`` is the smallest group shown (G-07); ``tz`` the
+    operator's time zone for buckets and "today" (None: the system's, daylight saving
+    included)."""
+
+    def __init__(self, db: sqlite_utils.Database, k: int = DEFAULT_K, tz: tzinfo | None = None):
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        self.db = db
+        self.k = k
+        self.tz = tz
+
+    # --- time zone -------------------------------------------------------------------------
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.tz)
+
+    def _midnight(self, day: date) -> datetime:
+        naive = datetime.combine(day, time())
+        # A naive time's astimezone() reads it in the system's zone, with its DST rules.
+        return naive.replace(tzinfo=self.tz) if self.tz is not None else naive.astimezone()
+
+    def _bucket_start(self, moment: datetime, bucket: Bucket) -> datetime:
+        local = self._local(moment)
+        if bucket == "hour":
+            return local.replace(minute=0, second=0, microsecond=0)
+        day = local.date()
+        if bucket == "week":
+            day -= timedelta(days=day.weekday())  # weeks start on Monday (ISO 8601)
+        return self._midnight(day)
+
+    def _next_bucket(self, start: datetime, bucket: Bucket) -> datetime:
+        if bucket == "hour":
+            # Stepping in UTC: a local hour may repeat or vanish at a DST change.
+            return self._local(start.astimezone(UTC) + timedelta(hours=1))
+        return self._midnight(start.date() + timedelta(days=7 if bucket == "week" else 1))
+
+    # --- SQL building blocks ---------------------------------------------------------------
+
+    @staticmethod
+    def _filters(period: Period, unit: timedelta, column: str) -> tuple[str, str, dict[str, Any]]:
+        """(condition on held visits, condition on a statistics table keyed by ``column``,
+        parameters) for the hours or days that begin inside ``period``."""
+        fmt = "%Y-%m-%dT%H" if unit == timedelta(hours=1) else "%Y-%m-%d"
+        params: dict[str, Any] = {
+            "lo": f"{_ceil(period.start, unit):{fmt}}",
+            "hi": f"{_ceil(period.end, unit):{fmt}}",
+        }
+        # Held times are longer strings with the key as prefix, so they compare correctly
+        # with the bare key: "2026-11-01T09:30:00+00:00" >= "2026-11-01T09".
+        stores = _EVERY_STORE if period.store_id is None else "store_id = :store"
+        held = f"{COUNTED} AND {stores} AND started_at >= :lo AND started_at < :hi"
+        stat = f"{column} >= :lo AND {column} < :hi"
+        if period.store_id is not None:
+            stat += " AND store_id = :store"
+            params["store"] = period.store_id
+        return held, stat, params
+
+    def _hourly(self, period: Period, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        held, stat, params = self._filters(period, timedelta(hours=1), "hour")
+        columns = "".join(f"{key}, " for key in keys)
+        group = f"GROUP BY {', '.join(keys)}" if keys else ""
+        sql = _HOURLY.format(keys=columns, held=held, stat=stat, group=group)
+        return list(self.db.execute(sql, params).fetchall())
+
+    def _totals(self, period: Period) -> _Totals:
+        visits, repeats, converted, _spend = self._hourly(period, ())[0]
+        return _Totals(int(visits or 0), int(repeats or 0), int(converted or 0))
+
+    def _daily(self, period: Period, expression: str, table: str, column: str) -> dict[int, int]:
+        held, stat, params = self._filters(period, timedelta(days=1), "day")
+        sql = _DAILY.format(expression=expression, column=column, table=table, held=held, stat=stat)
+        return {int(key): int(count) for key, count in self.db.execute(sql, params)}
+
+    # --- figures ---------------------------------------------------------------------------
+
+    def stores(self) -> list[StoreRef]:
+        rows = self.db.execute("SELECT id, name FROM store ORDER BY name").fetchall()
+        return [StoreRef(int(store_id), str(name)) for store_id, name in rows]
+
+    def visits_over_time(self, period: Period, bucket: Bucket) -> list[TimeBucket]:
+        """Visits per local hour, day or week (Monday first); every bucket that overlaps the
+        period is listed, empty ones with zeros."""
+        starts: list[datetime] = []
+        if period.end > period.start:
+            moment = self._bucket_start(period.start, bucket)
+            while moment < period.end:
+                starts.append(moment)
+                moment = self._next_bucket(moment, bucket)
+        visits: dict[datetime, int] = defaultdict(int)
+        repeats: dict[datetime, int] = defaultdict(int)
+        for hour, count, repeat, _converted, _spend in self._hourly(period, ("hour",)):
+            # Every hour counted begins inside the period, so its bucket is one of starts.
+            start = self._bucket_start(_utc_hour(hour), bucket)
+            visits[start] += int(count)
+            repeats[start] += int(repeat)
+        return [
+            TimeBucket(start, visits[start], visits[start] - repeats[start], repeats[start])
+            for start in starts
+        ]
+
+    def repeat_rate(self, period: Period, false_match_rate: float, gallery_size: int) -> RepeatRate:
+        """Repeat visits / visits with a 95 % band that allows for false repeats.
+
+        The band is the Wilson score interval of the observed proportion, with its lower end
+        lowered by the share of visits likely counted as repeats by mistake. Each truly new
+        person is taken for a returning one with probability e =
+        ``expected_false_repeats(gallery_size, false_match_rate)``; the new visits seen,
+        n - r, are the (1 - e) share of the truly new ones, so the false repeats expected
+        among the r repeat visits are E = (n - r) e / (1 - e), at most r. Then
+        low = max(0, wilson_low - E / n), high = wilson_high. A returning person missed by the
+        matcher makes the rate too low instead; the threshold keeps that rare, and the band
+        does not widen upward for it. With no visits the band is [0, 1]."""
+        totals = self._totals(period)
+        n, r = totals.visits, totals.repeat_visits
+        share = expected_false_repeats(gallery_size, false_match_rate)
+        if n == 0:
+            return RepeatRate(0, 0, 0.0, 0.0, 1.0, 0.0)
+        expected = float(r) if share >= 1.0 else min(float(r), (n - r) * share / (1.0 - share))
+        rate = r / n
+        z2 = Z_95 * Z_95
+        centre = (rate + z2 / (2 * n)) / (1 + z2 / n)
+        half = Z_95 / (1 + z2 / n) * math.sqrt(rate * (1 - rate) / n + z2 / (4 * n * n))
+        low = max(0.0, centre - half - expected / n)
+        return RepeatRate(n, r, rate, low, min(1.0, centre + half), expected)
+
+    def visit_frequency(self, period: Period) -> list[Cell]:
+        """Visits by which visit of the visitor they were: 1 … 9 and "10+". Anonymous visits
+        (modes without identity) count as first visits."""
+        counts = self._daily(period, VISIT_NUMBER, "stat_visit_number", "visit_number")
+        return [
+            Cell(label, counts.get(number, 0))
+            for number, label in enumerate(VISIT_NUMBER_LABELS, start=1)
+        ]
+
+    def demographics(self, period: Period) -> list[DemographicCell]:
+        """Visits by age band and gender ("unknown" where no attribute was estimated)."""
+        rows = self._hourly(period, ("age_band", "gender"))
+        return [
+            DemographicCell(str(age), str(gender), int(visits)) for age, gender, visits, *_ in rows
+        ]
+
+    def dwell_distribution(self, period: Period) -> list[Cell]:
+        """Visits by time in the store, in the bins of DWELL_LABELS (minutes)."""
+        counts = self._daily(period, DWELL_BIN, "stat_dwell", "dwell_bin")
+        return [Cell(label, counts.get(index, 0)) for index, label in enumerate(DWELL_LABELS)]
+
+    def heatmap(self, period: Period, camera_id: int | None) -> Heatmap:
+        """Visits per cell of a HEAT_CELLS × HEAT_CELLS grid over a camera's picture; with no
+        camera, the cameras' grids added up (a visit seen by two cameras counts in both)."""
+        held, stat, params = self._filters(period, timedelta(days=1), "day")
+        camera = ""
+        if camera_id is not None:
+            camera = "AND camera_id = :camera"
+            params["camera"] = camera_id
+        grid = [[0] * HEAT_CELLS for _ in range(HEAT_CELLS)]
+        sql = _HEAT.format(held=held, stat=stat, camera=camera)
+        for _camera, x, y, visits in self.db.execute(sql, params):
+            grid[int(y)][int(x)] += int(visits)
+        hidden = frozenset(
+            (x, y)
+            for y, row in enumerate(grid)
+            for x, visits in enumerate(row)
+            if is_small(visits, self.k)
+        )
+        return Heatmap(tuple(tuple(row) for row in grid), hidden)
+
+    def heatmap_cameras(self, period: Period) -> list[int]:
+        """The cameras with floor cells in the period."""
+        held, stat, params = self._filters(period, timedelta(days=1), "day")
+        rows = self.db.execute(
+            f"""SELECT camera_id FROM path_point JOIN visit ON visit.id = path_point.visit_id
+            WHERE camera_id IS NOT NULL AND {held}
+            UNION SELECT camera_id FROM stat_heat WHERE {stat} ORDER BY 1""",
+            params,
+        )
+        return [int(row[0]) for row in rows]
+
+    def zone_dwell(
+        self,
+        period: Period,
+        zones: Mapping[str, Sequence[tuple[float, float]]],
+        camera_id: int | None = None,
+    ) -> list[ZoneDwell]:
+        """Visits that entered each zone (a polygon in normalised image coordinates) and
+        their mean time in it: from a path point inside the zone to the visit's next point on
+        the same camera. Path points are personal data and go with their visits, and the
+        statistics keep no zones (they are drawn afterwards), so this counts held visits only
+        and does not survive retention. Zones belong to one camera's picture: give its id."""
+        for name, polygon in zones.items():
+            if len(polygon) < 3:
+                raise ValueError(f"zone {name!r} needs at least three corners")
+        held, _stat, params = self._filters(period, timedelta(hours=1), "hour")
+        camera = ""
+        if camera_id is not None:
+            camera = "AND camera_id = :camera"
+            params["camera"] = camera_id
+        rows = self.db.execute(
+            f"""SELECT visit_id, camera_id, at, x, y
+            FROM visit JOIN path_point ON path_point.visit_id = visit.id
+            WHERE {held} {camera} ORDER BY visit_id, camera_id, at""",
+            params,
+        ).fetchall()
+        entered: dict[str, set[int]] = {name: set() for name in zones}
+        seconds: dict[str, float] = dict.fromkeys(zones, 0.0)
+        for index, (visit_id, camera_of, at, x, y) in enumerate(rows):
+            following = rows[index + 1] if index + 1 < len(rows) else None
+            same_track = following is not None and following[:2] == (visit_id, camera_of)
+            for name, polygon in zones.items():
+                if not _inside(float(x), float(y), polygon):
+                    continue
+                entered[name].add(int(visit_id))
+                if following is not None and same_track:
+                    step = datetime.fromisoformat(following[2]) - datetime.fromisoformat(at)
+                    seconds[name] += step.total_seconds()
+        return [
+            ZoneDwell(
+                name,
+                len(entered[name]),
+                seconds[name] / len(entered[name]) if entered[name] else 0.0,
+            )
+            for name in zones
+        ]
+
+    def conversion(self, period: Period) -> Conversion:
+        """Visits with at least one purchase linked to them (POS import) over all visits."""
+        totals = self._totals(period)
+        rate = totals.converted / totals.visits if totals.visits else 0.0
+        return Conversion(totals.visits, totals.converted, rate)
+
+    def spend_by_segment(self, period: Period) -> list[SpendCell]:
+        rows = self._hourly(period, ("age_band", "gender"))
+        return [
+            SpendCell(str(age), str(gender), int(visits), int(converted), float(spend))
+            for age, gender, visits, _repeats, converted, spend in rows
+        ]
+
+    def live_counts(
+        self, now: datetime, open_minutes: int = 10, store_id: int | None = None
+    ) -> LiveCounts:
+        """Visits seen in the last ``open_minutes`` (still in the store, as far as anyone can
+        tell: a visit is extended while its person is seen; one begun over a day ago is not
+        counted) and visits since local midnight."""
+        if now.tzinfo is None:
+            raise ValueError("now must carry a time zone")
+        stores = _EVERY_STORE if store_id is None else "store_id = :store"
+        # A visit lasts hours, not days: the day's bound lets the index skip older visits.
+        sql = f"""SELECT COUNT(*) FROM visit WHERE {COUNTED} AND {stores}
+            AND started_at >= :day_before AND started_at <= :now AND ended_at >= :since"""
+        params: dict[str, Any] = {
+            "day_before": (now - timedelta(days=1)).astimezone(UTC).isoformat(),
+            "since": (now - timedelta(minutes=open_minutes)).astimezone(UTC).isoformat(),
+            "now": now.astimezone(UTC).isoformat(),
+            "store": store_id,
+        }
+        in_store = int(self.db.execute(sql, params).fetchone()[0])
+        today = Period(self._midnight(self._local(now).date()), now, store_id)
+        return LiveCounts(in_store, self._totals(today).visits)
+
+    def period_counts(self, now: datetime | None = None) -> list[PeriodCount]:
+        """Visits and repeat visits over the last 24 hours, 7 days and 30 days."""
+        moment = now or datetime.now(UTC)
+        counts = []
+        for days in PERIOD_DAYS:
+            totals = self._totals(Period(moment - timedelta(days=days), moment))
+            counts.append(PeriodCount(days, totals.visits, totals.repeat_visits))
+        return counts
+
+    def notice_versions(self, period: Period) -> tuple[int, ...]:
+        """The notice versions in force at some time in the period (G-02)."""
+        rows = self.db.execute(
+            "SELECT version, created_at FROM notice_version ORDER BY version"
+        ).fetchall()
+        versions = []
+        for index, (version, created_at) in enumerate(rows):
+            replaced = rows[index + 1][1] if index + 1 < len(rows) else None
+            begins = datetime.fromisoformat(created_at)
+            if begins < period.end and (
+                replaced is None or datetime.fromisoformat(replaced) > period.start
+            ):
+                versions.append(int(version))
+        return tuple(versions)
+
+    def incident_report(self, now: datetime) -> IncidentReport:
+        """Every personal record held, by kind and by local month of its time (a visitor's
+        first visit, a template's writing, a visit's start, a path point's or purchase's
+        time), for a report of a leak (G-15). Counts everything held, staff and opt-outs
+        included."""
+        months: dict[str, dict[str, int]] = {kind: defaultdict(int) for kind in RECORD_KINDS}
+        ends: dict[str, list[datetime]] = {kind: [] for kind in RECORD_KINDS}
+        for name, sql in _RECORDS.items():
+            for visitor_kind, hour, count, oldest, newest in self.db.execute(sql):
+                kind = f"{visitor_kind}_visitors" if name == "visitors" else name
+                month = f"{self._local(_utc_hour(hour)):%Y-%m}"
+                months.setdefault(kind, defaultdict(int))[month] += int(count)
+                ends.setdefault(kind, []).extend(
+                    (datetime.fromisoformat(oldest), datetime.fromisoformat(newest))
+                )
+        records = tuple(
+            RecordCount(
+                kind,
+                sum(months[kind].values()),
+                tuple(MonthCount(month, count) for month, count in sorted(months[kind].items())),
+                min(ends[kind], default=None),
+                max(ends[kind], default=None),
+            )
+            for kind in months
+        )
+        every = [moment for kind in ends for moment in ends[kind]]
+        version = self.db.execute("SELECT MAX(version) FROM notice_version").fetchone()[0]
+        return IncidentReport(
+            now,
+            None if version is None else int(version),
+            records,
+            min(every, default=None),
+            max(every, default=None),
+        )
