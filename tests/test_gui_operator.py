@@ -37,8 +37,8 @@ from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.main_window import MainWindow
-from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
+from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import PREVIEW_WIDTH, SignageDialog
