@@ -452,7 +452,8 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
         write_incident_csv(args.out, report, args.lang, tz=None)
         payload["file"] = str(args.out.resolve())
     _audit(db, "incident.report", {"total": report.total, "file": args.out and args.out.name})
-    lines = [f"personal records held: {report.total} (notice version {report.notice_version})"]
+    notice = f"notice version {report.notice_version}" if report.notice_version else "no notice"
+    lines = [f"personal records held: {report.total} ({notice})"]
     for record in report.records:
         months = ", ".join(f"{m.month}: {m.count}" for m in record.by_month)
         lines.append(f"{record.kind}: {record.total}" + (f" ({months})" if months else ""))
@@ -815,8 +816,12 @@ def build_parser() -> argparse.ArgumentParser:
         "export", parents=[common], help="export the aggregates of a period (CSV or PDF)"
     )
     export.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.pdf")
-    export.add_argument("--from", dest="since", default=None, help="first day, YYYY-MM-DD")
-    export.add_argument("--to", dest="until", default=None, help="last day (default: today)")
+    export.add_argument(
+        "--from", dest="since", metavar="DATE", default=None, help="first day, YYYY-MM-DD"
+    )
+    export.add_argument(
+        "--to", dest="until", metavar="DATE", default=None, help="last day (default: today)"
+    )
     export.add_argument("--store", default=None, help="store name (default: all stores)")
     export.add_argument("--lang", choices=["ja", "en"], default=None, help="default: the notice's")
     export.set_defaults(func=cmd_export)

@@ -8,7 +8,6 @@ into statistics and deleted, by a retention sweep or by a purge that keeps stati
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import secrets
@@ -781,15 +780,18 @@ def test_cli_export_bad_input_exits_2(
     assert code == 2 and ".csv or a .pdf" in err
 
 
-def test_cli_pdf_export_without_the_pdf_module(
-    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if importlib.util.find_spec("desktopapp.core.reports.export_pdf") is not None:
-        pytest.skip("the PDF report exists; its own tests cover it")
-    code, _, err = run_cli(
-        capsys, "export", "--out", str(tmp_path / "r.pdf"), "--data-dir", str(data_dir)
-    )
-    assert code == 2 and "PDF export is not available yet" in err
+def test_cli_pdf_export(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.pdf"
+    code, printed, err = run_cli(
+        capsys, "export", "--out", str(out), "--from", "2026-11-01", "--to", "2026-11-07",
+        "--json", "--data-dir", str(data_dir),
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(printed)["format"] == "pdf" and out.read_bytes().startswith(b"%PDF")
+    conn = sqlite3.connect(data_dir / "raiten.db")
+    details = conn.execute("SELECT details_json FROM audit WHERE action = 'export'").fetchone()
+    conn.close()
+    assert json.loads(details[0])["format"] == "pdf"
 
 
 def test_cli_incident_report(
