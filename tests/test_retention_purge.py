@@ -27,6 +27,7 @@ from desktopapp.core.store.retention import (
     reapply_policy,
     sweep,
 )
+from desktopapp.core.store.statistics import STAT_TABLES
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 POLICY = RetentionPolicy(days=30)
@@ -367,14 +368,14 @@ def test_purge_keeping_statistics(gallery: Gallery) -> None:
 def test_purge_without_statistics_and_no_feature_bytes_remain(gallery: Gallery) -> None:
     db = gallery.db
     sweep(db, POLICY, AFTER_EXPIRY)
-    stat_rows = count(db, "stat_visit_hour")
-    assert stat_rows > 0
+    stat_rows = sum(count(db, table) for table in STAT_TABLES)
+    assert count(db, "stat_visit_hour") > 0 and count(db, "stat_dwell") > 0
     kept = snapshot(db, OTHER)
 
     result = purge_personal_data(db, keep_statistics=False)
 
     assert result.statistics_rows == stat_rows
-    assert all(count(db, t) == 0 for t in (*PERSONAL, "stat_visit_hour"))
+    assert all(count(db, t) == 0 for t in (*PERSONAL, *STAT_TABLES))
     assert snapshot(db, OTHER) == kept
     on_disk = raw_bytes(gallery.data_dir)
     secrets_held = [b for name in gallery.ids for b in gallery.ciphertexts[name]]

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import fold_visits, scrub
+from desktopapp.core.store.statistics import STAT_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class PurgeResult:
     templates: int
     visits: int
     path_points: int
-    statistics_rows: int  # rows of stat_visit_hour deleted (0 when the statistics are kept)
+    statistics_rows: int  # rows of the stat_* tables deleted (0 when the statistics are kept)
     seconds: float
 
 
@@ -61,7 +62,9 @@ def purge_personal_data(
                 fold_visits(conn, "TRUE", {})
                 statistics_rows = 0
             else:
-                statistics_rows = conn.execute("DELETE FROM stat_visit_hour").rowcount
+                statistics_rows = sum(
+                    conn.execute(f"DELETE FROM {table}").rowcount for table in STAT_TABLES
+                )
             report(0.5)  # the fold takes about half of the time
             # Purchases are not personal data and stay; their links to visits go (what ON
             # DELETE SET NULL would do with enforcement on), after the fold that may count them.
