@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 Bucket = Literal["hour", "day", "week"]
 
 DEFAULT_K = 5
+# Without a calibrated impostor rate for the gallery, the repeat-rate band allows for this
+# per-pair false-match rate: the order of magnitude calibration measured at the default threshold.
+DEFAULT_FALSE_MATCH_RATE = 1e-4
 PERIOD_DAYS = (1, 7, 30)
 # Two-sided 95 % normal quantile, for the Wilson interval of the repeat rate.
 Z_95 = 1.959963984540054
@@ -427,6 +430,12 @@ class Analytics:
         half = Z_95 / (1 + z2 / n) * math.sqrt(rate * (1 - rate) / n + z2 / (4 * n * n))
         low = max(0.0, centre - half - expected / n)
         return RepeatRate(n, r, rate, low, min(1.0, centre + half), expected)
+
+    def held_repeat_rate(self, period: Period) -> RepeatRate:
+        """``repeat_rate`` for the gallery held now: every new person is compared with each
+        customer held, at the default per-pair false-match rate."""
+        row = self.db.execute("SELECT COUNT(*) FROM visitor WHERE kind = 'customer'").fetchone()
+        return self.repeat_rate(period, DEFAULT_FALSE_MATCH_RATE, int(row[0]))
 
     def visit_frequency(self, period: Period) -> list[Cell]:
         """Visits by which visit of the visitor they were: 1 … 9 and "10+". Anonymous visits

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -46,14 +46,12 @@ from desktopapp.core.analytics import (
 from desktopapp.core.images import read_image
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.charts import BarChart, HeatmapChart, LineChart
+from desktopapp.ui.dates import local_days
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 60_000
-# Without a calibrated impostor rate for the gallery, the band uses this per-pair false-match
-# rate: the order of magnitude the calibration measured at the default threshold.
-DEFAULT_FALSE_MATCH_RATE = 1e-4
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +68,11 @@ class DashboardData:
 
 
 def _gather(analytics: Analytics, period: Period, now: datetime) -> DashboardData:
-    held = {record.kind: record.total for record in analytics.incident_report(now).records}
-    gallery = held.get("customer_visitors", 0)
     return DashboardData(
         stores=analytics.stores(),
         live=analytics.live_counts(now),
         over_time=analytics.visits_over_time(period, default_bucket(period)),
-        repeat=analytics.repeat_rate(period, DEFAULT_FALSE_MATCH_RATE, gallery),
+        repeat=analytics.held_repeat_rate(period),
         frequency=analytics.visit_frequency(period),
         demographics=analytics.demographics(period),
         dwell=analytics.dwell_distribution(period),
@@ -176,12 +172,9 @@ class DashboardPanel(QWidget):
         self.refresh()
 
     def period(self) -> Period:
-        def local_midnight(day: date) -> datetime:
-            return datetime.combine(day, time()).astimezone()
-
-        start = local_midnight(self.since.date().toPython())
-        end = local_midnight(self.until.date().toPython()) + timedelta(days=1)
-        return Period(start, end, self.store.currentData())
+        return local_days(
+            self.since.date().toPython(), self.until.date().toPython(), self.store.currentData()
+        )
 
     def refresh(self) -> None:
         if self._busy:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+
+from desktopapp.core.analytics import Period
 
 
 def local_time_text(moment: datetime) -> str:
@@ -12,3 +14,10 @@ def local_time_text(moment: datetime) -> str:
 
 def local_date_text(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d")
+
+
+def local_days(first: date, last: date, store_id: int | None) -> Period:
+    """The whole local days ``first`` to ``last`` (both included) as a period."""
+    start = datetime.combine(first, time()).astimezone()
+    end = datetime.combine(last, time()).astimezone() + timedelta(days=1)
+    return Period(start, end, store_id)

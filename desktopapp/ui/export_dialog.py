@@ -7,7 +7,6 @@ a picture. Every export is audited.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QDate
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from desktopapp.core.analytics import Period
 from desktopapp.core.session import Session
 from desktopapp.core.workspace import ExportKind, Workspace
+from desktopapp.ui.dates import local_days
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -93,12 +93,9 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
 
     def period(self) -> Period:
-        def local_midnight(day: date) -> datetime:
-            return datetime.combine(day, time()).astimezone()
-
-        start = local_midnight(self.since.date().toPython())
-        end = local_midnight(self.until.date().toPython()) + timedelta(days=1)
-        return Period(start, end, self.store.currentData())
+        return local_days(
+            self.since.date().toPython(), self.until.date().toPython(), self.store.currentData()
+        )
 
     def save(self) -> None:
         kind: ExportKind = self.kind.currentData()

@@ -221,11 +221,6 @@ CATALOGUE: dict[Language, dict[str, str]] = {
 BRAND = "Raiten"
 HIDDEN = "—"  # a rate or amount computed from a count below k
 
-# Without a calibrated impostor rate for the gallery, the band allows for this per-pair
-# false-match rate: the order of magnitude the calibration measured at the default threshold.
-# The dashboard uses the same.
-FALSE_MATCH_RATE = 1e-4
-
 PAGE_WIDTH, PAGE_HEIGHT = float(A4[0]), float(A4[1])
 MARGIN = 42.0  # 15 mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
@@ -487,20 +482,13 @@ def _figures(analytics: Analytics, period: Period) -> _Figures:
     return _Figures(
         bucket=bucket,
         over_time=analytics.visits_over_time(period, bucket),
-        repeat=analytics.repeat_rate(period, FALSE_MATCH_RATE, _gallery_size(analytics)),
+        repeat=analytics.held_repeat_rate(period),
         frequency=analytics.visit_frequency(period),
         demographics=analytics.demographics(period),
         dwell=analytics.dwell_distribution(period),
         conversion=analytics.conversion(period),
         spend=analytics.spend_by_segment(period),
     )
-
-
-def _gallery_size(analytics: Analytics) -> int:
-    """Customers held: every new person is compared with each of them, and each comparison
-    may match by mistake."""
-    row = analytics.db.execute("SELECT COUNT(*) FROM visitor WHERE kind = 'customer'").fetchone()
-    return int(row[0])
 
 
 def _moment(local: datetime) -> str:
