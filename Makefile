@@ -38,6 +38,7 @@ test: $(STAMP) sysdeps lint
 
 bench: $(STAMP)
 	$(PY) bench/vision.py
+	$(PY) bench/persons.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/pipeline.py
 	$(PY) bench/store.py
 	$(PY) bench/store_bulk.py

