@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -37,16 +37,21 @@ from desktopapp.core.analytics import (
     default_bucket,
     suppressed,
 )
+from desktopapp.core.counting import Zone, ZoneKind
+from desktopapp.core.floor import Space
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeStore
 from desktopapp.core.pipeline import AttributeSummary, TrackClosed
 from desktopapp.core.reports.export_csv import write_csv, write_incident_csv
+from desktopapp.core.sources import SourceKind, SourceSpec
+from desktopapp.core.store.cameras import Camera, CameraStore
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
 from desktopapp.core.store.purge import purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for, sweep
 from desktopapp.core.store.statistics import STAT_TABLES
 from desktopapp.core.store.visits import NewVisit, PathPoint, VisitStore
+from desktopapp.core.store.zones import zones_to_json
 from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from tests.test_notice import _profile
@@ -56,7 +61,7 @@ EPOCH = datetime(2026, 10, 1, tzinfo=UTC)  # the recorders' clock: seconds since
 D0 = datetime(2026, 11, 1, tzinfo=UTC)  # a Sunday
 POLICY = RetentionPolicy(days=30)
 EVERYTHING = Period(datetime(2026, 10, 1, tzinfo=JST), datetime(2027, 1, 1, tzinfo=JST))
-PERSONAL = ("visitor", "template", "visit", "path_point")
+PERSONAL = ("visitor", "template", "visit", "path_point", "zone_dwell")
 
 
 def _unit(rng: np.random.Generator) -> np.ndarray:
@@ -158,8 +163,15 @@ def shop(tmp_path: Path) -> Shop:
     """Two stores. A regular comes 12 times (first around midnight in Japan), B twice, six
     single visitors, two men over seventy, a staff member and an opted-out person with
     visits, three anonymous visits and two visitors at the second store; purchases linked to
-    some of the visits."""
+    some of the visits. Camera 1 has an aisle and a checkout zone."""
     made = _shop(tmp_path)
+    aisle = Zone("aisle", ZoneKind.SHELF, ((0, 0), (0.25, 0), (0.25, 1), (0, 1)), Space.IMAGE)
+    checkout = Zone(
+        "checkout", ZoneKind.CHECKOUT, ((0.9, 0), (1, 0), (1, 1), (0.9, 1)), Space.IMAGE
+    )
+    CameraStore(made.db, Cipher(load_key(made.data_dir))).add(
+        Camera("Floor", SourceSpec(SourceKind.DEMO, "demo"), zones=(aisle, checkout))
+    )
     night = D0 + timedelta(hours=14, minutes=30)  # 23:30 in Japan
     regular = [made.visit("regular", night + timedelta(days=day), 5 + day) for day in range(12)]
     b_first = made.visit("b", D0 + timedelta(hours=15, minutes=30), 25, age=22, gender=Gender.MALE)
@@ -207,6 +219,7 @@ def figures(analytics: Analytics, period: Period) -> dict[str, Any]:
         "heat": analytics.heatmap(period, None),
         "heat_by_camera": [analytics.heatmap(period, c) for c in (1, 2)],
         "cameras": analytics.heatmap_cameras(period),
+        "zones": analytics.zone_dwell(period),
         "conversion": analytics.conversion(period),
         "spend": sorted(analytics.spend_by_segment(period), key=repr),
         "counts": analytics.period_counts(now=D0 + timedelta(days=20)),
@@ -387,29 +400,59 @@ def test_heatmap_cells_and_suppression(tmp_path: Path) -> None:
     assert analytics.heatmap(period, 1) == one and analytics.heatmap(period, None) == both
 
 
-def test_zone_dwell_from_held_path_points(tmp_path: Path) -> None:
+def test_zone_dwell_is_recorded_with_the_path_and_survives_retention(tmp_path: Path) -> None:
     made = _shop(tmp_path)
-    # Points every 20 s: two inside the shelf (40 s until the next point), then outside.
-    made.visit("in", D0, minutes=1, path=((0.1, 0.1), (0.2, 0.2), (0.7, 0.9)))
-    # Points 300 s apart: one in the triangle, the next there too but the last of the visit.
-    made.visit("out", D0 + timedelta(hours=1), path=((0.9, 0.7), (0.95, 0.65)))
-    # The last point of a visit is in the shelf: the visit entered it, for no measured time.
-    made.visit("edge", D0 + timedelta(hours=2), minutes=1, path=((0.3, 0.9), (0.4, 0.4)))
-    zones = {
-        "shelf": [(0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.0, 0.5)],
-        "triangle": [(0.6, 0.6), (1.0, 0.6), (1.0, 1.0)],
-    }
+    cameras = CameraStore(made.db, Cipher(load_key(made.data_dir)))
+    shelf = Zone("shelf", ZoneKind.SHELF, ((0, 0), (0.5, 0), (0.5, 0.5), (0, 0.5)), Space.IMAGE)
+    checkout = Zone("レジ", ZoneKind.CHECKOUT, ((0.6, 0.6), (1, 0.6), (1, 1)), Space.IMAGE)
+    camera = cameras.add(
+        Camera("Entrance", SourceSpec(SourceKind.DEMO, "demo"), zones=(shelf, checkout))
+    )
+    assert camera.camera_id == 1 and cameras.get(1).zones == (shelf, checkout)
+    # Points every 10 s: two inside the shelf (10 s until the next point each), then outside.
+    made.visit("in", D0, minutes=0.5, path=((0.1, 0.1), (0.2, 0.2), (0.7, 0.9)))
+    # Points 15 s apart, both at the checkout: the last point of a track adds no time.
+    made.visit("pay", D0 + timedelta(hours=1), minutes=0.5, path=((0.9, 0.7), (0.95, 0.65)))
+    # The last point is in the shelf: the visit entered it, for no measured time.
+    made.visit("edge", D0 + timedelta(hours=2), minutes=0.5, path=((0.3, 0.9), (0.4, 0.4)))
+    # 60 s between two points is a gap between tracks, not a minute at the shelf.
+    made.visit("gap", D0 + timedelta(hours=3), minutes=2, path=((0.1, 0.1), (0.2, 0.1)))
+    # A camera with no zones records none.
+    made.visit("other", D0 + timedelta(hours=4), camera=2, path=((0.1, 0.1), (0.2, 0.1)))
     analytics = Analytics(made.db, tz=UTC)
     period = Period(D0, D0 + timedelta(days=1))
-    shelf, triangle = analytics.zone_dwell(period, zones)
-    assert (shelf.zone, shelf.visits, shelf.mean_dwell_seconds) == ("shelf", 2, 20.0)
-    assert (triangle.zone, triangle.visits, triangle.mean_dwell_seconds) == ("triangle", 1, 300.0)
-    assert analytics.zone_dwell(period, zones, camera_id=2)[0].visits == 0
-    with pytest.raises(ValueError, match="three corners"):
-        analytics.zone_dwell(period, {"line": [(0.0, 0.0), (1.0, 1.0)]})
-    # Path points are personal data: once they expire, the zones are empty (documented).
+    figures = analytics.zone_dwell(period)
+    assert [(z.camera_id, z.zone, z.visits) for z in figures] == [(1, "shelf", 3), (1, "レジ", 1)]
+    assert figures[0].mean_dwell_seconds == pytest.approx(20 / 3)
+    assert figures[1].mean_dwell_seconds == pytest.approx(15)
+    assert analytics.zone_dwell(period, camera_id=2) == []
+    assert analytics.zone_dwell(Period(D0 + timedelta(days=1), D0 + timedelta(days=2))) == []
+
+    # Zones drawn again: the paths still held are measured under the new ones.
+    wider = Zone("shelf", ZoneKind.SHELF, ((0, 0), (0.5, 0), (0.5, 1), (0, 1)), Space.IMAGE)
+    cameras.update(replace(camera, zones=(wider,)))
+    redrawn = analytics.zone_dwell(period)
+    assert [(z.zone, z.visits) for z in redrawn] == [("shelf", 3)]
+    # "edge" now spends its 15 s step inside; "pay" never comes near the shelf.
+    assert redrawn[0].mean_dwell_seconds == pytest.approx((20 + 15) / 3)
+
+    # Retention folds the zone dwell with the visits: the figures stay, the rows go.
     sweep(made.db, POLICY, D0 + timedelta(days=60))
-    assert analytics.zone_dwell(period, zones)[0].visits == 0
+    assert made.count("SELECT COUNT(*) FROM zone_dwell") == 0
+    assert made.count("SELECT COUNT(*) FROM path_point") == 0
+    assert analytics.zone_dwell(period) == redrawn
+
+
+def test_an_analysis_zone_is_checked() -> None:
+    with pytest.raises(ValueError, match="three corners"):
+        Zone("line", ZoneKind.OTHER, ((0.0, 0.0), (1.0, 1.0)), Space.IMAGE)
+    with pytest.raises(ValueError, match=r"normalised to 0\.\.1"):
+        Zone("out", ZoneKind.OTHER, ((0.0, 0.0), (1.5, 0.0), (1.0, 1.0)), Space.IMAGE)
+    with pytest.raises(ValueError, match="name"):
+        Zone(" ", ZoneKind.OTHER, ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0)), Space.IMAGE)
+    square = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
+    with pytest.raises(ValueError, match="same name"):
+        zones_to_json([Zone("a", ZoneKind.SHELF, square, Space.IMAGE)] * 2)
 
 
 def test_repeat_rate_band() -> None:
@@ -555,7 +598,7 @@ def test_csv_export(shop: Shop, tmp_path: Path) -> None:
         "csv",
         "ja",
         None,
-        7,
+        8,
     )
     assert summary.notice_versions == (1,) and summary.bytes == len(raw)
     # Nothing that points at a person (G-06).
@@ -712,12 +755,14 @@ def test_cli_export_writes_csv_and_audits_it(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "month.csv"
+    # Up to today: the notice in force was saved when the test began.
+    today = date.today().isoformat()
     code, printed, err = run_cli(
         capsys,
         "export",
         "--out", str(out),
         "--from", "2026-11-01",
-        "--to", "2026-11-30",
+        "--to", today,
         "--store", "Shibuya",
         "--lang", "en",
         "--json",
@@ -726,11 +771,7 @@ def test_cli_export_writes_csv_and_audits_it(
     assert code == 0, err
     result = json.loads(printed)
     assert result["file"] == str(out.resolve()) and result["format"] == "csv"
-    assert (result["from"], result["to"], result["store"]) == (
-        "2026-11-01",
-        "2026-11-30",
-        "Shibuya",
-    )
+    assert (result["from"], result["to"], result["store"]) == ("2026-11-01", today, "Shibuya")
     assert result["language"] == "en" and result["notice_versions"] == [1]
     assert out.read_text(encoding="utf-8-sig").startswith("Visit analysis: figures")
     conn = sqlite3.connect(data_dir / "raiten.db")
@@ -742,7 +783,7 @@ def test_cli_export_writes_csv_and_audits_it(
     assert json.loads(audited[0][1]) == {
         "format": "csv",
         "from": "2026-11-01",
-        "to": "2026-11-30",
+        "to": today,
         "store": "Shibuya",
         "file": "month.csv",
     }

@@ -23,6 +23,7 @@ from desktopapp.core.reports.export_pdf import (
     _count_chart,
     write_pdf,
 )
+from desktopapp.core.suppression import Disclosure
 from desktopapp.core.vision.types import Gender
 from tests.test_analytics import D0, Shop, _shop
 from tests.test_notice import _profile
@@ -164,10 +165,19 @@ def test_a_period_without_purchases_leaves_conversion_out(week: Week, tmp_path: 
 
 
 def test_a_chart_draws_no_bar_for_a_small_count() -> None:
-    drawing = _count_chart(_Context("en", K), ["a", "b", "c"], [[2, 0, 7]], 300)
+    disclosure = Disclosure(K)
+    keys = [disclosure.add(name, count) for name, count in (("a", 2), ("b", 0), ("c", 7))]
+    drawing = _count_chart(_Context("en", disclosure), ["a", "b", "c"], [keys], 300)
     (chart,) = [c for c in drawing.contents if hasattr(c, "barLabelArray")]
     assert chart.data == [[0.0, 0.0, 7.0]]
     assert chart.barLabelArray == [["<5", "", ""]]
+    # Under a total that is shown, the small bar takes the smallest other one with it: the
+    # label no longer claims that every hidden bar is small.
+    disclosure.adds_up(disclosure.add("total", 9), keys)
+    drawing = _count_chart(_Context("en", disclosure), ["a", "b", "c"], [keys], 300)
+    (chart,) = [c for c in drawing.contents if hasattr(c, "barLabelArray")]
+    assert chart.data == [[0.0, 0.0, 0.0]]
+    assert chart.barLabelArray == [["—", "", "—"]]
 
 
 def test_an_unwritable_path_raises_export_error(week: Week, tmp_path: Path) -> None:

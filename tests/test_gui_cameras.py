@@ -15,7 +15,9 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
 from desktopapp.core.config import Settings
+from desktopapp.core.counting import ZoneKind
 from desktopapp.core.demo import DEMO_CAMERA_ID
+from desktopapp.core.floor import Space
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore
 from desktopapp.core.pipeline import MaskedFrame, TrackClosed
@@ -232,6 +234,39 @@ def test_privacy_zones_are_drawn_saved_and_masked(qtbot: QtBot) -> None:
     assert len(dialog.result_camera.polygons) == 1
     dialog.clear_zones_button.click()
     assert editor.polygons() == ()
+
+
+def test_analysis_zones_are_named_kept_apart_from_privacy_zones_and_saved(qtbot: QtBot) -> None:
+    dialog = CameraDialog(Settings().vision, None, None)
+    qtbot.addWidget(dialog)
+    dialog.resize(700, 800)
+    dialog.show()
+    editor = dialog.preview
+    area = editor.picture_rect()
+
+    def click(x: float, y: float) -> None:
+        point = QPoint(round(area.x() + x * area.width()), round(area.y() + y * area.height()))
+        qtbot.mouseClick(editor, Qt.MouseButton.LeftButton, pos=point)
+
+    assert not dialog.zone_name.isEnabled()  # privacy zones need no name
+    dialog.zone_kind.setCurrentIndex(dialog.zone_kind.findData(ZoneKind.CHECKOUT.value))
+    assert dialog.zone_name.isEnabled()
+    for x, y in ((0.6, 0.2), (0.9, 0.2), (0.9, 0.8), (0.6, 0.8)):
+        click(x, y)
+    dialog.finish_zone_button.click()
+    assert "name" in dialog.message.text() and editor.analysis == []
+    dialog.zone_name.setText("レジ")
+    dialog.finish_zone_button.click()
+    assert [z.name for z in editor.analysis] == ["レジ"] and editor.zones == []
+    assert "レジ" in dialog.zone_list.text()
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
+    dialog.name_edit.setText("Front")
+    dialog.accept()
+    camera = dialog.result_camera
+    assert camera is not None and camera.polygons == ()
+    (zone,) = camera.zones
+    assert zone.kind is ZoneKind.CHECKOUT and zone.space is Space.IMAGE
+    assert zone.contains((0.75, 0.5)) and not zone.contains((0.3, 0.5))
 
 
 def test_a_configured_camera_records_visits(

@@ -20,10 +20,12 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
 from desktopapp.core.config import Settings
+from desktopapp.core.counting import Zone, ZoneKind
 from desktopapp.core.demo import DEMO_NOTICE, demo_data_dir
+from desktopapp.core.floor import Space
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore
-from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.pipeline import AttributeSummary, TrackClosed
 from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.sources import SourceKind, SourceSpec
@@ -31,6 +33,7 @@ from desktopapp.core.store.cameras import Camera
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
 from desktopapp.core.store.visits import VisitStore
+from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import Gui, create_main_window, open_demo_workspace
@@ -41,6 +44,7 @@ from desktopapp.ui.main_window import MainWindow
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
+from desktopapp.ui.registers_dialog import RegistersDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import PREVIEW_WIDTH, SignageDialog
 from tests.conftest import FACES
@@ -641,3 +645,72 @@ def test_the_pos_import_drops_member_numbers_and_reports_bad_lines(
     data = (tmp_path / "data" / "raiten.db").read_bytes()
     assert b"M-000" not in data
     assert _count(tmp_path / "data", "SELECT COUNT(*) FROM purchase") == 2
+
+
+def test_the_dashboard_hides_small_counts_and_what_would_give_them_away(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path)
+    shelf = Zone("棚", ZoneKind.SHELF, ((0, 0), (0.5, 0), (0.5, 1), (0, 1)), Space.IMAGE)
+    workspace = Workspace(tmp_path)
+    workspace.save_camera(Camera("Floor", SourceSpec(SourceKind.DEMO, "demo"), zones=(shelf,)))
+    workspace.close()
+    db = open_database(tmp_path)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    recorder = VisitRecorder(
+        VisitStore(db, Cipher(load_key(tmp_path))),
+        RecorderConfig.for_notice(PROFILE, None),
+        to_datetime=lambda t: start + timedelta(seconds=t),
+    )
+    rng = np.random.default_rng(9)
+    # Eight women in their thirties, two men over seventy; three of them stop at the shelf.
+    for n, (age, gender) in enumerate([(35, Gender.FEMALE)] * 8 + [(75, Gender.MALE)] * 2):
+        vector = rng.normal(size=128).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        x = 0.2 if n < 3 else 0.8
+        t = n * 60.0
+        path = ((t, x, 0.5), (t + 5, x, 0.6), (t + 10, 0.9, 0.5))
+        attributes = AttributeSummary(age, gender, 0.9, 3)
+        event = TrackClosed(1, n, t, t + 10, 5, vector, ((0.9, vector),), attributes, path)
+        assert recorder.record(event).outcome == "visit"
+    db.conn.close()
+    window = open_window(tmp_path)
+    dashboard = window.dashboard
+    qtbot.waitUntil(lambda: dashboard.data is not None, timeout=20_000)
+    assert dashboard.visits.value.text() == "10"
+    # The two men are "<5"; with the total shown, the eight women would give them away, so
+    # the women's bar goes too (complementary suppression), and no bar shows a true height.
+    assert dashboard.demographics.values == [0, 0]
+    assert "30-39" in dashboard.demographics.note.text()
+    assert "70+" in dashboard.demographics.note.text()
+    assert dashboard.text(("segment", "70+", "male")) == "<5"
+    assert dashboard.text(("segment", "30-39", "female")) == "—"
+    zone_row = [dashboard.zones.item(0, c).text() for c in range(4)]
+    assert zone_row == ["Floor", "棚", "<5", "—"]
+
+
+def test_registers_are_given_a_camera_and_its_checkout_zone(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path)
+    till = Zone("レジ前", ZoneKind.CHECKOUT, ((0.6, 0), (1, 0), (1, 1), (0.6, 1)), Space.IMAGE)
+    shelf = Zone("棚", ZoneKind.SHELF, ((0, 0), (0.5, 0), (0.5, 1), (0, 1)), Space.IMAGE)
+    window = open_window(tmp_path)
+    window.workspace.save_camera(
+        Camera("Front", SourceSpec(SourceKind.DEMO, "demo"), zones=(shelf, till))
+    )
+    dialog = RegistersDialog(
+        window.workspace, window.session, [PROFILE.store], window.workspace.cameras(), window
+    )
+    qtbot.addWidget(dialog)
+    assert dialog.zone.currentData() == "レジ前"  # the checkout zone is offered first
+    dialog.register.setText("2")
+    dialog.save()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10_000)
+    row = [dialog.table.item(0, c).text() for c in range(4)]
+    assert row == [PROFILE.store, "2", "Front", "レジ前"]
+    assert "pos.register_camera" in _audit_actions(tmp_path)
+    dialog.table.selectRow(0)
+    assert dialog.register.text() == "2" and dialog.remove_button.isEnabled()
+    dialog.remove()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 0, timeout=10_000)

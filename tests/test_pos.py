@@ -23,6 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktopapp.cli import main
+from desktopapp.core.counting import Zone, ZoneKind
+from desktopapp.core.floor import Space
 from desktopapp.core.notice import NoticeProfile, NoticeStore
 from desktopapp.core.pos import (
     ColumnMapping,
@@ -30,14 +32,20 @@ from desktopapp.core.pos import (
     DropReason,
     PosImportError,
     PosImportResult,
+    RegisterCamera,
     RowProblem,
     find_store,
     import_pos_csv,
     link_purchases,
     preview_pos_csv,
+    register_cameras,
+    remove_register_camera,
     set_register_camera,
 )
+from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.audit import AuditLog
+from desktopapp.core.store.cameras import Camera, CameraStore
+from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import DB_FILE, open_database
 from desktopapp.core.store.purge import purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, sweep
@@ -261,20 +269,20 @@ def test_a_header_row_that_is_data_is_refused_without_repeating_it(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("content", "words"),
+    ("content", "words", "code"),
     [
-        (b"", "empty"),
-        (b"\x81\xff\xfe\x00\xff", "UTF-8 or Shift_JIS"),
-        (b"time,amount\x00\n2026-11-22 13:05,1\n", "binary"),
-        (b"time,amount\n", "no sales"),
-        (b"just one column\nvalue\n", "one column"),
-        (b"name,email\nx,y\n", "time of sale"),
-        (b"time,register\n2026-11-22 13:05,1\n", "amount"),
-        (b"2026/11/22 13:05,1200\n2026/11/22 13:06,300\n", "header row"),
+        (b"", "empty", "empty"),
+        (b"\x81\xff\xfe\x00\xff", "UTF-8 or Shift_JIS", "not_text"),
+        (b"time,amount\x00\n2026-11-22 13:05,1\n", "binary", "binary"),
+        (b"time,amount\n", "no sales", "no_rows"),
+        (b"just one column\nvalue\n", "one column", "one_column"),
+        (b"name,email\nx,y\n", "time of sale", "no_time_column"),
+        (b"time,register\n2026-11-22 13:05,1\n", "amount", "no_amount_column"),
+        (b"2026/11/22 13:05,1200\n2026/11/22 13:06,300\n", "header row", "no_header"),
     ],
 )
 def test_unusable_files_are_one_sentence_and_write_nothing(
-    tmp_path: Path, content: bytes, words: str
+    tmp_path: Path, content: bytes, words: str, code: str
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
@@ -284,6 +292,7 @@ def test_unusable_files_are_one_sentence_and_write_nothing(
     with pytest.raises(PosImportError, match=words) as caught:
         do_import(db, path)
     assert "\n" not in str(caught.value) and str(caught.value).endswith(".")
+    assert caught.value.code == code  # the GUI says it in the operator's language
     assert counts(db) == before
 
 
@@ -355,13 +364,21 @@ def test_malformed_rows_are_reported_by_line_and_the_rest_imported(tmp_path: Pat
     result = do_import(db, path)
     assert result.imported == 4
     assert result.problems == (
-        RowProblem(6, "the time of sale cannot be read"),
-        RowProblem(7, "the amount is not a number"),
-        RowProblem(8, "the row has 2 fields where the header has 4"),
-        RowProblem(9, "the row has 5 fields where the header has 4"),
-        RowProblem(10, "the amount is empty"),
-        RowProblem(11, "the time of sale cannot be read"),
+        RowProblem(6, "time_unreadable"),
+        RowProblem(7, "amount_not_number"),
+        RowProblem(8, "field_count", 2, 4),
+        RowProblem(9, "field_count", 5, 4),
+        RowProblem(10, "amount_empty"),
+        RowProblem(11, "time_unreadable"),
     )
+    assert [p.message for p in result.problems] == [
+        "the time of sale cannot be read",
+        "the amount is not a number",
+        "the row has 2 fields where the header has 4",
+        "the row has 5 fields where the header has 4",
+        "the amount is empty",
+        "the time of sale cannot be read",
+    ]
     assert rows(db, "SELECT amount, category FROM purchase ORDER BY id") == [
         (100.0, "食品"),
         (1200.0, "複数\n行の部門"),
@@ -401,13 +418,15 @@ def test_no_store_and_no_operator_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_the_store_is_found_or_created_under_the_operator(tmp_path: Path) -> None:
-    path = write(tmp_path, "sales.csv", "日時,金額\n2026/11/22 13:05,100\n")
+    def sales(minute: int) -> Path:
+        return write(tmp_path, f"sales-{minute}.csv", f"日時,金額\n2026/11/22 13:{minute:02},100\n")
+
     db = open_database(tmp_path / "data")
     NoticeStore(db).save(NoticeProfile.model_validate(tomllib.loads(COMPLETE)))
-    do_import(db, path, store="新宿店")
+    do_import(db, sales(5), store="新宿店")
     assert rows(db, "SELECT id, name FROM operator") == [(1, "株式会社サンプル商店")]
-    do_import(db, path, store="池袋店")
-    do_import(db, path, store="新宿店")
+    do_import(db, sales(6), store="池袋店")
+    do_import(db, sales(7), store="新宿店")
     assert rows(db, "SELECT operator_id, name FROM store ORDER BY id") == [
         (1, "新宿店"),
         (1, "池袋店"),
@@ -427,8 +446,10 @@ def add_visit(
     points: Sequence[tuple[int, datetime]],
     *,
     kind: str | None = "customer",
+    xy: tuple[float, float] = (1.0, 1.0),
 ) -> int:
-    """A visit of a visitor of ``kind`` (None: anonymous) seen at (camera, time) points."""
+    """A visit of a visitor of ``kind`` (None: anonymous) seen at (camera, time) points, at
+    ``xy`` in the camera's picture."""
     visitor_id = None
     start, end = min(t for _, t in points), max(t for _, t in points)
     if kind is not None:
@@ -448,8 +469,8 @@ def add_visit(
         or 0
     )
     db.conn.executemany(
-        "INSERT INTO path_point (visit_id, camera_id, at, x, y) VALUES (?, ?, ?, 1, 1)",
-        [(visit_id, camera, utc_text(at)) for camera, at in points],
+        "INSERT INTO path_point (visit_id, camera_id, at, x, y) VALUES (?, ?, ?, ?, ?)",
+        [(visit_id, camera, utc_text(at), *xy) for camera, at in points],
     )
     db.conn.commit()
     return visit_id
@@ -516,7 +537,8 @@ def test_a_file_without_registers_uses_the_store_single_register(tmp_path: Path)
     assert link_purchases(db, store_id, timedelta(minutes=2)) == 1
     assert linked_visits(db) == [visit]
     set_register_camera(db, STORE, "2", 5)  # with two registers, "no register" is unknown
-    assert do_import(db, path).linked == 0
+    again = write(tmp_path, "sales-2.csv", "日時,金額\n2026/11/22 13:06,100\n")
+    assert do_import(db, again).linked == 0
 
 
 def test_register_camera_needs_a_store_and_a_register(tmp_path: Path) -> None:
@@ -730,3 +752,47 @@ def test_cli_bad_input_exits_2_with_one_line(
     assert code == 2
     assert out == ""
     assert err.startswith("raiten: ") and err.count("\n") == 1
+
+
+def test_the_same_file_twice_is_refused_and_counts_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "sales.csv", "日時,金額\n2026/11/22 13:05,100\n2026/11/22 13:06,250\n")
+    db = open_database(tmp_path / "data")
+    with_store(db)
+    assert do_import(db, path).imported == 2
+    before = counts(db)
+    copy = write(tmp_path, "sales (1).csv", path.read_text(encoding="utf-8"))
+    with pytest.raises(PosImportError, match="imported already") as caught:
+        do_import(db, copy)
+    assert caught.value.code == "already_imported" and caught.value.params["when"]
+    assert counts(db) == before
+    # A later export with one more sale is a different file and is imported.
+    later = write(
+        tmp_path,
+        "sales-2.csv",
+        "日時,金額\n2026/11/22 13:05,100\n2026/11/22 13:06,250\n2026/11/22 13:07,80\n",
+    )
+    assert do_import(db, later).imported == 3
+
+
+def test_a_register_watched_by_a_checkout_zone_links_the_visit_inside_it(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "data")
+    store_id = with_store(db)
+    checkout = Zone(
+        "レジ", ZoneKind.CHECKOUT, ((0.7, 0.0), (1.0, 0.0), (1.0, 1.0), (0.7, 1.0)), Space.IMAGE
+    )
+    camera = CameraStore(db, Cipher(load_key(tmp_path / "data"))).add(
+        Camera("Front", SourceSpec(SourceKind.DEMO, "demo"), zones=(checkout,))
+    )
+    assert camera.camera_id is not None
+    paying = add_visit(db, store_id, [(camera.camera_id, jst(13, 5))], xy=(0.9, 0.5))
+    add_visit(db, store_id, [(camera.camera_id, jst(13, 5))], xy=(0.2, 0.5))  # browsing
+    set_register_camera(db, STORE, "1", camera.camera_id)
+    path = write(tmp_path, "sales.csv", "日時,レジ,金額\n2026/11/22 13:05,1,100\n")
+    assert do_import(db, path).linked == 0  # two people in the picture: no guess
+    set_register_camera(db, STORE, "1", camera.camera_id, zone="レジ")
+    assert register_cameras(db) == [RegisterCamera(STORE, "1", camera.camera_id, "レジ")]
+    assert link_purchases(db, store_id, timedelta(minutes=2)) == 1
+    assert linked_visits(db) == [paying]
+    remove_register_camera(db, STORE, "1")
+    assert register_cameras(db) == []
+    assert linked_visits(db) == [paying]  # links made stay

@@ -33,7 +33,7 @@ T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 POLICY = RetentionPolicy(days=30)
 BEFORE_EXPIRY = T0 + timedelta(days=29)
 AFTER_EXPIRY = T0 + timedelta(days=31)
-PERSONAL = ("visitor", "template", "visit", "path_point")
+PERSONAL = ("visitor", "template", "visit", "path_point", "zone_dwell")
 OTHER = ("operator", "store", "camera", "notice_version", "audit", "setting")
 
 

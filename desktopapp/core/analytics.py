@@ -14,9 +14,9 @@ zone with a whole-hour offset. Daily figures run from UTC midnight, 09:00 in Jap
 open in the daytime that is the same day. ``visits_over_time`` buckets are in the operator's
 time zone.
 
-Three methods read what only held rows have, so their figures change as data expires, by
-design: ``zone_dwell`` (path points), the in-store count of ``live_counts`` (visit end times)
-and ``incident_report`` (what is held, G-15).
+Two methods read what only held rows have, so their figures change as data expires, by
+design: the in-store count of ``live_counts`` (visit end times) and ``incident_report`` (what
+is held, G-15).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
@@ -47,6 +47,7 @@ from desktopapp.core.store.statistics import (
     VISIT_NUMBER_CAP,
     VISIT_SPEND,
 )
+from desktopapp.core.suppression import Disclosure, is_small
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,6 @@ RECORD_KINDS = (
     "path_points",
     "linked_purchases",
 )
-
-
-def is_small(count: int, k: int) -> bool:
-    """True when ``count`` people are so few that one could be singled out (G-07)."""
-    return 0 < count < k
 
 
 def suppressed(count: int, k: int = DEFAULT_K) -> str:
@@ -159,6 +155,7 @@ class Heatmap:
 
 @dataclass(frozen=True, slots=True)
 class ZoneDwell:
+    camera_id: int
     zone: str
     visits: int
     mean_dwell_seconds: float
@@ -219,6 +216,67 @@ class IncidentReport:
     @property
     def total(self) -> int:
         return sum(record.total for record in self.records)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The aggregates of one period that the dashboard and the reports show together."""
+
+    period: Period
+    bucket: Bucket
+    over_time: list[TimeBucket]
+    repeat: RepeatRate
+    frequency: list[Cell]
+    demographics: list[DemographicCell]
+    dwell: list[Cell]
+    conversion: Conversion
+    spend: list[SpendCell]
+    zones: list[ZoneDwell]
+
+    def disclosure(self, k: int) -> Disclosure:
+        """Which of these counts to hide (G-07), primary and complementary, with the sums
+        they take part in. Keys: ("visits",), ("new",), ("repeat",), ("converted",);
+        ("bucket", i, "visits" | "new" | "repeat"); ("frequency", i); ("dwell", i);
+        ("segment", age band, gender) for visits and ("converted", age band, gender);
+        ("zone", camera id, zone)."""
+        d = Disclosure(k)
+        visits = d.add(("visits",), self.repeat.visits)
+        new = d.add(("new",), self.repeat.visits - self.repeat.repeat_visits)
+        repeat = d.add(("repeat",), self.repeat.repeat_visits)
+        d.adds_up(visits, [new, repeat])
+        converted = d.add(("converted",), self.conversion.converted)
+        columns: dict[str, list[Any]] = {"visits": [], "new": [], "repeat": []}
+        for index, b in enumerate(self.over_time):
+            row = {
+                name: d.add(("bucket", index, name), count)
+                for name, count in (
+                    ("visits", b.visits),
+                    ("new", b.new_visits),
+                    ("repeat", b.repeat_visits),
+                )
+            }
+            d.adds_up(row["visits"], [row["new"], row["repeat"]])
+            for name, key in row.items():
+                columns[name].append(key)
+        for total, name in ((visits, "visits"), (new, "new"), (repeat, "repeat")):
+            d.adds_up(total, columns[name])
+        # Visit number and dwell count the same visits by day: either distribution's total
+        # follows from the other when it is shown whole.
+        for name, distribution in (("frequency", self.frequency), ("dwell", self.dwell)):
+            parts = [d.add((name, i), cell.count) for i, cell in enumerate(distribution)]
+            total = d.add(("daily", name), sum(c.count for c in distribution), virtual=True)
+            d.adds_up(total, parts)
+        segments = [d.add(("segment", c.age_band, c.gender), c.visits) for c in self.demographics]
+        d.adds_up(visits, segments)
+        for cell in self.spend:
+            d.add(("segment", cell.age_band, cell.gender), cell.visits)
+        d.adds_up(
+            converted,
+            [d.add(("converted", c.age_band, c.gender), c.converted) for c in self.spend],
+        )
+        for zone in self.zones:
+            d.add(("zone", zone.camera_id, zone.zone), zone.visits)
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,18 +349,6 @@ def _ceil(moment: datetime, unit: timedelta) -> datetime:
 
 def _utc_hour(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-
-
-def _inside(x: float, y: float, polygon: Sequence[tuple[float, float]]) -> bool:
-    """Even-odd rule: a ray from (x, y) to the right crosses the border an odd number of
-    times."""
-    inside = False
-    x1, y1 = polygon[-1]
-    for x2, y2 in polygon:
-        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
-            inside = not inside
-        x1, y1 = x2, y2
-    return inside
 
 
 class Analytics:
@@ -437,6 +483,20 @@ class Analytics:
         row = self.db.execute("SELECT COUNT(*) FROM visitor WHERE kind = 'customer'").fetchone()
         return self.repeat_rate(period, DEFAULT_FALSE_MATCH_RATE, int(row[0]))
 
+    def figures(self, period: Period, bucket: Bucket | None = None) -> Figures:
+        return Figures(
+            period=period,
+            bucket=bucket or default_bucket(period),
+            over_time=self.visits_over_time(period, bucket or default_bucket(period)),
+            repeat=self.held_repeat_rate(period),
+            frequency=self.visit_frequency(period),
+            demographics=self.demographics(period),
+            dwell=self.dwell_distribution(period),
+            conversion=self.conversion(period),
+            spend=self.spend_by_segment(period),
+            zones=self.zone_dwell(period),
+        )
+
     def visit_frequency(self, period: Period) -> list[Cell]:
         """Visits by which visit of the visitor they were: 1 … 9 and "10+". Anonymous visits
         (modes without identity) count as first visits."""
@@ -489,50 +549,30 @@ class Analytics:
         )
         return [int(row[0]) for row in rows]
 
-    def zone_dwell(
-        self,
-        period: Period,
-        zones: Mapping[str, Sequence[tuple[float, float]]],
-        camera_id: int | None = None,
-    ) -> list[ZoneDwell]:
-        """Visits that entered each zone (a polygon in normalised image coordinates) and
-        their mean time in it: from a path point inside the zone to the visit's next point on
-        the same camera. Path points are personal data and go with their visits, and the
-        statistics keep no zones (they are drawn afterwards), so this counts held visits only
-        and does not survive retention. Zones belong to one camera's picture: give its id."""
-        for name, polygon in zones.items():
-            if len(polygon) < 3:
-                raise ValueError(f"zone {name!r} needs at least three corners")
-        held, _stat, params = self._filters(period, timedelta(hours=1), "hour")
+    def zone_dwell(self, period: Period, camera_id: int | None = None) -> list[ZoneDwell]:
+        """Visits that entered each analysis zone the operator drew on a camera's picture, and
+        their mean time in it (``desktopapp.core.store.zones``), per camera and zone, by UTC
+        day like the other daily figures. A zone renamed or removed keeps its past figures
+        under its old name."""
+        held, stat, params = self._filters(period, timedelta(days=1), "day")
         camera = ""
         if camera_id is not None:
             camera = "AND camera_id = :camera"
             params["camera"] = camera_id
         rows = self.db.execute(
-            f"""SELECT visit_id, camera_id, at, x, y
-            FROM visit JOIN path_point ON path_point.visit_id = visit.id
-            WHERE {held} {camera} ORDER BY visit_id, camera_id, at""",
+            f"""SELECT camera_id, zone, SUM(visits), SUM(seconds) FROM (
+                SELECT camera_id, zone, COUNT(*) AS visits, SUM(seconds) AS seconds
+                FROM visit JOIN zone_dwell ON zone_dwell.visit_id = visit.id
+                WHERE {held} {camera} GROUP BY 1, 2
+                UNION ALL
+                SELECT camera_id, zone, visits, seconds FROM stat_zone_dwell
+                WHERE {stat} {camera}
+            ) GROUP BY 1, 2 ORDER BY 1, 2""",
             params,
         ).fetchall()
-        entered: dict[str, set[int]] = {name: set() for name in zones}
-        seconds: dict[str, float] = dict.fromkeys(zones, 0.0)
-        for index, (visit_id, camera_of, at, x, y) in enumerate(rows):
-            following = rows[index + 1] if index + 1 < len(rows) else None
-            same_track = following is not None and following[:2] == (visit_id, camera_of)
-            for name, polygon in zones.items():
-                if not _inside(float(x), float(y), polygon):
-                    continue
-                entered[name].add(int(visit_id))
-                if following is not None and same_track:
-                    step = datetime.fromisoformat(following[2]) - datetime.fromisoformat(at)
-                    seconds[name] += step.total_seconds()
         return [
-            ZoneDwell(
-                name,
-                len(entered[name]),
-                seconds[name] / len(entered[name]) if entered[name] else 0.0,
-            )
-            for name in zones
+            ZoneDwell(int(camera_of), str(zone), int(visits), float(seconds) / int(visits))
+            for camera_of, zone, visits, seconds in rows
         ]
 
     def conversion(self, period: Period) -> Conversion:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -42,13 +43,34 @@ from typing import Literal
 
 import sqlite_utils
 
+from desktopapp.core.counting import Zone
 from desktopapp.core.notice import NoticeStore
 from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.db import immediate_transaction
+from desktopapp.core.store.zones import camera_zones
 
 log = logging.getLogger(__name__)
 
 DropReason = Literal["member_id", "card", "name", "phone", "email", "address", "birth", "unmapped"]
+
+RowProblemCode = Literal[
+    "field_count",
+    "time_empty",
+    "time_unreadable",
+    "date_empty",
+    "date_unreadable",
+    "amount_empty",
+    "amount_not_number",
+]
+_ROW_MESSAGES: dict[RowProblemCode, str] = {
+    "field_count": "the row has {found} fields where the header has {expected}",
+    "time_empty": "the time of sale is empty",
+    "time_unreadable": "the time of sale cannot be read",
+    "date_empty": "the date is empty",
+    "date_unreadable": "the date cannot be read",
+    "amount_empty": "the amount is empty",
+    "amount_not_number": "the amount is not a number",
+}
 
 DEFAULT_TOLERANCE = timedelta(minutes=2)
 SAMPLE_ROWS = 10
@@ -62,7 +84,15 @@ _MAX_AMOUNT = 1e12
 
 
 class PosImportError(Exception):
-    """The file cannot be used at all; ``str()`` says why in one plain sentence."""
+    """The file cannot be used at all; ``str()`` says why in one plain English sentence.
+
+    ``code`` names the problem and ``params`` its details (never a value of the file), so that
+    the GUI can say it in the operator's language."""
+
+    def __init__(self, message: str, code: str, **params: str):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +116,14 @@ class DroppedColumn:
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     line: int  # 1-based line of the file where the row starts
-    message: str  # never quotes a value of the file
+    code: RowProblemCode
+    found: int = 0  # fields found, for "field_count"
+    expected: int = 0  # fields the header names, for "field_count"
+
+    @property
+    def message(self) -> str:
+        """In English, for the command line and the log; never quotes a value of the file."""
+        return _ROW_MESSAGES[self.code].format(found=self.found, expected=self.expected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +292,7 @@ class _Table:
     delimiter: str
     headers: tuple[str, ...]
     rows: tuple[tuple[int, tuple[str, ...]], ...]  # non-blank records: (first line, fields)
+    sha256: str  # of the file's bytes
 
 
 def _norm(text: str) -> str:
@@ -266,11 +304,17 @@ def _compact(header: str) -> str:
     return re.sub(r"[\s_\-./・:()\[\]#]+", "", unicodedata.normalize("NFKC", header).casefold())
 
 
-def _read_text(path: Path) -> tuple[str, str]:
+def _read_text(path: Path) -> tuple[str, str, str]:
+    """(text, encoding, SHA-256 of the bytes)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise PosImportError(f"The file {path.name} cannot be read ({exc.strerror}).") from exc
+        raise PosImportError(
+            f"The file {path.name} cannot be read ({exc.strerror}).",
+            "unreadable",
+            file=path.name,
+            reason=str(exc.strerror or exc),
+        ) from exc
     text: str | None = None
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8-sig"),
@@ -282,7 +326,9 @@ def _read_text(path: Path) -> tuple[str, str]:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise PosImportError(
-                    f"The file starts like {encoding} text but is not valid {encoding}."
+                    f"The file starts like {encoding} text but is not valid {encoding}.",
+                    "bad_encoding",
+                    encoding=encoding,
                 ) from exc
             break
     else:
@@ -296,11 +342,12 @@ def _read_text(path: Path) -> tuple[str, str]:
                 continue
     if text is None:
         raise PosImportError(
-            "The file is not text in UTF-8 or Shift_JIS (cp932), the encodings POS exports use."
+            "The file is not text in UTF-8 or Shift_JIS (cp932), the encodings POS exports use.",
+            "not_text",
         )
     if "\x00" in text:
-        raise PosImportError("The file holds binary data, not CSV text.")
-    return text, encoding
+        raise PosImportError("The file holds binary data, not CSV text.", "binary")
+    return text, encoding, hashlib.sha256(raw).hexdigest()
 
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -313,7 +360,9 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise PosImportError(f"Line {end + 1} cannot be read as CSV ({exc}).") from exc
+            raise PosImportError(
+                f"Line {end + 1} cannot be read as CSV ({exc}).", "csv_syntax", line=str(end + 1)
+            ) from exc
         start, end = end + 1, reader.line_num
         if any(field.strip() for field in fields):
             yield start, fields
@@ -353,28 +402,30 @@ def _usable_header(headers: tuple[str, ...], mapping: ColumnMapping | None) -> b
 
 
 def _load(path: Path, mapping: ColumnMapping | None) -> _Table:
-    text, encoding = _read_text(path)
+    text, encoding, sha256 = _read_text(path)
     delimiter = _choose_delimiter(text, mapping)
     records = _records(text, delimiter)
     first = next(records, None)
     if first is None:
-        raise PosImportError("The file is empty.")
+        raise PosImportError("The file is empty.", "empty")
     headers = _header_cells(first[1])
     if len(headers) < 2:
         raise PosImportError(
             "Only one column was found: the file needs at least a time and an amount column, "
-            "separated by commas, tabs or semicolons."
+            "separated by commas, tabs or semicolons.",
+            "one_column",
         )
     # A file without a header row would make a sale (an e-mail or phone number even) a
     # "column name" that is reported and stored.
     if any(_stamp(cell) or _date(cell) or (cell and _value_reason(cell)) for cell in headers):
         raise PosImportError(
-            "The first line holds data, not column names: the file needs a header row."
+            "The first line holds data, not column names: the file needs a header row.",
+            "no_header",
         )
     rows = tuple((line, tuple(fields)) for line, fields in records)
     if not rows:
-        raise PosImportError("The file has column names but no sales.")
-    return _Table(encoding, delimiter, headers, rows)
+        raise PosImportError("The file has column names but no sales.", "no_rows")
+    return _Table(encoding, delimiter, headers, rows, sha256)
 
 
 def _fit(fields: tuple[str, ...], width: int) -> tuple[str, ...] | None:
@@ -545,17 +596,24 @@ def _explicit(
     headers: tuple[str, ...], mapping: ColumnMapping, personal: dict[int, DropReason]
 ) -> _Columns:
     if not mapping.time or not mapping.amount:
-        raise PosImportError("Choose the columns with the time of sale and the amount.")
+        raise PosImportError(
+            "Choose the columns with the time of sale and the amount.", "choose_columns"
+        )
     names = _mapped_names(mapping)
     if len(set(names)) != len(names):
-        raise PosImportError("Each column can be used for one thing only.")
+        raise PosImportError("Each column can be used for one thing only.", "column_twice")
     for name in names:
         if name not in headers:
-            raise PosImportError(f"The file has no column named '{name}'.")
+            raise PosImportError(
+                f"The file has no column named '{name}'.", "no_such_column", name=name
+            )
         reason = personal.get(headers.index(name))
         if reason is not None:
             raise PosImportError(
-                f"The column '{name}' holds {_REASON_WORDS[reason]} and is never imported."
+                f"The column '{name}' holds {_REASON_WORDS[reason]} and is never imported.",
+                "personal_column",
+                name=name,
+                reason=reason,
             )
 
     def index(name: str | None) -> int | None:
@@ -592,7 +650,10 @@ def _plan(table: _Table, mapping: ColumnMapping | None, *, required: bool) -> _P
             if index is not None and index in flagged:
                 raise PosImportError(
                     f"The column '{headers[index]}' holds {_REASON_WORDS[flagged[index]]} "
-                    "and is never imported."
+                    "and is never imported.",
+                    "personal_column",
+                    name=headers[index],
+                    reason=flagged[index],
                 )
     else:
         guessed = _guess(headers, personal, rows)
@@ -602,7 +663,7 @@ def _plan(table: _Table, mapping: ColumnMapping | None, *, required: bool) -> _P
         )
         if guessed is None:
             if required:
-                raise PosImportError(_unmapped_message(headers, personal))
+                raise _unmapped_error(headers, personal)
             columns = None
         else:
             compacts = [_compact(h) for h in headers]
@@ -626,14 +687,18 @@ def _plan(table: _Table, mapping: ColumnMapping | None, *, required: bool) -> _P
     return _Plan(columns, tuple(dropped), tuple(kept))
 
 
-def _unmapped_message(headers: tuple[str, ...], personal: dict[int, DropReason]) -> str:
+def _unmapped_error(headers: tuple[str, ...], personal: dict[int, DropReason]) -> PosImportError:
     stamp, clock, day, _amount_column = _locate(headers, personal)
     if (stamp, clock, day) == (None, None, None):
-        return (
+        return PosImportError(
             "No column with the time of sale was found (headers such as 日時, 取引日時, "
-            "datetime, or 日付 and 時刻)."
+            "datetime, or 日付 and 時刻).",
+            "no_time_column",
         )
-    return "No column with the amount was found (headers such as 金額, 合計, amount or total)."
+    return PosImportError(
+        "No column with the amount was found (headers such as 金額, 合計, amount or total).",
+        "no_amount_column",
+    )
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -746,33 +811,33 @@ def _amount(text: str) -> float | None:
 
 def _purchase(
     fields: tuple[str, ...], columns: _Columns, tz: tzinfo | None
-) -> tuple[str, str, float, str] | str:
-    """(at, register, amount, category) of a row, or what is wrong with it (no value quoted)."""
+) -> tuple[str, str, float, str] | RowProblemCode:
+    """(at, register, amount, category) of a row, or what is wrong with it."""
     if columns.date is None:
         if not fields[columns.time].strip():
-            return "the time of sale is empty"
+            return "time_empty"
         moment = _stamp(fields[columns.time])
         if moment is None:
-            return "the time of sale cannot be read"
+            return "time_unreadable"
     else:
         if not fields[columns.date].strip():
-            return "the date is empty"
+            return "date_empty"
         if not fields[columns.time].strip():
-            return "the time of sale is empty"
+            return "time_empty"
         day, clock = _date(fields[columns.date]), _time_of_day(fields[columns.time])
         if day is None:
-            return "the date cannot be read"
+            return "date_unreadable"
         if clock is None:
-            return "the time of sale cannot be read"
+            return "time_unreadable"
         moment = datetime.combine(day, clock)
     at = _utc(moment, tz)
     if at is None:
-        return "the time of sale cannot be read"
+        return "time_unreadable"
     if not fields[columns.amount].strip():
-        return "the amount is empty"
+        return "amount_empty"
     amount = _amount(fields[columns.amount])
     if amount is None:
-        return "the amount is not a number"
+        return "amount_not_number"
     register = "" if columns.register is None else _norm(fields[columns.register])
     category = "" if columns.category is None else _norm(fields[columns.category])
     return at.isoformat(), register, amount, category
@@ -813,9 +878,10 @@ def find_store(db: sqlite_utils.Database, store: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _store_for_import(db: sqlite_utils.Database, name: str, now: datetime) -> int:
+def find_or_create_store(db: sqlite_utils.Database, name: str, now: datetime) -> int:
     """The named store, created under the database's one operator (G-06) if new; the operator
-    comes from the notice in force when there is none yet."""
+    comes from the notice in force when there is none yet. Runs in the caller's transaction;
+    PosImportError when there is neither an operator nor a notice to take one from."""
     found = find_store(db, name)
     if found is not None:
         return found
@@ -827,7 +893,9 @@ def _store_for_import(db: sqlite_utils.Database, name: str, now: datetime) -> in
         if not operator:
             raise PosImportError(
                 f"There is no store named '{name}' and no operator yet: save the notice "
-                "profile before importing purchases."
+                "profile before importing purchases.",
+                "no_operator",
+                store=name,
             )
         cursor = conn.execute(
             "INSERT INTO operator (name, share_gallery, created_at) VALUES (?, 0, ?)",
@@ -840,7 +908,7 @@ def _store_for_import(db: sqlite_utils.Database, name: str, now: datetime) -> in
         "INSERT INTO store (operator_id, name, created_at) VALUES (?, ?, ?)",
         (operator_id, name, now.isoformat()),
     )
-    log.info("store %r created for a POS import", name)
+    log.info("store %r created", name)
     return int(cursor.lastrowid or 0)
 
 
@@ -864,7 +932,7 @@ def import_pos_csv(
         raise ValueError("the tolerance cannot be negative")
     name = store.strip()
     if not name:
-        raise PosImportError("A store name is needed to import purchases.")
+        raise PosImportError("A store name is needed to import purchases.", "no_store")
     table = _load(path, mapping)
     plan = _plan(table, mapping, required=True)
     columns = plan.columns
@@ -875,9 +943,7 @@ def import_pos_csv(
     for line, raw in table.rows:
         fields = _fit(raw, width)
         if fields is None:
-            problems.append(
-                RowProblem(line, f"the row has {len(raw)} fields where the header has {width}")
-            )
+            problems.append(RowProblem(line, "field_count", len(raw), width))
             continue
         outcome = _purchase(fields, columns, tz)
         if isinstance(outcome, str):
@@ -890,11 +956,23 @@ def import_pos_csv(
     )
     conn = db.conn
     with immediate_transaction(conn):
-        store_id = _store_for_import(db, name, now)
+        earlier = conn.execute(
+            "SELECT imported_at FROM pos_import WHERE sha256 = ? ORDER BY id LIMIT 1",
+            (table.sha256,),
+        ).fetchone()
+        if earlier is not None:
+            when = datetime.fromisoformat(earlier[0]).astimezone(tz)
+            raise PosImportError(
+                f"This file was imported already on {when:%Y-%m-%d %H:%M}; importing it again "
+                "would count every sale twice.",
+                "already_imported",
+                when=f"{when:%Y-%m-%d %H:%M}",
+            )
+        store_id = find_or_create_store(db, name, now)
         cursor = conn.execute(
-            "INSERT INTO pos_import (imported_at, source_file, rows, dropped_columns_json) "
-            "VALUES (?, ?, ?, ?)",
-            (now.isoformat(), path.name, len(purchases), dropped_json),
+            "INSERT INTO pos_import (imported_at, source_file, rows, dropped_columns_json, "
+            "sha256) VALUES (?, ?, ?, ?, ?)",
+            (now.isoformat(), path.name, len(purchases), dropped_json, table.sha256),
         )
         import_id = int(cursor.lastrowid or 0)
         conn.executemany(
@@ -933,38 +1011,46 @@ def _link(
 ) -> int:
     """Link the store's unlinked purchases (of one import, or all) to visits; see the module
     docstring for the rule. Runs inside the caller's transaction."""
-    cameras: dict[str, int] = {
-        str(register): int(camera)
-        for register, camera in conn.execute(
-            "SELECT register, camera_id FROM register_camera WHERE store_id = ?", (store_id,)
+    watchers: dict[str, tuple[int, str | None]] = {
+        str(register): (int(camera), zone)
+        for register, camera, zone in conn.execute(
+            "SELECT register, camera_id, zone FROM register_camera WHERE store_id = ?",
+            (store_id,),
         )
     }
-    if not cameras:
+    if not watchers:
         return 0
+    # A register watched by one zone of its camera: only points inside that zone count. A zone
+    # removed from the camera since is treated as the whole picture rather than as nowhere.
+    shapes = camera_zones(conn, (camera for camera, _zone in watchers.values()))
+    areas: dict[str, Zone | None] = {
+        register: next((z for z in shapes.get(camera, ()) if z.name == zone), None)
+        for register, (camera, zone) in watchers.items()
+    }
     # A file without a register column is from a store with one register: if the store maps
     # exactly one, that is the one.
-    sole = next(iter(cameras.values())) if len(cameras) == 1 else None
+    sole = next(iter(watchers)) if len(watchers) == 1 else None
     sql = "SELECT id, at, register FROM purchase WHERE store_id = ? AND visit_id IS NULL"
     params: list[object] = [store_id]
     if import_id is not None:
         sql += " AND import_id = ?"
         params.append(import_id)
-    wanted: list[tuple[int, datetime, int]] = []
+    wanted: list[tuple[int, datetime, str]] = []
     for purchase_id, at, register in conn.execute(sql, params):
-        camera = cameras.get(register, sole if register == "" else None)
-        if camera is not None:
-            wanted.append((int(purchase_id), datetime.fromisoformat(at), camera))
+        watched = register if register in watchers else sole if register == "" else None
+        if watched is not None:
+            wanted.append((int(purchase_id), datetime.fromisoformat(at), watched))
     if not wanted:
         return 0
     # One query for the whole span rather than one per purchase: path_point has no index on
     # time, so each query would scan it.
     margin = tolerance + timedelta(seconds=1)
-    earliest = min(at for _id, at, _camera in wanted) - margin
-    latest = max(at for _id, at, _camera in wanted) + margin
-    used = sorted({camera for _id, _at, camera in wanted})
-    points: dict[int, list[tuple[datetime, int]]] = {camera: [] for camera in used}
-    for camera, at, visit_id in conn.execute(
-        f"""SELECT pp.camera_id, pp.at, pp.visit_id FROM path_point AS pp
+    earliest = min(at for _id, at, _register in wanted) - margin
+    latest = max(at for _id, at, _register in wanted) + margin
+    used = sorted({watchers[register][0] for _id, _at, register in wanted})
+    points: dict[int, list[tuple[datetime, int, float, float]]] = {camera: [] for camera in used}
+    for camera, at, visit_id, x, y in conn.execute(
+        f"""SELECT pp.camera_id, pp.at, pp.visit_id, pp.x, pp.y FROM path_point AS pp
         JOIN visit AS v ON v.id = pp.visit_id
         LEFT JOIN visitor AS p ON p.id = v.visitor_id
         WHERE v.store_id = ? AND pp.camera_id IN ({", ".join("?" * len(used))})
@@ -972,15 +1058,20 @@ def _link(
             AND (v.visitor_id IS NULL OR p.kind = 'customer')""",
         (store_id, *used, earliest.isoformat(), latest.isoformat()),
     ):
-        points[int(camera)].append((datetime.fromisoformat(at), int(visit_id)))
+        points[int(camera)].append((datetime.fromisoformat(at), int(visit_id), x, y))
     for seen in points.values():
         seen.sort()
     links: list[tuple[int, int]] = []
-    for purchase_id, at, camera in wanted:
-        seen = points[camera]
+    for purchase_id, at, register in wanted:
+        seen = points[watchers[register][0]]
+        area = areas[register]
         start = bisect.bisect_left(seen, at - tolerance, key=lambda point: point[0])
         stop = bisect.bisect_right(seen, at + tolerance, key=lambda point: point[0])
-        visits = {visit_id for _at, visit_id in seen[start:stop]}
+        visits = {
+            visit_id
+            for _at, visit_id, x, y in seen[start:stop]
+            if area is None or area.contains((x, y))
+        }
         if len(visits) == 1:
             links.append((visits.pop(), purchase_id))
     conn.executemany("UPDATE purchase SET visit_id = ? WHERE id = ?", links)
@@ -998,23 +1089,56 @@ def link_purchases(db: sqlite_utils.Database, store_id: int, tolerance: timedelt
     return linked
 
 
+@dataclass(frozen=True, slots=True)
+class RegisterCamera:
+    """``camera_id`` watches ``register`` of ``store``; with ``zone``, only visits seen inside
+    that zone of the camera's picture (the checkout) are linked to its sales."""
+
+    store: str
+    register: str
+    camera_id: int
+    zone: str | None = None
+
+
+def register_cameras(db: sqlite_utils.Database) -> list[RegisterCamera]:
+    rows = db.execute(
+        "SELECT store.name, register, camera_id, zone FROM register_camera "
+        "JOIN store ON store.id = register_camera.store_id ORDER BY store.name, register"
+    ).fetchall()
+    return [RegisterCamera(str(s), str(r), int(c), z) for s, r, c, z in rows]
+
+
 def set_register_camera(
-    db: sqlite_utils.Database, store: str, register: str, camera_id: int
+    db: sqlite_utils.Database, store: str, register: str, camera_id: int, zone: str | None = None
 ) -> None:
     """Record that ``camera_id`` (as in path_point.camera_id) watches ``register`` of the
-    existing store ``store``. ValueError for an unknown store or an empty register."""
+    existing store ``store``, optionally only in ``zone``. ValueError for an unknown store or
+    an empty register."""
     label = _norm(register)
     if not label:
         raise ValueError("a register needs a name or number")
     if camera_id < 1:
         raise ValueError("camera numbers start at 1")
+    zone = zone.strip() if zone and zone.strip() else None
     with immediate_transaction(db.conn):
         store_id = find_store(db, store)
         if store_id is None:
             raise ValueError(f"there is no store named '{store.strip()}'")
         db.conn.execute(
-            "INSERT INTO register_camera (store_id, register, camera_id) VALUES (?, ?, ?) "
-            "ON CONFLICT (store_id, register) DO UPDATE SET camera_id = excluded.camera_id",
-            (store_id, label, camera_id),
+            "INSERT INTO register_camera (store_id, register, camera_id, zone) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (store_id, register) DO UPDATE SET camera_id = excluded.camera_id, "
+            "zone = excluded.zone",
+            (store_id, label, camera_id, zone),
         )
     log.info("register %r of store %d is watched by camera %d", label, store_id, camera_id)
+
+
+def remove_register_camera(db: sqlite_utils.Database, store: str, register: str) -> None:
+    """Forget which camera watches ``register``; links already made stay."""
+    with immediate_transaction(db.conn):
+        store_id = find_store(db, store)
+        if store_id is not None:
+            db.conn.execute(
+                "DELETE FROM register_camera WHERE store_id = ? AND register = ?",
+                (store_id, _norm(register)),
+            )

@@ -19,7 +19,17 @@ from desktopapp.core.analytics import Analytics, Period
 from desktopapp.core.config import Settings, load_settings, save_settings
 from desktopapp.core.notice import NoticeGateError, NoticeProfile, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
-from desktopapp.core.pos import ColumnMapping, PosImportResult, import_pos_csv
+from desktopapp.core.pos import (
+    ColumnMapping,
+    PosImportResult,
+    RegisterCamera,
+    find_or_create_store,
+    import_pos_csv,
+    link_purchases,
+    register_cameras,
+    remove_register_camera,
+    set_register_camera,
+)
 from desktopapp.core.reports.export_csv import Language, write_csv, write_incident_csv
 from desktopapp.core.reports.export_pdf import write_pdf
 from desktopapp.core.requests import HeldRecord, PublicRequests
@@ -27,7 +37,7 @@ from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_fir
 from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
 from desktopapp.core.store.cameras import Camera, CameraStore
 from desktopapp.core.store.crypto import Cipher, load_key
-from desktopapp.core.store.db import open_database
+from desktopapp.core.store.db import immediate_transaction, open_database
 from desktopapp.core.store.purge import PurgeResult, purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, SweepResult, reapply_policy, sweep
 from desktopapp.core.store.users import User, UserStore
@@ -258,6 +268,45 @@ class Workspace:
                 tolerance=timedelta(minutes=minutes),
                 actor=actor,
                 audit=self._audit,
+            )
+
+    def register_cameras(self) -> list[RegisterCamera]:
+        with self._lock:
+            return register_cameras(self._db)
+
+    def set_register_camera(
+        self, store: str, register: str, camera_id: int, zone: str | None, actor: str
+    ) -> int:
+        """Record which camera (and zone) watches a register, then link the purchases that
+        can be linked now; returns how many were linked. Audited."""
+        with self._lock:
+            # The notice's store has no row until its first visit or sale: the operator
+            # names it here, so it is created like a POS import would.
+            with immediate_transaction(self._db.conn):
+                store_id = find_or_create_store(self._db, store.strip(), datetime.now(UTC))
+            set_register_camera(self._db, store, register, camera_id, zone)
+            tolerance = timedelta(minutes=self.settings.reports.pos_tolerance_minutes)
+            linked = link_purchases(self._db, store_id, tolerance)
+            self._audit.append(
+                actor,
+                "pos.register_camera",
+                {
+                    "store": store.strip(),
+                    "register": register.strip(),
+                    "camera_id": camera_id,
+                    "zone": zone,
+                    "linked": linked,
+                },
+            )
+            return linked
+
+    def remove_register_camera(self, store: str, register: str, actor: str) -> None:
+        with self._lock:
+            remove_register_camera(self._db, store, register)
+            self._audit.append(
+                actor,
+                "pos.register_camera.remove",
+                {"store": store.strip(), "register": register.strip()},
             )
 
     def close(self) -> None:

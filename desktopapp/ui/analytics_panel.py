@@ -1,8 +1,10 @@
 """The dashboard: aggregates only, the one screen every role may see (G-10).
 
 Date range and store pickers, live counters, and charts of visits over time, repeat rate with
-its error band, visit frequency, age band and gender, dwell, conversion and a floor heat map.
-Every figure comes from core.analytics in a worker; counts below k show as "<k" (G-07).
+its error band, visit frequency, age band and gender, dwell, spend by segment, time in the
+operator's zones and a floor heat map. Every figure comes from core.analytics in a worker;
+counts below k show as "<k", and counts that would give one away by subtraction are hidden
+too (core.suppression, G-07).
 """
 
 from __future__ import annotations
@@ -16,34 +18,34 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QDate, QTimer
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from desktopapp.core.analytics import (
     Analytics,
-    Cell,
-    Conversion,
-    DemographicCell,
+    Figures,
     Heatmap,
     LiveCounts,
     Period,
-    RepeatRate,
     StoreRef,
-    TimeBucket,
-    default_bucket,
     suppressed,
 )
 from desktopapp.core.images import read_image
+from desktopapp.core.suppression import Disclosure, Key
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.charts import BarChart, HeatmapChart, LineChart
 from desktopapp.ui.dates import local_days
@@ -57,26 +59,23 @@ REFRESH_MS = 60_000
 @dataclass(frozen=True, slots=True)
 class DashboardData:
     stores: list[StoreRef]
+    cameras: dict[int, str]
     live: LiveCounts
-    over_time: list[TimeBucket]
-    repeat: RepeatRate
-    frequency: list[Cell]
-    demographics: list[DemographicCell]
-    dwell: list[Cell]
-    conversion: Conversion
+    figures: Figures
+    disclosure: Disclosure
     heatmap: Heatmap
 
 
-def _gather(analytics: Analytics, period: Period, now: datetime) -> DashboardData:
+def _gather(
+    analytics: Analytics, period: Period, now: datetime, cameras: dict[int, str]
+) -> DashboardData:
+    figures = analytics.figures(period)
     return DashboardData(
         stores=analytics.stores(),
+        cameras=cameras,
         live=analytics.live_counts(now),
-        over_time=analytics.visits_over_time(period, default_bucket(period)),
-        repeat=analytics.held_repeat_rate(period),
-        frequency=analytics.visit_frequency(period),
-        demographics=analytics.demographics(period),
-        dwell=analytics.dwell_distribution(period),
-        conversion=analytics.conversion(period),
+        figures=figures,
+        disclosure=figures.disclosure(analytics.k),
         heatmap=analytics.heatmap(period, None),
     )
 
@@ -97,9 +96,10 @@ class _Number(QFrame):
 
 
 class DashboardPanel(QWidget):
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace, actor: str, parent: QWidget | None = None):
         super().__init__(parent)
         self._workspace = workspace
+        self._actor = actor
         self.k = workspace.settings.reports.min_group
         outer = QVBoxLayout(self)
         pickers = QHBoxLayout()
@@ -140,23 +140,48 @@ class DashboardPanel(QWidget):
         self.demographics = BarChart(
             self.tr("Age band and gender (blue: female, orange: male)"), content
         )
-        self.dwell = BarChart(self.tr("Time in the store"), content)
+        self.dwell = BarChart(self.tr("Time in the store (minutes)"), content)
+        self.spend = BarChart(self.tr("Spend by age band (blue: female, orange: male)"), content)
+        self.zones = QTableWidget(0, 4, content)
+        self.zones.setObjectName("dashboard-zones")
+        self.zones.setHorizontalHeaderLabels(
+            [
+                self.tr("Camera"),
+                self.tr("Zone"),
+                self.tr("Visits that entered"),
+                self.tr("Mean minutes there"),
+            ]
+        )
+        self.zones.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.zones.verticalHeader().setVisible(False)
+        self.zones.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.zones.setMinimumHeight(160)
+        zones_box = QWidget(content)
+        zones_layout = QVBoxLayout(zones_box)
+        zones_layout.setContentsMargins(4, 4, 4, 4)
+        zones_title = QLabel(self.tr("Time in zones"), zones_box)
+        zones_title.setStyleSheet("font-weight: bold;")
+        zones_layout.addWidget(zones_title)
+        zones_layout.addWidget(self.zones, 1)
         self.heat = HeatmapChart(self.tr("Where visitors went"), content)
         grid.addWidget(self.over_time, 1, 0, 1, 3)
         grid.addWidget(self.frequency, 1, 3, 1, 2)
         grid.addWidget(self.demographics, 2, 0, 1, 3)
         grid.addWidget(self.dwell, 2, 3, 1, 2)
-        grid.addWidget(self.heat, 3, 0, 1, 3)
+        grid.addWidget(self.spend, 3, 0, 1, 3)
+        grid.addWidget(zones_box, 3, 3, 1, 2)
+        grid.addWidget(self.heat, 4, 0, 1, 3)
         self.note = QLabel(
             self.tr(
                 "Counts below %1 are shown as \u201c<%1\u201d so that no one can be singled "
-                "out. Staff and people who opted out are never counted."
+                "out, and counts that would give one away by subtraction are hidden as "
+                "\u201c—\u201d. Staff and people who opted out are never counted."
             ).replace("%1", str(self.k)),
             content,
         )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
-        grid.addWidget(self.note, 3, 3, 1, 2)
+        grid.addWidget(self.note, 4, 3, 1, 2)
         scroll = QScrollArea(self)
         scroll.setWidget(content)
         scroll.setWidgetResizable(True)
@@ -180,9 +205,14 @@ class DashboardPanel(QWidget):
         if self._busy:
             return  # the next timer tick or change picks up what this one missed
         self._busy = True
-        period, now = self.period(), datetime.now(UTC)
+        period, now, workspace = self.period(), datetime.now(UTC), self._workspace
+
+        def gather() -> DashboardData:
+            cameras = {c.camera_id: c.name for c in workspace.cameras() if c.camera_id}
+            return workspace.aggregates(lambda a: _gather(a, period, now, cameras))
+
         run_in_background(
-            lambda: self._workspace.aggregates(lambda a: _gather(a, period, now)),
+            gather,
             self._show,
             self._failed,
             self,
@@ -191,67 +221,116 @@ class DashboardPanel(QWidget):
     def _show(self, data: DashboardData) -> None:
         self._busy = False
         self.data = data
-        k = self.k
+        k, d, figures = self.k, data.disclosure, data.figures
         known = {self.store.itemData(i) for i in range(self.store.count())}
         for ref in data.stores:
             if ref.store_id not in known:
                 self.store.addItem(ref.name, ref.store_id)
         self.in_store.value.setText(suppressed(data.live.in_store_now, k))
         self.today.value.setText(suppressed(data.live.today_visits, k))
-        self.visits.value.setText(suppressed(data.repeat.visits, k))
-        if data.repeat.visits >= k:
-            self.repeat.value.setText(f"{data.repeat.rate:.0%}")
+        self.visits.value.setText(self.text(("visits",)))
+        repeat = figures.repeat
+        if not d.any_hidden(("visits",), ("repeat",)) and repeat.visits:
+            self.repeat.value.setText(f"{repeat.rate:.0%}")
             self.repeat.detail.setText(
                 self.tr("likely between %1 and %2")
-                .replace("%1", f"{data.repeat.low:.0%}")
-                .replace("%2", f"{data.repeat.high:.0%}")
+                .replace("%1", f"{repeat.low:.0%}")
+                .replace("%2", f"{repeat.high:.0%}")
             )
         else:
             self.repeat.value.setText("–")
             self.repeat.detail.setText(self.tr("too few visits"))
-        conversion = data.conversion
-        self.converted.value.setText(
-            f"{conversion.rate:.0%}" if conversion.visits >= k and conversion.converted else "–"
-        )
-        self.converted.detail.setText(suppressed(conversion.converted, k))
-        labels = [self._bucket_label(b.start) for b in data.over_time]
-
-        def shown(count: int) -> int:
-            return 0 if 0 < count < k else count  # never drawn at its true height (G-07)
-
+        conversion = figures.conversion
+        shown = conversion.converted and not d.any_hidden(("visits",), ("converted",))
+        self.converted.value.setText(f"{conversion.rate:.0%}" if shown else "–")
+        self.converted.detail.setText(self.text(("converted",)))
+        labels = [self._bucket_label(b.start) for b in figures.over_time]
         self.over_time.show_series(
             labels,
             [
-                [shown(b.visits) for b in data.over_time],
-                [shown(b.new_visits) for b in data.over_time],
-                [shown(b.repeat_visits) for b in data.over_time],
+                [self.drawn(("bucket", i, name)) for i in range(len(figures.over_time))]
+                for name in ("visits", "new", "repeat")
             ],
         )
-        self._bars(self.frequency, data.frequency)
-        self._bars(self.dwell, data.dwell)
-        bands = sorted({c.age_band for c in data.demographics})
-        female = [self._cell(data.demographics, band, "female") for band in bands]
-        male = [self._cell(data.demographics, band, "male") for band in bands]
-        hidden = [0 < f < k or 0 < m < k for f, m in zip(female, male, strict=True)]
-        self.demographics.show_bars(bands, female, hidden, male)
+        self._bars(self.frequency, "frequency", [c.label for c in figures.frequency])
+        self._bars(self.dwell, "dwell", [c.label for c in figures.dwell])
+        bands = sorted({c.age_band for c in figures.demographics})
+        female = [("segment", band, "female") for band in bands]
+        male = [("segment", band, "male") for band in bands]
+        self._pairs(self.demographics, bands, female, male)
+        bands = sorted({c.age_band for c in figures.spend})
+        amounts = {(c.age_band, c.gender): c.spend for c in figures.spend}
+        hidden = [
+            d.any_hidden(*(("converted", b, g) for g in ("female", "male") if (b, g) in amounts))
+            for b in bands
+        ]
+        self.spend.show_bars(
+            bands,
+            [
+                0 if h else round(amounts.get((b, "female"), 0))
+                for b, h in zip(bands, hidden, strict=True)
+            ],
+            hidden,
+            [
+                0 if h else round(amounts.get((b, "male"), 0))
+                for b, h in zip(bands, hidden, strict=True)
+            ],
+        )
+        self._hidden_note(self.spend, [b for b, h in zip(bands, hidden, strict=True) if h])
+        self.zones.setRowCount(len(figures.zones))
+        for row, zone in enumerate(figures.zones):
+            key = ("zone", zone.camera_id, zone.zone)
+            minutes = f"{zone.mean_dwell_seconds / 60:.1f}"
+            values = (
+                data.cameras.get(zone.camera_id, str(zone.camera_id)),
+                zone.zone,
+                self.text(key),
+                "—" if d.hidden(key) else minutes,
+            )
+            for column, value in enumerate(values):
+                self.zones.setItem(row, column, QTableWidgetItem(value))
         cells = np.array(data.heatmap.cells, dtype=int) if data.heatmap.cells else np.zeros((1, 1))
         for x, y in data.heatmap.suppressed:
             cells[y, x] = 0
         self.heat.show_cells(cells)
 
-    def _bars(self, chart: BarChart, cells: list[Cell]) -> None:
-        hidden = [0 < c.count < self.k for c in cells]
-        chart.show_bars([c.label for c in cells], [c.count for c in cells], hidden)
-        names = [c.label for c, h in zip(cells, hidden, strict=True) if h]
+    def text(self, key: Key) -> str:
+        """A count as shown: "<k" when small, "—" when hidden to protect another (G-07)."""
+        assert self.data is not None
+        return self.data.disclosure.text(key, "—")
+
+    def drawn(self, key: Key) -> int:
+        """A count as a chart draws it: never a hidden one at its true height (G-07); zero
+        for a cell with no visits at all."""
+        assert self.data is not None
+        d = self.data.disclosure
+        return 0 if key not in d or d.hidden(key) else d.count(key)
+
+    def _bars(self, chart: BarChart, name: str, labels: list[str]) -> None:
+        keys = [(name, i) for i in range(len(labels))]
+        hidden = [self.data is not None and self.data.disclosure.hidden(key) for key in keys]
+        chart.show_bars(labels, [self.drawn(key) for key in keys], hidden)
+        self._hidden_note(chart, [label for label, h in zip(labels, hidden, strict=True) if h])
+
+    def _pairs(
+        self, chart: BarChart, labels: list[str], first: list[Key], second: list[Key]
+    ) -> None:
+        assert self.data is not None
+        d = self.data.disclosure
+        hidden = [d.hidden(a) or d.hidden(b) for a, b in zip(first, second, strict=True)]
+        chart.show_bars(
+            labels, [self.drawn(key) for key in first], hidden, [self.drawn(key) for key in second]
+        )
+        self._hidden_note(chart, [label for label, h in zip(labels, hidden, strict=True) if h])
+
+    def _hidden_note(self, chart: BarChart, names: list[str]) -> None:
         chart.note.setText(
-            self.tr("<%1: %2").replace("%1", str(self.k)).replace("%2", ", ".join(names))
+            self.tr("Hidden (<%1 or to protect one): %2")
+            .replace("%1", str(self.k))
+            .replace("%2", ", ".join(names))
             if names
             else ""
         )
-
-    @staticmethod
-    def _cell(cells: list[DemographicCell], band: str, gender: str) -> int:
-        return sum(c.visits for c in cells if c.age_band == band and c.gender == gender)
 
     @staticmethod
     def _bucket_label(start: datetime) -> str:
@@ -266,14 +345,25 @@ class DashboardPanel(QWidget):
         chosen, _filter = QFileDialog.getOpenFileName(
             self, self.tr("Floor plan"), "", self.tr("Pictures (*.png *.jpg *.jpeg *.bmp)")
         )
-        if chosen:
-            self.load_floor_plan(Path(chosen))
+        if chosen and self.load_floor_plan(Path(chosen)):
+            # Remembered for the next start: the path only, the picture stays where it is.
+            settings = self._workspace.settings
+            reports = settings.reports.model_copy(update={"floor_plan": chosen})
+            updated = settings.model_copy(update={"reports": reports})
+            run_in_background(
+                lambda: self._workspace.save_settings(updated, self._actor),
+                lambda _none: None,
+                self._failed,
+                self,
+            )
 
-    def load_floor_plan(self, path: Path) -> None:
+    def load_floor_plan(self, path: Path) -> bool:
         try:
             image = read_image(path)
         except Exception as exc:
+            log.warning("floor plan %s cannot be read: %s", path, exc)
             self.note.setText(self.tr("The floor plan cannot be read: %1").replace("%1", str(exc)))
-            return
+            return False
         rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
         self.heat.set_floor_plan(rgba)
+        return True

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.config import VisionConfig
+from desktopapp.core.counting import MAX_NAME, Zone, ZoneKind
+from desktopapp.core.floor import Space
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
 from desktopapp.core.privacy import MaskStyle
@@ -28,7 +30,7 @@ from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
 from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.workers import run_in_background
-from desktopapp.ui.zone_editor import ZoneEditor
+from desktopapp.ui.zone_editor import MIN_CORNERS, ZoneEditor
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +90,33 @@ class CameraDialog(QDialog):
         self.preview.placeholder = self.tr(
             "No preview yet. Test the connection, then click corners to draw privacy zones."
         )
+        self.zone_kind = QComboBox()
+        self.zone_kind.addItem(self.tr("Privacy zone (always masked)"), None)
+        for kind, label in (
+            (ZoneKind.SHELF, self.tr("Shelf")),
+            (ZoneKind.CHECKOUT, self.tr("Checkout")),
+            (ZoneKind.ENTRANCE, self.tr("Entrance")),
+            (ZoneKind.OTHER, self.tr("Other area")),
+        ):
+            self.zone_kind.addItem(label, kind.value)
+        self.zone_name = QLineEdit()
+        self.zone_name.setPlaceholderText(self.tr("Zone name, e.g. Drinks"))
+        self.zone_name.setMaxLength(MAX_NAME)
+        self.zone_kind.currentIndexChanged.connect(self._zone_kind_changed)
         self.finish_zone_button = QPushButton(self.tr("Finish zone"))
         self.finish_zone_button.clicked.connect(self._finish_zone)
         self.clear_zones_button = QPushButton(self.tr("Clear zones"))
         self.clear_zones_button.clicked.connect(self.preview.clear)
         zone_row = QHBoxLayout()
-        zone_row.addWidget(
-            QLabel(self.tr("Privacy zones (always masked): click corners on the picture"))
-        )
-        zone_row.addStretch(1)
+        zone_row.addWidget(QLabel(self.tr("Click the corners of a zone on the picture, then:")))
+        zone_row.addWidget(self.zone_kind)
+        zone_row.addWidget(self.zone_name, 1)
         zone_row.addWidget(self.finish_zone_button)
         zone_row.addWidget(self.clear_zones_button)
+        self.zone_list = QLabel()
+        self.zone_list.setWordWrap(True)
+        self.zone_list.setStyleSheet("color: #555;")
+        self.preview.zones_changed.connect(self._list_zones)
         self.message = QLabel()
         self.message.setObjectName("camera-dialog-message")
         self.message.setWordWrap(True)
@@ -114,6 +132,7 @@ class CameraDialog(QDialog):
         layout.addWidget(self.test_button)
         layout.addWidget(self.preview, 1)
         layout.addLayout(zone_row)
+        layout.addWidget(self.zone_list)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
 
@@ -125,7 +144,10 @@ class CameraDialog(QDialog):
             self.mask_combo.setCurrentIndex(self.mask_combo.findData(camera.mask_style.value))
             self.fps_spin.setValue(camera.analysis_fps)
             self.preview.set_zones(camera.polygons)
+            self.preview.set_analysis_zones(camera.zones)
         self._kind_changed()
+        self._zone_kind_changed()
+        self._list_zones()
 
     def _kind(self) -> SourceKind:
         return SourceKind(self.kind_combo.currentData())
@@ -189,6 +211,7 @@ class CameraDialog(QDialog):
             mask_style=MaskStyle(self.mask_combo.currentData()),
             polygons=self.preview.polygons(),
             analysis_fps=self.fps_spin.value(),
+            zones=tuple(self.preview.analysis),
             camera_id=self._camera_id,
         )
 
@@ -223,9 +246,40 @@ class CameraDialog(QDialog):
             .replace("%3", str(frame.faces))
         )
 
+    def _zone_kind_changed(self) -> None:
+        self.zone_name.setEnabled(self.zone_kind.currentData() is not None)
+
     def _finish_zone(self) -> None:
-        if not self.preview.finish_zone():
+        kind = self.zone_kind.currentData()
+        if len(self.preview.corners()) < MIN_CORNERS:
             self._show_error(self.tr("A zone needs at least three corners."))
+            return
+        if kind is None:
+            self.preview.finish_zone()
+            return
+        name = self.zone_name.text().strip()
+        if not name:
+            self._show_error(self.tr("Give the zone a name, e.g. \u201cDrinks\u201d."))
+            return
+        self.preview.add_analysis_zone(
+            Zone(name, ZoneKind(kind), self.preview.corners(), Space.IMAGE)
+        )
+        self.zone_name.clear()
+        self.message.setText("")
+
+    def _list_zones(self) -> None:
+        names = [
+            f"{zone.name} ({self.zone_kind.itemText(self.zone_kind.findData(zone.kind.value))})"
+            for zone in self.preview.analysis
+        ]
+        self.zone_list.setText(
+            self.tr("Analysis zones: %1").replace("%1", self.tr(", ").join(names))
+            if names
+            else self.tr(
+                "No analysis zones yet: draw shelves, the checkout or the entrance to measure "
+                "time spent there."
+            )
+        )
 
     def _preview_failed(self, error: Exception) -> None:
         self.test_button.setEnabled(True)

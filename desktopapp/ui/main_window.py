@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.resize(1100, 720)
 
         self.camera_grid = CameraGrid(self)
-        self.dashboard = DashboardPanel(workspace, self)
+        self.dashboard = DashboardPanel(workspace, session.actor, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.camera_grid, self.tr("Live view"))
         self.tabs.addTab(self.dashboard, self.tr("Dashboard"))

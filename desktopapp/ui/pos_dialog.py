@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 from desktopapp.core.pos import ColumnMapping, PosImportResult, PosPreview, preview_pos_csv
 from desktopapp.core.session import Session
 from desktopapp.core.workspace import Workspace
+from desktopapp.ui.pos_texts import PosTexts
+from desktopapp.ui.registers_dialog import RegistersDialog
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class PosImportDialog(QDialog):
         self._path: Path | None = None
         self._preview: PosPreview | None = None
         self.result_counts: PosImportResult | None = None
+        self.texts = PosTexts(self)
         self.setWindowTitle(self.tr("Import POS CSV"))
         self.resize(860, 620)
         layout = QVBoxLayout(self)
@@ -91,12 +94,16 @@ class PosImportDialog(QDialog):
         self.store = QComboBox(self)
         self.store.setEditable(True)
         self.store.addItems(stores)
+        self._stores = stores
         form.addRow(self.tr("Store"), self.store)
         self.tolerance = QSpinBox(self)
         self.tolerance.setRange(0, 60)
         self.tolerance.setValue(workspace.settings.reports.pos_tolerance_minutes)
         self.tolerance.setSuffix(self.tr(" min"))
         form.addRow(self.tr("Link to a visit seen at the register within"), self.tolerance)
+        self.registers_button = QPushButton(self.tr("Registers and cameras…"), self)
+        self.registers_button.clicked.connect(self.show_registers)
+        form.addRow("", self.registers_button)
         layout.addLayout(form)
 
         self.dropped = QLabel(self)
@@ -121,17 +128,10 @@ class PosImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
-    def reason_text(self, reason: str) -> str:
-        return {
-            "member_id": self.tr("member or customer number"),
-            "card": self.tr("card number"),
-            "name": self.tr("person's name"),
-            "phone": self.tr("phone number"),
-            "email": self.tr("e-mail address"),
-            "address": self.tr("address"),
-            "birth": self.tr("birthday"),
-            "unmapped": self.tr("not needed"),
-        }.get(reason, reason)
+    def show_registers(self) -> None:
+        RegistersDialog(
+            self._workspace, self._session, self._stores, self._workspace.cameras(), self
+        ).exec()
 
     def choose(self) -> None:
         chosen, _filter = QFileDialog.getOpenFileName(
@@ -167,7 +167,7 @@ class PosImportDialog(QDialog):
                 self.tr("These columns will be dropped and never stored: %1").replace(
                     "%1",
                     self.tr("; ").join(
-                        f"{d.header} ({self.reason_text(d.reason)})" for d in personal
+                        f"{d.header} ({self.texts.reason(d.reason)})" for d in personal
                     ),
                 )
             )
@@ -228,7 +228,7 @@ class PosImportDialog(QDialog):
             lines.append(
                 self.tr("Line %1 skipped: %2")
                 .replace("%1", str(problem.line))
-                .replace("%2", problem.message)
+                .replace("%2", self.texts.row_problem(problem))
             )
         if len(result.problems) > 20:
             lines.append(
@@ -243,4 +243,6 @@ class PosImportDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.import_button.setEnabled(self._preview is not None)
         self.message.setStyleSheet("color: #b00020;")
-        self.message.setText(self.tr("The file cannot be imported: %1").replace("%1", str(error)))
+        self.message.setText(
+            self.tr("The file cannot be imported: %1").replace("%1", self.texts.error(error))
+        )

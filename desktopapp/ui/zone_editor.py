@@ -1,4 +1,5 @@
-"""The camera dialog's preview, on which the operator draws fixed privacy zones.
+"""The camera dialog's preview, on which the operator draws fixed privacy zones (always
+masked, amber) and analysis zones (shelf, checkout, entrance: named, blue).
 
 Each click adds a corner; "Finish zone" closes the polygon. Corners are stored normalised to
 0..1 so a zone stays put when the camera's resolution changes.
@@ -19,6 +20,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from desktopapp.core.counting import Zone
 from desktopapp.core.privacy import Polygon
 
 MIN_CORNERS = 3
@@ -36,6 +38,7 @@ class ZoneEditor(QWidget):
         self.image: QImage | None = None
         self.placeholder = ""
         self.zones: list[list[tuple[float, float]]] = []
+        self.analysis: list[Zone] = []
         self.current: list[tuple[float, float]] = []
 
     def set_image(self, image: QImage | None) -> None:
@@ -50,8 +53,17 @@ class ZoneEditor(QWidget):
     def polygons(self) -> tuple[Polygon, ...]:
         return tuple(tuple(zone) for zone in self.zones)
 
+    def set_analysis_zones(self, zones: tuple[Zone, ...]) -> None:
+        self.analysis = list(zones)
+        self.update()
+
+    def corners(self) -> tuple[tuple[float, float], ...]:
+        """The corners of the zone being drawn."""
+        return tuple(self.current)
+
     def finish_zone(self) -> bool:
-        """Close the zone being drawn; False when it has fewer than three corners."""
+        """Close the zone being drawn as a privacy zone; False when it has fewer than three
+        corners."""
         if len(self.current) < MIN_CORNERS:
             return False
         self.zones.append(self.current)
@@ -60,8 +72,16 @@ class ZoneEditor(QWidget):
         self.update()
         return True
 
+    def add_analysis_zone(self, zone: Zone) -> None:
+        """``zone`` (drawn from ``corners()``) joins the analysis zones; drawing starts anew."""
+        self.analysis = [z for z in self.analysis if z.name != zone.name] + [zone]
+        self.current = []
+        self.zones_changed.emit()
+        self.update()
+
     def clear(self) -> None:
         self.zones = []
+        self.analysis = []
         self.current = []
         self.zones_changed.emit()
         self.update()
@@ -107,6 +127,15 @@ class ZoneEditor(QWidget):
         painter.setBrush(QBrush(QColor(255, 179, 0, 90), Qt.BrushStyle.BDiagPattern))
         for zone in self.zones:
             painter.drawPolygon(to_widget(zone))
+        painter.setPen(QPen(QColor("#1a73e8"), 2))
+        painter.setBrush(QBrush(QColor(26, 115, 232, 60)))
+        for analysis in self.analysis:
+            outline = to_widget(list(analysis.polygon))
+            painter.drawPolygon(outline)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(outline.boundingRect(), Qt.AlignmentFlag.AlignCenter, analysis.name)
+            painter.setPen(QPen(QColor("#1a73e8"), 2))
+        painter.setPen(QPen(QColor("#ffb300"), 2))
         if self.current:
             painter.setPen(QPen(QColor("#ffb300"), 2, Qt.PenStyle.DashLine))
             painter.drawPolyline(to_widget(self.current))

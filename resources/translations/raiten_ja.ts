@@ -273,177 +273,227 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="42"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="44"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="42"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="44"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="48"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="50"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="49"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="51"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="50"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="52"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="51"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="53"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="52"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="54"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="59"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="69"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="79"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <source>Privacy zone (always masked)</source>
+        <translation>プライバシー領域（常にマスク）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
+        <source>Shelf</source>
+        <translation>棚</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
+        <source>Checkout</source>
+        <translation>レジ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <source>Entrance</source>
+        <translation>入口</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <source>Other area</source>
+        <translation>その他のエリア</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <source>Zone name, e.g. Drinks</source>
+        <translation>エリア名（例: 飲料）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
-        <source>Privacy zones (always masked): click corners on the picture</source>
-        <translation>プライバシーゾーン（常にマスク）: 映像上で角をクリック</translation>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
+        <source>Click the corners of a zone on the picture, then:</source>
+        <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="166"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="172"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="172"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="164"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="186"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="191"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="172"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="194"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="184"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="206"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="201"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="224"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="220"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="243"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="228"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="232"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="262"/>
+        <source>Give the zone a name, e.g. “Drinks”.</source>
+        <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
+        <source>Analysis zones: %1</source>
+        <translation>分析エリア: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="279"/>
+        <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
+        <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="286"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
@@ -506,112 +556,142 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="118"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="114"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="120"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="116"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="122"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="118"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="124"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="120"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="133"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="129"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="134"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="130"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="135"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="131"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="136"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="132"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="137"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="133"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="143"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="139"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="145"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="141"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="147"/>
-        <source>Time in the store</source>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="143"/>
+        <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <source>Spend by age band (blue: female, orange: male)</source>
+        <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="149"/>
+        <source>Camera</source>
+        <translation>カメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
+        <source>Zone</source>
+        <translation>エリア</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="151"/>
+        <source>Visits that entered</source>
+        <translation>立ち寄った来店数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="152"/>
+        <source>Mean minutes there</source>
+        <translation>平均滞在（分）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <source>Time in zones</source>
+        <translation>エリアごとの滞在</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
+        <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
+        <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="328"/>
+        <source>Hidden (&lt;%1 or to protect one): %2</source>
+        <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="166"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
-        <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out. Staff and people who opted out are never counted.</source>
-        <translation>個人が特定されないよう、%1未満の件数は「&lt;%1」と表示します。従業員とオプトアウトした方は数えません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="212"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="236"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="218"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="242"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="254"/>
-        <source>&lt;%1: %2</source>
-        <translation>&lt;%1: %2</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="270"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="342"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="283"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="365"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -620,7 +700,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     <name>ExportDialog</name>
     <message>
         <location filename="../../desktopapp/ui/export_dialog.py" line="47"/>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="108"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="105"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
@@ -680,17 +760,17 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>保存…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="119"/>
         <source>Exporting…</source>
         <translation>書き出しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="131"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="136"/>
         <source>The export could not be saved: %1</source>
         <translation>エクスポートを保存できません: %1</translation>
     </message>
@@ -1312,109 +1392,74 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PosImportDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="60"/>
         <source>Import POS CSV</source>
         <translation>POSデータ（CSV）の取り込み</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="65"/>
         <source>Only the time, register, amount and category of each purchase are imported. Columns that could identify a customer (member or card numbers, names, phone numbers, e-mail or postal addresses, birthdays) are dropped before anything is stored.</source>
         <translation>取り込むのは各購買の日時・レジ・金額・部門だけです。お客様を特定できる列（会員番号・カード番号・氏名・電話番号・メールアドレス・住所・生年月日）は保存前に除外します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="75"/>
         <source>No file chosen</source>
         <translation>ファイルが選ばれていません</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="76"/>
         <source>Choose file…</source>
         <translation>ファイルを選ぶ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="86"/>
         <source>Date (when separate from the time)</source>
         <translation>日付（時刻と別の列の場合）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="87"/>
         <source>Time</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="88"/>
         <source>Amount</source>
         <translation>金額</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="86"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="89"/>
         <source>Register</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="90"/>
         <source>Category</source>
         <translation>部門</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="98"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="102"/>
         <source> min</source>
         <translation> 分</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="103"/>
         <source>Link to a visit seen at the register within</source>
         <translation>レジで確認された来店と結び付ける時間幅</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="104"/>
+        <source>Registers and cameras…</source>
+        <translation>レジとカメラ…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="123"/>
         <source>Import</source>
         <translation>取り込む</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="126"/>
-        <source>member or customer number</source>
-        <translation>会員番号・顧客番号</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="127"/>
-        <source>card number</source>
-        <translation>カード番号</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="128"/>
-        <source>person&apos;s name</source>
-        <translation>氏名</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="129"/>
-        <source>phone number</source>
-        <translation>電話番号</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="130"/>
-        <source>e-mail address</source>
-        <translation>メールアドレス</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="131"/>
-        <source>address</source>
-        <translation>住所</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="132"/>
-        <source>birthday</source>
-        <translation>生年月日</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="133"/>
-        <source>not needed</source>
-        <translation>不要な列</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/pos_dialog.py" line="138"/>
@@ -1477,9 +1522,177 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>…ほか%1行を飛ばしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="246"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="247"/>
         <source>The file cannot be imported: %1</source>
         <translation>ファイルを取り込めません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>PosTexts</name>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="13"/>
+        <source>member or customer number</source>
+        <translation>会員番号・顧客番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="14"/>
+        <source>card number</source>
+        <translation>カード番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="15"/>
+        <source>person&apos;s name</source>
+        <translation>氏名</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="16"/>
+        <source>phone number</source>
+        <translation>電話番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="17"/>
+        <source>e-mail address</source>
+        <translation>メールアドレス</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="18"/>
+        <source>address</source>
+        <translation>住所</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="19"/>
+        <source>birthday</source>
+        <translation>生年月日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="20"/>
+        <source>not needed</source>
+        <translation>不要な列</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="25"/>
+        <source>the row has %1 fields where the header has %2</source>
+        <translation>見出しは%2列ですが、この行は%1列です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="28"/>
+        <source>the time of sale is empty</source>
+        <translation>販売日時が空です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="29"/>
+        <source>the time of sale cannot be read</source>
+        <translation>販売日時を読み取れません</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="30"/>
+        <source>the date is empty</source>
+        <translation>日付が空です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="31"/>
+        <source>the date cannot be read</source>
+        <translation>日付を読み取れません</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="32"/>
+        <source>the amount is empty</source>
+        <translation>金額が空です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="33"/>
+        <source>the amount is not a number</source>
+        <translation>金額が数値ではありません</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="42"/>
+        <source>The file %1 cannot be read (%2).</source>
+        <translation>ファイル %1 を読み込めません（%2）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="45"/>
+        <source>The file starts like %1 text but is not valid %1.</source>
+        <translation>このファイルは %1 のテキストのように始まっていますが、正しい %1 ではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="49"/>
+        <source>The file is not text in UTF-8 or Shift_JIS (cp932), the encodings POS exports use.</source>
+        <translation>このファイルは、POSの出力で使われる UTF-8 または Shift_JIS（cp932）のテキストではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="51"/>
+        <source>The file holds binary data, not CSV text.</source>
+        <translation>このファイルはCSVテキストではなくバイナリデータです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="52"/>
+        <source>Line %1 cannot be read as CSV.</source>
+        <translation>%1行目をCSVとして読み取れません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="55"/>
+        <source>The file is empty.</source>
+        <translation>ファイルが空です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="57"/>
+        <source>Only one column was found: the file needs at least a time and an amount column, separated by commas, tabs or semicolons.</source>
+        <translation>列が1つしか見つかりません。カンマ・タブ・セミコロンで区切られた、少なくとも日時と金額の列が必要です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="61"/>
+        <source>The first line holds data, not column names: the file needs a header row.</source>
+        <translation>1行目が列名ではなくデータです。見出し行が必要です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="63"/>
+        <source>The file has column names but no sales.</source>
+        <translation>列名はありますが、売上の行がありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="64"/>
+        <source>Choose the columns with the time of sale and the amount.</source>
+        <translation>販売日時と金額の列を選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="65"/>
+        <source>Each column can be used for one thing only.</source>
+        <translation>1つの列は1つの用途にしか使えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="66"/>
+        <source>The file has no column named “%1”.</source>
+        <translation>「%1」という列はありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="70"/>
+        <source>The column “%1” holds a %2 and is never imported.</source>
+        <translation>列「%1」には%2が含まれているため、取り込みません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="75"/>
+        <source>No column with the time of sale was found (headers such as 日時, 取引日時, datetime, or 日付 and 時刻).</source>
+        <translation>販売日時の列が見つかりません（見出しの例: 日時、取引日時、datetime、または 日付 と 時刻）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="79"/>
+        <source>No column with the amount was found (headers such as 金額, 合計, amount or total).</source>
+        <translation>金額の列が見つかりません（見出しの例: 金額、合計、amount、total）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="81"/>
+        <source>A store name is needed to import purchases.</source>
+        <translation>購買データを取り込むには店舗名が必要です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="83"/>
+        <source>There is no store named “%1” and no operator yet: save the notice profile before importing purchases.</source>
+        <translation>「%1」という店舗も事業者もまだ登録されていません。購買データを取り込む前に告知内容を保存してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/pos_texts.py" line="87"/>
+        <source>This file was imported already on %1; importing it again would count every sale twice.</source>
+        <translation>このファイルは %1 に取り込み済みです。もう一度取り込むと売上が二重に数えられます。</translation>
     </message>
 </context>
 <context>
@@ -1693,6 +1906,89 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <location filename="../../desktopapp/ui/purge_dialog.py" line="132"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
+    </message>
+</context>
+<context>
+    <name>RegistersDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="52"/>
+        <source>Registers and cameras</source>
+        <translation>レジとカメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="57"/>
+        <source>A sale is linked to a visit only when exactly one person was seen by the register&apos;s camera at the time of sale. Choose the checkout zone of the picture so that people elsewhere in it are not counted.</source>
+        <translation>販売時刻にレジのカメラに写っていたのが1人だけのときに限り、売上を来店に結び付けます。映像内のレジのエリアを選ぶと、ほかの場所にいる人は数えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="86"/>
+        <source>Store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="87"/>
+        <source>Register</source>
+        <translation>レジ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="88"/>
+        <source>Camera</source>
+        <translation>カメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="89"/>
+        <source>Zone</source>
+        <translation>エリア</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="80"/>
+        <source>as written in the POS export, e.g. 1</source>
+        <translation>POSの出力どおり（例: 1）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="92"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="95"/>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="112"/>
+        <source>Add a camera first (Cameras menu).</source>
+        <translation>先にカメラを追加してください（カメラメニュー）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="121"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="144"/>
+        <source>(the whole picture)</source>
+        <translation>（映像全体）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="143"/>
+        <source>camera %1</source>
+        <translation>カメラ %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="166"/>
+        <source>Choose a store, a register and a camera.</source>
+        <translation>店舗・レジ・カメラを選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="180"/>
+        <source>Saved. %1 earlier purchases were linked to visits.</source>
+        <translation>保存しました。これまでの購買 %1 件を来店に結び付けました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="200"/>
+        <source>This could not be saved: %1</source>
+        <translation>保存できませんでした: %1</translation>
     </message>
 </context>
 <context>

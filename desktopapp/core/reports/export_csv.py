@@ -6,7 +6,8 @@ then each aggregate table with a title row and a header row, separated by an emp
 
 Only aggregates are written (G-06): no visitor ID, feature, path coordinate of a person or
 picture. Counts below k are written as "<k" (G-07), and a rate or amount computed from such a
-count as "hidden", since with the other figures it would give the count away.
+count as "hidden", since with the other figures it would give the count away; so is any count
+that would let a small one be worked out from a total (``core.suppression``).
 
 The wording lives here in two catalogues (ja, en) with the same keys: it is document content
 chosen per export, independent of the UI language, like the entrance sign's.
@@ -26,14 +27,14 @@ from typing import Literal
 from desktopapp.core.analytics import (
     Analytics,
     Bucket,
+    Figures,
     IncidentReport,
     Period,
-    default_bucket,
-    is_small,
     suppressed,
 )
 from desktopapp.core.reports.files import write_atomically
 from desktopapp.core.store.statistics import HEAT_CELLS
+from desktopapp.core.suppression import Disclosure, Key, is_small
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "generated": "作成日時",
         "small_groups": "少数の保護",
         "small_note": (
-            "{k}件未満の件数は「<{k}」、そこから求めた割合・金額は「非表示」と記載しています。"
+            "{k}件未満の件数は「<{k}」、そこから求めた割合・金額と、合計からの引き算で"
+            "少数の件数がわかってしまう件数は「非表示」と記載しています。"
             "来店者ID・顔特徴量・個人の動線は含みません。"
         ),
         "daily_note": (
@@ -83,6 +85,9 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_dwell": "滞在時間（分）",
         "spend": "年代・性別ごとの購買",
         "col_spend": "購買額",
+        "zones": "エリアごとの滞在（カメラ画像上に設定したエリア）",
+        "col_zone": "エリア",
+        "col_zone_dwell": "平均滞在時間（分）",
         "heat": "動線（各カメラ画像を{n}×{n}に分けたマスごとの来店数）",
         "col_camera": "カメラ",
         "col_column": "列（左から）",
@@ -119,8 +124,9 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "generated": "Created",
         "small_groups": "Small groups",
         "small_note": (
-            'Counts below {k} are written as "<{k}", and rates or amounts computed from them '
-            'as "hidden". No visitor ID, feature data or path of a person is included.'
+            'Counts below {k} are written as "<{k}"; rates or amounts computed from them, and '
+            'counts that would let a small one be worked out from a total, as "hidden". No '
+            "visitor ID, feature data or path of a person is included."
         ),
         "daily_note": (
             "Visit number, time in the store and floor cells are kept by day, from 00:00 UTC "
@@ -150,6 +156,9 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_dwell": "Minutes",
         "spend": "Purchases by age band and gender",
         "col_spend": "Amount",
+        "zones": "Time in zones (areas drawn on each camera's picture)",
+        "col_zone": "Zone",
+        "col_zone_dwell": "Mean time in the zone (minutes)",
         "heat": "Where visitors went (visits per cell, each camera's picture cut into {n} × {n})",
         "col_camera": "Camera",
         "col_column": "Column (from left)",
@@ -213,19 +222,25 @@ class _Table:
 class _Cells:
     """The text of one export's cells, counting those it hides (G-07)."""
 
-    def __init__(self, k: int, hidden: str):
-        self.k = k
+    def __init__(self, disclosure: Disclosure, hidden: str):
+        self.disclosure = disclosure
         self.hidden_text = hidden
         self.hidden = 0
 
-    def count(self, value: int) -> str:
-        if is_small(value, self.k):
-            self.hidden += 1
-        return suppressed(value, self.k)
+    def count(self, key: Key) -> str:
+        """A count of the period's figures: "<k" when small, "hidden" when hidden to protect
+        another cell."""
+        self.hidden += self.disclosure.hidden(key)
+        return self.disclosure.text(key, self.hidden_text)
 
-    def derived(self, text: str, *counts: int) -> str:
-        """``text``, a figure computed from ``counts``, unless one of them is hidden."""
-        if any(is_small(count, self.k) for count in counts):
+    def small(self, value: int) -> str:
+        """A count that adds up to nothing published (a floor cell): "<k" when small."""
+        self.hidden += is_small(value, self.disclosure.k)
+        return suppressed(value, self.disclosure.k)
+
+    def derived(self, text: str, *keys: Key) -> str:
+        """``text``, a figure computed from the counts of ``keys``, unless one is hidden."""
+        if self.disclosure.any_hidden(*keys):
             self.hidden += 1
             return self.hidden_text
         return text
@@ -246,16 +261,14 @@ def _amount(value: float) -> str:
 
 
 def _tables(
-    analytics: Analytics, period: Period, text: dict[str, str], cells: _Cells
+    analytics: Analytics, figures: Figures, text: dict[str, str], cells: _Cells
 ) -> list[_Table]:
     def words(value: str) -> str:
         return text.get(value, value)  # gender and "unknown"; age bands stay as they are
 
-    bucket = default_bucket(period)
-    over_time = analytics.visits_over_time(period, bucket)
-    visits = sum(b.visits for b in over_time)
-    repeats = sum(b.repeat_visits for b in over_time)
-    conversion = analytics.conversion(period)
+    bucket = figures.bucket
+    visits, repeats = figures.repeat.visits, figures.repeat.repeat_visits
+    converted = figures.conversion.converted
     tables = [
         _Table(
             text[f"over_time_{bucket}"],
@@ -263,11 +276,11 @@ def _tables(
             [
                 (
                     f"{b.start:{_BUCKET_FORMAT[bucket]}}",
-                    cells.count(b.visits),
-                    cells.count(b.new_visits),
-                    cells.count(b.repeat_visits),
+                    cells.count(("bucket", i, "visits")),
+                    cells.count(("bucket", i, "new")),
+                    cells.count(("bucket", i, "repeat")),
                 )
-                for b in over_time
+                for i, b in enumerate(figures.over_time)
             ],
         ),
         _Table(
@@ -281,38 +294,38 @@ def _tables(
             ),
             [
                 (
-                    cells.count(visits),
-                    cells.count(repeats),
-                    cells.derived(_rate(repeats, visits), repeats, visits),
-                    cells.count(conversion.converted),
-                    cells.derived(
-                        _rate(conversion.converted, conversion.visits),
-                        conversion.converted,
-                        conversion.visits,
-                    ),
+                    cells.count(("visits",)),
+                    cells.count(("repeat",)),
+                    cells.derived(_rate(repeats, visits), ("repeat",), ("visits",)),
+                    cells.count(("converted",)),
+                    cells.derived(_rate(converted, visits), ("converted",), ("visits",)),
                 )
             ],
         ),
         _Table(
             text["frequency"],
             (text["col_visit_number"], text["col_visits"]),
-            [(cell.label, cells.count(cell.count)) for cell in analytics.visit_frequency(period)],
+            [
+                (cell.label, cells.count(("frequency", i)))
+                for i, cell in enumerate(figures.frequency)
+            ],
         ),
         _Table(
             text["demographics"],
             (text["col_age"], text["col_gender"], text["col_visits"]),
             [
-                (words(cell.age_band), words(cell.gender), cells.count(cell.visits))
-                for cell in analytics.demographics(period)
+                (
+                    words(cell.age_band),
+                    words(cell.gender),
+                    cells.count(("segment", cell.age_band, cell.gender)),
+                )
+                for cell in figures.demographics
             ],
         ),
         _Table(
             text["dwell"],
             (text["col_dwell"], text["col_visits"]),
-            [
-                (cell.label, cells.count(cell.count))
-                for cell in analytics.dwell_distribution(period)
-            ],
+            [(cell.label, cells.count(("dwell", i))) for i, cell in enumerate(figures.dwell)],
         ),
         _Table(
             text["spend"],
@@ -328,22 +341,42 @@ def _tables(
                 (
                     words(cell.age_band),
                     words(cell.gender),
-                    cells.count(cell.visits),
-                    cells.count(cell.converted),
-                    cells.derived(_rate(cell.converted, cell.visits), cell.converted, cell.visits),
+                    cells.count(("segment", cell.age_band, cell.gender)),
+                    cells.count(("converted", cell.age_band, cell.gender)),
+                    cells.derived(
+                        _rate(cell.converted, cell.visits),
+                        ("converted", cell.age_band, cell.gender),
+                        ("segment", cell.age_band, cell.gender),
+                    ),
                     # The amount is what the converted visits spent: hidden with their count.
-                    cells.derived(_amount(cell.spend), cell.converted),
+                    cells.derived(_amount(cell.spend), ("converted", cell.age_band, cell.gender)),
                 )
-                for cell in analytics.spend_by_segment(period)
+                for cell in figures.spend
+            ],
+        ),
+        _Table(
+            text["zones"],
+            (text["col_camera"], text["col_zone"], text["col_visits"], text["col_zone_dwell"]),
+            [
+                (
+                    str(zone.camera_id),
+                    zone.zone,
+                    cells.count(("zone", zone.camera_id, zone.zone)),
+                    cells.derived(
+                        f"{zone.mean_dwell_seconds / 60:.1f}", ("zone", zone.camera_id, zone.zone)
+                    ),
+                )
+                for zone in figures.zones
             ],
         ),
     ]
     heat_rows = []
+    period = figures.period
     for camera in analytics.heatmap_cameras(period):
         heatmap = analytics.heatmap(period, camera)
         for y, row in enumerate(heatmap.cells):
             heat_rows += [
-                (str(camera), str(x + 1), str(y + 1), cells.count(visits))
+                (str(camera), str(x + 1), str(y + 1), cells.small(visits))
                 for x, visits in enumerate(row)
                 if visits
             ]
@@ -384,11 +417,12 @@ def write_csv(
     """Write the period's aggregates to ``path`` (whole or not at all); ExportError when the
     file cannot be written."""
     text = CATALOGUE[language]
-    cells = _Cells(analytics.k, text["hidden"])
+    figures = analytics.figures(period)
+    cells = _Cells(figures.disclosure(analytics.k), text["hidden"])
     names = {store.store_id: store.name for store in analytics.stores()}
     store = names.get(period.store_id) if period.store_id is not None else None
     versions = analytics.notice_versions(period)
-    tables = _tables(analytics, period, text, cells)
+    tables = _tables(analytics, figures, text, cells)
     about: list[Row] = [
         (text["from"], _when(period.start, analytics.tz)),
         (text["to"], _when(period.end, analytics.tz)),

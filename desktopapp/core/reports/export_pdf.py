@@ -60,9 +60,7 @@ from desktopapp.core.analytics import (
     RepeatRate,
     SpendCell,
     TimeBucket,
-    default_bucket,
-    is_small,
-    suppressed,
+    ZoneDwell,
 )
 from desktopapp.core.notice import NoticeStore, NoticeVersion
 from desktopapp.core.reports.export_csv import ExportError, ExportSummary
@@ -77,6 +75,7 @@ from desktopapp.core.reports.signage import (
     SignageError,
     _register_font,
 )
+from desktopapp.core.suppression import Disclosure, Key
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +127,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "unknown": "不明",
         "dwell_heading": "滞在時間の分布",
         "col_dwell": "滞在時間（分）",
+        "zones_heading": "エリアごとの滞在",
+        "col_camera": "カメラ",
+        "col_zone": "エリア",
+        "col_zone_dwell": "平均滞在（分）",
         "conversion_heading": "購買転換と購買額",
         "no_purchases": "この期間の購買データがないため、購買転換と購買額は省略します。",
         "spend_chart": "年代・性別ごとの購買額",
@@ -140,8 +143,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "note_heading": "少数の集計の保護について",
         "note": (
             "個人が特定されることのないよう、{k}件未満の件数は「<{k}」と表示し、グラフでは"
-            "棒を描かずに「<{k}」とだけ示しています。{k}件未満の件数から計算される割合や金額は"
-            "「—」としています。このレポートには来店者ID、顔特徴量、動線の座標、人物の画像は"
+            "棒を描かずに「<{k}」とだけ示しています。{k}件未満の件数から計算される割合や金額と、"
+            "合計からの引き算で少数の件数がわかってしまう件数は「—」としています。このレポートには来店者ID、顔特徴量、動線の座標、人物の画像は"
             "含まれません。"
         ),
         "daily_note": (
@@ -195,6 +198,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "unknown": "Unknown",
         "dwell_heading": "Time in store",
         "col_dwell": "Minutes",
+        "zones_heading": "Time in zones",
+        "col_camera": "Camera",
+        "col_zone": "Zone",
+        "col_zone_dwell": "Mean minutes",
         "conversion_heading": "Conversion and spend",
         "no_purchases": (
             "There are no purchase records for this period, so conversion and spend are left out."
@@ -210,7 +217,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "note": (
             "So that nobody can be singled out, counts below {k} are shown as <{k}, and charts "
             "draw no bar for them, only the <{k} label. Rates and amounts computed from a count "
-            "below {k} are shown as —. This report holds no visitor ID, face feature data, "
+            "below {k}, and counts that would let a small one be worked out from a total, are "
+            "shown as —. This report holds no visitor ID, face feature data, "
             "path coordinates or image of a person."
         ),
         "daily_note": (
@@ -250,7 +258,7 @@ GENDERS = ("female", "male", UNKNOWN)
 class _Context:
     """One report's texts, styles and k, and a tally of what its tables hide."""
 
-    def __init__(self, language: Language, k: int):
+    def __init__(self, language: Language, disclosure: Disclosure):
         if language not in CATALOGUE:
             raise ValueError(f"report language must be ja or en, not {language!r}")
         try:
@@ -259,26 +267,27 @@ class _Context:
             raise ExportError(str(exc)) from exc
         self.text = CATALOGUE[language]
         self.styles = _Styles.make(language)
-        self.k = k
+        self.disclosure = disclosure
+        self.k = disclosure.k
         self.tables = 0
         self.hidden_cells = 0
 
-    def hidden(self, count: int) -> bool:
-        return is_small(count, self.k)
+    def hidden(self, key: Key) -> bool:
+        return self.disclosure.hidden(key)
 
-    def shown(self, count: int) -> str:
-        """A count for prose: "<k" or the number with thousands separators."""
-        return suppressed(count, self.k) if self.hidden(count) else f"{count:,}"
+    def shown(self, key: Key) -> str:
+        """A count for prose: "<k", hidden, or the number with thousands separators."""
+        return self.disclosure.text(key, HIDDEN, f"{self.disclosure.count(key):,}")
 
-    def count(self, count: int) -> str:
+    def count(self, key: Key) -> str:
         """A count for a table cell, tallied when hidden."""
-        self.hidden_cells += self.hidden(count)
-        return self.shown(count)
+        self.hidden_cells += self.hidden(key)
+        return self.shown(key)
 
-    def derived(self, text: str, *counts: int) -> str:
-        """``text``, a figure computed from ``counts``, unless one of them is hidden: with the
-        other figures it would give the count away."""
-        if any(self.hidden(count) for count in counts):
+    def derived(self, text: str, *keys: Key) -> str:
+        """``text``, a figure computed from the counts of ``keys``, unless one of them is
+        hidden: with the other figures it would give the count away."""
+        if self.disclosure.any_hidden(*keys):
             self.hidden_cells += 1
             return HIDDEN
         return text
@@ -354,20 +363,6 @@ class _Styles:
 
 
 @dataclass(frozen=True, slots=True)
-class _Figures:
-    """Everything the report prints, read once for both layout passes."""
-
-    bucket: Bucket
-    over_time: list[TimeBucket]
-    repeat: RepeatRate
-    frequency: list[Cell]
-    demographics: list[DemographicCell]
-    dwell: list[Cell]
-    conversion: Conversion
-    spend: list[SpendCell]
-
-
-@dataclass(frozen=True, slots=True)
 class _Decor:
     """What every page prints around the story."""
 
@@ -416,7 +411,8 @@ def write_pdf(
 
 
 def _report(analytics: Analytics, period: Period, language: Language) -> _Report:
-    ctx = _Context(language, analytics.k)
+    figures = analytics.figures(period)
+    ctx = _Context(language, figures.disclosure(analytics.k))
     text = ctx.text
     tz = analytics.tz
     names = {store.store_id: store.name for store in analytics.stores()}
@@ -425,7 +421,6 @@ def _report(analytics: Analytics, period: Period, language: Language) -> _Report
     notice = NoticeStore(analytics.db).current()
     versions = analytics.notice_versions(period)
     dates = _period_text(period, tz, text)
-    figures = _figures(analytics, period)
     facts = [
         (text["operator"], notice.profile.operator if notice else "—"),
         (text["store"], where),
@@ -440,13 +435,13 @@ def _report(analytics: Analytics, period: Period, language: Language) -> _Report
         if figures.repeat.visits:
             flow += _visits_section(ctx, figures.over_time, figures.bucket, tz)
             flow += _repeat_section(ctx, figures.repeat)
-            labels = [c.label for c in figures.frequency]
             flow += _cells_section(
-                ctx, "frequency_heading", "col_frequency", figures.frequency, labels
+                ctx, "frequency_heading", "col_frequency", "frequency", figures.frequency
             )
             flow += _demographics_section(ctx, figures.demographics)
-            labels = [c.label for c in figures.dwell]
-            flow += _cells_section(ctx, "dwell_heading", "col_dwell", figures.dwell, labels)
+            flow += _cells_section(ctx, "dwell_heading", "col_dwell", "dwell", figures.dwell)
+            if figures.zones:
+                flow += _zones_section(ctx, figures.zones)
             flow += _conversion_section(ctx, figures.conversion, figures.spend)
         else:
             flow += [Spacer(1, 18), ctx.paragraph(text["no_visits"])]
@@ -475,20 +470,6 @@ def _report(analytics: Analytics, period: Period, language: Language) -> _Report
     }
     data = _render(story, _Decor(title, running_head, footer, text["page"]), info)
     return _Report(data, store, versions, ctx.tables, ctx.hidden_cells)
-
-
-def _figures(analytics: Analytics, period: Period) -> _Figures:
-    bucket = default_bucket(period)
-    return _Figures(
-        bucket=bucket,
-        over_time=analytics.visits_over_time(period, bucket),
-        repeat=analytics.held_repeat_rate(period),
-        frequency=analytics.visit_frequency(period),
-        demographics=analytics.demographics(period),
-        dwell=analytics.dwell_distribution(period),
-        conversion=analytics.conversion(period),
-        spend=analytics.spend_by_segment(period),
-    )
 
 
 def _moment(local: datetime) -> str:
@@ -566,25 +547,21 @@ def _visits_section(
         ]
     else:
         axis = labels
-    new = [b.new_visits for b in buckets]
-    repeat = [b.repeat_visits for b in buckets]
     chart = _count_chart(
         ctx,
         axis,
-        [new, repeat],
+        [[("bucket", i, column) for i in range(len(buckets))] for column in ("new", "repeat")],
         CONTENT_WIDTH,
         names=[text["col_new"], text["col_repeat"]],
         stacked=True,
     )
     summary = text["visits_summary"].format(
-        visits=ctx.shown(sum(b.visits for b in buckets)),
-        new=ctx.shown(sum(new)),
-        repeat=ctx.shown(sum(repeat)),
+        visits=ctx.shown(("visits",)), new=ctx.shown(("new",)), repeat=ctx.shown(("repeat",))
     )
     header = [text[f"col_{bucket}"], text["col_visits"], text["col_new"], text["col_repeat"]]
     rows = [
-        [label, ctx.count(b.visits), ctx.count(b.new_visits), ctx.count(b.repeat_visits)]
-        for label, b in zip(labels, buckets, strict=True)
+        [label, *(ctx.count(("bucket", i, column)) for column in ("visits", "new", "repeat"))]
+        for i, label in enumerate(labels)
     ]
     return [
         KeepTogether([*ctx.heading("visits_heading"), ctx.paragraph(summary), Spacer(1, 6), chart]),
@@ -608,11 +585,11 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
     ]
     # The band and the expected false repeats (capped at the repeat visits) are computed
     # from both counts, so they too would tell a small one apart.
-    counts = (rate.repeat_visits, rate.visits)
+    counts = (("repeat",), ("visits",))
     expected = f"{rate.expected_false_repeats:,.2f}"
     row = [
-        ctx.count(rate.visits),
-        ctx.count(rate.repeat_visits),
+        ctx.count(("visits",)),
+        ctx.count(("repeat",)),
         ctx.derived(_percent(rate.rate), *counts),
         ctx.derived(f"{_percent(rate.low)} – {_percent(rate.high)}", *counts),
         ctx.derived(expected, *counts),
@@ -630,18 +607,40 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
 
 
 def _cells_section(
-    ctx: _Context, heading: str, column: str, cells: Sequence[Cell], labels: Sequence[str]
+    ctx: _Context, heading: str, column: str, name: str, cells: Sequence[Cell]
 ) -> list[Flowable]:
-    """A distribution of visits: bars beside a two-column table."""
-    counts = [c.count for c in cells]
-    chart = _count_chart(ctx, labels, [counts], SIDE_CHART_WIDTH)
+    """A distribution of visits (the disclosure's ``name`` cells): bars beside a two-column
+    table."""
+    labels = [c.label for c in cells]
+    keys = [(name, i) for i in range(len(cells))]
+    chart = _count_chart(ctx, labels, [keys], SIDE_CHART_WIDTH)
     side = CONTENT_WIDTH - SIDE_CHART_WIDTH - SIDE_GAP
     table = ctx.table(
         [ctx.text[column], ctx.text["col_visits"]],
-        [[label, ctx.count(n)] for label, n in zip(labels, counts, strict=True)],
+        [[label, ctx.count(key)] for label, key in zip(labels, keys, strict=True)],
         [side - NUMBER_WIDTH - 20, NUMBER_WIDTH + 20],
     )
     return [KeepTogether([*ctx.heading(heading), _beside(chart, table)])]
+
+
+def _zones_section(ctx: _Context, zones: Sequence[ZoneDwell]) -> list[Flowable]:
+    """Visits that entered each zone drawn on a camera's picture, and their mean time there."""
+    text = ctx.text
+    rows = [
+        [
+            str(zone.camera_id),
+            zone.zone,
+            ctx.count(("zone", zone.camera_id, zone.zone)),
+            ctx.derived(
+                f"{zone.mean_dwell_seconds / 60:,.1f}", ("zone", zone.camera_id, zone.zone)
+            ),
+        ]
+        for zone in zones
+    ]
+    header = [text["col_camera"], text["col_zone"], text["col_visits"], text["col_zone_dwell"]]
+    number = NUMBER_WIDTH + 20
+    widths = [number, CONTENT_WIDTH - 3 * number, number, number]
+    return [KeepTogether([*ctx.heading("zones_heading"), ctx.table(header, rows, widths)])]
 
 
 def _pivot(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
@@ -658,16 +657,16 @@ def _pivot(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
 
 def _demographics_section(ctx: _Context, cells: Sequence[DemographicCell]) -> list[Flowable]:
     text = ctx.text
-    visits = {(c.age_band, c.gender): c.visits for c in cells}
-    bands, genders = _pivot(list(visits))
+    held = {(c.age_band, c.gender) for c in cells}
+    bands, genders = _pivot(list(held))
     names = [ctx.words(g) for g in genders]
     labels = [ctx.words(b) for b in bands]
-    series = [[visits.get((b, g), 0) for b in bands] for g in genders]
+    series = [[("segment", b, g) if (b, g) in held else None for b in bands] for g in genders]
     chart = _count_chart(ctx, labels, series, SIDE_CHART_WIDTH, names=names)
     side = CONTENT_WIDTH - SIDE_CHART_WIDTH - SIDE_GAP
     number = min(NUMBER_WIDTH + 8, (side - 50) / len(genders))
     rows = [
-        [label, *(ctx.count(visits.get((b, g), 0)) for g in genders)]
+        [label, *(ctx.count(("segment", b, g)) if (b, g) in held else "0" for g in genders)]
         for label, b in zip(labels, bands, strict=True)
     ]
     widths = [side - number * len(genders), *[number] * len(genders)]
@@ -687,8 +686,9 @@ def _conversion_section(
     def money(amount: float) -> str:
         return text["money"].format(amount=f"{amount:,.0f}")
 
-    def row(label: str, visits: int, converted: int, spend: float) -> list[str]:
-        rate = _percent(converted / visits) if visits else ""
+    def row(label: str, visits: Key, converted: Key, spend: float) -> list[str]:
+        counts = ctx.disclosure.count(visits), ctx.disclosure.count(converted)
+        rate = _percent(counts[1] / counts[0]) if counts[0] else ""
         return [
             label,
             ctx.count(visits),
@@ -699,7 +699,7 @@ def _conversion_section(
         ]
 
     total_spend = sum(s.spend for s in segments)
-    rows = [row(text["all_visits"], conversion.visits, conversion.converted, total_spend)]
+    rows = [row(text["all_visits"], ("visits",), ("converted",), total_spend)]
     amounts = {(s.age_band, s.gender): s for s in segments}
     bands, genders = _pivot(list(amounts))
     for band in bands:
@@ -707,7 +707,9 @@ def _conversion_section(
             cell = amounts.get((band, gender))
             if cell is not None:
                 label = f"{ctx.words(band)} {ctx.words(gender)}"
-                rows.append(row(label, cell.visits, cell.converted, cell.spend))
+                rows.append(
+                    row(label, ("segment", band, gender), ("converted", band, gender), cell.spend)
+                )
     header = [
         text["col_segment"],
         text["col_visits"],
@@ -721,7 +723,7 @@ def _conversion_section(
 
     spend = [[amounts[b, g].spend if (b, g) in amounts else 0.0 for b in bands] for g in genders]
     hidden = [
-        [(b, g) in amounts and ctx.hidden(amounts[b, g].converted) for b in bands] for g in genders
+        [(b, g) in amounts and ctx.hidden(("converted", b, g)) for b in bands] for g in genders
     ]
     heading = ctx.heading("conversion_heading")
     drawable = any(
@@ -974,16 +976,20 @@ def _bar_chart(
 def _count_chart(
     ctx: _Context,
     categories: Sequence[str],
-    series: Sequence[Sequence[int]],
+    series: Sequence[Sequence[Key | None]],
     width: float,
     *,
     names: Sequence[str] = (),
     stacked: bool = False,
 ) -> Drawing:
-    """Counts as bars; a count below k gets no bar, only its "<k" (G-07)."""
-    hidden = [[ctx.hidden(v) for v in row] for row in series]
-    values = [[float(v) for v in row] for row in series]
-    label = suppressed(1, ctx.k)
+    """The counts of the disclosure's ``series`` keys (None: no such cell, zero) as bars; a
+    hidden count gets no bar, only a label (G-07): "<k" where every hidden one is small,
+    else "hidden"."""
+    d = ctx.disclosure
+    hidden = [[key is not None and d.hidden(key) for key in row] for row in series]
+    values = [[0.0 if key is None else float(d.count(key)) for key in row] for row in series]
+    covered = [key for row in series for key in row if key is not None and d.hidden(key)]
+    label = f"<{ctx.k}" if all(d.primary(key) for key in covered) else HIDDEN
     return _bar_chart(categories, values, hidden, label, width, names=names, stacked=stacked)
 
 

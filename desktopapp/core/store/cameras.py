@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from desktopapp.core.counting import Zone
 from desktopapp.core.privacy import MaskStyle, Polygon
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.crypto import Cipher
+from desktopapp.core.store.db import immediate_transaction
+from desktopapp.core.store.zones import recompute_zone_dwell, zones_from_json, zones_to_json
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ class Camera:
     polygons: tuple[Polygon, ...] = ()
     analysis_fps: float = 10.0
     enabled: bool = True
+    zones: tuple[Zone, ...] = ()  # analysis zones (shelf, checkout, entrance)
     camera_id: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +57,7 @@ class CameraStore:
             "polygons_json": json.dumps([list(map(list, p)) for p in camera.polygons]),
             "analysis_fps": camera.analysis_fps,
             "enabled": int(camera.enabled),
+            "zones_json": zones_to_json(camera.zones),
         }
 
     def add(self, camera: Camera) -> Camera:
@@ -69,11 +74,16 @@ class CameraStore:
         if camera.camera_id is None:
             raise ValueError("only a stored camera can be updated")
         row = self._row(camera)
-        with self._db.conn:
+        with immediate_transaction(self._db.conn):
+            before = self._db.conn.execute(
+                "SELECT zones_json FROM camera WHERE id = ?", (camera.camera_id,)
+            ).fetchone()
             self._db.conn.execute(
                 f"UPDATE camera SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                 (*row.values(), camera.camera_id),
             )
+            if before is not None and before[0] != row["zones_json"]:
+                recompute_zone_dwell(self._db.conn, camera.camera_id)
         return self.get(camera.camera_id)
 
     def remove(self, camera_id: int) -> None:
@@ -90,7 +100,7 @@ class CameraStore:
     def all(self) -> list[Camera]:
         rows = self._db.execute(
             "SELECT id, name, source_kind, location_enc, loop_file, mask_style, polygons_json, "
-            "analysis_fps, enabled FROM camera ORDER BY id"
+            "analysis_fps, enabled, zones_json FROM camera ORDER BY id"
         ).fetchall()
         cameras = []
         for row in rows:
@@ -104,6 +114,7 @@ class CameraStore:
                     polygons=tuple(tuple(map(tuple, p)) for p in json.loads(row[6])),
                     analysis_fps=float(row[7]),
                     enabled=bool(row[8]),
+                    zones=zones_from_json(row[9]),
                     camera_id=int(row[0]),
                 )
             )

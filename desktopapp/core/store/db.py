@@ -219,6 +219,40 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        5,
+        (
+            # The SHA-256 of each imported POS file: the same file imported twice would count
+            # every sale twice.
+            "ALTER TABLE pos_import ADD COLUMN sha256 TEXT",
+            "CREATE INDEX pos_import_sha256 ON pos_import(sha256)",
+            # Analysis zones the operator draws on a camera's picture (shelf, checkout,
+            # entrance): JSON list of {name, kind, polygon} in normalised image coordinates.
+            "ALTER TABLE camera ADD COLUMN zones_json TEXT NOT NULL DEFAULT '[]'",
+            # A register may be watched by one zone of its camera (the checkout): then only
+            # visits seen inside that zone are linked to its sales.
+            "ALTER TABLE register_camera ADD COLUMN zone TEXT",
+            # Time each visit spent in each zone, worked out when its path is recorded: path
+            # points go with their visit, and this row goes with them.
+            """CREATE TABLE zone_dwell (
+                visit_id INTEGER NOT NULL REFERENCES visit(id) ON DELETE CASCADE,
+                camera_id INTEGER NOT NULL,
+                zone TEXT NOT NULL,
+                seconds REAL NOT NULL,
+                PRIMARY KEY (visit_id, camera_id, zone)
+            )""",
+            # ... and folded by day when the visit expires, like the other statistics.
+            """CREATE TABLE stat_zone_dwell (
+                store_id INTEGER NOT NULL,
+                day TEXT NOT NULL,
+                camera_id INTEGER NOT NULL,
+                zone TEXT NOT NULL,
+                visits INTEGER NOT NULL,
+                seconds REAL NOT NULL,
+                PRIMARY KEY (store_id, day, camera_id, zone)
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

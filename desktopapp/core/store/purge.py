@@ -23,7 +23,7 @@ from desktopapp.core.store.statistics import STAT_TABLES
 
 log = logging.getLogger(__name__)
 
-_PERSONAL_TABLES = ("path_point", "visit", "template", "visitor")
+_PERSONAL_TABLES = ("path_point", "zone_dwell", "visit", "template", "visitor")
 
 
 @dataclass(frozen=True, slots=True)

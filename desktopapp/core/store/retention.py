@@ -88,6 +88,14 @@ _FOLDS = (
     ON CONFLICT (store_id, day, camera_id, cell_x, cell_y) DO UPDATE SET
         points = stat_heat.points + excluded.points,
         visits = stat_heat.visits + excluded.visits""",
+    # Time in the operator's zones, worked out when each path was recorded.
+    """INSERT INTO stat_zone_dwell (store_id, day, camera_id, zone, visits, seconds)
+    SELECT store_id, day, camera_id, zone, COUNT(*), SUM(seconds)
+    FROM temp.folding CROSS JOIN zone_dwell ON zone_dwell.visit_id = folding.id
+    WHERE TRUE GROUP BY 1, 2, 3, 4
+    ON CONFLICT (store_id, day, camera_id, zone) DO UPDATE SET
+        visits = stat_zone_dwell.visits + excluded.visits,
+        seconds = stat_zone_dwell.seconds + excluded.seconds""",
     "DROP TABLE temp.folding_day",
     "DROP TABLE temp.folding",
 )

@@ -19,7 +19,13 @@ import logging
 
 log = logging.getLogger(__name__)
 
-STAT_TABLES = ("stat_visit_hour", "stat_visit_number", "stat_dwell", "stat_heat")
+STAT_TABLES = (
+    "stat_visit_hour",
+    "stat_visit_number",
+    "stat_dwell",
+    "stat_heat",
+    "stat_zone_dwell",
+)
 
 # Staff (consented) and opted-out visitors never count. A NOT IN list of them rather than a
 # join with visitor: a million joined lookups double the time of a fold.

@@ -15,6 +15,7 @@ import numpy as np
 import sqlite_utils
 
 from desktopapp.core.store.crypto import Cipher
+from desktopapp.core.store.zones import add_zone_dwell
 from desktopapp.core.vision.types import Vector
 
 log = logging.getLogger(__name__)
@@ -224,3 +225,4 @@ class VisitStore:
             "INSERT INTO path_point (visit_id, camera_id, at, x, y) VALUES (?, ?, ?, ?, ?)",
             [(visit_id, p.camera_id, _iso(p.at), p.x, p.y) for p in path],
         )
+        add_zone_dwell(self.db.conn, visit_id, [(p.camera_id, p.at, p.x, p.y) for p in path])

@@ -1,0 +1,145 @@
+"""Analysis zones of a camera (``core.counting.Zone``: shelf, checkout, entrance) as stored
+with it, and the time each visit spends in them.
+
+A zone drawn on the camera's picture is a polygon in normalised image coordinates (0..1, like
+path points), drawn by the operator in the camera dialog. Zone dwell is worked out when a
+visit's path is recorded and kept in ``zone_dwell`` beside the path; retention folds it into
+``stat_zone_dwell`` with the visit, so the figure survives the path (G-04). Drawing or changing
+zones recomputes the rows of the paths still held; what was folded keeps the zones in force at
+the time.
+
+Dwell rule: a path point inside a zone counts the time to the next point of the same visit on
+the same camera, unless that step is a gap between tracks (over ``MAX_STEP_SECONDS``); a visit
+seen inside a zone at all "entered" it, even for one point.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from desktopapp.core.counting import Zone, ZoneKind
+from desktopapp.core.floor import Space
+
+log = logging.getLogger(__name__)
+
+# Paths are sampled about once a second while a person is seen; a step longer than this is a
+# gap between two tracks of the visit (the person left the picture), not time in the zone.
+MAX_STEP_SECONDS = 30.0
+
+
+def zones_to_json(zones: Sequence[Zone]) -> str:
+    names = [zone.name for zone in zones]
+    if len(set(names)) != len(names):
+        raise ValueError("two zones of one camera cannot have the same name")
+    return json.dumps(
+        [
+            {
+                "name": zone.name,
+                "kind": zone.kind.value,
+                "space": zone.space.value,
+                "polygon": [list(point) for point in zone.polygon],
+            }
+            for zone in zones
+        ],
+        ensure_ascii=False,
+    )
+
+
+def zones_from_json(text: str) -> tuple[Zone, ...]:
+    return tuple(
+        Zone(
+            str(item["name"]),
+            ZoneKind(item["kind"]),
+            tuple((float(x), float(y)) for x, y in item["polygon"]),
+            Space(item.get("space", Space.IMAGE.value)),
+        )
+        for item in json.loads(text)
+    )
+
+
+def camera_zones(
+    conn: sqlite3.Connection, camera_ids: Iterable[int]
+) -> dict[int, tuple[Zone, ...]]:
+    """The zones drawn on each camera's picture. Zones on the floor plan need the camera's
+    calibration, which stored path points (image coordinates) do not carry: they are left
+    out here."""
+    ids = sorted(set(camera_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT id, zones_json FROM camera WHERE id IN ({', '.join('?' * len(ids))})", ids
+    )
+    return {
+        int(camera_id): tuple(z for z in zones_from_json(text) if z.space is Space.IMAGE)
+        for camera_id, text in rows
+    }
+
+
+def dwell_of(
+    points: Sequence[tuple[datetime, float, float]], zones: Sequence[Zone]
+) -> dict[str, float]:
+    """Seconds in each zone the track entered, for one visit's points on one camera in time
+    order."""
+    seconds: dict[str, float] = {}
+    for index, (at, x, y) in enumerate(points):
+        step = (points[index + 1][0] - at).total_seconds() if index + 1 < len(points) else 0.0
+        if step > MAX_STEP_SECONDS:
+            step = 0.0
+        for zone in zones:
+            if zone.contains((x, y)):
+                seconds[zone.name] = seconds.get(zone.name, 0.0) + step
+    return seconds
+
+
+def add_zone_dwell(
+    conn: sqlite3.Connection,
+    visit_id: int,
+    points: Sequence[tuple[int, datetime, float, float]],
+) -> None:
+    """Add the zone dwell of one recorded track (camera id, time, x, y) to its visit. Runs in
+    the caller's transaction."""
+    by_camera: dict[int, list[tuple[datetime, float, float]]] = defaultdict(list)
+    for camera_id, at, x, y in points:
+        by_camera[camera_id].append((at, x, y))
+    zones = camera_zones(conn, by_camera)
+    rows = [
+        (visit_id, camera_id, name, seconds)
+        for camera_id, track in by_camera.items()
+        for name, seconds in dwell_of(sorted(track), zones.get(camera_id, ())).items()
+    ]
+    conn.executemany(
+        "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (visit_id, camera_id, zone) DO UPDATE SET "
+        "seconds = zone_dwell.seconds + excluded.seconds",
+        rows,
+    )
+
+
+def recompute_zone_dwell(conn: sqlite3.Connection, camera_id: int) -> int:
+    """Work out the zone dwell of every held path on ``camera_id`` again under its zones as
+    they are now; returns how many (visit, zone) rows there are. Runs in the caller's
+    transaction."""
+    zones = camera_zones(conn, [camera_id]).get(camera_id, ())
+    conn.execute("DELETE FROM zone_dwell WHERE camera_id = ?", (camera_id,))
+    tracks: dict[int, list[tuple[datetime, float, float]]] = defaultdict(list)
+    if zones:
+        for visit_id, at, x, y in conn.execute(
+            "SELECT visit_id, at, x, y FROM path_point WHERE camera_id = ? ORDER BY visit_id, at",
+            (camera_id,),
+        ):
+            tracks[int(visit_id)].append((datetime.fromisoformat(at), float(x), float(y)))
+    rows = [
+        (visit_id, camera_id, name, seconds)
+        for visit_id, points in tracks.items()
+        for name, seconds in dwell_of(points, zones).items()
+    ]
+    conn.executemany(
+        "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, ?, ?, ?)", rows
+    )
+    log.info("zone dwell of camera %d recomputed: %d rows", camera_id, len(rows))
+    return len(rows)
