@@ -5,6 +5,10 @@ Run from the repository root::
     .venv/bin/python bench/persons.py            # Markdown tables
     .venv/bin/python bench/persons.py --json     # one JSON object
 
+The pipeline table times the passer-by mode's whole per-frame analysis on one camera (person
+detection, person tracking, masking and a counting line with hysteresis) over the first
+``--pipeline-frames`` frames of ``vtest.avi`` at its own 768x576, as frames analysed per second.
+
 Detection is timed on frames of ``vtest.avi`` resized to 640x480, including the detector's own
 resizing, decoding and non-maximum suppression. SSDLite runs at threads=1 and threads=2 (the
 ``threads`` argument of ``load_backend``: onnxruntime's intra-op threads); HOG has no such
@@ -35,6 +39,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.vision import VIDEO, time_calls, video_frames  # noqa: E402 - shared with vision
+from desktopapp.core.config import VisionConfig  # noqa: E402
+from desktopapp.core.counting import CountingLine  # noqa: E402
+from desktopapp.core.floor import Space  # noqa: E402
+from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
+from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: E402
+from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames  # noqa: E402
 from desktopapp.core.vision.engine import load_backend  # noqa: E402
 from desktopapp.core.vision.persons import HogPersonDetector, hog_info  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
@@ -60,7 +70,21 @@ def _detectors(registry: ModelRegistry, threads: int) -> dict[str, PersonDetecto
     }
 
 
-def run(repeats: int = 10, video_frame_count: int = 10) -> dict[str, Any]:
+def _pipeline_fps(threads: int, count: int) -> float:
+    """Frames per second of the passer-by analysis of one camera (decoding excluded)."""
+    engine = engine_for_mode(VisionConfig(threads=threads), Mode.PASSERBY)
+    line = CountingLine("bench", (0.44, 0.45), (0.44, 0.82), Space.IMAGE)
+    analyser = FrameAnalyser(1, engine, PipelineConfig(Mode.PASSERBY, lines=(line,)))
+    frames = list(iter_frames(SourceSpec(SourceKind.FILE, str(VIDEO)), max_frames=count))
+    started = time.perf_counter()
+    for frame in frames:
+        analyser.process(frame)
+    return round(len(frames) / (time.perf_counter() - started), 1)
+
+
+def run(
+    repeats: int = 10, video_frame_count: int = 10, pipeline_frames: int = 300
+) -> dict[str, Any]:
     """Measure everything: a flat dict of dotted keys.
 
     ``persons.detect_ms`` (the default model) and ``persons.detect_ms_hog`` (and their
@@ -95,6 +119,9 @@ def run(repeats: int = 10, video_frame_count: int = 10) -> dict[str, Any]:
                     )
     finally:
         cv2.setNumThreads(opencv_threads)
+    for threads in THREADS:
+        result[f"persons.pipeline.t{threads}.fps"] = _pipeline_fps(threads, pipeline_frames)
+    result["persons.pipeline.frames"] = pipeline_frames
     result["machine.loadavg_end"] = _load_average()
     result["persons.seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -129,6 +156,13 @@ def markdown(result: dict[str, Any]) -> str:
         f"| {result['persons.frames']} (persons found, total) | "
         + " | ".join(str(v) for v in _found(result).values())
         + " |",
+        "",
+        f"Passer-by analysis of one camera, {result['persons.pipeline.frames']} frames at "
+        "768x576 (detection, tracking, masking, one counting line):",
+        "",
+        "| threads | frames/s |",
+        "|---:|---:|",
+        *(f"| {t} | {result[f'persons.pipeline.t{t}.fps']} |" for t in THREADS),
     ]
     return "\n".join(lines)
 
@@ -142,9 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--repeats", type=int, default=10, help="timed passes (default 10)")
     parser.add_argument("--video-frames", type=int, default=10, help="frames from vtest.avi")
+    parser.add_argument(
+        "--pipeline-frames", type=int, default=300, help="frames for the pipeline table"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = run(repeats=args.repeats, video_frame_count=args.video_frames)
+    result = run(args.repeats, args.video_frames, args.pipeline_frames)
     print(json.dumps(result, indent=2) if args.json else markdown(result))
     return 0
 

@@ -724,7 +724,7 @@ def measure_gui(
     def frame_ready(frame: MaskedFrame) -> None:  # MainWindow._frame_ready
         tile = grid.tiles.get(frame.camera_id)
         if live[0] and tile is not None and tile.isVisible():
-            tile.show_frame(frame.image, frame.faces, rates.get(frame.camera_id, 0.0))
+            tile.show_frame(frame, rates.get(frame.camera_id, 0.0))
 
     def status_ready(camera_id: int, status: SourceStatus) -> None:
         tile = grid.tiles.get(camera_id)
@@ -737,11 +737,11 @@ def measure_gui(
     controller.frame_ready.connect(frame_ready)
     controller.status_ready.connect(status_ready)
     controller.fps_ready.connect(fps_ready)
-    still = premasked_frame(engines[0], picture)
+    still = MaskedFrame(0, premasked_frame(engines[0], picture), 0, 0.0, 6, 6)
 
     def feed() -> None:
         for tile in tiles:
-            tile.show_frame(still, 6, rates.get(tile.camera_id, 0.0))
+            tile.show_frame(still, rates.get(tile.camera_id, 0.0))
 
     feeder = QTimer()
     feeder.setInterval(round(1000 / PAINT_ONLY_FPS))

@@ -51,7 +51,6 @@ from desktopapp.core.store.purge import purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for, sweep
 from desktopapp.core.store.statistics import STAT_TABLES
 from desktopapp.core.store.visits import NewVisit, PathPoint, VisitStore
-from desktopapp.core.store.zones import zones_to_json
 from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from tests.test_notice import _profile
@@ -451,8 +450,12 @@ def test_an_analysis_zone_is_checked() -> None:
     with pytest.raises(ValueError, match="name"):
         Zone(" ", ZoneKind.OTHER, ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0)), Space.IMAGE)
     square = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
-    with pytest.raises(ValueError, match="same name"):
-        zones_to_json([Zone("a", ZoneKind.SHELF, square, Space.IMAGE)] * 2)
+    with pytest.raises(ValueError, match="two zones are called"):
+        Camera(
+            "Two zones called a",
+            SourceSpec(SourceKind.DEMO, "demo"),
+            zones=(Zone("a", ZoneKind.SHELF, square, Space.IMAGE),) * 2,
+        )
 
 
 def test_repeat_rate_band() -> None:

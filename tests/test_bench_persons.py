@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not bench.VIDEO.is_file(), reason="test data not
 @pytest.fixture(scope="module")
 def result() -> dict[str, object]:
     threads = cv2.getNumThreads()
-    measured: dict[str, object] = bench.run(repeats=1, video_frame_count=1)
+    measured: dict[str, object] = bench.run(repeats=1, video_frame_count=1, pipeline_frames=5)
     assert cv2.getNumThreads() == threads, "the benchmark must restore OpenCV's thread count"
     return measured
 
@@ -40,3 +40,10 @@ def test_reports_render(result: dict[str, object]) -> None:
     assert f"| detect (per frame) | {result['persons.model']} | 2 |" in table
     assert f"| detect (per frame) | {bench.HOG} | 1 |" in table
     assert json.loads(json.dumps(result)) == result
+
+
+def test_the_passer_by_pipeline_is_timed(result: dict[str, object]) -> None:
+    for threads in bench.THREADS:
+        fps = result[f"persons.pipeline.t{threads}.fps"]
+        assert isinstance(fps, float) and fps > 0
+    assert "frames/s" in bench.markdown(result)

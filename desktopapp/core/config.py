@@ -46,6 +46,7 @@ class VisionConfig(_Section):
     face_detection: str | None = None
     face_features: str | None = None
     face_attributes: str | None = None
+    person_detection: str | None = None
     threads: int = Field(default=1, ge=1, le=16)
     # Face features run in this many child processes (0: in the analysis thread). dlib holds
     # the GIL for ~100 ms per face; in a child it no longer stalls the cameras and the UI.

@@ -9,6 +9,7 @@ and a settings file can never hold a zone the counters would refuse.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -125,6 +126,42 @@ class CameraGeometryConfig(_Section):
                         "calibration yet"
                     )
         return self
+
+    @classmethod
+    def of(
+        cls,
+        zones: Sequence[Zone] = (),
+        lines: Sequence[CountingLine] = (),
+        calibration: FloorCalibration | None = None,
+        congestion: CongestionThresholds | None = None,
+    ) -> CameraGeometryConfig:
+        """The settings that describe these core objects (the reverse of the builders)."""
+        thresholds = congestion or CongestionThresholds()
+        return cls(
+            calibration=None
+            if calibration is None
+            else CalibrationConfig(
+                image_points=list(calibration.image_points),
+                floor_points=list(calibration.floor_points),
+            ),
+            zones=[
+                ZoneConfig(name=z.name, kind=z.kind, space=z.space, polygon=list(z.polygon))
+                for z in zones
+            ],
+            lines=[
+                LineConfig(
+                    name=line.name,
+                    space=line.space,
+                    start=line.start,
+                    end=line.end,
+                    margin=line.margin,
+                )
+                for line in lines
+            ],
+            congestion=CongestionConfig(
+                medium=thresholds.medium, high=thresholds.high, full=thresholds.full
+            ),
+        )
 
     def floor_calibration(self) -> FloorCalibration | None:
         return self.calibration.build() if self.calibration is not None else None

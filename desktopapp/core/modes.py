@@ -1,4 +1,5 @@
-"""The six use cases of the guidebook, as presets: which models each loads, what it may keep."""
+"""The six use cases of the guidebook, as presets: which models each loads, what it shows and
+what it may keep (G-13)."""
 
 from __future__ import annotations
 
@@ -24,32 +25,54 @@ class ModePreset:
     mode: Mode
     roles: tuple[Role, ...]
     keeps_features: bool  # feature data survives the visit (only repeat analysis)
+    face_visits: bool = False  # a face track becomes a visit (with age band and gender)
+    person_visits: bool = False  # a person track becomes an anonymous visit with its path
+    mask_persons: bool = False  # whole persons are masked, not only faces
+    icons_only: bool = False  # the live view shows icons on a plain drawing, no picture
+
+    @property
+    def counts_only(self) -> bool:
+        """Nothing but hourly counts of people and line crossings is stored."""
+        return not (self.face_visits or self.person_visits)
 
 
 PRESETS: dict[Mode, ModePreset] = {
     Mode.ATTRIBUTES: ModePreset(
-        Mode.ATTRIBUTES, (Role.FACE_DETECTION, Role.FACE_ATTRIBUTES), keeps_features=False
+        Mode.ATTRIBUTES,
+        (Role.FACE_DETECTION, Role.FACE_ATTRIBUTES),
+        keeps_features=False,
+        face_visits=True,
     ),
+    # Any feature would be kept only while the person is in the store; movement needs none,
+    # so none is computed at all.
     Mode.ACTIVITY: ModePreset(
-        Mode.ACTIVITY, (Role.FACE_DETECTION, Role.PERSON_DETECTION), keeps_features=False
+        Mode.ACTIVITY,
+        (Role.FACE_DETECTION, Role.PERSON_DETECTION),
+        keeps_features=False,
+        person_visits=True,
     ),
     Mode.REPEAT: ModePreset(
         Mode.REPEAT,
         (Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES),
         keeps_features=True,
+        face_visits=True,
     ),
-    Mode.PASSERBY: ModePreset(Mode.PASSERBY, (Role.PERSON_DETECTION,), keeps_features=False),
+    # By shape only: no face model is loaded, so whole persons are masked.
+    Mode.PASSERBY: ModePreset(
+        Mode.PASSERBY, (Role.PERSON_DETECTION,), keeps_features=False, mask_persons=True
+    ),
     Mode.INCIDENTAL: ModePreset(
-        Mode.INCIDENTAL, (Role.FACE_DETECTION, Role.PERSON_DETECTION), keeps_features=False
+        Mode.INCIDENTAL,
+        (Role.FACE_DETECTION, Role.PERSON_DETECTION),
+        keeps_features=False,
+        mask_persons=True,
     ),
-    Mode.CROWD: ModePreset(Mode.CROWD, (Role.PERSON_DETECTION,), keeps_features=False),
+    Mode.CROWD: ModePreset(
+        Mode.CROWD, (Role.PERSON_DETECTION,), keeps_features=False, icons_only=True
+    ),
 }
 
 
 def engine_for_mode(config: VisionConfig, mode: Mode) -> VisionEngine:
-    """The face models ``mode`` needs (person detection arrives with the modes issue); masking
-    needs face detection in every mode."""
-    roles = [r for r in PRESETS[mode].roles if r is not Role.PERSON_DETECTION]
-    if Role.FACE_DETECTION not in roles:
-        roles.insert(0, Role.FACE_DETECTION)
-    return VisionEngine.configured(config, roles)
+    """Exactly the models ``mode`` needs, nothing more (G-13)."""
+    return VisionEngine.configured(config, PRESETS[mode].roles)

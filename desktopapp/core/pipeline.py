@@ -2,14 +2,18 @@
 life").
 
 The masked frame is produced right after detection and is the only picture that leaves this
-module. Features are computed only for a track's best shots (BestShots gates the embedder), and
-the source frame is zero-filled once analysed: after ``process`` returns, feature vectors,
-attributes and coarse positions are all that is left of it.
+module (in crowd mode not even that: a drawing of icons). Features are computed only for a
+track's best shots (BestShots gates the embedder), and the source frame is zero-filled once
+analysed: after ``process`` returns, feature vectors, attributes and coarse positions are all
+that is left of it.
+
+Modes with person detection (modes.PRESETS) track persons as well as faces: each person's foot
+point goes through the camera's counting lines (with hysteresis, core.counting) and zones, and
+a closed person track carries its path and line crossings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import statistics
 import threading
@@ -17,10 +21,23 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
 
+from desktopapp.core.counting import (
+    CongestionLevel,
+    CongestionThresholds,
+    CountingLine,
+    Crossing,
+    LineCounter,
+    Zone,
+    congestion_levels,
+    count_in_zones,
+)
+from desktopapp.core.crowd import draw_icons
+from desktopapp.core.floor import FloorCalibration, Position, Space
 from desktopapp.core.modes import PRESETS, Mode
 from desktopapp.core.privacy import MaskStyle, Polygon, UnmaskGrant, mask_frame
 from desktopapp.core.sources import (
@@ -63,6 +80,16 @@ class PipelineConfig:
     analysis_fps: float = 10.0
     best_shots: int = 3
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    # Persons walk through the picture for longer and are hidden by each other more often
+    # than faces; their paths stand where their feet are.
+    person_tracker: TrackerConfig = field(
+        default_factory=lambda: TrackerConfig(min_iou=0.15, max_missing_seconds=1.5, anchor="foot")
+    )
+    # What the operator drew for the camera (core.store.cameras.Camera).
+    zones: tuple[Zone, ...] = ()
+    lines: tuple[CountingLine, ...] = ()
+    calibration: FloorCalibration | None = None
+    congestion: CongestionThresholds = field(default_factory=CongestionThresholds)
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
@@ -83,6 +110,11 @@ class MaskedFrame:
     faces: int
     active_tracks: int
     masked: bool = True
+    persons: int = 0
+    # People standing in each zone now, and its congestion level (crowd mode shows them).
+    zone_counts: tuple[tuple[str, int, CongestionLevel], ...] = ()
+    # Crossings per line since the camera started: (line, in, out).
+    line_counts: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +142,8 @@ class TrackClosed:
     templates: tuple[tuple[float, Vector], ...]  # (quality, feature), best first
     attributes: AttributeSummary | None
     path: tuple[tuple[float, float, float], ...]  # (timestamp, x, y), normalised, ~1 Hz
+    kind: Literal["face", "person"] = "face"
+    crossings: tuple[Crossing, ...] = ()  # the counting lines this person crossed
 
 
 @dataclass(slots=True)
@@ -159,19 +193,25 @@ class FrameAnalyser:
     """The synchronous core of one camera's analysis. Owned by one thread."""
 
     def __init__(self, camera_id: int, engine: VisionEngine, config: PipelineConfig):
-        if engine.detector is None:
-            raise ValueError("the pipeline needs a face detector")
+        if engine.detector is None and engine.persons is None:
+            raise ValueError("the pipeline needs a face or a person detector")
         self.camera_id = camera_id
         self.engine = engine
         self.config = config
-        self.keeps_features = PRESETS[config.mode].keeps_features and engine.embedder is not None
+        self.preset = PRESETS[config.mode]
+        self.keeps_features = self.preset.keeps_features and engine.embedder is not None
         self.tracker = Tracker(config.tracker)
+        self.person_tracker = Tracker(config.person_tracker)
+        self.counters = [LineCounter(line) for line in config.lines]
+        self._crossings: dict[int, list[Crossing]] = {}
         self._states: dict[int, _TrackState] = {}
         self.frames = 0
         self.faces = 0
+        self.persons = 0
         self.tracks_closed = 0
         self._unmask: UnmaskGrant | None = None
         self._closing: list[tuple[Track, _TrackState | None]] = []
+        self._closed_persons: list[TrackClosed] = []
 
     def set_unmasked(self, grant: UnmaskGrant | None) -> None:
         """Show this camera unmasked under ``grant`` (see privacy.authorise_unmasked_view), or
@@ -182,27 +222,75 @@ class FrameAnalyser:
 
     def process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
-        assert self.engine.detector is not None
-        faces = self.engine.detector.detect(image)
+        height, width = image.shape[:2]
+        faces = self.engine.detector.detect(image) if self.engine.detector else []
+        persons = self.engine.persons.detect(image) if self.engine.persons else []
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
+        person_boxes = [(p.x, p.y, p.w, p.h) for p in persons]
+        positions = [
+            Position.of_box(b, (width, height), self.config.calibration) for b in person_boxes
+        ]
+        levels = self._zones(positions)
         unmasked = self._unmask is not None
+        if self.preset.icons_only:
+            space = Space.FLOOR if self.config.calibration is not None else Space.IMAGE
+            shown = draw_icons(
+                (width, height),
+                positions,
+                self.config.zones,
+                {name: level for name, _count, level in levels},
+                space,
+            )
+        elif unmasked:
+            shown = image.copy()
+        else:
+            hidden = boxes + (person_boxes if self.preset.mask_persons else [])
+            shown = mask_frame(image, hidden, self.config.polygons, self.config.mask_style)
+        self.tracker.set_frame_size((width, height))
+        update = self.tracker.update(boxes, frame.timestamp)
+        if self.engine.detector is not None:
+            self._faces(image, faces, update.assignments, frame.timestamp)
+        for track in update.closed:
+            self._closing.append((track, self._states.pop(track.track_id, None)))
+        active = {t.track_id for t in self.tracker.active}
+        for track_id in [t for t in self._states if t not in active]:
+            del self._states[track_id]
+        if self.engine.persons is not None:
+            self._persons(person_boxes, positions, frame.timestamp, (width, height))
+        closed = self._ready_closed() + self._closed_persons
+        self._closed_persons = []
+        self.frames += 1
+        self.faces += len(faces)
+        self.persons += len(persons)
         masked = MaskedFrame(
             camera_id=self.camera_id,
-            image=image.copy()
-            if unmasked
-            else mask_frame(image, boxes, self.config.polygons, self.config.mask_style),
+            image=shown,
             index=frame.index,
             timestamp=frame.timestamp,
             faces=len(faces),
-            active_tracks=0,
-            masked=not unmasked,
+            active_tracks=len(self.tracker.active) + len(self.person_tracker.active),
+            masked=not unmasked or self.preset.icons_only,
+            persons=len(persons),
+            zone_counts=levels,
+            line_counts=tuple((c.line.name, c.in_count, c.out_count) for c in self.counters),
         )
-        height, width = image.shape[:2]
-        self.tracker.set_frame_size((width, height))
-        update = self.tracker.update(boxes, frame.timestamp)
+        # The picture is done with: wipe it so no copy of the unmasked frame lingers.
+        image.fill(0)
+        return masked, closed
+
+    def _zones(self, positions: list[Position]) -> tuple[tuple[str, int, CongestionLevel], ...]:
+        if not self.config.zones or self.engine.persons is None:
+            return ()
+        counts = count_in_zones(self.config.zones, positions)
+        levels = congestion_levels(counts, self.config.congestion)
+        return tuple((name, counts[name], levels[name]) for name in counts)
+
+    def _faces(
+        self, image: Image, faces: list[Face], assignments: dict[int, int], timestamp: float
+    ) -> None:
         hits = {track.track_id: track.hits for track in self.tracker.active}
         for index, face in enumerate(faces):
-            track_id = update.assignments[index]
+            track_id = assignments[index]
             # A detection that has not yet become a track is often noise, and would cost a
             # feature (~100 ms) for nothing.
             if hits.get(track_id, 0) < self.config.tracker.min_hits:
@@ -215,7 +303,7 @@ class FrameAnalyser:
             if scores.size <= 0.0:
                 continue
             quality = scores.overall
-            if not state.shots.wants(quality, frame.timestamp):
+            if not state.shots.wants(quality, timestamp):
                 continue
             embedder = self.engine.embedder if self.keeps_features else None
             if embedder is not None and getattr(embedder, "busy", False):
@@ -223,27 +311,52 @@ class FrameAnalyser:
             if self.engine.attributes is not None and len(state.attributes) < MAX_ATTRIBUTE_SAMPLES:
                 state.attributes.append(self.engine.attributes.estimate(image, face))
             feature = _submit(embedder, image, face) if embedder is not None else None
-            evicted = state.shots.offer(quality, frame.timestamp, feature)
+            evicted = state.shots.offer(quality, timestamp, feature)
             if evicted is not None:
                 evicted.cancel()
+
+    def _persons(
+        self,
+        boxes: list[tuple[float, float, float, float]],
+        positions: list[Position],
+        timestamp: float,
+        frame_size: tuple[int, int],
+    ) -> None:
+        self.person_tracker.set_frame_size(frame_size)
+        update = self.person_tracker.update(boxes, timestamp)
+        for index, track_id in update.assignments.items():
+            for counter in self.counters:
+                crossing = counter.update(track_id, timestamp, positions[index])
+                if crossing is not None:
+                    self._crossings.setdefault(track_id, []).append(crossing)
         for track in update.closed:
-            self._closing.append((track, self._states.pop(track.track_id, None)))
-        active = {t.track_id for t in self.tracker.active}
-        for track_id in [t for t in self._states if t not in active]:
-            del self._states[track_id]
-        closed = self._ready_closed()
-        self.frames += 1
-        self.faces += len(faces)
-        # The picture is done with: wipe it so no copy of the unmasked frame lingers.
-        image.fill(0)
-        return dataclasses.replace(masked, active_tracks=len(self.tracker.active)), closed
+            self._closed_persons.append(self._close_person(track))
+
+    def _close_person(self, track: Track) -> TrackClosed:
+        for counter in self.counters:
+            counter.forget(track.track_id)
+        self.tracks_closed += 1
+        return TrackClosed(
+            camera_id=self.camera_id,
+            track_id=track.track_id,
+            first_seen=track.first_seen,
+            last_seen=track.last_seen,
+            hits=track.hits,
+            feature=None,
+            templates=(),
+            attributes=None,
+            path=tuple(track.path),
+            kind="person",
+            crossings=tuple(self._crossings.pop(track.track_id, ())),
+        )
 
     def finish(self, timestamp: float) -> list[TrackClosed]:
         """End of the stream: close every open track, waiting for its last features."""
         for track in self.tracker.close_all(timestamp):
             self._closing.append((track, self._states.pop(track.track_id, None)))
         self._states.clear()
-        return self._ready_closed(wait=True)
+        persons = [self._close_person(t) for t in self.person_tracker.close_all(timestamp)]
+        return self._ready_closed(wait=True) + persons
 
     def _ready_closed(self, *, wait: bool = False) -> list[TrackClosed]:
         """Closed tracks whose features have all arrived (all of them with ``wait``): the
@@ -369,5 +482,6 @@ def preview_frame(
             raise SourceError(message or f"no picture from {redact_url(spec.location)}")
     if frame is None:
         raise SourceError(f"no picture in {spec.location}")
-    masked, _ = FrameAnalyser(-1, VisionEngine(detector=engine.detector), config).process(frame)
+    preview = VisionEngine(detector=engine.detector, persons=engine.persons)
+    masked, _ = FrameAnalyser(-1, preview, config).process(frame)
     return masked

@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 import lap
 import numpy as np
@@ -50,6 +50,9 @@ class TrackerConfig:
     min_hits: int = 2
     # The coarse path keeps at most one point per interval.
     path_interval_seconds: float = 1.0
+    # Where a path point is taken on the box: its centre (faces), or the middle of its bottom
+    # edge, where a person stands on the floor (persons).
+    anchor: Literal["centre", "foot"] = "centre"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_iou <= 1.0:
@@ -214,6 +217,8 @@ class Tracker:
         track.hits += 1
         if not track.path or timestamp - track.path[-1][0] >= self.config.path_interval_seconds:
             x, y = _centre(box)
+            if self.config.anchor == "foot":
+                y = box[1] + box[3]
             width, height = self._frame_size
             track.path.append((timestamp, _unit(x / width), _unit(y / height)))
 

@@ -29,6 +29,7 @@ from desktopapp.core.matching import Gallery
 from desktopapp.core.modes import PRESETS, Mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.store.counts import add_counts
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import immediate_transaction, open_database
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for
@@ -80,7 +81,7 @@ class RecorderConfig:
 class Recorded:
     """What one track became: a new visit, an extension of a visit, or nothing."""
 
-    outcome: Literal["visit", "merged", "suppressed", "skipped"]
+    outcome: Literal["visit", "merged", "suppressed", "skipped", "counted"]
     visitor_id: str | None = None
     visit_id: int | None = None
     is_repeat: bool = False
@@ -105,7 +106,8 @@ class VisitRecorder:
             self.operator_id, self.store_id = store.ensure_operator_and_store(
                 config.operator, config.store, now()
             )
-        self.keeps_identity = PRESETS[config.mode].keeps_features
+        self.preset = PRESETS[config.mode]
+        self.keeps_identity = self.preset.keeps_features
         self.galleries: dict[str, Gallery] = {}
         self.reload_galleries()
 
@@ -146,6 +148,15 @@ class VisitRecorder:
         path = tuple(
             PathPoint(event.camera_id, self._to_datetime(t), x, y) for t, x, y in event.path
         )
+        if event.kind == "person":
+            crossings = [
+                (c.line, c.direction.value, self._to_datetime(c.timestamp)) for c in event.crossings
+            ]
+            add_counts(self.store.db.conn, self.store_id, event.camera_id, started, crossings)
+            if not self.preset.person_visits:
+                return Recorded("counted")
+        elif not self.preset.face_visits:
+            return Recorded("skipped")  # faces were found only to be masked
         if not self.keeps_identity:
             visit_id = self.store.add_visit(
                 NewVisit(

@@ -1,4 +1,5 @@
-"""One camera's live tile: the masked picture, its name, state and analysis rate."""
+"""One camera's live tile: the masked picture (or crowd icons), its name, state, analysis rate
+and the counting modes' counts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
 
+from desktopapp.core.counting import CongestionLevel
+from desktopapp.core.pipeline import MaskedFrame
 from desktopapp.core.sources import SourceState, SourceStatus
 
 
@@ -32,6 +35,7 @@ class CameraTile(QFrame):
         self._status: SourceStatus | None = None
         self._fps = 0.0
         self._faces = 0
+        self._frame: MaskedFrame | None = None
         self._blocked = ""
         self._painted = 0
         self._label = ""
@@ -49,11 +53,41 @@ class CameraTile(QFrame):
         self._label = label
         self.update()
 
-    def show_frame(self, image: np.ndarray, faces: int, fps: float) -> None:
-        self._image = to_qimage(image)
-        self._faces = faces
+    def show_frame(self, frame: MaskedFrame, fps: float) -> None:
+        self._image = to_qimage(frame.image)
+        self._faces = frame.faces
+        self._frame = frame
         self._fps = fps
         self.update()
+
+    def counts_text(self) -> str:
+        """People, line crossings and zone levels of the counting modes, one line each."""
+        frame = self._frame
+        if frame is None:
+            return ""
+        lines = [
+            self.tr("%1: in %2, out %3")
+            .replace("%1", name)
+            .replace("%2", str(crossed_in))
+            .replace("%3", str(crossed_out))
+            for name, crossed_in, crossed_out in frame.line_counts
+        ]
+        lines += [
+            self.tr("%1: %2 people (%3)")
+            .replace("%1", name)
+            .replace("%2", str(count))
+            .replace("%3", self.level_text(level))
+            for name, count, level in frame.zone_counts
+        ]
+        return "\n".join(lines)
+
+    def level_text(self, level: CongestionLevel) -> str:
+        return {
+            CongestionLevel.LOW: self.tr("quiet"),
+            CongestionLevel.MEDIUM: self.tr("busy"),
+            CongestionLevel.HIGH: self.tr("crowded"),
+            CongestionLevel.FULL: self.tr("full"),
+        }[level]
 
     def show_status(self, status: SourceStatus) -> None:
         self._status = status
@@ -84,6 +118,13 @@ class CameraTile(QFrame):
             return self.tr("Cannot read this camera: %1").replace("%1", status.message)
         if status.state is SourceState.ENDED:
             return self.tr("Video ended")
+        if self._frame is not None and self._frame.persons:
+            return (
+                self.tr("%1 fps · faces: %2 · people: %3")
+                .replace("%1", f"{self._fps:.1f}")
+                .replace("%2", str(self._faces))
+                .replace("%3", str(self._frame.persons))
+            )
         return (
             self.tr("%1 fps · faces: %2")
             .replace("%1", f"{self._fps:.1f}")
@@ -120,6 +161,17 @@ class CameraTile(QFrame):
             Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft,
             self.status_text(),
         )
+        counts = self.counts_text()
+        if counts and self._image is not None and not self._blocked:
+            painter.setPen(QColor("#ffffff"))
+            box = area.adjusted(8, 8, -8, -8)
+            painter.fillRect(
+                painter.boundingRect(box, Qt.AlignmentFlag.AlignLeft, counts).adjusted(
+                    -4, -2, 4, 2
+                ),
+                QColor(0, 0, 0, 150),
+            )
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, counts)
         if self._image is None and not self._blocked:
             painter.setPen(QColor("#9aa0a6"))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.tr("Waiting for picture…"))

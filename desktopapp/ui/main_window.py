@@ -417,6 +417,10 @@ class MainWindow(QMainWindow):
             mask_style=camera.mask_style,
             polygons=camera.polygons,
             analysis_fps=camera.analysis_fps,
+            zones=camera.zones,
+            lines=camera.lines,
+            calibration=camera.calibration,
+            congestion=camera.congestion,
         )
         self.controller.start(camera.camera_id, camera.source, config, camera.name)
 
@@ -479,7 +483,7 @@ class MainWindow(QMainWindow):
     def _frame_ready(self, frame: MaskedFrame) -> None:
         tile = self.camera_grid.tiles.get(frame.camera_id)
         if tile is not None and tile.isVisible():
-            tile.show_frame(frame.image, frame.faces, self._fps.get(frame.camera_id, 0.0))
+            tile.show_frame(frame, self._fps.get(frame.camera_id, 0.0))
 
     def _status_ready(self, camera_id: int, status: SourceStatus) -> None:
         tile = self.camera_grid.tiles.get(camera_id)

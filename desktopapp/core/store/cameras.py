@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from desktopapp.core.counting import Zone
+from desktopapp.core.counting import CongestionThresholds, CountingLine, Zone
+from desktopapp.core.floor import FloorCalibration
+from desktopapp.core.geometry_config import CameraGeometryConfig
 from desktopapp.core.privacy import MaskStyle, Polygon
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
-from desktopapp.core.store.zones import recompute_zone_dwell, zones_from_json, zones_to_json
+from desktopapp.core.store.zones import recompute_zone_dwell
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,12 @@ class Camera:
     polygons: tuple[Polygon, ...] = ()
     analysis_fps: float = 10.0
     enabled: bool = True
-    zones: tuple[Zone, ...] = ()  # analysis zones (shelf, checkout, entrance)
+    # What the operator drew (core.counting, core.floor): analysis zones (shelf, checkout,
+    # entrance), counting lines, the floor calibration and congestion thresholds.
+    zones: tuple[Zone, ...] = ()
+    lines: tuple[CountingLine, ...] = ()
+    calibration: FloorCalibration | None = None
+    congestion: CongestionThresholds = field(default_factory=CongestionThresholds)
     camera_id: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -39,6 +46,10 @@ class Camera:
             raise ValueError("a camera name can be at most 80 characters")
         if not 0.5 <= self.analysis_fps <= 30:
             raise ValueError("the analysis rate must be between 0.5 and 30 frames per second")
+        self.geometry()  # refuses duplicate names and floor shapes without a calibration
+
+    def geometry(self) -> CameraGeometryConfig:
+        return CameraGeometryConfig.of(self.zones, self.lines, self.calibration, self.congestion)
 
 
 class CameraStore:
@@ -57,7 +68,7 @@ class CameraStore:
             "polygons_json": json.dumps([list(map(list, p)) for p in camera.polygons]),
             "analysis_fps": camera.analysis_fps,
             "enabled": int(camera.enabled),
-            "zones_json": zones_to_json(camera.zones),
+            "geometry_json": camera.geometry().model_dump_json(),
         }
 
     def add(self, camera: Camera) -> Camera:
@@ -76,13 +87,13 @@ class CameraStore:
         row = self._row(camera)
         with immediate_transaction(self._db.conn):
             before = self._db.conn.execute(
-                "SELECT zones_json FROM camera WHERE id = ?", (camera.camera_id,)
+                "SELECT geometry_json FROM camera WHERE id = ?", (camera.camera_id,)
             ).fetchone()
             self._db.conn.execute(
                 f"UPDATE camera SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                 (*row.values(), camera.camera_id),
             )
-            if before is not None and before[0] != row["zones_json"]:
+            if before is not None and before[0] != row["geometry_json"]:
                 recompute_zone_dwell(self._db.conn, camera.camera_id)
         return self.get(camera.camera_id)
 
@@ -100,10 +111,11 @@ class CameraStore:
     def all(self) -> list[Camera]:
         rows = self._db.execute(
             "SELECT id, name, source_kind, location_enc, loop_file, mask_style, polygons_json, "
-            "analysis_fps, enabled, zones_json FROM camera ORDER BY id"
+            "analysis_fps, enabled, geometry_json FROM camera ORDER BY id"
         ).fetchall()
         cameras = []
         for row in rows:
+            geometry = CameraGeometryConfig.model_validate_json(row[9])
             location = self._cipher.decrypt(bytes(row[3]), _CONTEXT).decode("utf-8")
             source = SourceSpec(SourceKind(row[2]), location, loop=bool(row[4]))
             cameras.append(
@@ -114,7 +126,10 @@ class CameraStore:
                     polygons=tuple(tuple(map(tuple, p)) for p in json.loads(row[6])),
                     analysis_fps=float(row[7]),
                     enabled=bool(row[8]),
-                    zones=zones_from_json(row[9]),
+                    zones=geometry.zone_list(),
+                    lines=geometry.counting_lines(),
+                    calibration=geometry.floor_calibration(),
+                    congestion=geometry.congestion.build(),
                     camera_id=int(row[0]),
                 )
             )

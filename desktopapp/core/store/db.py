@@ -6,10 +6,13 @@ backend for chains of stores can share the migrations' shape.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 import sqlite_utils
@@ -17,6 +20,8 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 DB_FILE = "raiten.db"
+# How long a write waits for another connection's write to finish before giving up.
+BUSY_TIMEOUT_S = 10.0
 
 # (version, statements). Never edit a released migration: add a new one.
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
@@ -226,9 +231,10 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             # every sale twice.
             "ALTER TABLE pos_import ADD COLUMN sha256 TEXT",
             "CREATE INDEX pos_import_sha256 ON pos_import(sha256)",
-            # Analysis zones the operator draws on a camera's picture (shelf, checkout,
-            # entrance): JSON list of {name, kind, polygon} in normalised image coordinates.
-            "ALTER TABLE camera ADD COLUMN zones_json TEXT NOT NULL DEFAULT '[]'",
+            # What the operator draws for a camera: floor calibration, analysis zones (shelf,
+            # checkout, entrance), counting lines, congestion thresholds
+            # (core.geometry_config.CameraGeometryConfig as JSON).
+            "ALTER TABLE camera ADD COLUMN geometry_json TEXT NOT NULL DEFAULT '{}'",
             # A register may be watched by one zone of its camera (the checkout): then only
             # visits seen inside that zone are linked to its sales.
             "ALTER TABLE register_camera ADD COLUMN zone TEXT",
@@ -240,6 +246,17 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
                 zone TEXT NOT NULL,
                 seconds REAL NOT NULL,
                 PRIMARY KEY (visit_id, camera_id, zone)
+            )""",
+            # People and line crossings counted per hour (passer-by, incidental capture, crowd
+            # level and activity): statistics from the start, with no ID and no path.
+            """CREATE TABLE stat_count (
+                store_id INTEGER NOT NULL,
+                camera_id INTEGER NOT NULL,
+                hour TEXT NOT NULL,
+                what TEXT NOT NULL CHECK (what IN ('persons', 'in', 'out')),
+                line TEXT NOT NULL DEFAULT '',
+                count INTEGER NOT NULL,
+                PRIMARY KEY (store_id, camera_id, hour, what, line)
             )""",
             # ... and folded by day when the visit expires, like the other statistics.
             """CREATE TABLE stat_zone_dwell (
@@ -257,6 +274,89 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+class StoreProblem(StrEnum):
+    """Why the database cannot be used; the UI words each in the operator's language."""
+
+    CORRUPT = "corrupt"  # damaged: restore a backup or start empty
+    LOCKED = "locked"  # another program holds it
+    READ_ONLY = "read_only"  # the file or its folder cannot be written
+    DISK_FULL = "disk_full"
+    IO = "io"  # the disk reported an error
+    TOO_NEW = "too_new"  # written by a newer Raiten
+
+
+class StoreError(Exception):
+    """The database file cannot be used as it is; ``problem`` says why, ``str()`` is an English
+    sentence naming the file (for the log and the command line)."""
+
+    def __init__(self, problem: StoreProblem, path: Path, message: str):
+        super().__init__(message)
+        self.problem = problem
+        self.path = path
+
+
+class SchemaTooNewError(StoreError):
+    """The file was written by a newer Raiten."""
+
+    def __init__(self, path: Path, version: int):
+        super().__init__(
+            StoreProblem.TOO_NEW,
+            path,
+            f"The database was written by a newer Raiten (schema {version}); update Raiten.",
+        )
+
+
+# SQLite's primary result codes (the low byte of the extended code Python reports).
+_SQLITE_PROBLEMS = {
+    5: StoreProblem.LOCKED,  # SQLITE_BUSY
+    6: StoreProblem.LOCKED,  # SQLITE_LOCKED
+    8: StoreProblem.READ_ONLY,  # SQLITE_READONLY
+    10: StoreProblem.IO,  # SQLITE_IOERR
+    11: StoreProblem.CORRUPT,  # SQLITE_CORRUPT
+    13: StoreProblem.DISK_FULL,  # SQLITE_FULL
+    14: StoreProblem.IO,  # SQLITE_CANTOPEN
+    26: StoreProblem.CORRUPT,  # SQLITE_NOTADB
+}
+_SENTENCES = {
+    StoreProblem.CORRUPT: "The database {path} is damaged.",
+    StoreProblem.LOCKED: "The database {path} is in use by another program.",
+    StoreProblem.READ_ONLY: "The database {path} cannot be written (read-only).",
+    StoreProblem.DISK_FULL: "The disk holding {path} is full.",
+    StoreProblem.IO: "The disk holding {path} reported an error.",
+}
+
+
+def _writable(path: Path) -> bool:
+    """Whether the file and its folder (where SQLite keeps the WAL) may be written; a read-only
+    mount says no even to the administrator."""
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _problem(path: Path, problem: StoreProblem, detail: object) -> StoreError:
+    # SQLite reports a file it may not create or write as "unable to open".
+    if problem is StoreProblem.IO and not _writable(path):
+        problem = StoreProblem.READ_ONLY
+    return StoreError(problem, path, f"{_SENTENCES[problem].format(path=path)} ({detail})")
+
+
+def store_error(exc: BaseException, path: Path) -> StoreError | None:
+    """``exc`` as a StoreError when it says something about the database file or its disk;
+    None for anything else (a bug is not a disk problem)."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        problem = _SQLITE_PROBLEMS.get(code & 0xFF) if isinstance(code, int) else None
+        return None if problem is None else _problem(path, problem, exc)
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _problem(path, StoreProblem.DISK_FULL, exc.strerror or exc)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return _problem(path, StoreProblem.READ_ONLY, exc.strerror or exc)
+        return _problem(path, StoreProblem.IO, exc.strerror or exc)
+    return None
+
+
 @contextmanager
 def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE ... COMMIT; any error rolls everything back.
@@ -267,36 +367,61 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.commit()
     except BaseException:
-        conn.rollback()
+        # A failed COMMIT (disk full, locked) may leave the transaction open; the next BEGIN
+        # on this connection would then fail for good.
+        if conn.in_transaction:
+            conn.rollback()
         raise
-    conn.commit()
-
-
-class SchemaTooNewError(Exception):
-    """The file was written by a newer Raiten."""
 
 
 def open_database(data_dir: Path) -> sqlite_utils.Database:
-    """The data folder's database, created or upgraded as needed."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / DB_FILE, timeout=10.0, check_same_thread=False)
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    # Deleted personal data is overwritten in place, not left in free pages.
-    db.execute("PRAGMA secure_delete=ON")
-    db.execute("PRAGMA synchronous=NORMAL")
-    migrate(db)
+    """The data folder's database, created or upgraded as needed. StoreError when the file
+    cannot be used (damaged, locked, read-only, disk full, newer)."""
+    path = data_dir / DB_FILE
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store_error(exc, path) or exc from exc
+    if not _writable(path):
+        # Opening would work and every later write fail: say so now.
+        raise _problem(path, StoreProblem.READ_ONLY, "no write permission")
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    try:
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        # Deleted personal data is overwritten in place, not left in free pages.
+        db.execute("PRAGMA secure_delete=ON")
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrate(db, path)
+    except BaseException as exc:
+        conn.close()
+        error = store_error(exc, path)
+        if error is None or error is exc:
+            raise
+        log.error("cannot open %s: %s", path, exc)
+        raise error from exc
     return db
 
 
-def migrate(db: sqlite_utils.Database) -> int:
+def check_integrity(db: sqlite_utils.Database, path: Path) -> None:
+    """StoreError (CORRUPT) unless SQLite's quick check finds the file sound. It reads every
+    page (about 0.4 s for 200 MB): run at start-up and before a backup, not per query."""
+    try:
+        result = [row[0] for row in db.execute("PRAGMA quick_check(5)").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        raise store_error(exc, path) or exc from exc
+    if result != ["ok"]:
+        log.error("integrity check of %s failed: %s", path, result)
+        raise _problem(path, StoreProblem.CORRUPT, "; ".join(result))
+
+
+def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
     current = int(db.execute("PRAGMA user_version").fetchone()[0])
     if current > SCHEMA_VERSION:
-        raise SchemaTooNewError(
-            f"The database was written by a newer Raiten (schema {current}); update Raiten."
-        )
+        raise SchemaTooNewError(path or Path(DB_FILE), current)
     for version, statements in MIGRATIONS:
         if version <= current:
             continue

@@ -25,6 +25,7 @@ STAT_TABLES = (
     "stat_dwell",
     "stat_heat",
     "stat_zone_dwell",
+    "stat_count",
 )
 
 # Staff (consented) and opted-out visitors never count. A NOT IN list of them rather than a

@@ -15,51 +15,21 @@ seen inside a zone at all "entered" it, even for one point.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from desktopapp.core.counting import Zone, ZoneKind
+from desktopapp.core.counting import Zone
 from desktopapp.core.floor import Space
+from desktopapp.core.geometry_config import CameraGeometryConfig
 
 log = logging.getLogger(__name__)
 
 # Paths are sampled about once a second while a person is seen; a step longer than this is a
 # gap between two tracks of the visit (the person left the picture), not time in the zone.
 MAX_STEP_SECONDS = 30.0
-
-
-def zones_to_json(zones: Sequence[Zone]) -> str:
-    names = [zone.name for zone in zones]
-    if len(set(names)) != len(names):
-        raise ValueError("two zones of one camera cannot have the same name")
-    return json.dumps(
-        [
-            {
-                "name": zone.name,
-                "kind": zone.kind.value,
-                "space": zone.space.value,
-                "polygon": [list(point) for point in zone.polygon],
-            }
-            for zone in zones
-        ],
-        ensure_ascii=False,
-    )
-
-
-def zones_from_json(text: str) -> tuple[Zone, ...]:
-    return tuple(
-        Zone(
-            str(item["name"]),
-            ZoneKind(item["kind"]),
-            tuple((float(x), float(y)) for x, y in item["polygon"]),
-            Space(item.get("space", Space.IMAGE.value)),
-        )
-        for item in json.loads(text)
-    )
 
 
 def camera_zones(
@@ -72,10 +42,14 @@ def camera_zones(
     if not ids:
         return {}
     rows = conn.execute(
-        f"SELECT id, zones_json FROM camera WHERE id IN ({', '.join('?' * len(ids))})", ids
+        f"SELECT id, geometry_json FROM camera WHERE id IN ({', '.join('?' * len(ids))})", ids
     )
     return {
-        int(camera_id): tuple(z for z in zones_from_json(text) if z.space is Space.IMAGE)
+        int(camera_id): tuple(
+            z
+            for z in CameraGeometryConfig.model_validate_json(text).zone_list()
+            if z.space is Space.IMAGE
+        )
         for camera_id, text in rows
     }
 

@@ -23,6 +23,7 @@ from desktopapp.core.vision.types import (
     FaceEmbedder,
     Image,
     ModelInfo,
+    PersonDetector,
     Role,
     Vector,
 )
@@ -67,10 +68,12 @@ class VisionEngine:
         detector: FaceDetector | None = None,
         embedder: FaceEmbedder | None = None,
         attributes: AttributeEstimator | None = None,
+        persons: PersonDetector | None = None,
     ):
         self.detector = detector
         self.embedder = embedder
         self.attributes = attributes
+        self.persons = persons
 
     @classmethod
     def load(
@@ -85,13 +88,19 @@ class VisionEngine:
         loaded: dict[Role, Any] = {}
         for role in roles:
             if role is Role.PERSON_DETECTION:
-                continue  # persons arrive with the modes issue
+                # Falls back to OpenCV's HOG detector, with a warning, when the model file is
+                # missing: counting people badly beats not counting them.
+                from desktopapp.core.vision.persons import load_person_detector  # noqa: PLC0415
+
+                loaded[role] = load_person_detector(registry, choices.get(role), threads)
+                continue
             entry = registry.get(choices[role]) if role in choices else registry.default(role)
             loaded[role] = load_backend(registry, entry, threads)
         return cls(
             detector=cast(FaceDetector | None, loaded.get(Role.FACE_DETECTION)),
             embedder=cast(FaceEmbedder | None, loaded.get(Role.FACE_FEATURES)),
             attributes=cast(AttributeEstimator | None, loaded.get(Role.FACE_ATTRIBUTES)),
+            persons=cast(PersonDetector | None, loaded.get(Role.PERSON_DETECTION)),
         )
 
     @classmethod
@@ -118,7 +127,8 @@ class VisionEngine:
         return engine
 
     def models(self) -> list[ModelInfo]:
-        return [m.info for m in (self.detector, self.embedder, self.attributes) if m is not None]
+        loaded = (self.detector, self.embedder, self.attributes, self.persons)
+        return [m.info for m in loaded if m is not None]
 
     def analyse(self, image: Image, *, features: bool = True) -> list[FaceResult]:
         """Detect every face, then score, embed and estimate attributes with what is loaded."""
