@@ -18,16 +18,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktopapp.core.access import Role
 from desktopapp.core.config import Settings, save_settings
+from desktopapp.core.counting import CountingLine, Zone, ZoneKind
+from desktopapp.core.floor import Space
 from desktopapp.core.notice import NoticeProfile
 from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
+from desktopapp.core.sources import SourceKind, SourceSpec
+from desktopapp.core.store.cameras import Camera
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import apply_language, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
+from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
@@ -35,6 +41,7 @@ from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
+from desktopapp.ui.registers_dialog import RegistersDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import SignageDialog
 
@@ -59,6 +66,8 @@ SCREENS = [
     "dashboard",
     "export",
     "pos",
+    "registers",
+    "calibration",
 ]
 
 
@@ -125,6 +134,18 @@ def main() -> int:
             camera.kind_combo.setCurrentIndex(camera.kind_combo.findData("demo"))
             camera.name_edit.setText("Entrance")
             camera.preview.set_zones((((0.55, 0.1), (0.95, 0.1), (0.95, 0.5), (0.55, 0.5)),))
+            camera.preview.set_analysis_zones(
+                (
+                    Zone(
+                        "棚 A",
+                        ZoneKind.SHELF,
+                        ((0.05, 0.6), (0.4, 0.6), (0.4, 0.95), (0.05, 0.95)),
+                        Space.IMAGE,
+                    ),
+                )
+            )
+            camera.preview.set_lines((CountingLine("Door", (0.5, 0.55), (0.5, 0.98), Space.IMAGE),))
+            camera._list_zones()
             QTimer.singleShot(300, camera.test_connection)
             dialog = camera
         elif screen.startswith("settings"):
@@ -146,6 +167,26 @@ def main() -> int:
             dialog = ExportDialog(ws, window.session, [], window)
         elif screen == "pos":
             dialog = PosImportDialog(ws, window.session, [_sample_profile().store], window)
+        elif screen == "registers":
+            front = Zone(
+                "レジ前", ZoneKind.CHECKOUT, ((0.6, 0), (1, 0), (1, 1), (0.6, 1)), Space.IMAGE
+            )
+            ws.save_camera(Camera("Front", SourceSpec(SourceKind.DEMO, "demo"), zones=(front,)))
+            dialog = RegistersDialog(
+                ws, window.session, [_sample_profile().store], ws.cameras(), window
+            )
+        elif screen == "calibration":
+            picture = QImage(640, 480, QImage.Format.Format_RGB888)
+            picture.fill(QColor("#6d7b8d"))
+            calibration = CalibrationDialog(picture, None, None, window)
+            plan = QImage(400, 300, QImage.Format.Format_RGB888)
+            plan.fill(QColor("#f5f5f0"))
+            calibration.plan.set_image(plan)
+            for x, y in ((0.1, 0.8), (0.9, 0.8), (0.7, 0.3), (0.3, 0.3)):
+                calibration.picture.current.append((x, y))
+                calibration.plan.current.append((x, 1 - y))
+            calibration.check()
+            dialog = calibration
         elif screen == "audit":
             dialog = AuditViewer(ws.audit_entries, ws.verify_audit, window)
             QTimer.singleShot(500, dialog.verify_chain)

@@ -37,7 +37,7 @@ from desktopapp.core.analytics import (
     default_bucket,
     suppressed,
 )
-from desktopapp.core.counting import Zone, ZoneKind
+from desktopapp.core.counting import Crossing, Direction, Zone, ZoneKind
 from desktopapp.core.floor import Space
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeStore
@@ -121,6 +121,24 @@ class Shop:
         assert recorded.outcome == "visit" and recorded.visit_id is not None, recorded
         return recorded.visit_id
 
+    def person(self, start: datetime, crossings: tuple[Direction, ...] = ()) -> None:
+        """A person counted by a counting line of camera 1 (no visit, only hourly counts)."""
+        t = (start - EPOCH).total_seconds()
+        event = TrackClosed(
+            camera_id=1,
+            track_id=int(t),
+            first_seen=t,
+            last_seen=t + 30,
+            hits=10,
+            feature=None,
+            templates=(),
+            attributes=None,
+            path=(),
+            kind="person",
+            crossings=tuple(Crossing("door", int(t), t + 10, direction) for direction in crossings),
+        )
+        assert self.recorder("Shibuya", Mode.REPEAT).record(event).outcome == "counted"
+
     def visitor_id(self, visit_id: int) -> str:
         return str(
             self.db.execute("SELECT visitor_id FROM visit WHERE id = ?", [visit_id]).fetchone()[0]
@@ -159,6 +177,10 @@ def _shop(data_dir: Path) -> Shop:
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Shop:
+    return build_shop(tmp_path)
+
+
+def build_shop(tmp_path: Path) -> Shop:
     """Two stores. A regular comes 12 times (first around midnight in Japan), B twice, six
     single visitors, two men over seventy, a staff member and an opted-out person with
     visits, three anonymous visits and two visitors at the second store; purchases linked to
@@ -196,6 +218,9 @@ def shop(tmp_path: Path) -> Shop:
         made.visit(None, D0 + timedelta(days=n, hours=6), 8, age=45, gender=Gender.FEMALE)
     for n in range(2):
         made.visit(f"ebisu{n}", D0 + timedelta(days=n, hours=7), 12, store="Ebisu", camera=2)
+    for n in range(7):
+        made.person(D0 + timedelta(hours=10, minutes=n), (Direction.IN,) if n < 6 else ())
+    made.person(D0 + timedelta(hours=11), (Direction.OUT,))
     made.purchase(night + timedelta(minutes=3), 1200, regular[0])
     made.purchase(night + timedelta(minutes=4), 800, regular[0])
     made.purchase(night + timedelta(days=3, minutes=4), 300, regular[3])
@@ -219,6 +244,8 @@ def figures(analytics: Analytics, period: Period) -> dict[str, Any]:
         "heat_by_camera": [analytics.heatmap(period, c) for c in (1, 2)],
         "cameras": analytics.heatmap_cameras(period),
         "zones": analytics.zone_dwell(period),
+        "lines": analytics.line_counts(period),
+        "people": analytics.people_counted(period),
         "conversion": analytics.conversion(period),
         "spend": sorted(analytics.spend_by_segment(period), key=repr),
         "counts": analytics.period_counts(now=D0 + timedelta(days=20)),
@@ -592,6 +619,9 @@ def test_csv_export(shop: Shop, tmp_path: Path) -> None:
     assert totals[1] == ["27", "12", "44.4%", "<5", "非表示"]
     spend = {(r[0], r[1]): r for r in sections["年代・性別ごとの購買"][1:]}
     assert spend["30-39", "女性"][3:] == ["<5", "非表示", "非表示"]
+    lines = sections["通過人数（カメラ画像上に設定した計数線、1時間ごとの集計の合計）"]
+    assert ["1", "door", "6", "<5"] in lines  # six went in, one came out (G-07)
+    assert lines[-1][1:3] == ["計数した人数（人数計測・混雑状況などのモード）", "8"]
     heat = sections["動線（各カメラ画像を16×16に分けたマスごとの来店数）"]
     assert heat[0] == ["カメラ", "列（左から）", "行（上から）", "来店数"]
     assert {row[0] for row in heat[1:]} == {"1", "2"}
@@ -601,7 +631,7 @@ def test_csv_export(shop: Shop, tmp_path: Path) -> None:
         "csv",
         "ja",
         None,
-        8,
+        9,
     )
     assert summary.notice_versions == (1,) and summary.bytes == len(raw)
     # Nothing that points at a person (G-06).

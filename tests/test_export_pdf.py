@@ -25,7 +25,7 @@ from desktopapp.core.reports.export_pdf import (
 )
 from desktopapp.core.suppression import Disclosure
 from desktopapp.core.vision.types import Gender
-from tests.test_analytics import D0, Shop, _shop
+from tests.test_analytics import D0, EVERYTHING, JST, Shop, _shop, build_shop
 from tests.test_notice import _profile
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -184,3 +184,14 @@ def test_an_unwritable_path_raises_export_error(week: Week, tmp_path: Path) -> N
     with pytest.raises(ExportError, match="cannot write"):
         write_pdf(tmp_path / "missing" / "r.pdf", Analytics(week.shop.db, k=K), WEEK, "en")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_has_zones_and_counting_lines_when_there_are_some(tmp_path: Path) -> None:
+    made = build_shop(tmp_path)
+    pdf = tmp_path / "report.pdf"
+    write_pdf(pdf, Analytics(made.db, k=K, tz=JST), EVERYTHING, "ja")
+    lines = _lines(pdf)
+    assert CATALOGUE["ja"]["zones_heading"] in lines
+    assert CATALOGUE["ja"]["lines_heading"] in lines
+    assert any(line.startswith("1door6<5") for line in lines), lines  # six in, one out (G-07)
+    assert "計数した人数:8" in lines

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -31,10 +32,12 @@ from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
-from desktopapp.ui.camera_dialog import CameraDialog
+from desktopapp.ui.calibration_dialog import CalibrationDialog
+from desktopapp.ui.camera_dialog import LINE, CameraDialog
 from desktopapp.ui.camera_grid import CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.main_window import MainWindow
+from desktopapp.ui.zone_editor import ZoneEditor
 from tests.conftest import VIDEO
 from tests.test_notice import COMPLETE
 
@@ -322,3 +325,61 @@ def test_the_window_sweeps_expired_data_at_start_up(
     )
     assert AuditLog(db).verify().ok
     db.conn.close()
+
+
+def test_counting_lines_crowd_levels_and_floor_calibration_are_kept(qtbot: QtBot) -> None:
+    dialog = CameraDialog(Settings().vision, None, None)
+    qtbot.addWidget(dialog)
+    dialog.resize(900, 900)
+    dialog.show()
+    editor = dialog.preview
+    area = editor.picture_rect()
+
+    def click(widget: ZoneEditor, x: float, y: float) -> None:
+        rect = widget.picture_rect()
+        point = QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height()))
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=point)
+
+    assert area.width() > 0
+    dialog.zone_kind.setCurrentIndex(dialog.zone_kind.findData(LINE))
+    dialog.zone_name.setText("Door")
+    for x, y in ((0.5, 0.1), (0.5, 0.5), (0.6, 0.9)):
+        click(editor, x, y)
+    dialog.finish_zone_button.click()
+    assert "two clicks" in dialog.message.text() and editor.lines == []
+    click(editor, 0.5, 0.1)
+    click(editor, 0.5, 0.9)
+    dialog.finish_zone_button.click()
+    (line,) = editor.lines
+    assert line.name == "Door" and "Door" in dialog.zone_list.text()
+
+    calibration = CalibrationDialog(QImage(640, 480, QImage.Format.Format_RGB888), None, None)
+    qtbot.addWidget(calibration)
+    calibration.resize(1100, 600)
+    calibration.show()
+    calibration.plan.set_image(QImage(400, 300, QImage.Format.Format_RGB888))
+    spots = ((0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9), (0.5, 0.5))
+    for x, y in spots[:3]:
+        click(calibration.picture, x, y)
+        click(calibration.plan, x, y)
+    assert "at least 4" in calibration.message.text()
+    for x, y in spots[3:]:
+        click(calibration.picture, x, y)
+        click(calibration.plan, x, y)
+    assert "5 pairs fit" in calibration.message.text()
+    calibration.accept()
+    assert calibration.result_calibration is not None
+    dialog._calibration = calibration.result_calibration  # what calibrate() does on Save
+
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
+    dialog.name_edit.setText("Door camera")
+    for spin, value in zip(dialog.congestion_spins, (5, 4, 9), strict=True):
+        spin.setValue(value)
+    dialog.accept()
+    assert "must rise" in dialog.message.text() and dialog.result_camera is None
+    dialog.congestion_spins[1].setValue(7)
+    dialog.accept()
+    camera = dialog.result_camera
+    assert camera is not None and camera.lines == (line,)
+    assert (camera.congestion.medium, camera.congestion.high, camera.congestion.full) == (5, 7, 9)
+    assert camera.calibration is not None and len(camera.calibration.image_points) == 5

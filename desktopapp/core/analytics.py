@@ -162,6 +162,14 @@ class ZoneDwell:
 
 
 @dataclass(frozen=True, slots=True)
+class LineCount:
+    camera_id: int
+    line: str
+    crossed_in: int
+    crossed_out: int
+
+
+@dataclass(frozen=True, slots=True)
 class Conversion:
     visits: int
     converted: int  # visits with at least one linked purchase
@@ -232,6 +240,8 @@ class Figures:
     conversion: Conversion
     spend: list[SpendCell]
     zones: list[ZoneDwell]
+    lines: list[LineCount]
+    people: int  # persons counted by the counting modes (passer-by, crowd, ...)
 
     def disclosure(self, k: int) -> Disclosure:
         """Which of these counts to hide (G-07), primary and complementary, with the sums
@@ -276,6 +286,10 @@ class Figures:
         )
         for zone in self.zones:
             d.add(("zone", zone.camera_id, zone.zone), zone.visits)
+        for line in self.lines:
+            d.add(("line", line.camera_id, line.line, "in"), line.crossed_in)
+            d.add(("line", line.camera_id, line.line, "out"), line.crossed_out)
+        d.add(("people",), self.people)
         return d
 
 
@@ -495,6 +509,8 @@ class Analytics:
             conversion=self.conversion(period),
             spend=self.spend_by_segment(period),
             zones=self.zone_dwell(period),
+            lines=self.line_counts(period),
+            people=self.people_counted(period),
         )
 
     def visit_frequency(self, period: Period) -> list[Cell]:
@@ -574,6 +590,31 @@ class Analytics:
             ZoneDwell(int(camera_of), str(zone), int(visits), float(seconds) / int(visits))
             for camera_of, zone, visits, seconds in rows
         ]
+
+    def _counts(self, period: Period, what: str) -> list[tuple[Any, ...]]:
+        _held, stat, params = self._filters(period, timedelta(hours=1), "hour")
+        return list(
+            self.db.execute(
+                f"""SELECT camera_id, line, what, SUM(count) FROM stat_count
+                WHERE {stat} AND {what} GROUP BY 1, 2, 3 ORDER BY 1, 2""",
+                params,
+            )
+        )
+
+    def line_counts(self, period: Period) -> list[LineCount]:
+        """Crossings of each counting line in each direction, by the hours that begin in the
+        period (passer-by and the other counting modes, ``stat_count``)."""
+        counts: dict[tuple[int, str], dict[str, int]] = {}
+        for camera_id, line, what, count in self._counts(period, "what IN ('in', 'out')"):
+            counts.setdefault((int(camera_id), str(line)), {})[str(what)] = int(count)
+        return [
+            LineCount(camera_id, line, found.get("in", 0), found.get("out", 0))
+            for (camera_id, line), found in counts.items()
+        ]
+
+    def people_counted(self, period: Period) -> int:
+        """People the counting modes saw (one per person track), by hour like line_counts."""
+        return sum(int(row[3]) for row in self._counts(period, "what = 'persons'"))
 
     def conversion(self, period: Period) -> Conversion:
         """Visits with at least one purchase linked to them (POS import) over all visits."""

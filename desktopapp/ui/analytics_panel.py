@@ -80,6 +80,24 @@ def _gather(
     )
 
 
+def _table_box(title: str, header: list[str], parent: QWidget) -> tuple[QWidget, QTableWidget]:
+    """A titled, read-only table for the dashboard's grid."""
+    box = QWidget(parent)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    heading = QLabel(title, box)
+    heading.setStyleSheet("font-weight: bold;")
+    table = QTableWidget(0, len(header), box)
+    table.setHorizontalHeaderLabels(header)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setMinimumHeight(160)
+    layout.addWidget(heading)
+    layout.addWidget(table, 1)
+    return box, table
+
+
 class _Number(QFrame):
     def __init__(self, title: str, parent: QWidget):
         super().__init__(parent)
@@ -142,27 +160,21 @@ class DashboardPanel(QWidget):
         )
         self.dwell = BarChart(self.tr("Time in the store (minutes)"), content)
         self.spend = BarChart(self.tr("Spend by age band (blue: female, orange: male)"), content)
-        self.zones = QTableWidget(0, 4, content)
-        self.zones.setObjectName("dashboard-zones")
-        self.zones.setHorizontalHeaderLabels(
+        zones_box, self.zones = _table_box(
+            self.tr("Time in zones"),
             [
                 self.tr("Camera"),
                 self.tr("Zone"),
                 self.tr("Visits that entered"),
                 self.tr("Mean minutes there"),
-            ]
+            ],
+            content,
         )
-        self.zones.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.zones.verticalHeader().setVisible(False)
-        self.zones.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.zones.setMinimumHeight(160)
-        zones_box = QWidget(content)
-        zones_layout = QVBoxLayout(zones_box)
-        zones_layout.setContentsMargins(4, 4, 4, 4)
-        zones_title = QLabel(self.tr("Time in zones"), zones_box)
-        zones_title.setStyleSheet("font-weight: bold;")
-        zones_layout.addWidget(zones_title)
-        zones_layout.addWidget(self.zones, 1)
+        lines_box, self.lines = _table_box(
+            self.tr("People counted at lines"),
+            [self.tr("Camera"), self.tr("Line"), self.tr("In"), self.tr("Out")],
+            content,
+        )
         self.heat = HeatmapChart(self.tr("Where visitors went"), content)
         grid.addWidget(self.over_time, 1, 0, 1, 3)
         grid.addWidget(self.frequency, 1, 3, 1, 2)
@@ -171,6 +183,7 @@ class DashboardPanel(QWidget):
         grid.addWidget(self.spend, 3, 0, 1, 3)
         grid.addWidget(zones_box, 3, 3, 1, 2)
         grid.addWidget(self.heat, 4, 0, 1, 3)
+        grid.addWidget(lines_box, 4, 3, 1, 2)
         self.note = QLabel(
             self.tr(
                 "Counts below %1 are shown as \u201c<%1\u201d so that no one can be singled "
@@ -181,7 +194,7 @@ class DashboardPanel(QWidget):
         )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
-        grid.addWidget(self.note, 4, 3, 1, 2)
+        grid.addWidget(self.note, 5, 0, 1, 5)
         scroll = QScrollArea(self)
         scroll.setWidget(content)
         scroll.setWidgetResizable(True)
@@ -289,6 +302,21 @@ class DashboardPanel(QWidget):
             )
             for column, value in enumerate(values):
                 self.zones.setItem(row, column, QTableWidgetItem(value))
+        rows = [
+            (
+                data.cameras.get(line.camera_id, str(line.camera_id)),
+                line.line,
+                self.text(("line", line.camera_id, line.line, "in")),
+                self.text(("line", line.camera_id, line.line, "out")),
+            )
+            for line in figures.lines
+        ]
+        if figures.people:
+            rows.append(("", self.tr("People counted"), self.text(("people",)), ""))
+        self.lines.setRowCount(len(rows))
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                self.lines.setItem(row, column, QTableWidgetItem(value))
         cells = np.array(data.heatmap.cells, dtype=int) if data.heatmap.cells else np.zeros((1, 1))
         for x, y in data.heatmap.suppressed:
             cells[y, x] = 0

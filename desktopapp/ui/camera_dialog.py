@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,32 +17,44 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.counting import MAX_NAME, Zone, ZoneKind
-from desktopapp.core.floor import Space
+from desktopapp.core.counting import MAX_NAME, CongestionThresholds, CountingLine, Zone, ZoneKind
+from desktopapp.core.floor import FloorCalibration, Space
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
 from desktopapp.core.privacy import MaskStyle
 from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
 from desktopapp.core.store.cameras import Camera
+from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.workers import run_in_background
 from desktopapp.ui.zone_editor import MIN_CORNERS, ZoneEditor
 
 log = logging.getLogger(__name__)
 
+LINE = "line"  # the zone-kind choice that draws a counting line instead of a zone
+
 
 class CameraDialog(QDialog):
-    def __init__(self, vision: VisionConfig, camera: Camera | None, parent: QWidget | None):
+    def __init__(
+        self,
+        vision: VisionConfig,
+        camera: Camera | None,
+        parent: QWidget | None,
+        floor_plan: str | None = None,
+    ):
         super().__init__(parent)
         self._vision = vision
+        self._floor_plan = floor_plan
         self._camera_id = camera.camera_id if camera else None
         self.result_camera: Camera | None = None
         self.setWindowTitle(self.tr("Edit camera") if camera else self.tr("Add camera"))
+        self.resize(860, 820)  # room for the picture on which zones and lines are drawn
 
         self.name_edit = QLineEdit(camera.name if camera else "")
         self.name_edit.setMaxLength(80)
@@ -83,9 +96,31 @@ class CameraDialog(QDialog):
         form.addRow("", self.loop_box)
         form.addRow(self.tr("Masking"), self.mask_combo)
         form.addRow(self.tr("Analysis rate"), self.fps_spin)
+        # People in a zone from which it is busy, crowded and full (crowd level mode).
+        self.congestion_spins = []
+        congestion_row = QHBoxLayout()
+        for label, value in (
+            (self.tr("busy from"), 3),
+            (self.tr("crowded from"), 6),
+            (self.tr("full from"), 10),
+        ):
+            spin = QSpinBox()
+            spin.setRange(1, 999)
+            spin.setValue(value)
+            congestion_row.addWidget(QLabel(label))
+            congestion_row.addWidget(spin)
+            self.congestion_spins.append(spin)
+        congestion_row.addStretch(1)
+        form.addRow(self.tr("People in a zone"), congestion_row)
+        self._calibration: FloorCalibration | None = None
 
         self.test_button = QPushButton(self.tr("Test connection"))
         self.test_button.clicked.connect(self.test_connection)
+        self.calibrate_button = QPushButton(self.tr("Floor calibration…"))
+        self.calibrate_button.clicked.connect(self.calibrate)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button, 1)
+        test_row.addWidget(self.calibrate_button)
         self.preview = ZoneEditor(self)
         self.preview.placeholder = self.tr(
             "No preview yet. Test the connection, then click corners to draw privacy zones."
@@ -99,6 +134,7 @@ class CameraDialog(QDialog):
             (ZoneKind.OTHER, self.tr("Other area")),
         ):
             self.zone_kind.addItem(label, kind.value)
+        self.zone_kind.addItem(self.tr("Counting line (two clicks)"), LINE)
         self.zone_name = QLineEdit()
         self.zone_name.setPlaceholderText(self.tr("Zone name, e.g. Drinks"))
         self.zone_name.setMaxLength(MAX_NAME)
@@ -129,7 +165,7 @@ class CameraDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.test_button)
+        layout.addLayout(test_row)
         layout.addWidget(self.preview, 1)
         layout.addLayout(zone_row)
         layout.addWidget(self.zone_list)
@@ -145,6 +181,14 @@ class CameraDialog(QDialog):
             self.fps_spin.setValue(camera.analysis_fps)
             self.preview.set_zones(camera.polygons)
             self.preview.set_analysis_zones(camera.zones)
+            self.preview.set_lines(camera.lines)
+            self._calibration = camera.calibration
+            for spin, value in zip(
+                self.congestion_spins,
+                (camera.congestion.medium, camera.congestion.high, camera.congestion.full),
+                strict=True,
+            ):
+                spin.setValue(value)
         self._kind_changed()
         self._zone_kind_changed()
         self._list_zones()
@@ -205,15 +249,38 @@ class CameraDialog(QDialog):
         if not name:
             self._show_error(self.tr('Give the camera a name, e.g. "Entrance".'))
             return None
-        return Camera(
-            name=name,
-            source=spec,
-            mask_style=MaskStyle(self.mask_combo.currentData()),
-            polygons=self.preview.polygons(),
-            analysis_fps=self.fps_spin.value(),
-            zones=tuple(self.preview.analysis),
-            camera_id=self._camera_id,
+        medium, high, full = (spin.value() for spin in self.congestion_spins)
+        if not medium < high < full:
+            self._show_error(
+                self.tr("The crowd levels must rise: busy < crowded < full people in a zone.")
+            )
+            return None
+        try:
+            return Camera(
+                name=name,
+                source=spec,
+                mask_style=MaskStyle(self.mask_combo.currentData()),
+                polygons=self.preview.polygons(),
+                analysis_fps=self.fps_spin.value(),
+                zones=tuple(self.preview.analysis),
+                lines=tuple(self.preview.lines),
+                calibration=self._calibration,
+                congestion=CongestionThresholds(medium, high, full),
+                camera_id=self._camera_id,
+            )
+        except ValueError as exc:
+            log.info("camera settings refused: %s", exc)
+            self._show_error(self.tr("These settings cannot be saved: %1").replace("%1", str(exc)))
+            return None
+
+    def calibrate(self) -> None:
+        plan = self._floor_plan
+        dialog = CalibrationDialog(
+            self.preview.image, Path(plan) if plan else None, self._calibration, self
         )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._calibration = dialog.result_calibration
+            self._list_zones()
 
     def test_connection(self) -> None:
         spec = self.source_spec()
@@ -251,6 +318,9 @@ class CameraDialog(QDialog):
 
     def _finish_zone(self) -> None:
         kind = self.zone_kind.currentData()
+        if kind == LINE:
+            self._finish_line()
+            return
         if len(self.preview.corners()) < MIN_CORNERS:
             self._show_error(self.tr("A zone needs at least three corners."))
             return
@@ -267,12 +337,32 @@ class CameraDialog(QDialog):
         self.zone_name.clear()
         self.message.setText("")
 
+    def _finish_line(self) -> None:
+        corners = self.preview.corners()
+        if len(corners) != 2:
+            self._show_error(self.tr("A counting line is two clicks: its start and its end."))
+            self.preview.current = []
+            self.preview.update()
+            return
+        name = self.zone_name.text().strip()
+        if not name:
+            self._show_error(self.tr("Give the line a name, e.g. \u201cDoor\u201d."))
+            return
+        try:
+            line = CountingLine(name, corners[0], corners[1], Space.IMAGE)
+        except ValueError as exc:
+            self._show_error(self.tr("This line cannot be used: %1").replace("%1", str(exc)))
+            return
+        self.preview.add_line(line)
+        self.zone_name.clear()
+        self.message.setText("")
+
     def _list_zones(self) -> None:
         names = [
             f"{zone.name} ({self.zone_kind.itemText(self.zone_kind.findData(zone.kind.value))})"
             for zone in self.preview.analysis
         ]
-        self.zone_list.setText(
+        text = (
             self.tr("Analysis zones: %1").replace("%1", self.tr(", ").join(names))
             if names
             else self.tr(
@@ -280,6 +370,14 @@ class CameraDialog(QDialog):
                 "time spent there."
             )
         )
+        if self.preview.lines:
+            lines = self.tr(", ").join(line.name for line in self.preview.lines)
+            text += "\n" + self.tr("Counting lines: %1").replace("%1", lines)
+        if self._calibration is not None:
+            text += "\n" + self.tr("Floor calibration: %1 points").replace(
+                "%1", str(len(self._calibration.image_points))
+            )
+        self.zone_list.setText(text)
 
     def _preview_failed(self, error: Exception) -> None:
         self.test_button.setEnabled(True)

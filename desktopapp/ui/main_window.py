@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
     def edit_camera(self, camera: Camera | None) -> None:
         if not self._allowed(Permission.CAMERAS):
             return
-        dialog = CameraDialog(self.settings.vision, camera, self)
+        dialog = CameraDialog(self.settings.vision, camera, self, self.settings.reports.floor_plan)
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
         workspace, actor = self.workspace, self.session.actor

@@ -1,5 +1,6 @@
 """The camera dialog's preview, on which the operator draws fixed privacy zones (always
-masked, amber) and analysis zones (shelf, checkout, entrance: named, blue).
+masked, amber), analysis zones (shelf, checkout, entrance: named, blue) and counting lines
+(green, with an arrow towards the side people walk to when they count as "in").
 
 Each click adds a corner; "Finish zone" closes the polygon. Corners are stored normalised to
 0..1 so a zone stays put when the camera's resolution changes.
@@ -20,7 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from desktopapp.core.counting import Zone
+from desktopapp.core.counting import CountingLine, Zone
 from desktopapp.core.privacy import Polygon
 
 MIN_CORNERS = 3
@@ -39,6 +40,7 @@ class ZoneEditor(QWidget):
         self.placeholder = ""
         self.zones: list[list[tuple[float, float]]] = []
         self.analysis: list[Zone] = []
+        self.lines: list[CountingLine] = []
         self.current: list[tuple[float, float]] = []
 
     def set_image(self, image: QImage | None) -> None:
@@ -55,6 +57,17 @@ class ZoneEditor(QWidget):
 
     def set_analysis_zones(self, zones: tuple[Zone, ...]) -> None:
         self.analysis = list(zones)
+        self.update()
+
+    def set_lines(self, lines: tuple[CountingLine, ...]) -> None:
+        self.lines = list(lines)
+        self.update()
+
+    def add_line(self, line: CountingLine) -> None:
+        """``line`` (drawn from ``corners()``) joins the counting lines; drawing starts anew."""
+        self.lines = [existing for existing in self.lines if existing.name != line.name] + [line]
+        self.current = []
+        self.zones_changed.emit()
         self.update()
 
     def corners(self) -> tuple[tuple[float, float], ...]:
@@ -82,6 +95,7 @@ class ZoneEditor(QWidget):
     def clear(self) -> None:
         self.zones = []
         self.analysis = []
+        self.lines = []
         self.current = []
         self.zones_changed.emit()
         self.update()
@@ -113,7 +127,11 @@ class ZoneEditor(QWidget):
             painter.drawImage(area, self.image)
         else:
             painter.setPen(QColor("#e8eaed"))
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            painter.drawText(
+                area.adjusted(12, 0, -12, 0),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.placeholder,
+            )
 
         def to_widget(zone: list[tuple[float, float]]) -> QPolygonF:
             return QPolygonF(
@@ -135,6 +153,19 @@ class ZoneEditor(QWidget):
             painter.setPen(QColor("#ffffff"))
             painter.drawText(outline.boundingRect(), Qt.AlignmentFlag.AlignCenter, analysis.name)
             painter.setPen(QPen(QColor("#1a73e8"), 2))
+        for line in self.lines:
+            (start, end) = to_widget([line.start, line.end])
+            painter.setPen(QPen(QColor("#34a853"), 3))
+            painter.drawLine(start, end)
+            # The arrow points to the side people walk to when they count as "in": the right
+            # of the line, walking from its start to its end.
+            middle = (start + end) / 2
+            dx, dy = end.x() - start.x(), end.y() - start.y()
+            length = max((dx * dx + dy * dy) ** 0.5, 1.0)
+            tip = middle + QPointF(-dy, dx) * (18.0 / length)
+            painter.drawLine(middle, tip)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(tip + QPointF(4, 4), line.name)
         painter.setPen(QPen(QColor("#ffb300"), 2))
         if self.current:
             painter.setPen(QPen(QColor("#ffb300"), 2, Qt.PenStyle.DashLine))

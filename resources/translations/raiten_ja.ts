@@ -271,229 +271,363 @@
     </message>
 </context>
 <context>
+    <name>CalibrationDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="73"/>
+        <source>Floor calibration</source>
+        <translation>床の位置合わせ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="78"/>
+        <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
+        <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="87"/>
+        <source>Test the camera&apos;s connection first.</source>
+        <translation>先にカメラの接続テストをしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="89"/>
+        <source>Load the floor plan picture.</source>
+        <translation>平面図の画像を読み込んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="98"/>
+        <source>Floor plan…</source>
+        <translation>平面図…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="100"/>
+        <source>Remove last pair</source>
+        <translation>最後の組を取り消す</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="102"/>
+        <source>Clear</source>
+        <translation>消去</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="131"/>
+        <source>Floor plan</source>
+        <translation>平面図</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="131"/>
+        <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
+        <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="141"/>
+        <source>The floor plan cannot be read: %1</source>
+        <translation>平面図を読み込めません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="168"/>
+        <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
+        <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="177"/>
+        <source>These points cannot be used: %1</source>
+        <translation>この点では位置合わせできません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="181"/>
+        <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
+        <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
+    </message>
+</context>
+<context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="44"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="56"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="44"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="56"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="50"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="62"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="51"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="52"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="53"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="54"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="59"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
+        <source>busy from</source>
+        <translation>やや混雑</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <source>crowded from</source>
+        <translation>混雑</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <source>full from</source>
+        <translation>満員</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
+        <source>People in a zone</source>
+        <translation>エリア内の人数（以上）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="116"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <source>Floor calibration…</source>
+        <translation>床の位置合わせ…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="125"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="128"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="131"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
+        <source>Counting line (two clicks)</source>
+        <translation>計数線（2回クリック）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="208"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="166"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="209"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="172"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="215"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="172"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="215"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="186"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="229"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="191"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="234"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="194"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="237"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="206"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="224"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="254"/>
+        <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
+        <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="272"/>
+        <source>These settings cannot be saved: %1</source>
+        <translation>この設定は保存できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="290"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="243"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="309"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="324"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="262"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="331"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="342"/>
+        <source>A counting line is two clicks: its start and its end.</source>
+        <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="348"/>
+        <source>Give the line a name, e.g. “Door”.</source>
+        <translation>線に名前を付けてください（例:「入口」）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="353"/>
+        <source>This line cannot be used: %1</source>
+        <translation>この線は使えません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="365"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="365"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="373"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="279"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="368"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="286"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
+        <source>Counting lines: %1</source>
+        <translation>計数線: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="376"/>
+        <source>Floor calibration: %1 points</source>
+        <translation>床の位置合わせ: %1点</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="383"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
@@ -513,42 +647,77 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>CameraTile</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="74"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="109"/>
         <source>Not analysing</source>
         <translation>解析停止中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="112"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="81"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="117"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="82"/>
-        <source>Reconnecting… last picture %1 s ago</source>
-        <translation>再接続中… 最後の映像は %1 秒前</translation>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="70"/>
+        <source>%1: in %2, out %3</source>
+        <translation>%1: 入 %2、出 %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="84"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
+        <source>%1: %2 people (%3)</source>
+        <translation>%1: %2人（%3）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="87"/>
+        <source>quiet</source>
+        <translation>空いている</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
+        <source>busy</source>
+        <translation>やや混雑</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="89"/>
+        <source>crowded</source>
+        <translation>混雑</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="90"/>
+        <source>full</source>
+        <translation>満員</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
+        <source>%1 Last picture %2 s ago.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="86"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="129"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="132"/>
+        <source>%1 fps · faces: %2 · people: %3</source>
+        <translation>%1 fps · 顔: %2 · 人: %3</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="139"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="125"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="190"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
@@ -556,144 +725,378 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="114"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="132"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="116"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="134"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="118"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="136"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="120"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="129"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="147"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="130"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="131"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="149"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="132"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="133"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="151"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="139"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="157"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="141"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="159"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="143"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="149"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="166"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="167"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="151"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="152"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="164"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="189"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="328"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="356"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="166"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="236"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <source>People counted at lines</source>
+        <translation>計数線の通過人数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <source>Line</source>
+        <translation>計数線</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <source>In</source>
+        <translation>入</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <source>Out</source>
+        <translation>出</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="249"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="242"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="255"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="342"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="315"/>
+        <source>People counted</source>
+        <translation>計数した人数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="370"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="374"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="374"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="365"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="393"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorTexts</name>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="45"/>
+        <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="49"/>
+        <source>No camera given.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="50"/>
+        <source>%1 names no camera.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
+        <source>Raiten cannot read %1:// addresses.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="58"/>
+        <source>%1 is a folder, not a video file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="61"/>
+        <source>There is no camera or file called %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="67"/>
+        <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
+        <source>The video file %1 is empty (0 bytes).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="73"/>
+        <source>%1 is not a video file Raiten can read.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="76"/>
+        <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="79"/>
+        <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="85"/>
+        <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="88"/>
+        <source>The camera stopped on an unexpected error; the details are in the log.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="91"/>
+        <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="96"/>
+        <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="99"/>
+        <source>The picture was lost. Reconnecting in %1 s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="103"/>
+        <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
+        <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="115"/>
+        <source>The picture froze. Reconnecting in %1 s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
+        <source>The picture has not changed for %1 s: the camera may be frozen.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="123"/>
+        <source>The database %1 is damaged.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
+        <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="129"/>
+        <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="132"/>
+        <source>The disk holding %1 is full. Free some space.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="133"/>
+        <source>The disk holding %1 reported an error. Check the disk.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
+        <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="147"/>
+        <source>The settings file %1 does not hold settings; the defaults are used.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="150"/>
+        <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="154"/>
+        <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="165"/>
+        <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="167"/>
+        <source>The picture %1 is empty (0 bytes).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="168"/>
+        <source>The picture %1 is too large (%2 MB).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="169"/>
+        <source>%1 is not a picture Raiten can read.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="171"/>
+        <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
+        <source>model file %1 is missing. Reinstall Raiten.</source>
+        <translation type="unfinished">モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="183"/>
+        <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
+        <translation type="unfinished">モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="185"/>
+        <source>model file %1 cannot be read.</source>
+        <translation type="unfinished">モデルファイル %1 を読み込めません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="186"/>
+        <source>model file %1 is not a usable model.</source>
+        <translation type="unfinished">モデルファイル %1 はモデルとして使用できません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <source>model %1 is not known.</source>
+        <translation type="unfinished">モデル %1 は登録されていません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="188"/>
+        <source>model list %1 is missing or damaged.</source>
+        <translation type="unfinished">モデル一覧 %1 がないか破損しています。</translation>
     </message>
 </context>
 <context>
@@ -806,7 +1209,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>Gui</name>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="80"/>
+        <location filename="../../desktopapp/ui/app.py" line="138"/>
         <source>The data folder %1 cannot be opened: %2</source>
         <translation>データフォルダー %1 を開けません: %2</translation>
     </message>
@@ -1022,7 +1425,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="543"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="547"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
@@ -1033,27 +1436,27 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="454"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="458"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="455"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="459"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="495"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="499"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="513"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="517"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="519"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1065,62 +1468,32 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelStatusPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="22"/>
+        <location filename="../../desktopapp/ui/model_status.py" line="23"/>
         <source>Detection</source>
         <translation>顔検出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="23"/>
+        <location filename="../../desktopapp/ui/model_status.py" line="24"/>
         <source>Features</source>
         <translation>特徴量</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="24"/>
+        <location filename="../../desktopapp/ui/model_status.py" line="25"/>
         <source>Age/gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="25"/>
+        <location filename="../../desktopapp/ui/model_status.py" line="26"/>
         <source>Persons</source>
         <translation>人物検出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="31"/>
-        <source>model file %1 is missing. Reinstall Raiten.</source>
-        <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="33"/>
-        <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
-        <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="35"/>
-        <source>model file %1 cannot be read.</source>
-        <translation>モデルファイル %1 を読み込めません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="36"/>
-        <source>model file %1 is not a usable model.</source>
-        <translation>モデルファイル %1 はモデルとして使用できません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="37"/>
-        <source>model %1 is not known.</source>
-        <translation>モデル %1 は登録されていません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="38"/>
-        <source>model list %1 is missing or damaged.</source>
-        <translation>モデル一覧 %1 がないか破損しています。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="51"/>
+        <location filename="../../desktopapp/ui/model_status.py" line="42"/>
         <source>Checking models…</source>
         <translation>モデルを確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/model_status.py" line="60"/>
+        <location filename="../../desktopapp/ui/model_status.py" line="51"/>
         <source>non-commercial use only</source>
         <translation>非商用利用のみ</translation>
     </message>
@@ -1369,22 +1742,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PasswordDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="302"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="309"/>
         <source>Password for %1</source>
         <translation>%1 のパスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="309"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="316"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="310"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="317"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="329"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="336"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
@@ -1698,159 +2071,159 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="69"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="70"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="74"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="75"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="86"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="89"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="99"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="100"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="100"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="118"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="119"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="120"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="204"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="121"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="205"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="138"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="139"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="140"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="141"/>
         <source>Pictures (%1)</source>
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="174"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="175"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="184"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="185"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="195"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="196"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="202"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="203"/>
         <source>%n record(s) found for this person.</source>
         <translation>
             <numerusform>この方のデータが%n件見つかりました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="206"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="217"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="218"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="222"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="224"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="227"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
         <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
         <translation>
             <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="236"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="239"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="238"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="241"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="260"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="263"/>
         <source>%n record(s) deleted.</source>
         <translation>
             <numerusform>%n件を削除しました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="262"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="265"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
@@ -1906,6 +2279,39 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <location filename="../../desktopapp/ui/purge_dialog.py" line="132"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
+    </message>
+</context>
+<context>
+    <name>RecoveryDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/recovery.py" line="33"/>
+        <source>Raiten — the database is damaged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/recovery.py" line="52"/>
+        <source>Start with an empty database (the damaged file is kept aside)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/recovery.py" line="55"/>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/recovery.py" line="67"/>
+        <source>Restore the automatic backup of a day you choose: what was recorded after it is lost. Or start with an empty database: the wizard opens again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/recovery.py" line="75"/>
+        <source>There is no backup yet. Start with an empty database (the wizard opens again), or quit and ask for help: the damaged file stays as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/recovery.py" line="84"/>
+        <source>Restore from the backup of %1</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1994,22 +2400,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="345"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="352"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="352"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="359"/>
         <source>Notice profile</source>
         <translation>告知内容</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="353"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="360"/>
         <source>General</source>
         <translation>全般</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="354"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="361"/>
         <source>Accounts</source>
         <translation>アカウント</translation>
     </message>
@@ -2063,86 +2469,104 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
 </context>
 <context>
+    <name>StoreHealthLabel</name>
+    <message>
+        <location filename="../../desktopapp/ui/store_health.py" line="47"/>
+        <source>Visits are not being recorded: %1 %2 visits are kept in memory and will be written when this is fixed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/store_health.py" line="55"/>
+        <source>%1 visits could not be kept and are lost.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/store_health.py" line="62"/>
+        <source>The daily backup could not be written: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>_AccountsTab</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="156"/>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="238"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="245"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="156"/>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="229"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="236"/>
         <source>Role</source>
         <translation>権限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="156"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
         <source>Since / locked until</source>
         <translation>作成日 / ロック期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="173"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="180"/>
         <source>Add account…</source>
         <translation>アカウントを追加…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="174"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="181"/>
         <source>Change role…</source>
         <translation>権限を変更…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="175"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="182"/>
         <source>Set password…</source>
         <translation>パスワードを設定…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="183"/>
         <source>Remove</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="200"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="207"/>
         <source>locked until %1</source>
         <translation>%1までロック中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="208"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="215"/>
         <source>Select an account first.</source>
         <translation>先にアカウントを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="238"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="245"/>
         <source>Add account</source>
         <translation>アカウントを追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="249"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="256"/>
         <source>Account %1 added.</source>
         <translation>アカウント %1 を追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="260"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="267"/>
         <source>%1 is now %2.</source>
         <translation>%1 の権限を %2 にしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="273"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="280"/>
         <source>The password of %1 was changed.</source>
         <translation>%1 のパスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="282"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="289"/>
         <source>Remove account</source>
         <translation>アカウントを削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="283"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="290"/>
         <source>Remove the account &quot;%1&quot;?</source>
         <translation>アカウント「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="290"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="297"/>
         <source>Account %1 removed.</source>
         <translation>アカウント %1 を削除しました。</translation>
     </message>
@@ -2193,37 +2617,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_GeneralTab</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="111"/>
         <source>Same as the computer</source>
         <translation>コンピューターの設定に合わせる</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="112"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="117"/>
         <source> min</source>
         <translation> 分</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="114"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="119"/>
         <source>Language of the screens</source>
         <translation>画面の言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="120"/>
         <source>Lock the screen after no use for</source>
         <translation>操作がないときに画面をロックするまでの時間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="121"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="139"/>
         <source>Saved.</source>
         <translation>保存しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="149"/>
         <source>Could not save: %1</source>
         <translation>保存できません: %1</translation>
     </message>
@@ -2231,22 +2655,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_NoticeTab</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="63"/>
         <source>Save notice</source>
         <translation>告知内容を保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="70"/>
         <source>No notice has been saved yet.</source>
         <translation>告知内容はまだ保存されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="74"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="75"/>
         <source>Notice version %1, in force since %2. Saving a change makes a new version: print the sign again and replace the old one.</source>
         <translation>告知内容 第%1版（%2から有効）。変更を保存すると新しい版になります。掲示物を印刷し直して差し替えてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="98"/>
         <source>The notice could not be saved: %1</source>
         <translation>告知内容を保存できません: %1</translation>
     </message>

@@ -85,6 +85,11 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_dwell": "滞在時間（分）",
         "spend": "年代・性別ごとの購買",
         "col_spend": "購買額",
+        "lines": "通過人数（カメラ画像上に設定した計数線、1時間ごとの集計の合計）",
+        "col_line": "計数線",
+        "col_in": "入（線の始点から終点を見て左側から右側へ）",
+        "col_out": "出（右側から左側へ）",
+        "people": "計数した人数（人数計測・混雑状況などのモード）",
         "zones": "エリアごとの滞在（カメラ画像上に設定したエリア）",
         "col_zone": "エリア",
         "col_zone_dwell": "平均滞在時間（分）",
@@ -156,6 +161,12 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_dwell": "Minutes",
         "spend": "Purchases by age band and gender",
         "col_spend": "Amount",
+        "lines": "Line crossings (counting lines drawn on each camera's picture; hourly counts "
+        "added up)",
+        "col_line": "Line",
+        "col_in": "In (from the left of the line to its right, seen from its start)",
+        "col_out": "Out (from its right to its left)",
+        "people": "People counted (passer-by, crowd level and other counting modes)",
         "zones": "Time in zones (areas drawn on each camera's picture)",
         "col_zone": "Zone",
         "col_zone_dwell": "Mean time in the zone (minutes)",
@@ -370,6 +381,22 @@ def _tables(
             ],
         ),
     ]
+    tables.append(
+        _Table(
+            text["lines"],
+            (text["col_camera"], text["col_line"], text["col_in"], text["col_out"]),
+            [
+                (
+                    str(line.camera_id),
+                    line.line,
+                    cells.count(("line", line.camera_id, line.line, "in")),
+                    cells.count(("line", line.camera_id, line.line, "out")),
+                )
+                for line in figures.lines
+            ]
+            + [("", text["people"], cells.count(("people",)), "")],
+        )
+    )
     heat_rows = []
     period = figures.period
     for camera in analytics.heatmap_cameras(period):

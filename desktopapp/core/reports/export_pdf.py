@@ -56,6 +56,7 @@ from desktopapp.core.analytics import (
     Cell,
     Conversion,
     DemographicCell,
+    LineCount,
     Period,
     RepeatRate,
     SpendCell,
@@ -127,6 +128,12 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "unknown": "不明",
         "dwell_heading": "滞在時間の分布",
         "col_dwell": "滞在時間（分）",
+        "lines_heading": "通過人数",
+        "col_line": "計数線",
+        "col_in": "入",
+        "col_out": "出",
+        "people_counted": "計数した人数: {people}",
+        "lines_note": "入は線の始点から終点を見て左側から右側へ、出はその逆の通過です。",
         "zones_heading": "エリアごとの滞在",
         "col_camera": "カメラ",
         "col_zone": "エリア",
@@ -198,6 +205,13 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "unknown": "Unknown",
         "dwell_heading": "Time in store",
         "col_dwell": "Minutes",
+        "lines_heading": "People counted at lines",
+        "col_line": "Line",
+        "col_in": "In",
+        "col_out": "Out",
+        "people_counted": "People counted: {people}",
+        "lines_note": "In is a crossing from the left of the line to its right, seen from its "
+        "start; out is the other way.",
         "zones_heading": "Time in zones",
         "col_camera": "Camera",
         "col_zone": "Zone",
@@ -442,6 +456,8 @@ def _report(analytics: Analytics, period: Period, language: Language) -> _Report
             flow += _cells_section(ctx, "dwell_heading", "col_dwell", "dwell", figures.dwell)
             if figures.zones:
                 flow += _zones_section(ctx, figures.zones)
+            if figures.lines or figures.people:
+                flow += _lines_section(ctx, figures.lines)
             flow += _conversion_section(ctx, figures.conversion, figures.spend)
         else:
             flow += [Spacer(1, 18), ctx.paragraph(text["no_visits"])]
@@ -641,6 +657,35 @@ def _zones_section(ctx: _Context, zones: Sequence[ZoneDwell]) -> list[Flowable]:
     number = NUMBER_WIDTH + 20
     widths = [number, CONTENT_WIDTH - 3 * number, number, number]
     return [KeepTogether([*ctx.heading("zones_heading"), ctx.table(header, rows, widths)])]
+
+
+def _lines_section(ctx: _Context, lines: Sequence[LineCount]) -> list[Flowable]:
+    """Crossings of the counting lines and the people the counting modes saw."""
+    text = ctx.text
+    flow: list[Flowable] = [
+        *ctx.heading("lines_heading"),
+        ctx.paragraph(text["people_counted"].format(people=ctx.count(("people",)))),
+    ]
+    if lines:
+        rows = [
+            [
+                str(line.camera_id),
+                line.line,
+                ctx.count(("line", line.camera_id, line.line, "in")),
+                ctx.count(("line", line.camera_id, line.line, "out")),
+            ]
+            for line in lines
+        ]
+        header = [text["col_camera"], text["col_line"], text["col_in"], text["col_out"]]
+        number = NUMBER_WIDTH + 20
+        widths = [number, CONTENT_WIDTH - 3 * number, number, number]
+        flow += [
+            Spacer(1, 6),
+            ctx.table(header, rows, widths),
+            Spacer(1, 4),
+            ctx.paragraph(text["lines_note"], small=True),
+        ]
+    return [KeepTogether(flow)]
 
 
 def _pivot(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
