@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?=
 export LANG ?= C.UTF-8
 
-.PHONY: run test lint bench venv sysdeps translations clean
+.PHONY: run test lint bench venv sysdeps translations clean dist-linux
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ run: $(STAMP) sysdeps
 	$(PY) -m desktopapp
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff format --check desktopapp tests bench scripts
-	$(VENV)/bin/ruff check desktopapp tests bench scripts
+	$(VENV)/bin/ruff format --check desktopapp tests bench scripts installer
+	$(VENV)/bin/ruff check desktopapp tests bench scripts installer
 	$(VENV)/bin/mypy desktopapp/core
 
 test: $(STAMP) sysdeps lint
@@ -42,6 +42,15 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) bench/pipeline.py
 	$(PY) bench/store.py
 	$(PY) bench/store_bulk.py
+
+# The one-folder bundle (DIST/raiten) and its .tar.gz, with the .desktop file and icon; see
+# installer/README.md. DIST and BUILD may point elsewhere (the slow test builds in a temp dir).
+DIST ?= dist
+BUILD ?= build
+dist-linux: $(STAMP)
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath $(DIST) \
+		--workpath $(BUILD)/pyinstaller installer/raiten.spec
+	bash installer/linux/package.sh $(DIST) $$($(PY) -c 'import desktopapp; print(desktopapp.__version__)')
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

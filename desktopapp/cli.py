@@ -12,6 +12,7 @@ import getpass
 import importlib.util
 import json
 import logging
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ import sqlite_utils
 from desktopapp.core.access import Role as UserRole
 from desktopapp.core.analytics import Analytics, Period
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
+from desktopapp.core.counting import CountingLine
+from desktopapp.core.floor import Space
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.logs import setup_logging
 from desktopapp.core.modes import Mode
@@ -38,10 +41,12 @@ from desktopapp.core.notice import (
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.reports.export_csv import ExportError
 from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
+from desktopapp.core.selftest import isolate_keyring, scratch_data_dir
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
+from desktopapp.core.store.db import DB_FILE, StoreError, store_error
 from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
 from desktopapp.core.store.users import PasswordRuleError, UserError, UserStore
-from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.engine import VisionEngine, false_match_rate
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
 
@@ -246,7 +251,74 @@ def cmd_retention(args: argparse.Namespace) -> int:
     result = sweep(store.db, RetentionPolicy(profile.retention_days, profile.retention_from), now)
     payload = dataclasses.asdict(result)
     _audit(store.db, "retention.sweep", {"now": now.isoformat(), **payload})
+    if result.deleted:
+        _replace_backups(args, store.db)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
+    return 0
+
+
+def _replace_backups(args: argparse.Namespace, db: sqlite_utils.Database) -> None:
+    """Personal data was deleted: the backups holding it go, a fresh one replaces them. A
+    failure to write the fresh one is a warning; the deletion stands."""
+    from desktopapp.core.store.backup import replace_backups  # noqa: PLC0415
+    from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
+
+    try:
+        replace_backups(db, args.data_dir, Cipher(load_key(args.data_dir)), datetime.now(UTC))
+    except StoreError as exc:
+        print(f"raiten: warning: no fresh backup was written: {exc}", file=sys.stderr)
+
+
+def cmd_backup_list(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.backup import list_backups  # noqa: PLC0415
+
+    rows = [
+        {"name": b.name, "taken_at": b.taken_at.isoformat(), "size": b.size}
+        for b in list_backups(args.data_dir)
+    ]
+    text = "\n".join(f"{r['name']}  {r['taken_at']}  {r['size']} bytes" for r in rows)
+    _emit(args, {"backups": rows}, text or "no backups yet")
+    return 0
+
+
+def cmd_backup_create(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.backup import create_backup  # noqa: PLC0415
+    from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    db = open_database(args.data_dir)
+    backup = create_backup(db, args.data_dir, Cipher(load_key(args.data_dir)), datetime.now(UTC))
+    _audit(db, "backup.create", {"backup": backup.name})
+    _emit(args, {"name": backup.name, "size": backup.size}, f"wrote {backup.name}")
+    return 0
+
+
+def cmd_backup_restore(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.backup import list_backups, restore_backup  # noqa: PLC0415
+    from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    if not args.yes:
+        raise BadInputError(
+            "restoring replaces the database with the backup: close Raiten, add --yes"
+        )
+    backups = list_backups(args.data_dir)
+    chosen = backups[:1] if args.name == "latest" else [b for b in backups if b.name == args.name]
+    if not chosen:
+        raise BadInputError(f"no backup called {args.name!r}: see `raiten backup list`")
+    backup = chosen[0]
+    aside = restore_backup(
+        args.data_dir, backup, Cipher(load_key(args.data_dir)), datetime.now(UTC)
+    )
+    db = open_database(args.data_dir)
+    _audit(db, "backup.restore", {"backup": backup.name})
+    db.conn.close()
+    payload = {"restored": backup.name, "set_aside": str(aside) if aside else None}
+    _emit(
+        args,
+        payload,
+        f"restored {backup.name}" + (f"; the old file is in {aside}" if aside else ""),
+    )
     return 0
 
 
@@ -259,6 +331,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     result = purge_personal_data(store.db, keep_statistics=args.keep_statistics)
     payload = dataclasses.asdict(result)
     _audit(store.db, "purge", {"keep_statistics": args.keep_statistics, **payload})
+    _replace_backups(args, store.db)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
     return 0
 
@@ -360,7 +433,12 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _analytics(db: sqlite_utils.Database, args: argparse.Namespace) -> Analytics:
-    return Analytics(db, k=load_settings(args.data_dir).reports.min_group)
+    settings = load_settings(args.data_dir)
+    return Analytics(
+        db,
+        k=settings.reports.min_group,
+        false_match_rate=false_match_rate(settings.vision),
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -628,6 +706,16 @@ def _analysis_inputs(texts: Sequence[str]) -> list[tuple[str, SourceSpec | list[
     return inputs
 
 
+def _counting_line(text: str) -> CountingLine:
+    """NAME:X1,Y1,X2,Y2 in fractions of the picture."""
+    name, _colon, ends = text.rpartition(":")
+    try:
+        x1, y1, x2, y2 = (float(v) for v in ends.split(","))
+        return CountingLine(name, (x1, y1), (x2, y2), Space.IMAGE)
+    except ValueError as exc:
+        raise BadInputError(f"--line {text!r}: {exc}") from exc
+
+
 def cmd_analyse(args: argparse.Namespace) -> int:
     from desktopapp.core.modes import engine_for_mode  # noqa: PLC0415
     from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: PLC0415
@@ -653,16 +741,22 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         RecorderConfig.for_notice(profile, engine.embedder, mode, args.store),
         to_datetime=lambda t: base + timedelta(seconds=offset[0] + t),
     )
-    video_config = PipelineConfig(mode=mode)
+    video_config = PipelineConfig(mode=mode, lines=tuple(_counting_line(t) for t in args.line))
     # A still image is a single sighting: it must count as a track of its own.
     still_config = PipelineConfig(mode=mode, tracker=TrackerConfig(min_hits=1))
     started = time.perf_counter()
     frames = faces = tracks = 0
+    crossings = {line.name: {"in": 0, "out": 0} for line in video_config.lines}
+    people = [0]
     per_visit: list[dict[str, object]] = []
     totals = {"visits": 0, "new_visitors": 0, "repeat_visits": 0}
 
     def keep(name: str, closed: list[TrackClosed]) -> None:
         for event in closed:
+            if event.kind == "person":
+                people[0] += 1
+                for crossing in event.crossings:
+                    crossings[crossing.line][crossing.direction.value] += 1
             outcome = recorder.record(event)
             if outcome.outcome != "visit":
                 continue
@@ -722,6 +816,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         **totals,
         "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "mode": mode.value,
+        "persons": people[0],
+        "crossings": crossings,
         "notice_version": notice.version,
     }
     text = "\n".join(f"{k}: {v}" for k, v in payload.items())
@@ -737,7 +833,12 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from desktopapp.ui.app import run_gui  # noqa: PLC0415 - the CLI must work without Qt loaded
+    # The CLI must work without Qt loaded: the GUI is imported only here.
+    if args.self_test:
+        from desktopapp.ui.app import run_self_test  # noqa: PLC0415
+
+        return run_self_test(args.data_dir, as_json=args.json)
+    from desktopapp.ui.app import run_gui  # noqa: PLC0415
 
     return run_gui(args.data_dir)
 
@@ -749,6 +850,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     parser = _Parser(prog="raiten", description="Raiten store camera analytics", parents=[common])
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: open the main window with the demo camera in a "
+        "temporary data folder, load every default model, print a summary and exit",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     compare = sub.add_parser("compare", parents=[common], help="compare the faces in two images")
@@ -780,6 +887,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=10.0, help="how long to read a live stream"
     )
     analyse.add_argument("--per-visit", action="store_true", help="list every visit (with --json)")
+    analyse.add_argument(
+        "--line",
+        action="append",
+        default=[],
+        metavar="NAME:X1,Y1,X2,Y2",
+        help="a counting line across the picture, ends as fractions of its width and height "
+        "(repeatable; crossing from the line's left to its right is 'in')",
+    )
     analyse.set_defaults(func=cmd_analyse)
 
     retention = sub.add_parser("retention", parents=[common], help="run the retention sweep")
@@ -790,6 +905,19 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="confirm")
     purge.add_argument("--keep-statistics", action="store_true", help="keep aggregate counts")
     purge.set_defaults(func=cmd_purge)
+
+    backup = sub.add_parser("backup", parents=[common], help="the encrypted daily backups")
+    backup_sub = backup.add_subparsers(dest="backup_command", parser_class=_Parser, required=True)
+    backup_list = backup_sub.add_parser("list", parents=[common], help="the backups, newest first")
+    backup_list.set_defaults(func=cmd_backup_list)
+    backup_create = backup_sub.add_parser("create", parents=[common], help="take a backup now")
+    backup_create.set_defaults(func=cmd_backup_create)
+    backup_restore = backup_sub.add_parser(
+        "restore", parents=[common], help="replace the database with a backup (Raiten closed)"
+    )
+    backup_restore.add_argument("name", help="a name from `raiten backup list`, or latest")
+    backup_restore.add_argument("--yes", action="store_true", help="confirm")
+    backup_restore.set_defaults(func=cmd_backup_restore)
 
     audit = sub.add_parser("audit", parents=[common], help="the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", parser_class=_Parser, required=True)
@@ -880,8 +1008,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.data_dir = resolve_data_dir(args.data_dir)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.self_test:
+        if args.command is not None:
+            parser.error("--self-test takes no command")
+        # Never the operator's data folder, log or keyring: a scratch folder, removed after.
+        isolate_keyring()
+        args.data_dir = scratch_data_dir()
+    else:
+        args.data_dir = resolve_data_dir(args.data_dir)
     setup_logging(args.data_dir, verbose=args.verbose)
     try:
         result: int = args.func(args)
@@ -908,7 +1044,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except Exception:
+    except Exception as exc:
+        # The database's condition (damaged, locked, disk full…) is not a bug: exit 1 with the
+        # sentence that names it.
+        problem = (
+            store_error(exc, args.data_dir / DB_FILE)
+            if isinstance(exc, StoreError | sqlite3.Error)
+            else None
+        )
+        if problem is not None:
+            log.error("%s: %s", args.command, problem)
+            print(f"raiten: {problem}", file=sys.stderr)
+            return 1
         log.exception("%s failed unexpectedly", args.command)
         print(
             f"raiten: {args.command or 'raiten'} failed unexpectedly; details are in the log "

@@ -37,8 +37,9 @@ from desktopapp.core.analytics import (
     default_bucket,
     suppressed,
 )
+from desktopapp.core.config import VisionConfig
 from desktopapp.core.counting import Crossing, Direction, Zone, ZoneKind
-from desktopapp.core.floor import Space
+from desktopapp.core.floor import FloorCalibration, Space
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeStore
 from desktopapp.core.pipeline import AttributeSummary, TrackClosed
@@ -51,7 +52,9 @@ from desktopapp.core.store.purge import purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for, sweep
 from desktopapp.core.store.statistics import STAT_TABLES
 from desktopapp.core.store.visits import NewVisit, PathPoint, VisitStore
-from desktopapp.core.vision.types import Gender
+from desktopapp.core.vision.engine import false_match_rate
+from desktopapp.core.vision.registry import ModelRegistry
+from desktopapp.core.vision.types import Gender, Role
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from tests.test_notice import _profile
 
@@ -888,3 +891,35 @@ def test_cli_incident_report(
     assert json.loads(audited.fetchone()[0]) == {"total": result["total"], "file": "incident.csv"}
     code, printed, _ = run_cli(capsys, "incident-report", "--data-dir", str(data_dir))
     assert code == 0 and printed.startswith(f"personal records held: {result['total']}")
+
+
+def test_the_repeat_band_uses_the_features_models_false_match_rate(tmp_path: Path) -> None:
+    registry = ModelRegistry.load()
+    manifest = registry.default(Role.FACE_FEATURES).options["false_match_rate"]
+    assert false_match_rate(VisionConfig(), registry) == manifest
+    assert false_match_rate(VisionConfig(false_match_rate=0.002), registry) == 0.002
+    made = _shop(tmp_path)
+    for n in range(40):
+        made.visit(f"p{n % 30}", D0 + timedelta(days=n))
+    period = Period(D0, D0 + timedelta(days=60))
+    calm = Analytics(made.db, false_match_rate=manifest).held_repeat_rate(period)
+    loose = Analytics(made.db, false_match_rate=0.002).held_repeat_rate(period)
+    assert calm.repeat_visits == loose.repeat_visits == 10
+    # A looser model expects more of the repeats to be strangers: the band reaches lower.
+    assert loose.expected_false_repeats > calm.expected_false_repeats
+    assert loose.low < calm.low and loose.high == calm.high
+
+
+def test_a_zone_on_the_floor_plan_measures_paths_through_the_calibration(tmp_path: Path) -> None:
+    made = _shop(tmp_path)
+    corners = ((0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9))
+    # The plan shows the picture's floor at half size: picture x = 0.3 is plan x = 0.15.
+    calibration = FloorCalibration(corners, tuple((x / 2, y / 2) for x, y in corners))
+    left = Zone("left", ZoneKind.SHELF, ((0, 0), (0.2, 0), (0.2, 0.5), (0, 0.5)), Space.FLOOR)
+    CameraStore(made.db, Cipher(load_key(made.data_dir))).add(
+        Camera("Plan", SourceSpec(SourceKind.DEMO, "demo"), zones=(left,), calibration=calibration)
+    )
+    # Picture x 0.3 and 0.35 are on the plan's left (x < 0.2), 0.7 is not: 2 × 10 s inside.
+    made.visit("a", D0, minutes=0.5, path=((0.3, 0.5), (0.35, 0.5), (0.7, 0.5)))
+    (zone,) = Analytics(made.db, tz=UTC).zone_dwell(Period(D0, D0 + timedelta(days=1)))
+    assert (zone.zone, zone.visits, zone.mean_dwell_seconds) == ("left", 1, pytest.approx(20))

@@ -198,17 +198,22 @@ def test_camera_locations_are_stored_encrypted(tmp_path: Path) -> None:
     assert b"hunter2" not in raw and b"192.0.2.7" not in raw
 
 
+def click_at(qtbot: QtBot, widget: ZoneEditor, x: float, y: float) -> None:
+    """A click at (x, y) of the picture shown in ``widget``, normalised 0..1."""
+    rect = widget.picture_rect()
+    point = QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height()))
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=point)
+
+
 def test_privacy_zones_are_drawn_saved_and_masked(qtbot: QtBot) -> None:
     dialog = CameraDialog(Settings().vision, None, None)
     qtbot.addWidget(dialog)
     dialog.resize(700, 800)
     dialog.show()
     editor = dialog.preview
-    area = editor.picture_rect()
 
     def click(x: float, y: float) -> None:
-        point = QPoint(round(area.x() + x * area.width()), round(area.y() + y * area.height()))
-        qtbot.mouseClick(editor, Qt.MouseButton.LeftButton, pos=point)
+        click_at(qtbot, editor, x, y)
 
     click(0.1, 0.1)
     click(0.4, 0.1)
@@ -245,11 +250,9 @@ def test_analysis_zones_are_named_kept_apart_from_privacy_zones_and_saved(qtbot:
     dialog.resize(700, 800)
     dialog.show()
     editor = dialog.preview
-    area = editor.picture_rect()
 
     def click(x: float, y: float) -> None:
-        point = QPoint(round(area.x() + x * area.width()), round(area.y() + y * area.height()))
-        qtbot.mouseClick(editor, Qt.MouseButton.LeftButton, pos=point)
+        click_at(qtbot, editor, x, y)
 
     assert not dialog.zone_name.isEnabled()  # privacy zones need no name
     dialog.zone_kind.setCurrentIndex(dialog.zone_kind.findData(ZoneKind.CHECKOUT.value))
@@ -333,14 +336,10 @@ def test_counting_lines_crowd_levels_and_floor_calibration_are_kept(qtbot: QtBot
     dialog.resize(900, 900)
     dialog.show()
     editor = dialog.preview
-    area = editor.picture_rect()
 
     def click(widget: ZoneEditor, x: float, y: float) -> None:
-        rect = widget.picture_rect()
-        point = QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height()))
-        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=point)
+        click_at(qtbot, widget, x, y)
 
-    assert area.width() > 0
     dialog.zone_kind.setCurrentIndex(dialog.zone_kind.findData(LINE))
     dialog.zone_name.setText("Door")
     for x, y in ((0.5, 0.1), (0.5, 0.5), (0.6, 0.9)):

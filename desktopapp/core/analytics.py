@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from desktopapp.core.matching import expected_false_repeats
+from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE, expected_false_repeats
 from desktopapp.core.store.statistics import (
     AGE_BAND,
     CELL_X,
@@ -54,9 +54,6 @@ log = logging.getLogger(__name__)
 Bucket = Literal["hour", "day", "week"]
 
 DEFAULT_K = 5
-# Without a calibrated impostor rate for the gallery, the repeat-rate band allows for this
-# per-pair false-match rate: the order of magnitude calibration measured at the default threshold.
-DEFAULT_FALSE_MATCH_RATE = 1e-4
 PERIOD_DAYS = (1, 7, 30)
 # Two-sided 95 % normal quantile, for the Wilson interval of the repeat rate.
 Z_95 = 1.959963984540054
@@ -368,14 +365,24 @@ def _utc_hour(text: str) -> datetime:
 class Analytics:
     """Aggregates over one database. ``k`` is the smallest group shown (G-07); ``tz`` the
     operator's time zone for buckets and "today" (None: the system's, daylight saving
-    included)."""
+    included); ``false_match_rate`` the per-pair rate of the face features model in use
+    (``vision.engine.false_match_rate``), for the repeat rate's band."""
 
-    def __init__(self, db: sqlite_utils.Database, k: int = DEFAULT_K, tz: tzinfo | None = None):
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        k: int = DEFAULT_K,
+        tz: tzinfo | None = None,
+        false_match_rate: float = DEFAULT_FALSE_MATCH_RATE,
+    ):
         if k < 1:
             raise ValueError("k must be at least 1")
+        if not 0.0 <= false_match_rate < 1.0:
+            raise ValueError("the false-match rate must be in [0, 1)")
         self.db = db
         self.k = k
         self.tz = tz
+        self.false_match_rate = false_match_rate
 
     # --- time zone -------------------------------------------------------------------------
 
@@ -493,9 +500,9 @@ class Analytics:
 
     def held_repeat_rate(self, period: Period) -> RepeatRate:
         """``repeat_rate`` for the gallery held now: every new person is compared with each
-        customer held, at the default per-pair false-match rate."""
+        customer held, at the features model's per-pair false-match rate."""
         row = self.db.execute("SELECT COUNT(*) FROM visitor WHERE kind = 'customer'").fetchone()
-        return self.repeat_rate(period, DEFAULT_FALSE_MATCH_RATE, int(row[0]))
+        return self.repeat_rate(period, self.false_match_rate, int(row[0]))
 
     def figures(self, period: Period, bucket: Bucket | None = None) -> Figures:
         return Figures(

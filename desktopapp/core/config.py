@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,15 @@ SETTINGS_FILE = "settings.json"
 
 
 class SettingsError(Exception):
-    """The settings file cannot be used; ``str()`` says why in one sentence."""
+    """The settings file cannot be used; ``str()`` says why in one sentence, ``problem`` which
+    for the UI (unreadable, not_settings, newer, invalid) with ``detail`` (the reason, the
+    version or the field)."""
+
+    def __init__(self, message: str, problem: str, path: Path, detail: str = ""):
+        super().__init__(message)
+        self.problem = problem
+        self.path = path
+        self.detail = detail
 
 
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -53,6 +62,9 @@ class VisionConfig(_Section):
     feature_processes: int = Field(default=1, ge=0, le=8)
     # Overrides the embedder's own decision point (cosine similarity), e.g. after calibration.
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    # Overrides the model's per-pair false-match rate (the repeat rate's band), measured by
+    # calibrating on many impostor pairs at the threshold in use.
+    false_match_rate: float | None = Field(default=None, gt=0.0, lt=1.0)
 
 
 class UiConfig(_Section):
@@ -84,31 +96,61 @@ def load_settings(data_dir: Path) -> Settings:
         return Settings()
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: JSON syntax, and numbers too long to convert; RecursionError: nesting
+        # deeper than the parser's stack.
         log.error("cannot read settings %s: %r", path, exc)
-        raise SettingsError(f"The settings file {path} cannot be read ({exc}).") from exc
+        reason = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
+        raise SettingsError(
+            f"The settings file {path} cannot be read ({reason}).", "unreadable", path, reason
+        ) from exc
     if not isinstance(raw, dict):
-        raise SettingsError(f"The settings file {path} does not hold settings.")
+        raise SettingsError(
+            f"The settings file {path} does not hold settings.", "not_settings", path
+        )
     version = raw.get("version", SETTINGS_VERSION)
-    if not isinstance(version, int) or version > SETTINGS_VERSION:
+    if type(version) is not int:  # a bool is an int to isinstance
+        raise SettingsError(
+            f"The settings file {path} has an invalid value at 'version'.",
+            "invalid",
+            path,
+            "version",
+        )
+    if version > SETTINGS_VERSION:
         raise SettingsError(
             f"The settings file {path} was written by a newer Raiten (version {version}); "
-            "update Raiten to use it."
+            "update Raiten to use it.",
+            "newer",
+            path,
+            str(version),
         )
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
         log.error("invalid settings %s: %s", path, exc)
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        # Keys come from the file: no line breaks or control characters in a one-line message.
+        where = "".join(
+            c if c.isprintable() else repr(c)[1:-1] for c in ".".join(map(str, first["loc"]))
+        )[:80]
         raise SettingsError(
-            f"The settings file {path} has an invalid value at '{where}': {first['msg']}."
+            f"The settings file {path} has an invalid value at '{where}': {first['msg']}.",
+            "invalid",
+            path,
+            where,
         ) from exc
 
 
 def save_settings(data_dir: Path, settings: Settings) -> None:
-    """Atomic: a crash mid-write leaves the previous file intact."""
+    """Atomic: a crash mid-write leaves the previous file intact. A file that could not be
+    loaded (damaged, or from a newer Raiten) is kept beside the new one, never overwritten."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        load_settings(data_dir)
+    except SettingsError as exc:
+        kept = data_dir / f"settings-unusable-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.json"
+        os.replace(exc.path, kept)
+        log.warning("the unusable settings file was kept as %s", kept)
     text = settings.model_dump_json(indent=2)
     fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=data_dir)
     try:
@@ -117,6 +159,9 @@ def save_settings(data_dir: Path, settings: Settings) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, data_dir / SETTINGS_FILE)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            # A failed write names no file; the operator's message should (disk full…).
+            raise OSError(exc.errno, exc.strerror, str(data_dir / SETTINGS_FILE)) from exc
         raise

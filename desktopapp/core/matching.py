@@ -451,6 +451,11 @@ class Gallery:
         return MatchResult(best_id if matched else None, best, runner_up)
 
 
+# The per-pair false-match rate assumed for a model whose manifest entry and settings name
+# none: the order of magnitude calibration measured for dlib at its default threshold.
+DEFAULT_FALSE_MATCH_RATE = 1e-4
+
+
 def expected_false_repeats(visitors: int, per_pair_false_match_rate: float) -> float:
     """Probability that a new person is wrongly taken as a returning visitor.
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -335,20 +335,8 @@ class FrameAnalyser:
     def _close_person(self, track: Track) -> TrackClosed:
         for counter in self.counters:
             counter.forget(track.track_id)
-        self.tracks_closed += 1
-        return TrackClosed(
-            camera_id=self.camera_id,
-            track_id=track.track_id,
-            first_seen=track.first_seen,
-            last_seen=track.last_seen,
-            hits=track.hits,
-            feature=None,
-            templates=(),
-            attributes=None,
-            path=tuple(track.path),
-            kind="person",
-            crossings=tuple(self._crossings.pop(track.track_id, ())),
-        )
+        crossings = tuple(self._crossings.pop(track.track_id, ()))
+        return self._closed(track, None, (), None, kind="person", crossings=crossings)
 
     def finish(self, timestamp: float) -> list[TrackClosed]:
         """End of the stream: close every open track, waiting for its last features."""
@@ -384,6 +372,16 @@ class FrameAnalyser:
             if templates:
                 feature = normalise(np.mean([v for _, v in templates], axis=0))
             attributes = summarise(state.attributes)
+        return self._closed(track, feature, templates, attributes)
+
+    def _closed(
+        self,
+        track: Track,
+        feature: Vector | None,
+        templates: tuple[tuple[float, Vector], ...],
+        attributes: AttributeSummary | None,
+        **extra: Any,
+    ) -> TrackClosed:
         self.tracks_closed += 1
         return TrackClosed(
             camera_id=self.camera_id,
@@ -395,6 +393,7 @@ class FrameAnalyser:
             templates=templates,
             attributes=attributes,
             path=tuple(track.path),
+            **extra,
         )
 
 

@@ -43,11 +43,10 @@ from typing import Literal
 
 import sqlite_utils
 
-from desktopapp.core.counting import Zone
 from desktopapp.core.notice import NoticeStore
 from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.db import immediate_transaction
-from desktopapp.core.store.zones import camera_zones
+from desktopapp.core.store.zones import CameraZones, camera_zones
 
 log = logging.getLogger(__name__)
 
@@ -1023,8 +1022,10 @@ def _link(
     # A register watched by one zone of its camera: only points inside that zone count. A zone
     # removed from the camera since is treated as the whole picture rather than as nowhere.
     shapes = camera_zones(conn, (camera for camera, _zone in watchers.values()))
-    areas: dict[str, Zone | None] = {
-        register: next((z for z in shapes.get(camera, ()) if z.name == zone), None)
+    areas: dict[str, str | None] = {
+        register: zone
+        if zone and any(z.name == zone for z in shapes.get(camera, CameraZones()).zones)
+        else None
         for register, (camera, zone) in watchers.items()
     }
     # A file without a register column is from a store with one register: if the store maps
@@ -1064,13 +1065,13 @@ def _link(
     links: list[tuple[int, int]] = []
     for purchase_id, at, register in wanted:
         seen = points[watchers[register][0]]
-        area = areas[register]
+        area, camera_shapes = areas[register], shapes.get(watchers[register][0], CameraZones())
         start = bisect.bisect_left(seen, at - tolerance, key=lambda point: point[0])
         stop = bisect.bisect_right(seen, at + tolerance, key=lambda point: point[0])
         visits = {
             visit_id
             for _at, visit_id, x, y in seen[start:stop]
-            if area is None or area.contains((x, y))
+            if area is None or any(z.name == area for z in camera_shapes.containing(x, y))
         }
         if len(visits) == 1:
             links.append((visits.pop(), purchase_id))

@@ -63,7 +63,9 @@ def complete_first_run(
     audit = AuditLog(db, clock=lambda: at)
     users = UserStore(db, audit, clock=lambda: at)
     if users.has_users():
-        raise UserError("Raiten is already set up: an administrator has to add further accounts.")
+        raise UserError(
+            "Raiten is already set up: an administrator has to add further accounts.", "set_up"
+        )
     actor = f"setup:{name}"
     notices = NoticeStore(db)
     previous = notices.current()

@@ -17,9 +17,10 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -40,8 +41,57 @@ BGRImage = NDArray[np.uint8]
 T = TypeVar("T")
 
 
+class SourceProblem(StrEnum):
+    """What is wrong with a source, for the UI to say in the operator's language; the plain
+    English sentence goes with it for the log and the command line."""
+
+    # parse_source: what the operator typed
+    NOTHING_GIVEN = "nothing_given"
+    NO_HOST = "no_host"  # params: address
+    BAD_SCHEME = "bad_scheme"  # params: scheme, address
+    USB_NUMBER = "usb_number"  # params: index, max
+    FOLDER = "folder"  # params: file
+    NOT_FOUND = "not_found"  # params: file
+    # video files (FAILED)
+    FILE_UNREADABLE = "file_unreadable"  # params: file, reason
+    FILE_EMPTY = "file_empty"  # params: file
+    FILE_NOT_VIDEO = "file_not_video"  # params: file
+    FILE_UNDECODABLE = "file_undecodable"  # params: file
+    FILE_INCOMPLETE = "file_incomplete"  # params: file, frames, expected
+    DEMO_BROKEN = "demo_broken"
+    UNEXPECTED = "unexpected"
+    # live cameras (RECONNECTING unless said otherwise); params: what, retry (in seconds, "2.5")
+    NO_USB = "no_usb"  # params also: index
+    CANNOT_CONNECT = "cannot_connect"
+    LOST = "lost"
+    NO_PICTURES = "no_pictures"  # connects, but what arrives is not a picture
+    FROZEN = "frozen"  # LIVE while the same picture repeats, then reconnecting; params: seconds
+    RESIZED = "resized"  # LIVE: the picture size changed; params: before, after
+
+
 class SourceError(Exception):
-    """A source cannot be read; ``str()`` is a plain sentence naming it (credentials removed)."""
+    """A source cannot be read; ``str()`` is a plain sentence naming it (credentials removed),
+    ``problem`` and ``params`` say the same for the UI."""
+
+    def __init__(
+        self,
+        message: str,
+        problem: SourceProblem = SourceProblem.UNEXPECTED,
+        params: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.problem = problem
+        self.params = params or {}
+
+
+class SourceAddressError(ValueError):
+    """What the operator typed names no source; ``str()`` says why in English, ``problem`` and
+    ``params`` for the UI."""
+
+    def __init__(self, message: str, problem: SourceProblem, params: dict[str, str]):
+        super().__init__(message)
+        self.problem = problem
+        self.params = params
 
 
 class SourceKind(StrEnum):
@@ -59,6 +109,7 @@ class SourceSpec:
     loop: bool = True  # files and the demo: start again at the end (live view) or stop
 
 
+MAX_USB_INDEX: Final = 99
 _HOW_TO_NAME_A_SOURCE: Final = (
     "give a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo"
 )
@@ -68,11 +119,21 @@ def parse_source(text: str) -> SourceSpec:
     """What the operator typed, as a SourceSpec; ValueError with a plain sentence otherwise."""
     text = text.strip()
     if not text:
-        raise ValueError(f"No camera given: {_HOW_TO_NAME_A_SOURCE}.")
+        raise SourceAddressError(
+            f"No camera given: {_HOW_TO_NAME_A_SOURCE}.", SourceProblem.NOTHING_GIVEN, {}
+        )
     if text.lower() == "demo":
         return SourceSpec(SourceKind.DEMO, "demo")
     if text.isdecimal():
-        return SourceSpec(SourceKind.USB, str(int(text)))
+        index = int(text)
+        if index > MAX_USB_INDEX:
+            # OpenCV takes a C int; a typo like a phone number must not reach it.
+            raise SourceAddressError(
+                f"USB camera numbers run from 0 to {MAX_USB_INDEX}, not {text}.",
+                SourceProblem.USB_NUMBER,
+                {"index": text, "max": str(MAX_USB_INDEX)},
+            )
+        return SourceSpec(SourceKind.USB, str(index))
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in {"rtsp", "rtsps", "http", "https"}:
         try:
@@ -80,19 +141,37 @@ def parse_source(text: str) -> SourceSpec:
         except ValueError:  # e.g. an unclosed IPv6 bracket
             host = None
         if not host:
-            raise ValueError(f"{redact_url(text)} names no camera: {_HOW_TO_NAME_A_SOURCE}.")
+            raise SourceAddressError(
+                f"{redact_url(text)} names no camera: {_HOW_TO_NAME_A_SOURCE}.",
+                SourceProblem.NO_HOST,
+                {"address": redact_url(text)},
+            )
         return SourceSpec(SourceKind.RTSP if scheme.startswith("rtsp") else SourceKind.HTTP, text)
     if scheme:
-        raise ValueError(
+        raise SourceAddressError(
             f"Raiten cannot read {scheme}:// addresses such as {redact_url(text)}: "
-            f"{_HOW_TO_NAME_A_SOURCE}."
+            f"{_HOW_TO_NAME_A_SOURCE}.",
+            SourceProblem.BAD_SCHEME,
+            {"scheme": scheme, "address": redact_url(text)},
         )
-    path = Path(text).expanduser()
-    if path.is_file():
+    try:
+        path = Path(text).expanduser()
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except (OSError, RuntimeError):  # a name too long for the disk, an unknown ~user
+        path, is_file, is_dir = Path(text), False, False
+    if is_file:
         return SourceSpec(SourceKind.FILE, str(path))
-    if path.is_dir():
-        raise ValueError(f"{text} is a folder, not a video file: {_HOW_TO_NAME_A_SOURCE}.")
-    raise ValueError(f"There is no camera or file called {text}: {_HOW_TO_NAME_A_SOURCE}.")
+    if is_dir:
+        raise SourceAddressError(
+            f"{text} is a folder, not a video file: {_HOW_TO_NAME_A_SOURCE}.",
+            SourceProblem.FOLDER,
+            {"file": text},
+        )
+    raise SourceAddressError(
+        f"There is no camera or file called {text}: {_HOW_TO_NAME_A_SOURCE}.",
+        SourceProblem.NOT_FOUND,
+        {"file": text},
+    )
 
 
 # The user-info part of any scheme://user:password@host. Everything up to the last "@" before
@@ -147,6 +226,9 @@ class SourceStatus:
     width: int
     height: int
     fps: float  # measured rate of frames received
+    # The same as ``message`` for the UI to word; None while all is well.
+    problem: SourceProblem | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
     def seconds_since_last_frame(self, now: float | None = None) -> float | None:
         if self.last_frame_at is None:
@@ -215,16 +297,29 @@ def _open_file(path: str) -> cv2.VideoCapture:
     try:
         size = file.stat().st_size
     except OSError as exc:
-        raise SourceError(f"Cannot open the video file {path}: {exc.strerror or exc}.") from exc
+        reason = exc.strerror or str(exc)
+        raise SourceError(
+            f"Cannot open the video file {path}: {reason}.",
+            SourceProblem.FILE_UNREADABLE,
+            {"file": path, "reason": reason},
+        ) from exc
     if file.is_dir():
-        raise SourceError(f"{path} is a folder, not a video file.")
+        raise SourceError(
+            f"{path} is a folder, not a video file.", SourceProblem.FOLDER, {"file": path}
+        )
     if size == 0:
-        raise SourceError(f"The video file {path} is empty.")
+        raise SourceError(
+            f"The video file {path} is empty.", SourceProblem.FILE_EMPTY, {"file": path}
+        )
     # FFmpeg on every platform, so a file plays the same on Windows and Linux.
     cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"{path} is not a video file Raiten can read.")
+        raise SourceError(
+            f"{path} is not a video file Raiten can read.",
+            SourceProblem.FILE_NOT_VIDEO,
+            {"file": path},
+        )
     return cap
 
 
@@ -249,10 +344,16 @@ def _file_frames(path: str, cap: cv2.VideoCapture) -> Iterator[tuple[BGRImage, f
         yield cast(BGRImage, image), count / fps
         count += 1
     if count == 0:
-        raise SourceError(f"{path} contains no picture Raiten can decode.")
+        raise SourceError(
+            f"{path} contains no picture Raiten can decode.",
+            SourceProblem.FILE_UNDECODABLE,
+            {"file": path},
+        )
     if expected > 0 and count < _COMPLETE_FRACTION * expected:
         raise SourceError(
-            f"{path} is damaged or incomplete: it ends after {count} of {expected} frames."
+            f"{path} is damaged or incomplete: it ends after {count} of {expected} frames.",
+            SourceProblem.FILE_INCOMPLETE,
+            {"file": path, "frames": str(count), "expected": str(expected)},
         )
 
 
@@ -317,7 +418,16 @@ def _pictures(spec: SourceSpec, timeout: float) -> Generator[tuple[BGRImage, flo
         return
     stream = _open_live(spec, timeout)
     if stream is None:
-        raise SourceError(f"Cannot connect to {_describe(spec)}.")
+        what = _describe(spec)
+        if spec.kind is SourceKind.USB:
+            raise SourceError(
+                f"No camera at USB index {spec.location}.",
+                SourceProblem.NO_USB,
+                {"what": what, "index": spec.location},
+            )
+        raise SourceError(
+            f"Cannot connect to {what}.", SourceProblem.CANNOT_CONNECT, {"what": what}
+        )
     try:
         count = 0
         while True:
@@ -338,6 +448,11 @@ def _pictures(spec: SourceSpec, timeout: float) -> Generator[tuple[BGRImage, flo
 _STOP_GRACE: Final = 0.5
 # Weight of the newest interval in the measured frame rate.
 _RATE_SMOOTHING: Final = 0.1
+# A live camera whose picture has not changed at all for this long is reported as frozen, and
+# reconnected after the longer time (a new connection often unsticks an IP camera's encoder).
+FREEZE_S = 10.0
+FREEZE_RECONNECT_S = 30.0
+_LIVE_KINDS: Final = frozenset({SourceKind.USB, SourceKind.RTSP, SourceKind.HTTP})
 
 
 class _StopRequestedError(Exception):
@@ -373,6 +488,11 @@ class CameraSource:
         self._lock = threading.Lock()
         self._state = SourceState.CONNECTING
         self._message = f"Connecting to {self._what}…"
+        self._problem: SourceProblem | None = None
+        self._params: dict[str, str] = {}
+        # the freeze watch: checksum of the last picture, and since when it has not changed
+        self._signature = 0
+        self._picture_since: float | None = None
         self._frames = 0
         self._last_frame_at: float | None = None
         self._width = 0
@@ -425,6 +545,8 @@ class CameraSource:
                 width=self._width,
                 height=self._height,
                 fps=1.0 / self._interval if self._interval > 0 else 0.0,
+                problem=self._problem,
+                params=dict(self._params),
             )
 
     def __enter__(self) -> Self:
@@ -453,12 +575,16 @@ class CameraSource:
             pass
         except SourceError as exc:
             log.warning("%s%s", self._log_prefix, exc)
-            self._set_state(stop, SourceState.FAILED, str(exc))
+            self._set_state(stop, SourceState.FAILED, str(exc), exc.problem, exc.params)
         except Exception as exc:  # the thread must report, never die silently
             # repr only, no traceback: OpenCV messages may quote the address with its password.
             log.error("%s stopped on an unexpected error: %s", self.name, redact_url(repr(exc)))
             self._set_state(
-                stop, SourceState.FAILED, f"{self._what} stopped on an unexpected error."
+                stop,
+                SourceState.FAILED,
+                f"{self._what} stopped on an unexpected error.",
+                SourceProblem.UNEXPECTED,
+                {"what": self._what},
             )
 
     def _run_demo(self, stop: threading.Event) -> None:
@@ -477,10 +603,13 @@ class CameraSource:
     def _run_file(self, stop: threading.Event) -> None:
         path = self.spec.location
         passes = 0
+        # Unpaced frames carry their position in the video; across loops it runs on from the
+        # end of the previous pass, because the tracker refuses time that goes backwards.
+        elapsed = 0.0
         while True:  # a SourceError (missing, unreadable, damaged file) ends it as FAILED
             cap = self._blocking(stop, lambda: _open_file(path))
             try:
-                self._play_file_once(stop, cap)
+                elapsed += self._play_file_once(stop, cap, elapsed)
             finally:
                 cap.release()
             passes += 1
@@ -489,40 +618,51 @@ class CameraSource:
                 return
             log.debug("%s: playing again (pass %d)", self.name, passes + 1)
 
-    def _play_file_once(self, stop: threading.Event, cap: cv2.VideoCapture) -> None:
+    def _play_file_once(self, stop: threading.Event, cap: cv2.VideoCapture, offset: float) -> float:
+        """One pass; returns its length in seconds of video."""
         frames = _file_frames(self.spec.location, cap)
+        interval = 1.0 / _file_rate(cap)
         started = time.monotonic()
+        position = -interval
         while True:
             item = self._blocking(stop, lambda: next(frames, None))
             if item is None:
-                return
+                return position + interval
             image, position = item
             if self._realtime:
                 started = self._pace(stop, started, position)
-            self._publish(stop, image, position)
+            # Paced frames happen now, as the demo's and a camera's do.
+            stamp = time.time() if self._realtime else offset + position
+            self._publish(stop, image, stamp)
 
     def _run_live(self, stop: threading.Event) -> None:
         failures = 0
         while True:
             cap = self._blocking(stop, lambda: _open_live(self.spec, self._open_timeout))
-            got = 0
+            got, frozen = 0, False
             if cap is not None:
                 try:
-                    got = self._read_live(stop, cap)
+                    got, frozen = self._read_live(stop, cap)
                 finally:
                     cap.release()
             failures = 1 if got else failures + 1
             delay = self._backoff(failures)
-            if cap is None:
-                reason = (
-                    f"No camera at USB index {self.spec.location}"
-                    if self.spec.kind is SourceKind.USB
-                    else f"Cannot connect to {self._what}"
+            params = {"what": self._what, "retry": _number(delay)}
+            if cap is None and self.spec.kind is SourceKind.USB:
+                problem, reason = (
+                    SourceProblem.NO_USB,
+                    f"No camera at USB index {self.spec.location}",
                 )
+                params["index"] = self.spec.location
+            elif cap is None:
+                problem, reason = SourceProblem.CANNOT_CONNECT, f"Cannot connect to {self._what}"
+            elif frozen:
+                problem, reason = SourceProblem.FROZEN, f"The picture from {self._what} froze"
+                params["seconds"] = f"{FREEZE_RECONNECT_S:.0f}"
             elif got:
-                reason = f"Lost the picture from {self._what}"
+                problem, reason = SourceProblem.LOST, f"Lost the picture from {self._what}"
             else:
-                reason = f"{self._what} sends no pictures"
+                problem, reason = SourceProblem.NO_PICTURES, f"{self._what} sends no pictures"
             # One warning per outage; a camera that stays away all night must not flood the log.
             log.log(
                 logging.WARNING if failures == 1 else logging.DEBUG,
@@ -533,20 +673,31 @@ class CameraSource:
                 delay,
             )
             self._set_state(
-                stop, SourceState.RECONNECTING, f"{reason}: retrying in {_seconds(delay)}."
+                stop,
+                SourceState.RECONNECTING,
+                f"{reason}: retrying in {_seconds(delay)}.",
+                problem,
+                params,
             )
             if stop.wait(delay):
                 raise _StopRequestedError
 
-    def _read_live(self, stop: threading.Event, cap: cv2.VideoCapture) -> int:
-        """Frames until the stream fails; how many arrived."""
+    def _read_live(self, stop: threading.Event, cap: cv2.VideoCapture) -> tuple[int, bool]:
+        """Frames until the stream fails or its picture has not changed for
+        FREEZE_RECONNECT_S; how many arrived, and whether it froze."""
         got = 0
+        with self._lock:
+            self._picture_since = None
         while True:
             ok, image = self._blocking(stop, cap.read)
             if not ok or image is None:
-                return got
+                return got, False
             self._publish(stop, cast(BGRImage, image), time.time())
             got += 1
+            with self._lock:
+                since = self._picture_since
+            if since is not None and time.monotonic() - since >= FREEZE_RECONNECT_S:
+                return got, True
 
     def _backoff(self, failures: int) -> float:
         """Exponential, capped, with jitter so cameras that failed together retry apart."""
@@ -580,6 +731,8 @@ class CameraSource:
     def _publish(self, stop: threading.Event, image: BGRImage, timestamp: float) -> None:
         if stop.is_set():
             raise _StopRequestedError
+        # Files and the demo may legitimately show the same picture for long.
+        signature = _signature(image) if self.spec.kind in _LIVE_KINDS else None
         received = time.monotonic()
         with self._lock:
             frame = Frame(image, self._frames, timestamp, received)
@@ -592,26 +745,93 @@ class CameraSource:
                 )
             self._frames += 1
             self._last_frame_at = received
+            before = (self._width, self._height)
             self._height, self._width = image.shape[:2]
             became_live = self._state is not SourceState.LIVE
             if became_live:
                 self._state = SourceState.LIVE
-                self._message = f"Receiving pictures from {self._what}."
+                self._describe_live(None)
+            if before[0] and before != (self._width, self._height):
+                after = (self._width, self._height)
+                self._describe_live(
+                    SourceProblem.RESIZED, {"before": _size(before), "after": _size(after)}
+                )
+                log.warning(
+                    "%s: picture size changed from %s to %s", self.name, _size(before), _size(after)
+                )
+            if signature is not None:
+                self._watch_freeze(signature, received)
         if became_live:
             log.info("%s: live (%dx%d)", self.name, self._width, self._height)
         self._ring.put(frame)
 
-    def _set_state(self, stop: threading.Event, state: SourceState, message: str) -> None:
+    def _describe_live(
+        self, problem: SourceProblem | None, params: dict[str, str] | None = None
+    ) -> None:
+        """The LIVE state's message; the caller holds the lock."""
+        params = params or {}
+        self._problem, self._params = problem, params
+        if problem is SourceProblem.RESIZED:
+            self._message = (
+                f"The picture size of {self._what} changed from {params['before']} to "
+                f"{params['after']}."
+            )
+        elif problem is SourceProblem.FROZEN:
+            self._message = (
+                f"The picture from {self._what} has not changed for {params['seconds']} s."
+            )
+        else:
+            self._message = f"Receiving pictures from {self._what}."
+
+    def _watch_freeze(self, signature: int, received: float) -> None:
+        """Notes whether the picture changed; the caller holds the lock. A live camera whose
+        picture stays bit for bit the same is stuck (sensor noise alone changes every frame)."""
+        if signature != self._signature or self._picture_since is None:
+            self._signature, self._picture_since = signature, received
+            if self._problem is SourceProblem.FROZEN:
+                log.info("%s: the picture moves again", self.name)
+                self._describe_live(None)
+            return
+        if self._problem is not SourceProblem.FROZEN and received - self._picture_since >= FREEZE_S:
+            log.warning("%s: the picture has not changed for %.0f s", self.name, FREEZE_S)
+            self._describe_live(
+                SourceProblem.FROZEN, {"what": self._what, "seconds": f"{FREEZE_S:.0f}"}
+            )
+
+    def _set_state(
+        self,
+        stop: threading.Event,
+        state: SourceState,
+        message: str,
+        problem: SourceProblem | None = None,
+        params: dict[str, str] | None = None,
+    ) -> None:
         """Records a state change; a stopped thread leaves the status alone."""
         if stop.is_set():
             return
         with self._lock:
             self._state = state
             self._message = message
+            self._problem = problem
+            self._params = params or {}
+
+
+def _size(size: tuple[int, int]) -> str:
+    return f"{size[0]}×{size[1]}"
+
+
+def _signature(image: BGRImage) -> int:
+    """A checksum of every eighth pixel of every eighth row: cheap, and any real change in the
+    picture (or the sensor noise of a working camera) alters it."""
+    return zlib.crc32(image[::8, ::8].tobytes())
+
+
+def _number(delay: float) -> str:
+    return f"{delay:.1f}" if delay < 10 else f"{delay:.0f}"
 
 
 def _seconds(delay: float) -> str:
-    return f"{delay:.1f} s" if delay < 10 else f"{delay:.0f} s"
+    return f"{_number(delay)} s"
 
 
 # --- the demo camera --------------------------------------------------------------------------
@@ -777,7 +997,9 @@ def _sprite() -> _Sprite:
     try:
         portrait = read_image(path)
     except ImageReadError as exc:
-        raise SourceError(f"The demo camera's picture is missing or damaged: {exc}.") from exc
+        raise SourceError(
+            f"The demo camera's picture is missing or damaged: {exc}.", SourceProblem.DEMO_BROKEN
+        ) from exc
     x, y, w, h = _CROP
     mask = np.zeros(portrait.shape[:2], np.float32)
     cv2.fillPoly(mask, [np.array(_OUTLINE, np.int32)], 1.0, cv2.LINE_AA)

@@ -7,8 +7,10 @@ Qt, and the UI itself never opens the database.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,12 +37,21 @@ from desktopapp.core.reports.export_pdf import write_pdf
 from desktopapp.core.requests import HeldRecord, PublicRequests
 from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_first_run
 from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
+from desktopapp.core.store.backup import backup_if_due, replace_backups
 from desktopapp.core.store.cameras import Camera, CameraStore
 from desktopapp.core.store.crypto import Cipher, load_key
-from desktopapp.core.store.db import immediate_transaction, open_database
+from desktopapp.core.store.db import (
+    DB_FILE,
+    StoreError,
+    check_integrity,
+    immediate_transaction,
+    open_database,
+    store_error,
+)
 from desktopapp.core.store.purge import PurgeResult, purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, SweepResult, reapply_policy, sweep
 from desktopapp.core.store.users import User, UserStore
+from desktopapp.core.vision.engine import false_match_rate
 from desktopapp.core.vision.types import FaceEmbedder, Vector
 
 log = logging.getLogger(__name__)
@@ -54,25 +65,47 @@ class Workspace:
         self.data_dir = data_dir
         self.settings = settings or load_settings(data_dir)
         self._db = open_database(data_dir)
+        try:
+            # A damaged file is found now, while a backup can still be offered, rather than by
+            # the query that happens to reach the damaged page.
+            check_integrity(self._db, data_dir / DB_FILE)
+        except StoreError:
+            self._db.conn.close()
+            raise
         # One connection, shared by worker threads one at a time.
         self._lock = threading.Lock()
         self._cipher = Cipher(load_key(data_dir))
+        # Why the last backup failed (disk full, …); None once one succeeds.
+        self.backup_problem: StoreError | None = None
         self._cameras = CameraStore(self._db, self._cipher)
         self._notices = NoticeStore(self._db)
         self._audit = AuditLog(self._db)
         self._users = UserStore(self._db, self._audit)
 
+    @contextmanager
+    def _store(self) -> Iterator[None]:
+        """The shared connection, one thread at a time. The file's condition (damaged, locked,
+        read-only, disk full) comes out as StoreError, which the UI words."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                error = store_error(exc, self.data_dir / DB_FILE)
+                if error is None:
+                    raise
+                raise error from exc
+
     def record(self, actor: str, action: str, details: dict[str, Any]) -> None:
         """One entry in the audit log (G-09)."""
-        with self._lock:
+        with self._store():
             self._audit.append(actor, action, details)
 
     def cameras(self) -> list[Camera]:
-        with self._lock:
+        with self._store():
             return self._cameras.all()
 
     def save_camera(self, camera: Camera, actor: str = "system") -> Camera:
-        with self._lock:
+        with self._store():
             if camera.camera_id is None:
                 saved = self._cameras.add(camera)
             else:
@@ -84,32 +117,32 @@ class Workspace:
             return saved
 
     def remove_camera(self, camera_id: int, actor: str = "system") -> None:
-        with self._lock:
+        with self._store():
             self._cameras.remove(camera_id)
             self._audit.append(actor, "camera.remove", {"camera": camera_id})
 
     def save_settings(self, settings: Settings, actor: str) -> None:
-        with self._lock:
+        with self._store():
             save_settings(self.data_dir, settings)
             self.settings = settings
             self._audit.append(actor, "settings.change", {"ui": settings.ui.model_dump()})
 
     def needs_first_run(self) -> bool:
-        with self._lock:
+        with self._store():
             return needs_first_run(self._db)
 
     def complete_first_run(self, answers: FirstRunAnswers) -> NoticeVersion:
-        with self._lock:
+        with self._store():
             return complete_first_run(self._db, answers)
 
     def current_notice(self) -> NoticeVersion | None:
-        with self._lock:
+        with self._store():
             return self._notices.current()
 
     def save_notice(self, profile: NoticeProfile, actor: str) -> NoticeVersion:
         """A new notice version (if anything changed), audited; a changed retention period
         applies to the feature data already held at once (G-04)."""
-        with self._lock:
+        with self._store():
             before = self._notices.current()
             saved = self._notices.save(profile)
             if before is not None and saved.version == before.version:
@@ -128,37 +161,37 @@ class Workspace:
             return saved
 
     def authenticate(self, name: str, password: str) -> User:
-        with self._lock:
+        with self._store():
             return self._users.authenticate(name, password)
 
     def users(self) -> list[User]:
-        with self._lock:
+        with self._store():
             return self._users.all()
 
     def create_user(self, name: str, password: str, role: Role, actor: str) -> User:
-        with self._lock:
+        with self._store():
             return self._users.create(name, password, role, actor=actor)
 
     def set_role(self, name: str, role: Role, actor: str) -> User:
-        with self._lock:
+        with self._store():
             return self._users.set_role(name, role, actor=actor)
 
     def set_password(self, name: str, password: str, actor: str) -> None:
-        with self._lock:
+        with self._store():
             self._users.set_password(name, password, actor=actor)
 
     def remove_user(self, name: str, actor: str) -> None:
-        with self._lock:
+        with self._store():
             self._users.remove(name, actor=actor)
 
     def audit_entries(
         self, since: datetime, until: datetime, actor: str | None, action: str | None
     ) -> list[AuditEntry]:
-        with self._lock:
+        with self._store():
             return self._audit.entries(since=since, until=until, actor=actor, action=action)
 
     def verify_audit(self) -> AuditVerification:
-        with self._lock:
+        with self._store():
             return self._audit.verify()
 
     def purge(
@@ -166,13 +199,14 @@ class Workspace:
     ) -> PurgeResult:
         """All personal data, unrecoverably (G-14). Stop the cameras' store writer first: its
         connection would keep the WAL from being truncated."""
-        with self._lock:
+        with self._store():
             result = purge_personal_data(
                 self._db, keep_statistics=keep_statistics, progress=progress
             )
             self._audit.append(
                 actor, "purge", {"keep_statistics": keep_statistics, **asdict(result)}
             )
+            self._back_up(datetime.now(UTC), replace=True)
             return result
 
     def _requests(self, embedder: FaceEmbedder | None) -> PublicRequests:
@@ -187,20 +221,21 @@ class Workspace:
 
     def find_held(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> list[HeldRecord]:
         """What is held about the person whose feature is ``probe`` (G-08 disclosure)."""
-        with self._lock:
+        with self._store():
             return self._requests(embedder).find(probe, actor=actor)
 
     def erase_held(self, visitor_id: str, actor: str) -> None:
-        with self._lock:
+        with self._store():
             self._requests(None).erase(visitor_id, actor=actor)
+            self._back_up(datetime.now(UTC), replace=True)
 
     def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> str:
-        with self._lock:
+        with self._store():
             return self._requests(embedder).opt_out(probe, actor=actor)
 
     def notice_in_force(self) -> NoticeVersion:
         """The complete notice, or NoticeGateError naming what is missing (G-01)."""
-        with self._lock:
+        with self._store():
             return _require(self._notices)
 
     def notice_problems(self) -> list[tuple[str, str]]:
@@ -212,31 +247,55 @@ class Workspace:
         return []
 
     def run_retention(self, now: datetime | None = None) -> SweepResult | None:
-        """The retention sweep as of ``now`` (G-04), audited; None when no period is set yet."""
-        with self._lock:
+        """At start-up and every hour: the retention sweep as of ``now`` (G-04), audited (None
+        when no period is set yet), then the daily backup."""
+        moment = now or datetime.now(UTC)
+        with self._store():
             current = self._notices.current()
-            if current is None or not current.profile.retention_days:
-                return None
-            profile = current.profile
-            policy = RetentionPolicy(profile.retention_days, profile.retention_from)
-            moment = now or datetime.now(UTC)
-            result = sweep(self._db, policy, moment)
-            AuditLog(self._db).append(
-                "system", "retention.sweep", {"now": moment.isoformat(), **asdict(result)}
-            )
+            result = None
+            if current is not None and current.profile.retention_days:
+                profile = current.profile
+                policy = RetentionPolicy(profile.retention_days, profile.retention_from)
+                result = sweep(self._db, policy, moment)
+                AuditLog(self._db).append(
+                    "system", "retention.sweep", {"now": moment.isoformat(), **asdict(result)}
+                )
+            self._back_up(moment, replace=result is not None and result.deleted)
             return result
+
+    def _back_up(self, now: datetime, *, replace: bool) -> None:
+        """The daily backup, or with ``replace`` (personal data was just deleted) a fresh one
+        that replaces every other. A failure is kept in ``backup_problem``, never raised: the
+        deletion itself succeeded, and the next hourly run tries again."""
+        try:
+            if replace:
+                replace_backups(self._db, self.data_dir, self._cipher, now)
+            else:
+                backup_if_due(self._db, self.data_dir, self._cipher, now)
+        except StoreError as exc:
+            log.error("backup failed: %s", exc)
+            self.backup_problem = exc
+        else:
+            self.backup_problem = None
+
+    def _analytics(self) -> Analytics:
+        return Analytics(
+            self._db,
+            k=self.settings.reports.min_group,
+            false_match_rate=false_match_rate(self.settings.vision),
+        )
 
     def aggregates(self, job: Callable[[Analytics], T]) -> T:
         """``job`` over the aggregates (G-07: only aggregates leave the store layer)."""
-        with self._lock:
-            return job(Analytics(self._db, k=self.settings.reports.min_group))
+        with self._store():
+            return job(self._analytics())
 
     def export(
         self, path: Path, kind: ExportKind, period: Period, language: Language, actor: str
     ) -> Path:
         """Aggregates as CSV or a PDF report, or the incident report (G-15); audited."""
-        with self._lock:
-            analytics = Analytics(self._db, k=self.settings.reports.min_group)
+        with self._store():
+            analytics = self._analytics()
             if kind == "incident":
                 write_incident_csv(path, analytics.incident_report(datetime.now(UTC)), language)
             elif kind == "pdf":
@@ -259,7 +318,7 @@ class Workspace:
     def import_pos(
         self, path: Path, store: str, mapping: ColumnMapping, minutes: int, actor: str
     ) -> PosImportResult:
-        with self._lock:
+        with self._store():
             return import_pos_csv(
                 self._db,
                 path,
@@ -271,7 +330,7 @@ class Workspace:
             )
 
     def register_cameras(self) -> list[RegisterCamera]:
-        with self._lock:
+        with self._store():
             return register_cameras(self._db)
 
     def set_register_camera(
@@ -279,7 +338,7 @@ class Workspace:
     ) -> int:
         """Record which camera (and zone) watches a register, then link the purchases that
         can be linked now; returns how many were linked. Audited."""
-        with self._lock:
+        with self._store():
             # The notice's store has no row until its first visit or sale: the operator
             # names it here, so it is created like a POS import would.
             with immediate_transaction(self._db.conn):
@@ -301,7 +360,7 @@ class Workspace:
             return linked
 
     def remove_register_camera(self, store: str, register: str, actor: str) -> None:
-        with self._lock:
+        with self._store():
             remove_register_camera(self._db, store, register)
             self._audit.append(
                 actor,
@@ -310,5 +369,5 @@ class Workspace:
             )
 
     def close(self) -> None:
-        with self._lock:
+        with self._store():
             self._db.conn.close()

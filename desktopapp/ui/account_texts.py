@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from desktopapp.core.access import Role
-from desktopapp.core.store.users import MIN_PASSWORD_LENGTH
+from desktopapp.core.store.users import MAX_NAME_LENGTH, MIN_PASSWORD_LENGTH, UserError
 
 
 class AccountTexts(QObject):
@@ -39,3 +39,26 @@ class AccountTexts(QObject):
             "contains_name": self.tr("The password must not contain the name."),
             "common": self.tr("This password is too common; choose another."),
         }.get(code, code)
+
+    def user_error(self, error: UserError) -> str:
+        return {
+            "name_empty": self.tr("A user name cannot be empty."),
+            "name_too_long": self.tr("A user name can be at most %1 characters.").replace(
+                "%1", str(MAX_NAME_LENGTH)
+            ),
+            "name_control": self.tr("A user name cannot contain control characters."),
+            "exists": self.tr("An account named \u201c%1\u201d already exists.").replace(
+                "%1", error.name
+            ),
+            "first_admin": self.tr("The first account must be an administrator."),
+            "no_account": self.tr("There is no account named \u201c%1\u201d.").replace(
+                "%1", error.name
+            ),
+            "last_admin": self.tr(
+                "\u201c%1\u201d is the last administrator: make another account an "
+                "administrator first."
+            ).replace("%1", error.name),
+            "set_up": self.tr(
+                "Raiten is already set up: an administrator has to add further accounts."
+            ),
+        }.get(error.code, str(error))

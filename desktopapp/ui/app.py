@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import platform
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from desktopapp.core.access import Role
 from desktopapp.core.config import Settings, SettingsError, load_settings
 from desktopapp.core.demo import DEMO_NOTICE, demo_data_dir
+from desktopapp.core.pipeline import MaskedFrame
+from desktopapp.core.resources import resources_dir
+from desktopapp.core.selftest import (
+    LoadedModel,
+    SelfTestError,
+    check_signage,
+    load_default_models,
+    missing_resources,
+    process_age,
+    remove_scratch,
+)
 from desktopapp.core.session import Session
+from desktopapp.core.store.backup import list_backups, restore_backup, set_aside_damaged
+from desktopapp.core.store.crypto import Cipher, load_key
+from desktopapp.core.store.db import StoreError, StoreProblem
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.collector import MainThreadCollector
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.first_run import FirstRunWizard
 from desktopapp.ui.i18n import effective_language, install_translator
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.main_window import MainWindow
+from desktopapp.ui.recovery import RecoveryDialog
+from desktopapp.ui.store_health import attach_store_health
 
 log = logging.getLogger(__name__)
 
 
-def _load_settings(data_dir: Path) -> tuple[Settings, str]:
+def _load_settings(data_dir: Path) -> tuple[Settings, SettingsError | None]:
     try:
-        return load_settings(data_dir), ""
+        return load_settings(data_dir), None
     except SettingsError as exc:
-        return Settings(), str(exc)
+        return Settings(), exc
+
+
+def _settings_problem(error: SettingsError | None) -> str:
+    """Why the settings file was not used, in the language just installed; "" when it was."""
+    return ErrorTexts().settings_problem(error) if error is not None else ""
+
+
+def _window(workspace: Workspace, session: Session, problem: str, start: bool) -> MainWindow:
+    window = MainWindow(workspace, session, problem, start_cameras=start)
+    attach_store_health(window, workspace)
+    return window
 
 
 def apply_language(app: QApplication, settings: Settings) -> None:
@@ -45,7 +79,8 @@ def create_main_window(
     language change come in here)."""
     settings, problem = _load_settings(data_dir)
     apply_language(app, settings)
-    return MainWindow(Workspace(data_dir, settings), session, problem, start_cameras=start_cameras)
+    workspace = Workspace(data_dir, settings)
+    return _window(workspace, session, _settings_problem(problem), start_cameras)
 
 
 def open_demo_workspace(data_dir: Path) -> Workspace:
@@ -68,19 +103,23 @@ class Gui:
         self.window: MainWindow | None = None
 
     def start(self) -> bool:
-        settings, problem = _load_settings(self.data_dir)
+        settings, settings_error = _load_settings(self.data_dir)
         apply_language(self.app, settings)
+        problem = _settings_problem(settings_error)
         try:
             workspace = Workspace(self.data_dir, settings)
+        except StoreError as exc:
+            log.error("the database cannot be opened: %s", exc)
+            if exc.problem is not StoreProblem.CORRUPT:
+                self._cannot_open(exc)
+                return False
+            recovered = self._recover(exc, settings)
+            if recovered is None:
+                return False
+            workspace = recovered
         except Exception as exc:
             log.exception("the data folder cannot be opened")
-            QMessageBox.critical(
-                None,
-                "Raiten",
-                QCoreApplication.translate("Gui", "The data folder %1 cannot be opened: %2")
-                .replace("%1", str(self.data_dir))
-                .replace("%2", str(exc)),
-            )
+            self._cannot_open(exc)
             return False
         session = self._sign_in(workspace)
         if session is None:
@@ -91,6 +130,52 @@ class Gui:
             workspace = open_demo_workspace(self.data_dir)
         self._show(workspace, session, problem)
         return True
+
+    def _cannot_open(self, error: Exception) -> None:
+        QMessageBox.critical(
+            None,
+            "Raiten",
+            QCoreApplication.translate("Gui", "The data folder %1 cannot be opened: %2")
+            .replace("%1", str(self.data_dir))
+            .replace("%2", ErrorTexts().error(error)),
+        )
+
+    def _recover(self, error: StoreError, settings: Settings) -> Workspace | None:
+        """The damaged database replaced by a backup the operator picks, or set aside for an
+        empty one; None when the operator quits. A backup that turns out damaged too is said
+        in the dialog, which offers the others again."""
+        while True:
+            dialog = RecoveryDialog(error, list_backups(self.data_dir))
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            now = datetime.now(UTC)
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                if dialog.backup is not None:
+                    aside = restore_backup(
+                        self.data_dir, dialog.backup, Cipher(load_key(self.data_dir)), now
+                    )
+                    action, details = "database.restore", {"backup": dialog.backup.name}
+                else:
+                    aside = set_aside_damaged(self.data_dir, now)
+                    action, details = "database.start_empty", {}
+                workspace = Workspace(self.data_dir, settings)
+            except StoreError as exc:
+                log.error("recovery failed: %s", exc)
+                error = exc
+                continue
+            finally:
+                QApplication.restoreOverrideCursor()
+            workspace.record(
+                "system", action, {**details, "set_aside": aside.name if aside else None}
+            )
+            return workspace
+
+    def show_demo(self) -> MainWindow:
+        """The demo's main window, as "Explore with the demo camera" opens it."""
+        self._show(open_demo_workspace(self.data_dir), Session("demo", Role.ADMIN, demo=True))
+        assert self.window is not None
+        return self.window
 
     def _sign_in(self, workspace: Workspace) -> Session | None:
         if workspace.needs_first_run():
@@ -108,7 +193,7 @@ class Gui:
         return dialog.session
 
     def _show(self, workspace: Workspace, session: Session, problem: str = "") -> None:
-        window = MainWindow(workspace, session, problem)
+        window = _window(workspace, session, problem, True)
         window.language_changed.connect(self._rebuild)
         window.show()
         self.window = window
@@ -124,13 +209,154 @@ class Gui:
         self._show(old.workspace, old.session)
 
 
-def run_gui(data_dir: Path) -> int:
+def _application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Raiten")
     app.setOrganizationName("Raiten")
+    app.setDesktopFileName("raiten")  # installer/linux/raiten.desktop: the taskbar's icon
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "raiten.png")))
     MainThreadCollector(app)
+    return app
+
+
+def run_gui(data_dir: Path) -> int:
+    app = _application()
     gui = Gui(app, data_dir)
     if not gui.start():
         return 1
     return app.exec()
+
+
+# --- raiten --self-test ------------------------------------------------------------------------
+# Proves an installation (above all a frozen bundle) complete: the demo's main window, as a
+# newcomer opens it, must show masked frames with the demo person's face masked.
+SELF_TEST_RUN_SECONDS = 3.0  # of demo frames after the first masked face
+SELF_TEST_TIMEOUT_SECONDS = 120.0
+
+
+class _DemoWatch(QObject):
+    """Counts the masked frames the main window's demo camera delivers to the UI thread and
+    stops the event loop once a face was masked and the demo ran a little longer."""
+
+    def __init__(self, window: MainWindow, started: float):
+        super().__init__(window)
+        self.started = started
+        self.frames = 0
+        self.frames_with_faces = 0
+        self.first_frame: float | None = None
+        self.first_face: float | None = None
+        self.error = ""
+        window.controller.frame_ready.connect(self._frame)
+        window.controller.failed.connect(self._failed)
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    @Slot(object)
+    def _frame(self, frame: MaskedFrame) -> None:
+        if not frame.masked:
+            return
+        now = time.monotonic()
+        self.frames += 1
+        if self.first_frame is None:
+            self.first_frame = now
+        if frame.faces:
+            self.frames_with_faces += 1
+            if self.first_face is None:
+                self.first_face = now
+
+    @Slot(int, str)
+    def _failed(self, _camera_id: int, message: str) -> None:
+        self.error = f"the demo camera could not start: {message}"
+        QCoreApplication.quit()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self.first_face is not None and now - self.first_face >= SELF_TEST_RUN_SECONDS:
+            QCoreApplication.quit()
+        elif now - self.started > SELF_TEST_TIMEOUT_SECONDS:
+            self.error = (
+                f"no masked frame with a face within {SELF_TEST_TIMEOUT_SECONDS:.0f} s "
+                f"({self.frames} masked frames arrived)"
+            )
+            QCoreApplication.quit()
+
+
+def run_self_test(data_dir: Path, *, as_json: bool = False) -> int:
+    """``raiten --self-test`` in the scratch ``data_dir`` (removed afterwards): open the demo's
+    main window (offscreen when there is no display), wait for masked frames, then verify and
+    load every default model. Prints a summary; 0 when all is well, 1 naming what failed."""
+    started = time.monotonic()
+    age = process_age()
+    offset, clock = (age, "process start") if age is not None else (0.0, "self-test start")
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("QT_QPA_PLATFORM")
+        or os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    summary: dict[str, object] = {
+        "ok": False,
+        "frozen": bool(getattr(sys, "frozen", False)),
+        "platform": f"{platform.system()}-{platform.machine()}",
+        "qt_platform": os.environ.get("QT_QPA_PLATFORM") or "default",
+    }
+
+    def since_start(moment: float | None) -> float | None:
+        return None if moment is None else round(moment - started + offset, 2)
+
+    error = ""
+    models: list[LoadedModel] = []
+    try:
+        app = _application()
+        missing = missing_resources()
+        if missing:
+            raise SelfTestError(f"resource files missing from {resources_dir()}: {missing}")
+        # Raiten's own and Qt's Japanese translations (only installed for a Japanese UI).
+        translators = install_translator(app, "ja")
+        for translator in translators:
+            app.removeTranslator(translator)
+        if len(translators) != 2:
+            raise SelfTestError("the Japanese translations cannot be loaded (see the log)")
+        window = Gui(app, data_dir).show_demo()
+        watch = _DemoWatch(window, started)
+        app.exec()
+        window.close()
+        summary.update(
+            frames=watch.frames,
+            frames_with_faces=watch.frames_with_faces,
+            first_masked_frame_s=since_start(watch.first_frame),
+            first_masked_face_s=since_start(watch.first_face),
+            clock=clock,
+        )
+        error = watch.error
+        broken = [check.message for check in window.model_checks if not check.ok]
+        if not error and broken:
+            error = "; ".join(broken)
+        if not error:
+            models = load_default_models()
+            summary["models"] = [model.as_dict() for model in models]
+            summary["signage_pdf_bytes"] = check_signage()
+    except SelfTestError as exc:
+        error = str(exc)
+    except Exception as exc:
+        log.exception("self-test failed")
+        error = f"{type(exc).__name__}: {exc}"
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    if not remove_scratch(data_dir) and not error:
+        error = f"the temporary data folder {data_dir.parent} could not be removed"
+    summary["ok"] = not error
+    if error:
+        summary["error"] = error
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        if models:
+            summary["models"] = ", ".join(f"{m.model_id} ({m.role.value})" for m in models)
+        print("\n".join(f"{key}: {value}" for key, value in summary.items()))
+    if error:
+        print(f"raiten: self-test FAILED: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -42,16 +42,7 @@ class PointPicker(ZoneEditor):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), QColor("#202124"))
-        area = self.picture_rect()
-        if self.image is not None:
-            painter.drawImage(area, self.image)
-        else:
-            painter.setPen(QColor("#e8eaed"))
-            painter.drawText(
-                area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder
-            )
+        area = self.paint_picture(painter)
         for number, (x, y) in enumerate(self.current, start=1):
             point = QPointF(area.x() + x * area.width(), area.y() + y * area.height())
             # Red with a white halo reads on a dark picture and on a white plan alike.

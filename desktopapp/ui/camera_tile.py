@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
 from desktopapp.core.counting import CongestionLevel
 from desktopapp.core.pipeline import MaskedFrame
 from desktopapp.core.sources import SourceState, SourceStatus
+from desktopapp.ui.error_texts import ErrorTexts
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -109,27 +110,38 @@ class CameraTile(QFrame):
         status = self._status
         if status is None or status.state is SourceState.CONNECTING:
             return self.tr("Connecting…")
+        problem = (
+            ErrorTexts(self).source_problem(status.problem, status.params) if status.problem else ""
+        )
         if status.state is SourceState.RECONNECTING:
+            reason = problem or self.tr("Reconnecting…")
             since = status.seconds_since_last_frame()
             if since is None:
-                return self.tr("Reconnecting…")
-            return self.tr("Reconnecting… last picture %1 s ago").replace("%1", f"{since:.0f}")
+                return reason
+            return (
+                self.tr("%1 Last picture %2 s ago.")
+                .replace("%1", reason)
+                .replace("%2", f"{since:.0f}")
+            )
         if status.state is SourceState.FAILED:
-            return self.tr("Cannot read this camera: %1").replace("%1", status.message)
+            return self.tr("Cannot read this camera: %1").replace("%1", problem or status.message)
         if status.state is SourceState.ENDED:
             return self.tr("Video ended")
         if self._frame is not None and self._frame.persons:
-            return (
+            rate = (
                 self.tr("%1 fps · faces: %2 · people: %3")
                 .replace("%1", f"{self._fps:.1f}")
                 .replace("%2", str(self._faces))
                 .replace("%3", str(self._frame.persons))
             )
-        return (
-            self.tr("%1 fps · faces: %2")
-            .replace("%1", f"{self._fps:.1f}")
-            .replace("%2", str(self._faces))
-        )
+        else:
+            rate = (
+                self.tr("%1 fps · faces: %2")
+                .replace("%1", f"{self._fps:.1f}")
+                .replace("%2", str(self._faces))
+            )
+        # Live, but the picture froze or changed size.
+        return f"{rate} — {problem}" if problem else rate
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         self.enlarge_requested.emit(self.camera_id)
@@ -153,7 +165,8 @@ class CameraTile(QFrame):
         painter.drawText(self.rect().adjusted(8, 2, -8, 0), Qt.AlignmentFlag.AlignTop, title)
         painter.setFont(self.font())
         stale = self._blocked or (
-            self._status is not None and self._status.state is not SourceState.LIVE
+            self._status is not None
+            and (self._status.state is not SourceState.LIVE or self._status.problem is not None)
         )
         painter.setPen(QColor("#ffb74d") if stale else QColor("#c8e6c9"))
         painter.drawText(

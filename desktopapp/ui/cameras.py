@@ -15,6 +15,7 @@ from desktopapp.core.modes import engine_for_mode
 from desktopapp.core.pipeline import CameraWorker, PipelineConfig
 from desktopapp.core.sources import CameraSource, SourceSpec
 from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class CameraController(QObject):
             log.info("camera %d started", camera_id)
 
         def failed(error: Exception) -> None:
-            self.failed.emit(camera_id, str(error))
+            # A model missing or damaged: said in the operator's language on the tile.
+            self.failed.emit(camera_id, ErrorTexts(self).error(error))
 
         vision = self.vision
         run_in_background(lambda: engine_for_mode(vision, config.mode), started, failed, self)

@@ -27,6 +27,7 @@ from desktopapp.core.analytics import Period
 from desktopapp.core.session import Session
 from desktopapp.core.workspace import ExportKind, Workspace
 from desktopapp.ui.dates import local_days
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,10 @@ class ExportDialog(QDialog):
             self.save_to(Path(chosen))
 
     def save_to(self, path: Path) -> None:
+        if self.since.date() > self.until.date():
+            self.message.setStyleSheet("color: #b00020;")
+            self.message.setText(self.tr("The first day is after the last day: swap them."))
+            return
         kind: ExportKind = self.kind.currentData()
         suffix = ".pdf" if kind == "pdf" else ".csv"
         if path.suffix.lower() != suffix:
@@ -133,4 +138,8 @@ class ExportDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.save_button.setEnabled(True)
         self.message.setStyleSheet("color: #b00020;")
-        self.message.setText(self.tr("The export could not be saved: %1").replace("%1", str(error)))
+        self.message.setText(
+            self.tr("The export could not be saved: %1").replace(
+                "%1", ErrorTexts(self).error(error)
+            )
+        )

@@ -27,6 +27,7 @@ from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.store.users import PasswordRuleError, UserError, password_problems
 from desktopapp.ui.account_texts import AccountTexts
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.notice_form import WHAT_KEYS, WHO_KEYS, NoticeForm
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,9 @@ class _AdminPage(QWizardPage):
             return False
         except (UserError, OSError) as exc:
             log.exception("first-run setup failed")
-            self.problems.setText(self.tr("Setup could not be saved: %1").replace("%1", str(exc)))
+            self.problems.setText(
+                self.tr("Setup could not be saved: %1").replace("%1", ErrorTexts(self).error(exc))
+            )
             return False
         self._wizard.session = Session(name, Role.ADMIN)
         return True

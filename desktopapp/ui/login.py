@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from desktopapp.core.session import Session
 from desktopapp.core.store.users import LoginError, User
 from desktopapp.ui.dates import local_time_text
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -112,5 +113,7 @@ class LoginDialog(QDialog):
             self.message.setText(self.tr("The name or the password is wrong."))
         else:
             self.message.setText(
-                self.tr("Signing in failed: %1").replace("%1", str(error) or type(error).__name__)
+                self.tr("Signing in failed: %1").replace(
+                    "%1", ErrorTexts(self).error(error) or type(error).__name__
+                )
             )

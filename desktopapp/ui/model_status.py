@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from desktopapp.core.vision.registry import ModelProblem
 from desktopapp.core.vision.status import ModelCheck
 from desktopapp.core.vision.types import Role
+from desktopapp.ui.error_texts import ErrorTexts
 
 
 class ModelStatusPanel(QWidget):
@@ -27,17 +28,7 @@ class ModelStatusPanel(QWidget):
 
     def problem_text(self, check: ModelCheck) -> str:
         path = str(check.path) if check.path else check.model_id
-        text = {
-            ModelProblem.MISSING: self.tr("model file %1 is missing. Reinstall Raiten."),
-            ModelProblem.MISMATCH: self.tr(
-                "model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten."
-            ),
-            ModelProblem.UNREADABLE: self.tr("model file %1 cannot be read."),
-            ModelProblem.CORRUPT: self.tr("model file %1 is not a usable model."),
-            ModelProblem.UNKNOWN: self.tr("model %1 is not known."),
-            ModelProblem.MANIFEST: self.tr("model list %1 is missing or damaged."),
-        }[check.problem or ModelProblem.UNKNOWN]
-        return text.replace("%1", path)
+        return ErrorTexts(self).model_problem(check.problem or ModelProblem.UNKNOWN, path)
 
     def _set_labels(self, labels: list[QLabel]) -> None:
         for label in self._labels:

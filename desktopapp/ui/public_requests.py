@@ -38,6 +38,7 @@ from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Role, Vector
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.dates import local_date_text, local_time_text
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,9 @@ class PublicRequestsDialog(QDialog):
                 )
             )
         else:
-            self.message.setText(self.tr("This did not work: %1").replace("%1", str(error)))
+            self.message.setText(
+                self.tr("This did not work: %1").replace("%1", ErrorTexts(self).error(error))
+            )
 
     def confirm_delete(self) -> None:
         opt_out = self.opt_out.isChecked()

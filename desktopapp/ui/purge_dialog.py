@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.store.purge import PurgeResult
 from desktopapp.core.store.retention import ScrubIncompleteError
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_with_progress
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class PurgeDialog(QDialog):
                 "%1", str(error)
             )
             if isinstance(error, ScrubIncompleteError)
-            else self.tr("Nothing was deleted: %1").replace("%1", str(error))
+            else self.tr("Nothing was deleted: %1").replace("%1", ErrorTexts(self).error(error))
         )
         self._finish()
 

@@ -30,6 +30,7 @@ from desktopapp.core.pos import RegisterCamera
 from desktopapp.core.session import Session
 from desktopapp.core.store.cameras import Camera
 from desktopapp.core.workspace import Workspace
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -197,4 +198,7 @@ class RegistersDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.save_button.setEnabled(bool(self._cameras))
         log.warning("register settings failed: %s", error)
-        self._say(self.tr("This could not be saved: %1").replace("%1", str(error)), error=True)
+        self._say(
+            self.tr("This could not be saved: %1").replace("%1", ErrorTexts(self).error(error)),
+            error=True,
+        )

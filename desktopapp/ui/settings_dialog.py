@@ -35,6 +35,7 @@ from desktopapp.core.store.users import PasswordRuleError, User, password_proble
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.dates import local_date_text, local_time_text
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.notice_form import WHAT_KEYS, WHO_KEYS, NoticeForm
 from desktopapp.ui.workers import run_in_background
 
@@ -93,7 +94,11 @@ class _NoticeTab(QWidget):
 
     def _failed(self, error: Exception) -> None:
         self.save.setEnabled(True)
-        self.version.setText(self.tr("The notice could not be saved: %1").replace("%1", str(error)))
+        self.version.setText(
+            self.tr("The notice could not be saved: %1").replace(
+                "%1", ErrorTexts(self).error(error)
+            )
+        )
 
 
 class _GeneralTab(QWidget):
@@ -140,7 +145,9 @@ class _GeneralTab(QWidget):
 
     def _failed(self, error: Exception) -> None:
         self.save.setEnabled(True)
-        self.message.setText(self.tr("Could not save: %1").replace("%1", str(error)))
+        self.message.setText(
+            self.tr("Could not save: %1").replace("%1", ErrorTexts(self).error(error))
+        )
 
 
 class _AccountsTab(QWidget):
@@ -221,7 +228,7 @@ class _AccountsTab(QWidget):
         if isinstance(error, PasswordRuleError):
             self.message.setText("\n".join(self._texts.problem(c) for c in error.problems))
         else:
-            self.message.setText(str(error))
+            self.message.setText(ErrorTexts(self).error(error))
 
     def _ask_role(self, current: Role) -> Role | None:
         labels = [self._texts.role_label(role) for role in Role]

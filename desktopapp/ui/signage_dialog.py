@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktopapp.core.notice import NoticeVersion
 from desktopapp.core.reports.signage import SignageOptions, signage_preview_png, write_signage
 from desktopapp.ui.dates import local_date_text
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -145,4 +146,6 @@ class SignageDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.save_button.setEnabled(True)
         self.message.setStyleSheet("color: #b00020;")
-        self.message.setText(self.tr("The sign could not be made: %1").replace("%1", str(error)))
+        self.message.setText(
+            self.tr("The sign could not be made: %1").replace("%1", ErrorTexts(self).error(error))
+        )

@@ -118,8 +118,8 @@ class ZoneEditor(QWidget):
         )
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        painter = QPainter(self)
+    def paint_picture(self, painter: QPainter) -> QRectF:
+        """The picture (or the placeholder) on a dark ground; returns where it is drawn."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor("#202124"))
         area = self.picture_rect()
@@ -132,6 +132,11 @@ class ZoneEditor(QWidget):
                 Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                 self.placeholder,
             )
+        return area
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        area = self.paint_picture(painter)
 
         def to_widget(zone: list[tuple[float, float]]) -> QPolygonF:
             return QPolygonF(

@@ -68,6 +68,46 @@
         <source>This password is too common; choose another.</source>
         <translation>よく使われるパスワードです。別のものにしてください。</translation>
     </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="45"/>
+        <source>A user name cannot be empty.</source>
+        <translation>ユーザー名を空にはできません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="46"/>
+        <source>A user name can be at most %1 characters.</source>
+        <translation>ユーザー名は %1 文字までです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="49"/>
+        <source>A user name cannot contain control characters.</source>
+        <translation>ユーザー名に制御文字は使えません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="50"/>
+        <source>An account named “%1” already exists.</source>
+        <translation>「%1」という名前のアカウントはすでにあります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="53"/>
+        <source>The first account must be an administrator.</source>
+        <translation>最初のアカウントは管理者にしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="54"/>
+        <source>There is no account named “%1”.</source>
+        <translation>「%1」という名前のアカウントはありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="58"/>
+        <source>“%1” is the last administrator: make another account an administrator first.</source>
+        <translation>「%1」は最後の管理者です。先に別のアカウントを管理者にしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="62"/>
+        <source>Raiten is already set up: an administrator has to add further accounts.</source>
+        <translation>Raiten はすでに設定済みです。アカウントの追加は管理者が行ってください。</translation>
+    </message>
 </context>
 <context>
     <name>AuditTexts</name>
@@ -273,67 +313,67 @@
 <context>
     <name>CalibrationDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="77"/>
         <source>Floor calibration</source>
         <translation>床の位置合わせ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
         <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
         <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="91"/>
         <source>Test the camera&apos;s connection first.</source>
         <translation>先にカメラの接続テストをしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
         <source>Load the floor plan picture.</source>
         <translation>平面図の画像を読み込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="102"/>
         <source>Floor plan…</source>
         <translation>平面図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="100"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="104"/>
         <source>Remove last pair</source>
         <translation>最後の組を取り消す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="106"/>
         <source>Clear</source>
         <translation>消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="135"/>
         <source>Floor plan</source>
         <translation>平面図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="135"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="141"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="145"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>平面図を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="168"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="172"/>
         <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
         <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="177"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="181"/>
         <source>These points cannot be used: %1</source>
         <translation>この点では位置合わせできません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="181"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="185"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
@@ -351,283 +391,283 @@
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="90"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="95"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="117"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="125"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="126"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="128"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="129"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="131"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="208"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="209"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="209"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="210"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="215"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="216"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="215"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="216"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="229"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="230"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="234"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="237"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="238"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="250"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="254"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="272"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="273"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="290"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="291"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="309"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="310"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="324"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="325"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="331"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="332"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="342"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="343"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="348"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="349"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="353"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="365"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="366"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="365"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="373"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="366"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="368"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="369"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="375"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="376"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="377"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="383"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="384"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
@@ -694,7 +734,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     <message>
         <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
         <source>%1 Last picture %2 s ago.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 最後の映像は %2 秒前です。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
@@ -894,286 +934,296 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="45"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="52"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
-        <translation type="unfinished"></translation>
+        <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="49"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="56"/>
         <source>No camera given.</source>
-        <translation type="unfinished"></translation>
+        <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="50"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="57"/>
         <source>%1 names no camera.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="60"/>
         <source>Raiten cannot read %1:// addresses.</source>
-        <translation type="unfinished"></translation>
+        <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="58"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="65"/>
+        <source>USB camera numbers run from 0 to %1, not %2.</source>
+        <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
         <source>%1 is a folder, not a video file.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="61"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
         <source>There is no camera or file called %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="67"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
-        <source>The video file %1 is empty (0 bytes).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="73"/>
-        <source>%1 is not a video file Raiten can read.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="76"/>
-        <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
-        <translation type="unfinished"></translation>
+        <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="79"/>
+        <source>The video file %1 is empty (0 bytes).</source>
+        <translation>動画ファイル %1 は空です（0 バイト）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <source>%1 is not a video file Raiten can read.</source>
+        <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
+        <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
+        <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="85"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
-        <translation type="unfinished"></translation>
+        <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="88"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
         <source>The camera stopped on an unexpected error; the details are in the log.</source>
-        <translation type="unfinished"></translation>
+        <translation>予期しないエラーでカメラが止まりました。詳しくはログを見てください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="91"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
-        <translation type="unfinished"></translation>
+        <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="96"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="106"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
-        <translation type="unfinished"></translation>
+        <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="99"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="109"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
-        <translation type="unfinished"></translation>
+        <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="103"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
-        <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="115"/>
-        <source>The picture froze. Reconnecting in %1 s.</source>
-        <translation type="unfinished"></translation>
+        <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
-        <source>The picture has not changed for %1 s: the camera may be frozen.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="123"/>
-        <source>The database %1 is damaged.</source>
-        <translation type="unfinished"></translation>
+        <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
+        <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
-        <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
-        <translation type="unfinished"></translation>
+        <source>The picture froze. Reconnecting in %1 s.</source>
+        <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="129"/>
-        <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="132"/>
-        <source>The disk holding %1 is full. Free some space.</source>
-        <translation type="unfinished"></translation>
+        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
+        <source>The picture has not changed for %1 s: the camera may be frozen.</source>
+        <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="133"/>
-        <source>The disk holding %1 reported an error. Check the disk.</source>
-        <translation type="unfinished"></translation>
+        <source>The database %1 is damaged.</source>
+        <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
-        <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
-        <translation type="unfinished"></translation>
+        <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
+        <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
+        <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
+        <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
+        <source>The disk holding %1 is full. Free some space.</source>
+        <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <source>The disk holding %1 reported an error. Check the disk.</source>
+        <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
+        <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
+        <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="153"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
-        <translation type="unfinished"></translation>
+        <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="147"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
-        <translation type="unfinished"></translation>
+        <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="150"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
-        <translation type="unfinished"></translation>
+        <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="154"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="164"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
-        <translation type="unfinished"></translation>
+        <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="165"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="175"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
-        <translation type="unfinished"></translation>
+        <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="167"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="177"/>
         <source>The picture %1 is empty (0 bytes).</source>
-        <translation type="unfinished"></translation>
+        <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="168"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
         <source>The picture %1 is too large (%2 MB).</source>
-        <translation type="unfinished"></translation>
+        <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="169"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="179"/>
         <source>%1 is not a picture Raiten can read.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="171"/>
-        <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
+        <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
+        <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
-        <translation type="unfinished">モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
+        <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="183"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
-        <translation type="unfinished">モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
+        <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="185"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="195"/>
         <source>model file %1 cannot be read.</source>
-        <translation type="unfinished">モデルファイル %1 を読み込めません。</translation>
+        <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="186"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
         <source>model file %1 is not a usable model.</source>
-        <translation type="unfinished">モデルファイル %1 はモデルとして使用できません。</translation>
+        <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
         <source>model %1 is not known.</source>
-        <translation type="unfinished">モデル %1 は登録されていません。</translation>
+        <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="188"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="198"/>
         <source>model list %1 is missing or damaged.</source>
-        <translation type="unfinished">モデル一覧 %1 がないか破損しています。</translation>
+        <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
 </context>
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="47"/>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="48"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="106"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="52"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="53"/>
         <source>Exports hold counts only: no picture, no feature data and no visitor ID. Counts below %1 are written as “&lt;%1”.</source>
         <translation>エクスポートには件数のみが含まれます。画像、特徴量、来店者IDは含まれません。%1未満の件数は「&lt;%1」と書き出されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="61"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="62"/>
         <source>Report (PDF)</source>
         <translation>レポート（PDF）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="63"/>
         <source>Figures (CSV for Excel)</source>
         <translation>集計値（Excel用CSV）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="64"/>
         <source>Incident report: personal records held (CSV)</source>
         <translation>漏えい等報告用：保有する個人データの件数（CSV）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="71"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="72"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="77"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="78"/>
         <source>What</source>
         <translation>内容</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="79"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="79"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="80"/>
         <source>To</source>
         <translation>終了日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="81"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="82"/>
         <source>Language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="89"/>
         <source>Save…</source>
         <translation>保存…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="119"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="114"/>
+        <source>The first day is after the last day: swap them.</source>
+        <translation>開始日が終了日より後になっています。入れ替えてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="124"/>
         <source>Exporting…</source>
         <translation>書き出しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="136"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/export_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/export_dialog.py" line="142"/>
         <source>The export could not be saved: %1</source>
         <translation>エクスポートを保存できません: %1</translation>
     </message>
@@ -1181,27 +1231,27 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>FirstRunWizard</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="171"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="174"/>
         <source>Raiten — first start</source>
         <translation>Raiten — 初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="179"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="182"/>
         <source>Who you are</source>
         <translation>事業者の情報</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="181"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="184"/>
         <source>Printed on the sign at your entrance, so that people know whom to ask.</source>
         <translation>入口の掲示物に印刷され、問い合わせ先を来店者に知らせます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="184"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="187"/>
         <source>What you analyse and for how long</source>
         <translation>利用目的と保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="187"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="190"/>
         <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
         <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
     </message>
@@ -1217,52 +1267,52 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="41"/>
+        <location filename="../../desktopapp/ui/login.py" line="42"/>
         <source>Raiten — sign in</source>
         <translation>Raiten — サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="44"/>
+        <location filename="../../desktopapp/ui/login.py" line="45"/>
         <source>Raiten</source>
         <translation>Raiten</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="49"/>
+        <location filename="../../desktopapp/ui/login.py" line="50"/>
         <source>The screen was locked. %1 or another account can unlock it.</source>
         <translation>画面がロックされました。%1 または他のアカウントで解除できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="62"/>
+        <location filename="../../desktopapp/ui/login.py" line="63"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="63"/>
+        <location filename="../../desktopapp/ui/login.py" line="64"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="72"/>
+        <location filename="../../desktopapp/ui/login.py" line="73"/>
         <source>Sign in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="85"/>
+        <location filename="../../desktopapp/ui/login.py" line="86"/>
         <source>Enter your name and password.</source>
         <translation>名前とパスワードを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="107"/>
+        <location filename="../../desktopapp/ui/login.py" line="108"/>
         <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
         <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="112"/>
+        <location filename="../../desktopapp/ui/login.py" line="113"/>
         <source>The name or the password is wrong.</source>
         <translation>名前またはパスワードが違います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="115"/>
+        <location filename="../../desktopapp/ui/login.py" line="116"/>
         <source>Signing in failed: %1</source>
         <translation>サインインできませんでした: %1</translation>
     </message>
@@ -2231,52 +2281,52 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PurgeDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="42"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="43"/>
         <source>Delete all personal data</source>
         <translation>個人データをすべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="47"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="48"/>
         <source>This deletes every visitor, feature record, visit and movement path of this PC for good, opt-outs included: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay.</source>
         <translation>このPCのすべての来店者・特徴量・来店記録・動線を、オプトアウトの登録も含めて完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ、カメラ、告知内容、アカウントは残ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="58"/>
         <source>Keep the statistics (hourly counts that identify nobody)</source>
         <translation>統計は残す（個人を識別しない時間帯別の件数）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="61"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="62"/>
         <source>DELETE</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="64"/>
         <source>To confirm, type %1 below.</source>
         <translation>確認のため、下に「%1」と入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="79"/>
         <source>Delete everything</source>
         <translation>すべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="101"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="102"/>
         <source>Deleting…</source>
         <translation>削除しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="117"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="118"/>
         <source>Deleted %1 visitors, %2 feature records, %3 visits and %4 path points.</source>
         <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="128"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="129"/>
         <source>The data is deleted, but the file could not be fully cleaned yet: %1</source>
         <translation>データは削除しましたが、ファイルの消去処理がまだ完了していません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="132"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="133"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
     </message>
@@ -2286,113 +2336,113 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     <message>
         <location filename="../../desktopapp/ui/recovery.py" line="33"/>
         <source>Raiten — the database is damaged</source>
-        <translation type="unfinished"></translation>
+        <translation>Raiten — データベースが破損しています</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/recovery.py" line="52"/>
         <source>Start with an empty database (the damaged file is kept aside)</source>
-        <translation type="unfinished"></translation>
+        <translation>空のデータベースで始める（破損したファイルは別の場所に残します）</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/recovery.py" line="55"/>
         <source>Quit</source>
-        <translation type="unfinished"></translation>
+        <translation>終了</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/recovery.py" line="67"/>
         <source>Restore the automatic backup of a day you choose: what was recorded after it is lost. Or start with an empty database: the wizard opens again.</source>
-        <translation type="unfinished"></translation>
+        <translation>選んだ日の自動バックアップから復元してください。それ以降に記録した内容は失われます。または空のデータベースで始めることもできます（初期設定ウィザードがもう一度開きます）。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/recovery.py" line="75"/>
         <source>There is no backup yet. Start with an empty database (the wizard opens again), or quit and ask for help: the damaged file stays as it is.</source>
-        <translation type="unfinished"></translation>
+        <translation>バックアップはまだありません。空のデータベースで始めるか（初期設定ウィザードがもう一度開きます）、終了して担当者に相談してください。破損したファイルはそのまま残ります。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/recovery.py" line="84"/>
         <source>Restore from the backup of %1</source>
-        <translation type="unfinished"></translation>
+        <translation>バックアップ（%1）から復元する</translation>
     </message>
 </context>
 <context>
     <name>RegistersDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="52"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="53"/>
         <source>Registers and cameras</source>
         <translation>レジとカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="58"/>
         <source>A sale is linked to a visit only when exactly one person was seen by the register&apos;s camera at the time of sale. Choose the checkout zone of the picture so that people elsewhere in it are not counted.</source>
         <translation>販売時刻にレジのカメラに写っていたのが1人だけのときに限り、売上を来店に結び付けます。映像内のレジのエリアを選ぶと、ほかの場所にいる人は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="86"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="87"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="88"/>
         <source>Register</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="89"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="67"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="90"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="81"/>
         <source>as written in the POS export, e.g. 1</source>
         <translation>POSの出力どおり（例: 1）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="92"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="93"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="96"/>
         <source>Remove</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="112"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="113"/>
         <source>Add a camera first (Cameras menu).</source>
         <translation>先にカメラを追加してください（カメラメニュー）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="121"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="145"/>
         <source>(the whole picture)</source>
         <translation>（映像全体）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="144"/>
         <source>camera %1</source>
         <translation>カメラ %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="166"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="167"/>
         <source>Choose a store, a register and a camera.</source>
         <translation>店舗・レジ・カメラを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="180"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="181"/>
         <source>Saved. %1 earlier purchases were linked to visits.</source>
         <translation>保存しました。これまでの購買 %1 件を来店に結び付けました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="200"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="202"/>
         <source>This could not be saved: %1</source>
         <translation>保存できませんでした: %1</translation>
     </message>
@@ -2423,47 +2473,47 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SignageDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="47"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="48"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="53"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="54"/>
         <source>Print this notice and put it up where people see it before they enter the cameras&apos; view, for example at the entrance. It shows notice version %1 of %2; change the notice in Settings and print again.</source>
         <translation>この掲示物を印刷し、カメラの撮影範囲に入る前に目に入る場所（入口など）に掲示してください。%2 作成の告知内容 第%1版を表示しています。内容を変えるときは設定で告知内容を変更し、印刷し直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="71"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="72"/>
         <source>Language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="73"/>
         <source>Paper</source>
         <translation>用紙</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="74"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="75"/>
         <source>Save as PDF…</source>
         <translation>PDFで保存…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="89"/>
         <source>Drawing the preview…</source>
         <translation>プレビューを作成しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="123"/>
         <source>Save the sign as PDF</source>
         <translation>掲示物をPDFで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="144"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="150"/>
         <source>The sign could not be made: %1</source>
         <translation>掲示物を作成できません: %1</translation>
     </message>
@@ -2473,17 +2523,17 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     <message>
         <location filename="../../desktopapp/ui/store_health.py" line="47"/>
         <source>Visits are not being recorded: %1 %2 visits are kept in memory and will be written when this is fixed.</source>
-        <translation type="unfinished"></translation>
+        <translation>来店を記録できていません: %1 %2 件の来店をメモリーに保持しており、解決すると書き込みます。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/store_health.py" line="55"/>
         <source>%1 visits could not be kept and are lost.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 件の来店を保持しきれず、失われました。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/store_health.py" line="62"/>
         <source>The daily backup could not be written: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>毎日のバックアップを書き込めませんでした: %1</translation>
     </message>
 </context>
 <context>
@@ -2574,42 +2624,42 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_AdminPage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="105"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="106"/>
         <source>Administrator account</source>
         <translation>管理者アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="108"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="109"/>
         <source>The administrator can change settings and cameras, answer requests from the public and delete data. Other staff get their own accounts later.</source>
         <translation>管理者は設定やカメラの変更、本人からの請求対応、データの削除ができます。他のスタッフのアカウントは後から作成できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="123"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="124"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="124"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="125"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="125"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="126"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="139"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="140"/>
         <source>Enter a name for the administrator.</source>
         <translation>管理者の名前を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="142"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="143"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="157"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="159"/>
         <source>Setup could not be saved: %1</source>
         <translation>設定を保存できません: %1</translation>
     </message>
@@ -2678,22 +2728,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_WelcomePage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="40"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="41"/>
         <source>Welcome to Raiten</source>
         <translation>Raiten へようこそ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="44"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="45"/>
         <source>Raiten analyses camera images in this PC&apos;s memory and never stores a picture. Before any camera is analysed, the public must be told what you do: this wizard writes that notice with you and creates the administrator account.</source>
         <translation>Raiten はカメラ画像をこのPCのメモリ上で分析し、画像を保存しません。分析を始める前に、何をするのかを来店者に知らせる必要があります。このウィザードで告知内容を作成し、管理者アカウントを作ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="53"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="54"/>
         <source>Set up my store</source>
         <translation>店舗を設定する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="58"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="59"/>
         <source>Explore with the demo camera first (a sample notice marked DEMO, kept apart from your store&apos;s data)</source>
         <translation>まずデモカメラで試す（DEMOと表示されたサンプルの告知。店舗のデータとは別に保存）</translation>
     </message>

@@ -133,6 +133,17 @@ class SweepResult:
     folded_visits: int
     seconds: float
 
+    @property
+    def deleted(self) -> bool:
+        """Whether the sweep deleted any personal data (then backups must be replaced)."""
+        return bool(
+            self.visitors
+            or self.templates
+            or self.visits
+            or self.path_points
+            or self.anonymous_visits
+        )
+
 
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:

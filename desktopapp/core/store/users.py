@@ -134,11 +134,13 @@ def check_name(name: str) -> str:
     """The login name as it will be stored, or UserError saying what is wrong with it."""
     clean = name.strip()
     if not clean:
-        raise UserError("A user name cannot be empty.")
+        raise UserError("A user name cannot be empty.", "name_empty")
     if len(clean) > MAX_NAME_LENGTH:
-        raise UserError(f"A user name can be at most {MAX_NAME_LENGTH} characters.")
+        raise UserError(
+            f"A user name can be at most {MAX_NAME_LENGTH} characters.", "name_too_long"
+        )
     if any(unicodedata.category(c).startswith("C") for c in clean):
-        raise UserError("A user name cannot contain control characters.")
+        raise UserError("A user name cannot contain control characters.", "name_control")
     return clean
 
 
@@ -176,7 +178,14 @@ class PasswordRuleError(ValueError):
 
 
 class UserError(Exception):
-    """An account change that cannot be made; ``str()`` says why in one sentence."""
+    """An account change that cannot be made; ``str()`` says why in one sentence, ``code`` and
+    ``name`` (the account concerned) say the same for the UI: name_empty, name_too_long,
+    name_control, exists, first_admin, no_account, last_admin, set_up."""
+
+    def __init__(self, message: str, code: str, name: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.name = name
 
 
 LoginReason = Literal["invalid", "locked"]
@@ -278,10 +287,14 @@ class UserStore:
             now = self._now()
             existing = self._find(name_key(clean), now)
             if existing is not None:
-                raise UserError(f"An account named '{existing[0].name}' already exists.")
+                raise UserError(
+                    f"An account named '{existing[0].name}' already exists.",
+                    "exists",
+                    existing[0].name,
+                )
             if role is not Role.ADMIN and not self.has_users():
                 # Otherwise nobody could ever manage the accounts.
-                raise UserError("The first account must be an administrator.")
+                raise UserError("The first account must be an administrator.", "first_admin")
             cursor = self._conn.execute(
                 "INSERT INTO app_user (name, name_key, password_hash, role, created_at, "
                 "password_changed_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -375,7 +388,8 @@ class UserStore:
             if user.role is Role.ADMIN:
                 self._keep_an_admin(
                     f"'{user.name}' is the last administrator: make another "
-                    "account an administrator first."
+                    "account an administrator first.",
+                    user.name,
                 )
             self._conn.execute(
                 "UPDATE app_user SET role = ? WHERE id = ?", (role.value, user.user_id)
@@ -408,7 +422,7 @@ class UserStore:
             user = self._require(name)
             if user.role is Role.ADMIN:
                 self._keep_an_admin(
-                    f"'{user.name}' is the last administrator and cannot be removed."
+                    f"'{user.name}' is the last administrator and cannot be removed.", user.name
                 )
             self._conn.execute("DELETE FROM app_user WHERE id = ?", (user.user_id,))
         self._audit.append(actor, "user.remove", {"name": user.name, "role": user.role.value})
@@ -423,16 +437,18 @@ class UserStore:
     def _require(self, name: str) -> User:
         found = self._find(name_key(name), self._now())
         if found is None:
-            raise UserError(f"There is no account named '{name.strip()}'.")
+            raise UserError(
+                f"There is no account named '{name.strip()}'.", "no_account", name.strip()
+            )
         return found[0]
 
-    def _keep_an_admin(self, refusal: str) -> None:
+    def _keep_an_admin(self, refusal: str, name: str) -> None:
         """UserError(refusal) unless another administrator remains; inside the transaction."""
         admins = self._conn.execute(
             "SELECT COUNT(*) FROM app_user WHERE role = ?", (Role.ADMIN.value,)
         ).fetchone()[0]
         if int(admins) <= 1:
-            raise UserError(refusal)
+            raise UserError(refusal, "last_admin", name)
 
     def _now(self) -> datetime:
         now = self._clock()

@@ -1,12 +1,14 @@
 """Analysis zones of a camera (``core.counting.Zone``: shelf, checkout, entrance) as stored
 with it, and the time each visit spends in them.
 
-A zone drawn on the camera's picture is a polygon in normalised image coordinates (0..1, like
-path points), drawn by the operator in the camera dialog. Zone dwell is worked out when a
-visit's path is recorded and kept in ``zone_dwell`` beside the path; retention folds it into
-``stat_zone_dwell`` with the visit, so the figure survives the path (G-04). Drawing or changing
-zones recomputes the rows of the paths still held; what was folded keeps the zones in force at
-the time.
+Path points are kept in normalised picture coordinates (0..1); a zone drawn on the picture is
+tested on them as they are, a zone drawn on the floor plan where the camera's calibration puts
+them on the floor (so a corrected calibration re-measures the held paths correctly).
+
+Zone dwell is worked out when a visit's path is recorded and kept in ``zone_dwell`` beside the
+path; retention folds it into ``stat_zone_dwell`` with the visit, so the figure survives the
+path (G-04). Drawing or changing zones (or the calibration) recomputes the rows of the paths
+still held; what was folded keeps the zones in force at the time.
 
 Dwell rule: a path point inside a zone counts the time to the next point of the same visit on
 the same camera, unless that step is a gap between tracks (over ``MAX_STEP_SECONDS``); a visit
@@ -19,10 +21,11 @@ import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from desktopapp.core.counting import Zone
-from desktopapp.core.floor import Space
+from desktopapp.core.floor import FloorCalibration, Position
 from desktopapp.core.geometry_config import CameraGeometryConfig
 
 log = logging.getLogger(__name__)
@@ -32,30 +35,43 @@ log = logging.getLogger(__name__)
 MAX_STEP_SECONDS = 30.0
 
 
-def camera_zones(
-    conn: sqlite3.Connection, camera_ids: Iterable[int]
-) -> dict[int, tuple[Zone, ...]]:
-    """The zones drawn on each camera's picture. Zones on the floor plan need the camera's
-    calibration, which stored path points (image coordinates) do not carry: they are left
-    out here."""
+@dataclass(frozen=True, slots=True)
+class CameraZones:
+    """A camera's zones with the calibration that places its picture on the floor plan."""
+
+    zones: tuple[Zone, ...] = ()
+    calibration: FloorCalibration | None = None
+
+    def containing(self, x: float, y: float) -> list[Zone]:
+        """The zones a path point (normalised picture coordinates) lies in. A zone drawn on
+        the floor plan is tested where the point stands on the floor, so that it needs the
+        calibration; without one it contains nothing."""
+        position = Position((x, y), self.calibration.to_floor((x, y)) if self.calibration else None)
+        found = []
+        for zone in self.zones:
+            point = position.in_space(zone.space)
+            if point is not None and zone.contains(point):
+                found.append(zone)
+        return found
+
+
+def camera_zones(conn: sqlite3.Connection, camera_ids: Iterable[int]) -> dict[int, CameraZones]:
+    """The zones drawn for each camera, on its picture or on the floor plan."""
     ids = sorted(set(camera_ids))
     if not ids:
         return {}
     rows = conn.execute(
         f"SELECT id, geometry_json FROM camera WHERE id IN ({', '.join('?' * len(ids))})", ids
     )
-    return {
-        int(camera_id): tuple(
-            z
-            for z in CameraGeometryConfig.model_validate_json(text).zone_list()
-            if z.space is Space.IMAGE
-        )
-        for camera_id, text in rows
-    }
+    found = {}
+    for camera_id, text in rows:
+        geometry = CameraGeometryConfig.model_validate_json(text)
+        found[int(camera_id)] = CameraZones(geometry.zone_list(), geometry.floor_calibration())
+    return found
 
 
 def dwell_of(
-    points: Sequence[tuple[datetime, float, float]], zones: Sequence[Zone]
+    points: Sequence[tuple[datetime, float, float]], shapes: CameraZones
 ) -> dict[str, float]:
     """Seconds in each zone the track entered, for one visit's points on one camera in time
     order."""
@@ -64,9 +80,8 @@ def dwell_of(
         step = (points[index + 1][0] - at).total_seconds() if index + 1 < len(points) else 0.0
         if step > MAX_STEP_SECONDS:
             step = 0.0
-        for zone in zones:
-            if zone.contains((x, y)):
-                seconds[zone.name] = seconds.get(zone.name, 0.0) + step
+        for zone in shapes.containing(x, y):
+            seconds[zone.name] = seconds.get(zone.name, 0.0) + step
     return seconds
 
 
@@ -84,7 +99,7 @@ def add_zone_dwell(
     rows = [
         (visit_id, camera_id, name, seconds)
         for camera_id, track in by_camera.items()
-        for name, seconds in dwell_of(sorted(track), zones.get(camera_id, ())).items()
+        for name, seconds in dwell_of(sorted(track), zones.get(camera_id, CameraZones())).items()
     ]
     conn.executemany(
         "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, ?, ?, ?) "
@@ -98,10 +113,10 @@ def recompute_zone_dwell(conn: sqlite3.Connection, camera_id: int) -> int:
     """Work out the zone dwell of every held path on ``camera_id`` again under its zones as
     they are now; returns how many (visit, zone) rows there are. Runs in the caller's
     transaction."""
-    zones = camera_zones(conn, [camera_id]).get(camera_id, ())
+    zones = camera_zones(conn, [camera_id]).get(camera_id, CameraZones())
     conn.execute("DELETE FROM zone_dwell WHERE camera_id = ?", (camera_id,))
     tracks: dict[int, list[tuple[datetime, float, float]]] = defaultdict(list)
-    if zones:
+    if zones.zones:
         for visit_id, at, x, y in conn.execute(
             "SELECT visit_id, at, x, y FROM path_point WHERE camera_id = ? ORDER BY visit_id, at",
             (camera_id,),

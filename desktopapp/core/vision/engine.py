@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from desktopapp.core.config import VisionConfig
+from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE
 from desktopapp.core.vision.quality import FaceQuality, face_quality
-from desktopapp.core.vision.registry import ModelEntry, ModelRegistry
+from desktopapp.core.vision.registry import ModelEntry, ModelError, ModelRegistry
 from desktopapp.core.vision.types import (
     AttributeEstimator,
     Attributes,
@@ -58,6 +59,25 @@ class FaceResult:
     quality: FaceQuality
     feature: Vector | None
     attributes: Attributes | None
+
+
+def false_match_rate(config: VisionConfig, registry: ModelRegistry | None = None) -> float:
+    """The per-pair false-match rate of the face features model ``config`` chooses: the
+    settings' calibrated value, else the manifest's for that model, else the default. Reads no
+    model file, so it is cheap enough for every report."""
+    if config.false_match_rate is not None:
+        return config.false_match_rate
+    try:
+        registry = registry or ModelRegistry.load()
+        entry = (
+            registry.get(config.face_features)
+            if config.face_features
+            else registry.default(Role.FACE_FEATURES)
+        )
+    except ModelError as exc:
+        log.warning("no features model to take the false-match rate from: %s", exc)
+        return DEFAULT_FALSE_MATCH_RATE
+    return float(entry.options.get("false_match_rate", DEFAULT_FALSE_MATCH_RATE))
 
 
 class VisionEngine:
