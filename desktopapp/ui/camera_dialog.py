@@ -32,6 +32,7 @@ from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
 from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
 from desktopapp.ui.zone_editor import MIN_CORNERS, ZoneEditor
 
@@ -232,7 +233,11 @@ class CameraDialog(QDialog):
         try:
             spec = parse_source(text)
         except ValueError as exc:
-            self._show_error(self.tr("This address cannot be used: %1").replace("%1", str(exc)))
+            self._show_error(
+                self.tr("This address cannot be used: %1").replace(
+                    "%1", ErrorTexts(self).error(exc)
+                )
+            )
             return None
         if spec.kind is not kind:
             self._show_error(self.tr("The address does not match the chosen camera type."))
@@ -381,7 +386,9 @@ class CameraDialog(QDialog):
 
     def _preview_failed(self, error: Exception) -> None:
         self.test_button.setEnabled(True)
-        self._show_error(self.tr("No picture from this camera: %1").replace("%1", str(error)))
+        self._show_error(
+            self.tr("No picture from this camera: %1").replace("%1", ErrorTexts(self).error(error))
+        )
 
     def accept(self) -> None:
         camera = self.camera()

@@ -34,6 +34,7 @@ from desktopapp.core.reports.signage import SignageOptions
 from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceStatus
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.db import DB_FILE
 from desktopapp.core.store.retention import SweepResult
 from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.vision.status import ModelCheck, check_active_models
@@ -46,6 +47,7 @@ from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
+from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.idle import IdleWatcher
 from desktopapp.ui.login import LoginDialog
@@ -341,7 +343,9 @@ class MainWindow(QMainWindow):
     def _models_failed(self, error: Exception) -> None:
         self.model_status.show_checks([])
         self.statusBar().showMessage(
-            self.tr("The models could not be checked: %1").replace("%1", str(error))
+            self.tr("The models could not be checked: %1").replace(
+                "%1", ErrorTexts(self).error(error)
+            )
         )
 
     def run_retention(self) -> None:
@@ -358,13 +362,15 @@ class MainWindow(QMainWindow):
         # Logged by the worker; the next hourly run tries again.
         self.statusBar().showMessage(
             self.tr("Expired data could not be deleted yet; Raiten will try again: %1").replace(
-                "%1", str(error)
+                "%1", ErrorTexts(self).error(error)
             )
         )
 
     def _workspace_failed(self, error: Exception) -> None:
         self.statusBar().showMessage(
-            self.tr("The data folder cannot be opened: %1").replace("%1", str(error))
+            self.tr("The data folder cannot be opened: %1").replace(
+                "%1", ErrorTexts(self).error(error)
+            )
         )
 
     def reload_cameras(self) -> None:
@@ -395,7 +401,9 @@ class MainWindow(QMainWindow):
             return
         if not problems and self.start_cameras:
             data_dir, vision = self.data_dir, self.settings.vision
-            self.writer = StoreWriter(lambda: open_recorder(data_dir, vision))
+            self.writer = StoreWriter(
+                lambda: open_recorder(data_dir, vision), path=data_dir / DB_FILE
+            )
         for camera in cameras:
             assert camera.camera_id is not None
             tile = CameraTile(camera.camera_id, camera.name)

