@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.vision import VIDEO, time_calls, video_frames  # noqa: E402 - shared with vision
+from bench.machine import load_average, machine  # noqa: E402
+from bench.vision import VIDEO, time_calls, timing_rows, video_frames  # noqa: E402 - shared with vision
 from desktopapp.core.config import VisionConfig  # noqa: E402
 from desktopapp.core.counting import CountingLine  # noqa: E402
 from desktopapp.core.floor import Space  # noqa: E402
@@ -54,10 +53,6 @@ log = logging.getLogger(__name__)
 
 THREADS = (1, 2)
 HOG = "opencv-hog-people"
-
-
-def _load_average() -> float | None:
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def _detectors(registry: ModelRegistry, threads: int) -> dict[str, PersonDetector]:
@@ -94,9 +89,7 @@ def run(
     registry = ModelRegistry.load()
     default_model = registry.default(Role.PERSON_DETECTION).model_id
     result: dict[str, Any] = {
-        "machine.cpus": os.cpu_count(),
-        "machine.platform": platform.platform(),
-        "machine.loadavg_start": _load_average(),
+        **machine(),
         "persons.repeats": repeats,
         "persons.model": default_model,
     }
@@ -122,7 +115,7 @@ def run(
     for threads in THREADS:
         result[f"persons.pipeline.t{threads}.fps"] = _pipeline_fps(threads, pipeline_frames)
     result["persons.pipeline.frames"] = pipeline_frames
-    result["machine.loadavg_end"] = _load_average()
+    result["machine.loadavg_end"] = load_average()
     result["persons.seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -135,18 +128,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['machine.loadavg_start']} -> {result['machine.loadavg_end']}, "
         f"{result['persons.seconds']} s ({result['machine.platform']}).",
         "",
-        "| measure | model | threads | median ms | p90 ms | samples |",
-        "|---|---|---|---:|---:|---:|",
     ]
-    for key, value in result.items():
-        if not key.endswith(".median_ms"):
-            continue
-        _, measure, model_id, threads, _ = key.split(".", 4)
-        stem = key.removesuffix(".median_ms")
-        lines.append(
-            f"| {measure} (per frame) | {model_id} | {threads.removeprefix('t')} "
-            f"| {value:.1f} | {result[stem + '.p90_ms']:.1f} | {result[stem + '.samples']} |"
-        )
+    lines += timing_rows(result, lambda _measure: "frame")
     lines += [
         "",
         "threads: onnxruntime intra-op threads for SSDLite, cv2.setNumThreads for HOG.",

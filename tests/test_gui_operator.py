@@ -687,6 +687,15 @@ def test_the_dashboard_hides_small_counts_and_what_would_give_them_away(
     assert dashboard.text(("segment", "30-39", "female")) == "—"
     zone_row = [dashboard.zones.item(0, c).text() for c in range(4)]
     assert zone_row == ["Floor", "棚", "<5", "—"]
+    # Over time: a point is a gap (None), zero, or a count that may be shown.
+    for values in dashboard.over_time.series:
+        assert all(v is None or v == 0 or v >= 5 for v in values), values
+    gaps = sum(v is None for v in dashboard.over_time.series[0])
+    assert (
+        (f"{gaps} of" in dashboard.over_time.note.text())
+        if gaps
+        else not dashboard.over_time.note.text()
+    )
 
 
 def test_registers_are_given_a_camera_and_its_checkout_zone(

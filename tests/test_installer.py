@@ -50,7 +50,17 @@ def _headless_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _check_summary(done: subprocess.CompletedProcess[str], tmp_path: Path, frozen: bool) -> None:
+def _self_test(command: list[str], tmp_path: Path, frozen: bool) -> None:
+    """Run ``command --self-test --json`` headless in ``tmp_path`` and check what it says."""
+    done = subprocess.run(
+        [*command, "--self-test", "--json"],
+        cwd=tmp_path,
+        env=_headless_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
     assert summary["ok"] is True
@@ -69,16 +79,7 @@ def _check_summary(done: subprocess.CompletedProcess[str], tmp_path: Path, froze
 
 @pytest.mark.gui
 def test_self_test_in_the_dev_install(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "desktopapp", "--self-test", "--json"],
-        cwd=tmp_path,
-        env=_headless_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    _check_summary(done, tmp_path, frozen=False)
+    _self_test([sys.executable, "-m", "desktopapp"], tmp_path, frozen=False)
 
 
 def test_self_test_takes_no_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,16 +136,7 @@ def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path, dist: Path
     tarballs = list(dist.glob("raiten-*-linux-*.tar.gz"))
     assert len(tarballs) == 1
 
-    done = subprocess.run(
-        [str(binary), "--self-test", "--json"],
-        cwd=tmp_path,
-        env=_headless_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    _check_summary(done, tmp_path, frozen=True)
+    _self_test([str(binary)], tmp_path, frozen=True)
 
     # Models beside the executable, resources and the face models' package data inside.
     for shipped in (

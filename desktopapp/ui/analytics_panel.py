@@ -258,12 +258,22 @@ class DashboardPanel(QWidget):
         self.converted.value.setText(f"{conversion.rate:.0%}" if shown else "–")
         self.converted.detail.setText(self.text(("converted",)))
         labels = [self._bucket_label(b.start) for b in figures.over_time]
-        self.over_time.show_series(
-            labels,
+        series = [
             [
-                [self.drawn(("bucket", i, name)) for i in range(len(figures.over_time))]
-                for name in ("visits", "new", "repeat")
-            ],
+                None if d.hidden(("bucket", i, name)) else self.drawn(("bucket", i, name))
+                for i in range(len(figures.over_time))
+            ]
+            for name in ("visits", "new", "repeat")
+        ]
+        self.over_time.show_series(labels, series)
+        gaps = sum(v is None for v in series[0])
+        self.over_time.note.setText(
+            self.tr("Hidden (<%1 or to protect one): %2 of %3 points, left as gaps in the lines")
+            .replace("%1", str(self.k))
+            .replace("%2", str(gaps))
+            .replace("%3", str(len(labels)))
+            if gaps
+            else ""
         )
         self._bars(self.frequency, "frequency", [c.label for c in figures.frequency])
         self._bars(self.dwell, "dwell", [c.label for c in figures.dwell])

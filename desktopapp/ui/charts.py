@@ -73,19 +73,26 @@ class BarChart(_Chart):
 
 
 class LineChart(_Chart):
-    def show_series(self, labels: Sequence[str], series: Sequence[Sequence[int]]) -> None:
+    """Counts over time; a None point (suppressed) is a gap in its line, never a zero that would
+    read as "no visitors"."""
+
+    def show_series(self, labels: Sequence[str], series: Sequence[Sequence[int | None]]) -> None:
         self.plot.clear()
         colours = (BAR, SECOND, "#38a169")
         xs = np.arange(len(labels), dtype=float)
         for index, values in enumerate(series):
+            if all(v is None for v in values):
+                continue  # nothing to draw; pyqtgraph would warn about an all-NaN curve
             self.plot.plot(
                 xs,
-                list(values),
+                np.array([np.nan if v is None else v for v in values], dtype=float),
                 pen=pg.mkPen(colours[index % 3], width=2),
                 symbol="o",
                 symbolSize=4,
+                connect="finite",
             )
-        _counts_axis(self.plot, [v for values in series for v in values])
+        self.series = [list(values) for values in series]
+        _counts_axis(self.plot, [v for values in series for v in values if v is not None])
         step = max(1, len(labels) // 8)
         self.plot.getAxis("bottom").setTicks(
             [[(i, labels[i]) for i in range(0, len(labels), step)]]

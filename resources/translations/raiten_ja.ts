@@ -313,67 +313,67 @@
 <context>
     <name>CalibrationDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="77"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="68"/>
         <source>Floor calibration</source>
         <translation>床の位置合わせ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="73"/>
         <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
         <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
         <source>Test the camera&apos;s connection first.</source>
         <translation>先にカメラの接続テストをしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="84"/>
         <source>Load the floor plan picture.</source>
         <translation>平面図の画像を読み込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
         <source>Floor plan…</source>
         <translation>平面図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="95"/>
         <source>Remove last pair</source>
         <translation>最後の組を取り消す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="97"/>
         <source>Clear</source>
         <translation>消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="126"/>
         <source>Floor plan</source>
         <translation>平面図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="126"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="145"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="136"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>平面図を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="172"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="163"/>
         <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
         <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="181"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="172"/>
         <source>These points cannot be used: %1</source>
         <translation>この点では位置合わせできません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="185"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="176"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
@@ -381,293 +381,293 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="56"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="56"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="90"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="95"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="117"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="126"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="129"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="209"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="210"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="210"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="211"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="216"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="216"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="230"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="231"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="237"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="238"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="243"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="250"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="260"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="273"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="291"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="310"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="315"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="325"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="330"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="332"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="337"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="343"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="348"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="349"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="359"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="366"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="371"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="366"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="371"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="379"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="369"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="375"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="380"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="377"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="382"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="384"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
@@ -866,7 +866,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="356"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="366"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
@@ -906,27 +906,32 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="315"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="271"/>
+        <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
+        <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="325"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="370"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="380"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="374"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="384"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="374"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="384"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="393"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="403"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1320,193 +1325,193 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="290"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="152"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="124"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="126"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="125"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="174"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="178"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="209"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="211"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="249"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="305"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="344"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="346"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="360"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="364"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="367"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="371"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="389"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="395"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="547"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="555"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="390"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="458"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="466"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="459"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="467"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="499"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="507"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="517"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="525"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="519"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="527"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1551,37 +1556,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="74"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
         <source>no</source>
         <translation>不可</translation>
     </message>

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktopapp.core.config import Settings
+from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeProfile
 from desktopapp.core.setup import FirstRunAnswers
@@ -35,6 +35,15 @@ def set_up(data_dir: Path, profile: NoticeProfile = PROFILE) -> None:
     workspace = Workspace(data_dir, Settings())
     workspace.complete_first_run(FirstRunAnswers(profile, "tanaka", PASSWORD))
     workspace.close()
+
+
+def set_up_in_japanese(data_dir: Path, profile: NoticeProfile = PROFILE) -> Settings:
+    """``set_up``, with the operator's language saved as Japanese: the settings saved."""
+    set_up(data_dir, profile)
+    settings = Settings()
+    settings.ui.language = "ja"
+    save_settings(data_dir, settings)
+    return settings
 
 
 def _mount(*args: str) -> subprocess.CompletedProcess[str]:

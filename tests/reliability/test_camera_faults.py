@@ -23,7 +23,6 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.core import sources
 from desktopapp.core.access import Role
-from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.pipeline import CameraWorker, MaskedFrame, PipelineConfig
 from desktopapp.core.session import Session
 from desktopapp.core.sources import (
@@ -41,7 +40,7 @@ from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
 from desktopapp.ui.camera_tile import CameraTile
 from tests.conftest import VIDEO
-from tests.reliability.conftest import ATTRIBUTES_PROFILE, set_up
+from tests.reliability.conftest import ATTRIBUTES_PROFILE, set_up_in_japanese
 from tests.streams import MjpegServer, wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -342,10 +341,7 @@ def test_the_window_keeps_running_with_broken_cameras_beside_a_working_one(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    set_up(data, ATTRIBUTES_PROFILE)
-    settings = Settings()
-    settings.ui.language = "ja"
-    save_settings(data, settings)
+    settings = set_up_in_japanese(data, ATTRIBUTES_PROFILE)
     truncated = tmp_path / "cut.avi"
     truncated.write_bytes(VIDEO.read_bytes()[:100_000])
     empty = tmp_path / "empty.mp4"

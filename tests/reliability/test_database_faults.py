@@ -37,7 +37,7 @@ from desktopapp.ui.app import Gui, create_main_window
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.recovery import RecoveryDialog
 from tests.conftest import ROOT
-from tests.reliability.conftest import PROFILE, Mount, set_up
+from tests.reliability.conftest import PROFILE, Mount, set_up, set_up_in_japanese
 from tests.streams import wait_for
 from tests.test_gui_operator import ModalWatch
 from tests.test_repeat_analysis import BASE, _event, _recorder
@@ -197,10 +197,7 @@ def gui_app(qapp: QApplication) -> Iterator[QApplication]:
 def test_the_gui_offers_the_backup_of_a_day_and_restores_it(
     qtbot: QtBot, gui_app: QApplication, tmp_path: Path
 ) -> None:
-    set_up(tmp_path)
-    settings = Settings()
-    settings.ui.language = "ja"
-    save_settings(tmp_path, settings)
+    settings = set_up_in_japanese(tmp_path)
     _record(tmp_path, 4)
     workspace = Workspace(tmp_path, settings)
     workspace.run_retention(BASE + timedelta(days=1))
@@ -596,10 +593,7 @@ def test_a_backup_killed_mid_write_leaves_no_half_backup(tmp_path: Path) -> None
 def test_the_status_bar_says_visits_wait_and_the_backup_failed(
     qtbot: QtBot, gui_app: QApplication, tmp_path: Path
 ) -> None:
-    set_up(tmp_path)
-    settings = Settings()
-    settings.ui.language = "ja"
-    save_settings(tmp_path, settings)
+    set_up_in_japanese(tmp_path)
     window = create_main_window(
         gui_app, tmp_path, session=Session("tanaka", Role.ADMIN), start_cameras=False
     )

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.cli import main
 from desktopapp.core.access import Role
-from desktopapp.core.config import Settings, VisionConfig, save_settings
+from desktopapp.core.config import VisionConfig
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceKind, SourceSpec
@@ -26,7 +26,7 @@ from desktopapp.core.vision.types import Role as ModelRole
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
 from desktopapp.ui.model_status import ModelStatusPanel
-from tests.reliability.conftest import ATTRIBUTES_PROFILE, set_up
+from tests.reliability.conftest import ATTRIBUTES_PROFILE, set_up_in_japanese
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -143,10 +143,7 @@ def test_the_window_keeps_running_when_a_camera_cannot_load_its_model(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    set_up(data, ATTRIBUTES_PROFILE)
-    settings = Settings()
-    settings.ui.language = "ja"
-    save_settings(data, settings)
+    settings = set_up_in_japanese(data, ATTRIBUTES_PROFILE)
     workspace = Workspace(data, settings)
     workspace.save_camera(Camera(name="入口", source=SourceSpec(SourceKind.DEMO, "demo")))
     workspace.close()
