@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktopapp.core.access import Role
@@ -64,6 +64,7 @@ SCREENS = [
     "purge",
     "audit",
     "dashboard",
+    "dashboard-floor",
     "export",
     "pos",
     "registers",
@@ -75,6 +76,24 @@ def _sample_profile() -> NoticeProfile:
     source = SAMPLE.read_text(encoding="utf-8")
     text = source.split('COMPLETE = """', 1)[1].split('"""', 1)[0]
     return NoticeProfile.model_validate(tomllib.loads(text))
+
+
+def _floor_plan(folder: Path) -> Path:
+    """A shop drawing as an operator would load it: walls, shelves and a till, no person."""
+    plan = QImage(800, 800, QImage.Format.Format_RGB888)
+    plan.fill(QColor("#fafaf5"))
+    painter = QPainter(plan)
+    painter.setPen(QPen(QColor("#333333"), 8))
+    painter.drawRect(10, 10, 780, 780)
+    painter.setPen(QPen(QColor("#777777"), 2))
+    painter.setBrush(QColor("#d9d2c5"))
+    for x in (60, 160):
+        painter.drawRect(x, 80, 50, 300)
+    painter.drawRect(300, 330, 90, 40)  # the till
+    painter.end()
+    path = folder / "floor-plan.png"
+    plan.save(str(path))
+    return path
 
 
 def main() -> int:
@@ -163,6 +182,14 @@ def main() -> int:
             dialog = purge
         elif screen == "dashboard":
             window.tabs.setCurrentWidget(window.dashboard)
+        elif screen == "dashboard-floor":
+            window.tabs.setCurrentWidget(window.dashboard)
+            window.dashboard.load_floor_plan(
+                _floor_plan(Path(tempfile.mkdtemp(prefix="raiten-plan-")))
+            )
+            QTimer.singleShot(
+                3000, lambda: window.dashboard.scroll.ensureWidgetVisible(window.dashboard.heat)
+            )
         elif screen == "export":
             dialog = ExportDialog(ws, window.session, [], window)
         elif screen == "pos":

@@ -183,18 +183,29 @@ def shop(tmp_path: Path) -> Shop:
     return build_shop(tmp_path)
 
 
+CORNERS = ((0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9))
+# The plan shows the picture's floor at half size: picture x = 0.3 is plan x = 0.15.
+HALF_SIZE = FloorCalibration(CORNERS, tuple((x / 2, y / 2) for x, y in CORNERS))
+
+
 def build_shop(tmp_path: Path) -> Shop:
     """Two stores. A regular comes 12 times (first around midnight in Japan), B twice, six
     single visitors, two men over seventy, a staff member and an opted-out person with
     visits, three anonymous visits and two visitors at the second store; purchases linked to
-    some of the visits. Camera 1 has an aisle and a checkout zone."""
+    some of the visits. Camera 1 has an aisle and a checkout zone and is placed on the floor
+    plan (its picture at half size in the plan's top left); camera 2 is not."""
     made = _shop(tmp_path)
     aisle = Zone("aisle", ZoneKind.SHELF, ((0, 0), (0.25, 0), (0.25, 1), (0, 1)), Space.IMAGE)
     checkout = Zone(
         "checkout", ZoneKind.CHECKOUT, ((0.9, 0), (1, 0), (1, 1), (0.9, 1)), Space.IMAGE
     )
     CameraStore(made.db, Cipher(load_key(made.data_dir))).add(
-        Camera("Floor", SourceSpec(SourceKind.DEMO, "demo"), zones=(aisle, checkout))
+        Camera(
+            "Floor",
+            SourceSpec(SourceKind.DEMO, "demo"),
+            zones=(aisle, checkout),
+            calibration=HALF_SIZE,
+        )
     )
     night = D0 + timedelta(hours=14, minutes=30)  # 23:30 in Japan
     regular = [made.visit("regular", night + timedelta(days=day), 5 + day) for day in range(12)]
@@ -246,6 +257,7 @@ def figures(analytics: Analytics, period: Period) -> dict[str, Any]:
         "heat": analytics.heatmap(period, None),
         "heat_by_camera": [analytics.heatmap(period, c) for c in (1, 2)],
         "cameras": analytics.heatmap_cameras(period),
+        "floor_heat": analytics.floor_heatmap(period),
         "zones": analytics.zone_dwell(period),
         "lines": analytics.line_counts(period),
         "people": analytics.people_counted(period),
@@ -628,13 +640,19 @@ def test_csv_export(shop: Shop, tmp_path: Path) -> None:
     heat = sections["動線（各カメラ画像を16×16に分けたマスごとの来店数）"]
     assert heat[0] == ["カメラ", "列（左から）", "行（上から）", "来店数"]
     assert {row[0] for row in heat[1:]} == {"1", "2"}
+    floor = sections[
+        "店内図上の動線（位置合わせしたカメラすべて、店内図を16×16に分けたマスごとの来店数）"
+    ]
+    assert floor[0] == ["列（左から）", "行（上から）", "来店数"]
+    # Camera 1's default path (0.2, 0.5), (0.3, 0.5) lies in plan cells (2, 4) and (3, 4).
+    assert {(r[0], r[1]) for r in floor[1:]} >= {("3", "5"), ("2", "5")}
     hidden = [c for title, rows in sections.items() if title for r in rows for c in r]
     assert summary.suppressed_cells == hidden.count("<5") + hidden.count("非表示") > 0
     assert (summary.format, summary.language, summary.store, summary.tables) == (
         "csv",
         "ja",
         None,
-        9,
+        10,
     )
     assert summary.notice_versions == (1,) and summary.bytes == len(raw)
     # Nothing that points at a person (G-06).
@@ -912,14 +930,46 @@ def test_the_repeat_band_uses_the_features_models_false_match_rate(tmp_path: Pat
 
 def test_a_zone_on_the_floor_plan_measures_paths_through_the_calibration(tmp_path: Path) -> None:
     made = _shop(tmp_path)
-    corners = ((0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9))
-    # The plan shows the picture's floor at half size: picture x = 0.3 is plan x = 0.15.
-    calibration = FloorCalibration(corners, tuple((x / 2, y / 2) for x, y in corners))
     left = Zone("left", ZoneKind.SHELF, ((0, 0), (0.2, 0), (0.2, 0.5), (0, 0.5)), Space.FLOOR)
     CameraStore(made.db, Cipher(load_key(made.data_dir))).add(
-        Camera("Plan", SourceSpec(SourceKind.DEMO, "demo"), zones=(left,), calibration=calibration)
+        Camera("Plan", SourceSpec(SourceKind.DEMO, "demo"), zones=(left,), calibration=HALF_SIZE)
     )
     # Picture x 0.3 and 0.35 are on the plan's left (x < 0.2), 0.7 is not: 2 × 10 s inside.
     made.visit("a", D0, minutes=0.5, path=((0.3, 0.5), (0.35, 0.5), (0.7, 0.5)))
     (zone,) = Analytics(made.db, tz=UTC).zone_dwell(Period(D0, D0 + timedelta(days=1)))
     assert (zone.zone, zone.visits, zone.mean_dwell_seconds) == ("left", 1, pytest.approx(20))
+
+
+def test_the_floor_heat_map_places_paths_on_the_plan_and_counts_a_visit_once_a_cell(
+    tmp_path: Path,
+) -> None:
+    made = _shop(tmp_path)
+    cameras = CameraStore(made.db, Cipher(load_key(made.data_dir)))
+    cameras.add(Camera("Plan", SourceSpec(SourceKind.DEMO, "demo"), calibration=HALF_SIZE))
+    cameras.add(Camera("Door", SourceSpec(SourceKind.DEMO, "demo")))  # not on the plan
+    # Picture (0.3, 0.5) is plan (0.15, 0.25): cell (2, 4) of 16. Three points of one visit
+    # there count one visit; (0.9, 0.9) is plan (0.45, 0.45): cell (7, 7).
+    made.visit("a", D0, path=((0.3, 0.5), (0.301, 0.5), (0.302, 0.501), (0.9, 0.9)))
+    made.visit("b", D0 + timedelta(hours=1), path=((0.3, 0.5),))
+    made.visit("c", D0 + timedelta(hours=2), camera=2, path=((0.3, 0.5),))
+    period = Period(D0, D0 + timedelta(days=1))
+    heat = Analytics(made.db, tz=UTC, k=2).floor_heatmap(period)
+    assert heat.cells[4][2] == 2 and heat.cells[7][7] == 1
+    assert sum(map(sum, heat.cells)) == 3, "the uncalibrated camera is on no plan"
+    assert heat.suppressed == frozenset({(7, 7)})
+    stored = made.db.execute(
+        "SELECT floor_x, floor_y FROM path_point WHERE camera_id = 1 ORDER BY id"
+    ).fetchone()
+    assert stored == (pytest.approx(0.15), pytest.approx(0.25))
+    assert made.db.execute(
+        "SELECT COUNT(*) FROM path_point WHERE camera_id = 2 AND floor_x IS NULL"
+    ).fetchone() == (1,)
+
+    # A corrected calibration re-places the held points: now the picture is the whole plan.
+    plan = cameras.get(1)
+    cameras.update(replace(plan, calibration=FloorCalibration(CORNERS, CORNERS)))
+    moved = Analytics(made.db, tz=UTC, k=2).floor_heatmap(period)
+    assert moved.cells[8][4] == 2 and moved.cells[14][14] == 1  # (0.3, 0.5), (0.9, 0.9)
+    # Retention folds the floor cells with the visits: the map stays the same.
+    purge_personal_data(made.db, keep_statistics=True)
+    assert Analytics(made.db, tz=UTC, k=2).floor_heatmap(period) == moved

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from desktopapp.core.floor import FloorCalibration, PathSampler, Point, Position, foot_point
+from desktopapp.core.floor import FloorCalibration, Point, Position, foot_point
 from desktopapp.core.geometry_config import CalibrationConfig
 
 # A camera looking down a floor: the near edge of a rectangle on the floor is wide at the
@@ -168,54 +168,3 @@ def test_calibration_settings_are_checked_by_the_same_rules() -> None:
         CalibrationConfig.model_validate(
             {"image_points": PICTURE, "floor_points": PLAN, "homography": [1]}
         )
-
-
-def identity() -> FloorCalibration:
-    square = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-    return FloorCalibration(square, square)
-
-
-def test_the_sampler_keeps_one_floor_point_a_second() -> None:
-    sampler = PathSampler(identity())
-    kept = []
-    timestamp = 0.0
-    for frame in range(50):  # 5 s at 10 fps; timestamps summed as a camera clock would
-        point = (0.1 + frame * 0.01, 0.5)
-        if sampler.offer(timestamp, point) is not None:
-            kept.append(frame)
-        timestamp += 0.1
-    # 10 x 0.1 summed is 0.9999999999999999: the sampler must not slip a frame for that.
-    assert kept == [0, 10, 20, 30, 40]
-    assert [round(t, 6) for t, _, _ in sampler.points] == [0.0, 1.0, 2.0, 3.0, 4.0]
-    assert sampler.points[1][1:] == pytest.approx((0.2, 0.5))
-    # The path ends where the person was last seen, 0.9 s after the last kept point.
-    final = sampler.finish()
-    assert len(final) == 6 and final[-1] == pytest.approx((4.9, 0.59, 0.5))
-    assert len(sampler.points) == 5  # finish does not change the sampler
-
-
-def test_the_sampler_interval_is_configurable_and_does_not_catch_up() -> None:
-    sampler = PathSampler(identity(), interval_seconds=2.5)
-    for frame in range(50):
-        sampler.offer(frame / 10, (0.5, 0.5))
-    assert [t for t, _, _ in sampler.points] == [0.0, 2.5]
-
-    # Unseen for three seconds: one point when seen again, not a burst for the missed ones.
-    sampler = PathSampler(identity())
-    for t in (0.0, 0.4, 3.7, 3.9, 4.8):
-        sampler.offer(t, (0.5, 0.5))
-    assert [t for t, _, _ in sampler.points] == [0.0, 3.7, 4.8]
-    assert sampler.finish() == sampler.points
-
-
-def test_the_sampler_skips_points_off_the_floor() -> None:
-    sampler = PathSampler(FloorCalibration(PICTURE, PLAN))
-    assert sampler.offer(0.0, (0.5, 0.1)) is None  # beyond the horizon
-    sample = sampler.offer(0.1, (0.5, 0.8))
-    assert sample is not None and sample[0] == 0.1
-    assert sampler.points == (sample,)
-    with pytest.raises(ValueError, match="backwards"):
-        sampler.offer(0.05, (0.5, 0.8))
-    with pytest.raises(ValueError, match="positive"):
-        PathSampler(identity(), interval_seconds=0)
-    assert PathSampler(identity()).finish() == ()

@@ -687,6 +687,10 @@ def test_the_dashboard_hides_small_counts_and_what_would_give_them_away(
     assert dashboard.text(("segment", "30-39", "female")) == "—"
     zone_row = [dashboard.zones.item(0, c).text() for c in range(4)]
     assert zone_row == ["Floor", "棚", "<5", "—"]
+    # The heat map is over the floor plan, and this camera is not placed on it yet.
+    assert dashboard.data is not None and dashboard.data.calibrated_cameras == 0
+    assert not dashboard.heat.cells.any()
+    assert "Floor calibration" in dashboard.heat.note.text()
     # Over time: a point is a gap (None), zero, or a count that may be shown.
     for values in dashboard.over_time.series:
         assert all(v is None or v == 0 or v >= 5 for v in values), values

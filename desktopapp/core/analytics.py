@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
@@ -40,6 +40,8 @@ from desktopapp.core.store.statistics import (
     COUNTED,
     DWELL_BIN,
     DWELL_BINS_SECONDS,
+    FLOOR_CELL_X,
+    FLOOR_CELL_Y,
     GENDER,
     HEAT_CELLS,
     HOUR,
@@ -334,6 +336,16 @@ SELECT camera_id, cell_x, cell_y, SUM(visits) FROM (
     SELECT camera_id, cell_x, cell_y, visits FROM stat_heat WHERE {{stat}} {{camera}}
 ) GROUP BY 1, 2, 3
 """
+# Distinct visits per floor-plan cell, every calibrated camera on one grid.
+_FLOOR_HEAT = f"""
+SELECT cell_x, cell_y, SUM(visits) FROM (
+    SELECT {FLOOR_CELL_X} AS cell_x, {FLOOR_CELL_Y} AS cell_y, COUNT(DISTINCT visit_id) AS visits
+    FROM visit JOIN path_point ON path_point.visit_id = visit.id
+    WHERE floor_x IS NOT NULL AND floor_y IS NOT NULL AND {{held}} GROUP BY 1, 2
+    UNION ALL
+    SELECT cell_x, cell_y, visits FROM stat_floor_heat WHERE {{stat}}
+) GROUP BY 1, 2
+"""
 # Personal records by the UTC hour of their time (converted to local months in Python).
 _RECORDS: dict[str, str] = {
     "visitors": "SELECT kind, substr(first_seen, 1, 13), COUNT(*), MIN(first_seen), "
@@ -549,9 +561,20 @@ class Analytics:
         if camera_id is not None:
             camera = "AND camera_id = :camera"
             params["camera"] = camera_id
-        grid = [[0] * HEAT_CELLS for _ in range(HEAT_CELLS)]
         sql = _HEAT.format(held=held, stat=stat, camera=camera)
-        for _camera, x, y, visits in self.db.execute(sql, params):
+        return self._grid((x, y, visits) for _camera, x, y, visits in self.db.execute(sql, params))
+
+    def floor_heatmap(self, period: Period) -> Heatmap:
+        """Visits per cell of a HEAT_CELLS × HEAT_CELLS grid over the operator's floor plan,
+        from every camera calibrated against it; a visit seen in one spot by two cameras
+        counts once there."""
+        held, stat, params = self._filters(period, timedelta(days=1), "day")
+        sql = _FLOOR_HEAT.format(held=held, stat=stat)
+        return self._grid(self.db.execute(sql, params))
+
+    def _grid(self, cells: Iterable[tuple[int, int, int]]) -> Heatmap:
+        grid = [[0] * HEAT_CELLS for _ in range(HEAT_CELLS)]
+        for x, y, visits in cells:
             grid[int(y)][int(x)] += int(visits)
         hidden = frozenset(
             (x, y)

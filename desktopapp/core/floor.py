@@ -12,8 +12,9 @@ The floor plan is flat and the camera a pinhole, so picture and plan are related
 homography, fitted from 4+ point pairs the operator marks on both (``FloorCalibration``). A
 person stands where their box touches the floor: its bottom centre (``foot_point``).
 
-Paths are kept coarse on purpose (DESIGN "A frame's life"): ``PathSampler`` keeps at most one
-floor point per interval (1 s by default) of a track.
+Paths are kept coarse on purpose (DESIGN "A frame's life"): the pipeline keeps about one
+picture point a second of a track, and the store places each on the plan with its camera's
+calibration when it is recorded (``desktopapp.core.store.zones``).
 """
 
 from __future__ import annotations
@@ -36,9 +37,6 @@ log = logging.getLogger(__name__)
 Point = tuple[float, float]
 """x, y normalised to 0..1 across the picture the point belongs to."""
 
-PathPoint = tuple[float, float, float]
-"""timestamp, x, y."""
-
 
 class Space(enum.StrEnum):
     """Which picture a drawn point belongs to."""
@@ -55,9 +53,6 @@ MAX_PAIRS = 16
 # line, and two points closer than it as one place: a homography through them would swing
 # wildly with a click's error (a pixel or two in a 640-pixel picture is 0.3 %).
 FLATNESS = 0.02
-# Timestamps this close count as equal: sums of 0.1 s frame steps are not exact in floating
-# point, and a 1 Hz sampler must not slip a frame because 10 x 0.1 is 0.9999999999999999.
-TIME_EPS = 1e-6
 
 
 def normalised_points(raw: Iterable[Sequence[float]], what: str) -> tuple[Point, ...]:
@@ -327,61 +322,3 @@ def _check_general_position(image: Sequence[Point], floor: Sequence[Point]) -> N
         f"no four of the {len(image)} point pairs are spread out enough: at least four with no "
         "three in a line are needed on both the picture and the floor plan"
     )
-
-
-class PathSampler:
-    """One track's path on the floor plan, at most one point per ``interval_seconds``.
-
-    ``offer`` every frame's foot point; only a point that is due is mapped and kept, so the
-    homography runs about once a second per person, not per frame. The next point is due one
-    interval after the last one kept (not on a fixed grid), so a track unseen for a while does
-    not get a burst of catch-up points.
-    """
-
-    def __init__(self, calibration: FloorCalibration, interval_seconds: float = 1.0):
-        if not (math.isfinite(interval_seconds) and interval_seconds > 0):
-            raise ValueError(f"interval_seconds must be a positive number, got {interval_seconds}")
-        self.calibration = calibration
-        self.interval_seconds = interval_seconds
-        self._points: list[PathPoint] = []
-        self._last_offer: tuple[float, Point] | None = None
-
-    @property
-    def points(self) -> tuple[PathPoint, ...]:
-        """(timestamp, x, y) on the floor plan, oldest first."""
-        return tuple(self._points)
-
-    def offer(self, timestamp: float, image_point: Point) -> PathPoint | None:
-        """Keep this observation if a point is due; return the kept floor point, if any.
-
-        A picture point that cannot be on the floor (beyond its horizon) is never kept; the
-        next observation is offered instead.
-        """
-        if not math.isfinite(timestamp):
-            raise ValueError(f"timestamp must be a finite number, got {timestamp}")
-        if self._last_offer is not None and timestamp < self._last_offer[0]:
-            raise ValueError(
-                f"timestamps must not go backwards: {timestamp} after {self._last_offer[0]}"
-            )
-        self._last_offer = (timestamp, image_point)
-        if self._points and timestamp < self._points[-1][0] + self.interval_seconds - TIME_EPS:
-            return None
-        mapped = self.calibration.to_floor(image_point)
-        if mapped is None:
-            return None
-        sample = (timestamp, mapped[0], mapped[1])
-        self._points.append(sample)
-        return sample
-
-    def finish(self) -> tuple[PathPoint, ...]:
-        """The path with the last observation added, so that it ends where the person was last
-        seen (a door, a till) even if that was less than an interval after the last point."""
-        if self._last_offer is None:
-            return ()
-        timestamp, image_point = self._last_offer
-        if self._points and timestamp <= self._points[-1][0]:
-            return self.points
-        mapped = self.calibration.to_floor(image_point)
-        if mapped is None:
-            return self.points
-        return (*self._points, (timestamp, mapped[0], mapped[1]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QDate, QTimer
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -63,11 +63,16 @@ class DashboardData:
     live: LiveCounts
     figures: Figures
     disclosure: Disclosure
-    heatmap: Heatmap
+    heatmap: Heatmap  # over the floor plan
+    calibrated_cameras: int
 
 
 def _gather(
-    analytics: Analytics, period: Period, now: datetime, cameras: dict[int, str]
+    analytics: Analytics,
+    period: Period,
+    now: datetime,
+    cameras: dict[int, str],
+    calibrated_cameras: int,
 ) -> DashboardData:
     figures = analytics.figures(period)
     return DashboardData(
@@ -76,7 +81,8 @@ def _gather(
         live=analytics.live_counts(now),
         figures=figures,
         disclosure=figures.disclosure(analytics.k),
-        heatmap=analytics.heatmap(period, None),
+        heatmap=analytics.floor_heatmap(period),
+        calibrated_cameras=calibrated_cameras,
     )
 
 
@@ -91,7 +97,13 @@ def _table_box(title: str, header: list[str], parent: QWidget) -> tuple[QWidget,
     table.setHorizontalHeaderLabels(header)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    header_view = table.horizontalHeader()
+    header_view.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    # Long headings ("Visits that entered") wrap onto two lines instead of being cut off.
+    header_view.setDefaultAlignment(
+        Qt.AlignmentFlag(Qt.AlignmentFlag.AlignCenter.value | Qt.TextFlag.TextWordWrap.value)
+    )
+    header_view.setMinimumHeight(2 * header_view.fontMetrics().height() + 10)
     table.setMinimumHeight(160)
     layout.addWidget(heading)
     layout.addWidget(table, 1)
@@ -195,10 +207,10 @@ class DashboardPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
         grid.addWidget(self.note, 5, 0, 1, 5)
-        scroll = QScrollArea(self)
-        scroll.setWidget(content)
-        scroll.setWidgetResizable(True)
-        outer.addWidget(scroll, 1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        outer.addWidget(self.scroll, 1)
         self.data: DashboardData | None = None
         self._busy = False
         self._timer = QTimer(self)
@@ -221,8 +233,10 @@ class DashboardPanel(QWidget):
         period, now, workspace = self.period(), datetime.now(UTC), self._workspace
 
         def gather() -> DashboardData:
-            cameras = {c.camera_id: c.name for c in workspace.cameras() if c.camera_id}
-            return workspace.aggregates(lambda a: _gather(a, period, now, cameras))
+            stored = workspace.cameras()
+            cameras = {c.camera_id: c.name for c in stored if c.camera_id}
+            calibrated = sum(c.calibration is not None for c in stored)
+            return workspace.aggregates(lambda a: _gather(a, period, now, cameras, calibrated))
 
         run_in_background(
             gather,
@@ -331,6 +345,14 @@ class DashboardPanel(QWidget):
         for x, y in data.heatmap.suppressed:
             cells[y, x] = 0
         self.heat.show_cells(cells)
+        self.heat.note.setText(
+            ""
+            if data.calibrated_cameras
+            else self.tr(
+                "No camera is placed on the floor plan yet: open a camera and use Floor "
+                "calibration… to see where visitors go."
+            )
+        )
 
     def text(self, key: Key) -> str:
         """A count as shown: "<k" when small, "—" when hidden to protect another (G-07)."""

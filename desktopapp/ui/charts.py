@@ -104,6 +104,7 @@ class HeatmapChart(_Chart):
 
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(title, parent)
+        self.plot.setMinimumHeight(280)  # a floor plan needs more room than a bar chart
         self.plot.setAspectLocked(True)
         self.plot.invertY(True)
         self.plot.hideAxis("left")
@@ -134,7 +135,7 @@ class HeatmapChart(_Chart):
         self._fit()
 
     def _fit(self) -> None:
-        # The cells stretch over the whole floor plan (both span the camera's normalised view).
+        # The cells stretch over the whole floor plan: floor points are normalised to it.
         if self.floor is not None and self.floor.image is not None:
             width, height = self.floor.image.shape[0], self.floor.image.shape[1]
             self.image.setRect(0, 0, width, height)

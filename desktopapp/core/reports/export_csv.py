@@ -94,6 +94,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_zone": "エリア",
         "col_zone_dwell": "平均滞在時間（分）",
         "heat": "動線（各カメラ画像を{n}×{n}に分けたマスごとの来店数）",
+        "floor_heat": "店内図上の動線（位置合わせしたカメラすべて、"
+        "店内図を{n}×{n}に分けたマスごとの来店数）",
         "col_camera": "カメラ",
         "col_column": "列（左から）",
         "col_row": "行（上から）",
@@ -171,6 +173,8 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_zone": "Zone",
         "col_zone_dwell": "Mean time in the zone (minutes)",
         "heat": "Where visitors went (visits per cell, each camera's picture cut into {n} × {n})",
+        "floor_heat": "Where visitors went on the floor plan (every calibrated camera; visits "
+        "per cell, the plan cut into {n} × {n})",
         "col_camera": "Camera",
         "col_column": "Column (from left)",
         "col_row": "Row (from top)",
@@ -412,6 +416,19 @@ def _tables(
             text["heat"].format(n=HEAT_CELLS),
             (text["col_camera"], text["col_column"], text["col_row"], text["col_visits"]),
             heat_rows,
+        )
+    )
+    floor = analytics.floor_heatmap(period)
+    tables.append(
+        _Table(
+            text["floor_heat"].format(n=HEAT_CELLS),
+            (text["col_column"], text["col_row"], text["col_visits"]),
+            [
+                (str(x + 1), str(y + 1), cells.small(visits))
+                for y, row in enumerate(floor.cells)
+                for x, visits in enumerate(row)
+                if visits
+            ],
         )
     )
     return tables

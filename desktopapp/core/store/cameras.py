@@ -16,7 +16,7 @@ from desktopapp.core.privacy import MaskStyle, Polygon
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
-from desktopapp.core.store.zones import recompute_zone_dwell
+from desktopapp.core.store.zones import remeasure_paths
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class CameraStore:
                 (*row.values(), camera.camera_id),
             )
             if before is not None and before[0] != row["geometry_json"]:
-                recompute_zone_dwell(self._db.conn, camera.camera_id)
+                remeasure_paths(self._db.conn, camera.camera_id)
         return self.get(camera.camera_id)
 
     def remove(self, camera_id: int) -> None:

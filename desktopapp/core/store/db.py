@@ -270,6 +270,26 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        6,
+        (
+            # Where each path point stands on the operator's floor plan (normalised 0..1),
+            # through its camera's calibration; NULL for an uncalibrated camera or a point
+            # off the plan. Re-placed when the calibration changes.
+            "ALTER TABLE path_point ADD COLUMN floor_x REAL",
+            "ALTER TABLE path_point ADD COLUMN floor_y REAL",
+            # Distinct visits per floor-plan cell and day, all cameras together: the floor heat
+            # map after retention has deleted the paths.
+            """CREATE TABLE stat_floor_heat (
+                store_id INTEGER NOT NULL,
+                day TEXT NOT NULL,
+                cell_x INTEGER NOT NULL,
+                cell_y INTEGER NOT NULL,
+                visits INTEGER NOT NULL,
+                PRIMARY KEY (store_id, day, cell_x, cell_y)
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

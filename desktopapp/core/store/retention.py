@@ -29,6 +29,8 @@ from desktopapp.core.store.statistics import (
     COUNTED,
     DAY,
     DWELL_BIN,
+    FLOOR_CELL_X,
+    FLOOR_CELL_Y,
     GENDER,
     HOUR,
     VISIT_NUMBER,
@@ -88,6 +90,13 @@ _FOLDS = (
     ON CONFLICT (store_id, day, camera_id, cell_x, cell_y) DO UPDATE SET
         points = stat_heat.points + excluded.points,
         visits = stat_heat.visits + excluded.visits""",
+    # The floor plan: one grid for all calibrated cameras, a visit counted once per cell.
+    f"""INSERT INTO stat_floor_heat (store_id, day, cell_x, cell_y, visits)
+    SELECT store_id, day, {FLOOR_CELL_X}, {FLOOR_CELL_Y}, COUNT(DISTINCT visit_id)
+    FROM temp.folding CROSS JOIN path_point ON path_point.visit_id = folding.id
+    WHERE floor_x IS NOT NULL AND floor_y IS NOT NULL GROUP BY 1, 2, 3, 4
+    ON CONFLICT (store_id, day, cell_x, cell_y) DO UPDATE SET
+        visits = stat_floor_heat.visits + excluded.visits""",
     # Time in the operator's zones, worked out when each path was recorded.
     """INSERT INTO stat_zone_dwell (store_id, day, camera_id, zone, visits, seconds)
     SELECT store_id, day, camera_id, zone, COUNT(*), SUM(seconds)

@@ -1,6 +1,6 @@
 """The shape of the statistics that outlive personal data (G-04): which visits count and how a
-visit is binned into ``stat_visit_hour``, ``stat_visit_number``, ``stat_dwell`` and
-``stat_heat``.
+visit is binned into ``stat_visit_hour``, ``stat_visit_number``, ``stat_dwell``, ``stat_heat`` and
+``stat_floor_heat``.
 
 Retention, purge and erasure fold visits into those tables with these SQL expressions, and
 ``desktopapp.core.analytics`` bins the visits still held with the very same ones, so that a
@@ -24,6 +24,7 @@ STAT_TABLES = (
     "stat_visit_number",
     "stat_dwell",
     "stat_heat",
+    "stat_floor_heat",
     "stat_zone_dwell",
     "stat_count",
 )
@@ -58,7 +59,8 @@ DWELL_BIN = (
 )
 
 # Path points are binned on a HEAT_CELLS x HEAT_CELLS grid over each camera's picture
-# (normalised 0..1 image coordinates; anything outside is clamped to the edge cells).
+# (normalised 0..1 image coordinates; anything outside is clamped to the edge cells), and on
+# one grid of the same size over the floor plan where a calibration places them.
 HEAT_CELLS = 16
 
 
@@ -68,6 +70,8 @@ def _cell(column: str) -> str:
 
 CELL_X = _cell("x")
 CELL_Y = _cell("y")
+FLOOR_CELL_X = _cell("floor_x")
+FLOOR_CELL_Y = _cell("floor_y")
 
 # Purchases linked to a visit, summed per visit: a visit with one is "converted".
 VISIT_SPEND = (

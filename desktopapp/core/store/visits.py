@@ -15,7 +15,7 @@ import numpy as np
 import sqlite_utils
 
 from desktopapp.core.store.crypto import Cipher
-from desktopapp.core.store.zones import add_zone_dwell
+from desktopapp.core.store.zones import NOWHERE, add_zone_dwell, camera_zones
 from desktopapp.core.vision.types import Vector
 
 log = logging.getLogger(__name__)
@@ -221,8 +221,22 @@ class VisitStore:
         )
 
     def add_path(self, visit_id: int, path: Sequence[PathPoint]) -> None:
+        """Keep a track's path with its visit, each point also where it stands on the floor
+        plan, and the time it spent in the camera's zones."""
+        zones = camera_zones(self.db.conn, {p.camera_id for p in path})
         self.db.conn.executemany(
-            "INSERT INTO path_point (visit_id, camera_id, at, x, y) VALUES (?, ?, ?, ?, ?)",
-            [(visit_id, p.camera_id, _iso(p.at), p.x, p.y) for p in path],
+            "INSERT INTO path_point (visit_id, camera_id, at, x, y, floor_x, floor_y) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    visit_id,
+                    p.camera_id,
+                    _iso(p.at),
+                    p.x,
+                    p.y,
+                    *zones.get(p.camera_id, NOWHERE).on_plan(p.x, p.y),
+                )
+                for p in path
+            ],
         )
-        add_zone_dwell(self.db.conn, visit_id, [(p.camera_id, p.at, p.x, p.y) for p in path])
+        add_zone_dwell(self.db.conn, visit_id, [(p.camera_id, p.at, p.x, p.y) for p in path], zones)

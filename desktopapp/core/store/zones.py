@@ -1,9 +1,10 @@
 """Analysis zones of a camera (``core.counting.Zone``: shelf, checkout, entrance) as stored
 with it, and the time each visit spends in them.
 
-Path points are kept in normalised picture coordinates (0..1); a zone drawn on the picture is
-tested on them as they are, a zone drawn on the floor plan where the camera's calibration puts
-them on the floor (so a corrected calibration re-measures the held paths correctly).
+Path points are kept in normalised picture coordinates (0..1) and, through the camera's
+calibration, where they stand on the floor plan (``floor_x``, ``floor_y``: the floor heat map).
+A zone drawn on the picture is tested on the picture point, a zone drawn on the floor plan on
+the floor point; a corrected calibration re-places and re-measures the held paths.
 
 Zone dwell is worked out when a visit's path is recorded and kept in ``zone_dwell`` beside the
 path; retention folds it into ``stat_zone_dwell`` with the visit, so the figure survives the
@@ -42,6 +43,15 @@ class CameraZones:
     zones: tuple[Zone, ...] = ()
     calibration: FloorCalibration | None = None
 
+    def on_plan(self, x: float, y: float) -> tuple[float | None, float | None]:
+        """Where a path point (normalised picture coordinates) stands on the floor plan; None,
+        None without a calibration or where it falls off the plan (beyond the horizon, or on
+        a floor the plan does not draw)."""
+        point = self.calibration.to_floor((x, y)) if self.calibration else None
+        if point is None or not all(0.0 <= v <= 1.0 for v in point):
+            return None, None
+        return point
+
     def containing(self, x: float, y: float) -> list[Zone]:
         """The zones a path point (normalised picture coordinates) lies in. A zone drawn on
         the floor plan is tested where the point stands on the floor, so that it needs the
@@ -53,6 +63,10 @@ class CameraZones:
             if point is not None and zone.contains(point):
                 found.append(zone)
         return found
+
+
+# A camera with no zones and no calibration: nothing to measure, nowhere on the plan.
+NOWHERE = CameraZones()
 
 
 def camera_zones(conn: sqlite3.Connection, camera_ids: Iterable[int]) -> dict[int, CameraZones]:
@@ -89,17 +103,17 @@ def add_zone_dwell(
     conn: sqlite3.Connection,
     visit_id: int,
     points: Sequence[tuple[int, datetime, float, float]],
+    zones: dict[int, CameraZones],
 ) -> None:
-    """Add the zone dwell of one recorded track (camera id, time, x, y) to its visit. Runs in
-    the caller's transaction."""
+    """Add the zone dwell of one recorded track (camera id, time, x, y) to its visit, under
+    ``zones`` (``camera_zones`` of its cameras). Runs in the caller's transaction."""
     by_camera: dict[int, list[tuple[datetime, float, float]]] = defaultdict(list)
     for camera_id, at, x, y in points:
         by_camera[camera_id].append((at, x, y))
-    zones = camera_zones(conn, by_camera)
     rows = [
         (visit_id, camera_id, name, seconds)
         for camera_id, track in by_camera.items()
-        for name, seconds in dwell_of(sorted(track), zones.get(camera_id, CameraZones())).items()
+        for name, seconds in dwell_of(sorted(track), zones.get(camera_id, NOWHERE)).items()
     ]
     conn.executemany(
         "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, ?, ?, ?) "
@@ -109,19 +123,21 @@ def add_zone_dwell(
     )
 
 
-def recompute_zone_dwell(conn: sqlite3.Connection, camera_id: int) -> int:
-    """Work out the zone dwell of every held path on ``camera_id`` again under its zones as
-    they are now; returns how many (visit, zone) rows there are. Runs in the caller's
-    transaction."""
-    zones = camera_zones(conn, [camera_id]).get(camera_id, CameraZones())
+def remeasure_paths(conn: sqlite3.Connection, camera_id: int) -> int:
+    """Place every held path point of ``camera_id`` on the floor plan and work out its zone
+    dwell again, under the camera's calibration and zones as they are now; returns how many
+    (visit, zone) rows there are. Runs in the caller's transaction."""
+    zones = camera_zones(conn, [camera_id]).get(camera_id, NOWHERE)
     conn.execute("DELETE FROM zone_dwell WHERE camera_id = ?", (camera_id,))
     tracks: dict[int, list[tuple[datetime, float, float]]] = defaultdict(list)
-    if zones.zones:
-        for visit_id, at, x, y in conn.execute(
-            "SELECT visit_id, at, x, y FROM path_point WHERE camera_id = ? ORDER BY visit_id, at",
-            (camera_id,),
-        ):
-            tracks[int(visit_id)].append((datetime.fromisoformat(at), float(x), float(y)))
+    placed = []
+    for point_id, visit_id, at, x, y in conn.execute(
+        "SELECT id, visit_id, at, x, y FROM path_point WHERE camera_id = ? ORDER BY visit_id, at",
+        (camera_id,),
+    ):
+        tracks[int(visit_id)].append((datetime.fromisoformat(at), float(x), float(y)))
+        placed.append((*zones.on_plan(float(x), float(y)), point_id))
+    conn.executemany("UPDATE path_point SET floor_x = ?, floor_y = ? WHERE id = ?", placed)
     rows = [
         (visit_id, camera_id, name, seconds)
         for visit_id, points in tracks.items()
@@ -130,5 +146,7 @@ def recompute_zone_dwell(conn: sqlite3.Connection, camera_id: int) -> int:
     conn.executemany(
         "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, ?, ?, ?)", rows
     )
-    log.info("zone dwell of camera %d recomputed: %d rows", camera_id, len(rows))
+    log.info(
+        "paths of camera %d re-measured: %d points, %d zone rows", camera_id, len(placed), len(rows)
+    )
     return len(rows)
