@@ -143,9 +143,19 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
     ]
     n_points = rows * PATH_POINTS_PER_VISIT
     point_visit = np.repeat(np.arange(1, rows + 1), PATH_POINTS_PER_VISIT)
-    xy = rng.uniform(0, 20, (n_points, 2))
+    xy = rng.uniform(0, 1, (n_points, 2))
+    # Every camera calibrated (the costlier case): each point also has its floor-plan place.
+    floor = xy * 0.8 + 0.1
     points = [
-        (int(point_visit[p]), 1, started_at[point_visit[p] - 1], float(xy[p, 0]), float(xy[p, 1]))
+        (
+            int(point_visit[p]),
+            1,
+            started_at[point_visit[p] - 1],
+            float(xy[p, 0]),
+            float(xy[p, 1]),
+            float(floor[p, 0]),
+            float(floor[p, 1]),
+        )
         for p in range(n_points)
     ]
 
@@ -174,7 +184,9 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
     visit_seconds = time.perf_counter() - timed
     timed = time.perf_counter()
     conn.executemany(
-        "INSERT INTO path_point (visit_id, camera_id, at, x, y) VALUES (?, ?, ?, ?, ?)", points
+        "INSERT INTO path_point (visit_id, camera_id, at, x, y, floor_x, floor_y) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        points,
     )
     point_seconds = time.perf_counter() - timed
     conn.commit()
