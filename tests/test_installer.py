@@ -17,6 +17,7 @@ import pytest
 
 from desktopapp.cli import main
 from desktopapp.core.selftest import SCRATCH_PREFIX
+from installer import third_party
 from tests.conftest import ROOT, TESTDATA
 
 DEFAULT_MODELS = {
@@ -153,6 +154,11 @@ def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path, dist: Path
     ):
         assert (bundle / shipped).is_file(), shipped
     assert not list(bundle.rglob("centerface.onnx"))
+    index = (bundle / "licences" / "THIRD-PARTY.md").read_text(encoding="utf-8")
+    for package in ("Python", "PySide6_Essentials", "shiboken6", "onnxruntime", "numpy"):
+        assert f"| {package} |" in index, package
+    assert "| opencv-" in index
+    assert (bundle / "licences" / "PySide6_Essentials" / "LGPL-3.0.txt").is_file()
     assert not list(bundle.rglob("*.ts"))
 
     names = {path.name for path in bundle.rglob("*")}
@@ -166,3 +172,24 @@ def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path, dist: Path
     validate = shutil.which("desktop-file-validate")
     if validate is not None:
         subprocess.run([validate, str(bundle / "raiten.desktop")], check=True)
+
+
+def test_the_licences_of_what_a_bundle_ships_are_collected(tmp_path: Path) -> None:
+    """The spec's licence step on its own: module names and binary paths as PyInstaller lists
+    them, to licence texts and an index."""
+    tops = third_party.top_level_names(
+        ["numpy.linalg", "desktopapp.core.floor", "os"],
+        ["PySide6/Qt/lib/libQt6Core.so.6", "cv2/cv2.abi3.so", "libz.so.1", "onnxruntime\\capi"],
+    )
+    assert {"numpy", "PySide6", "cv2", "onnxruntime"} <= tops and "desktopapp" not in tops
+    found = {item.name: item for item in third_party.write_licences(tmp_path, tops)}
+    assert {"numpy", "PySide6_Essentials", "onnxruntime"} <= set(found)
+    assert any(name.startswith("opencv") for name in found)
+    # Qt's wheel carries no licence text: the LGPL comes from installer/licences.
+    lgpl = (tmp_path / "PySide6_Essentials" / "LGPL-3.0.txt").read_text(encoding="utf-8")
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in lgpl and "Version 3" in lgpl
+    # numpy ships several files called LICENSE.txt: each keeps its own path.
+    assert len(list((tmp_path / "numpy").rglob("LICENSE*"))) > 1
+    index = (tmp_path / "THIRD-PARTY.md").read_text(encoding="utf-8")
+    assert f"| numpy | {found['numpy'].version} | " in index
+    assert "| Python |" in index and (tmp_path / "Python-LICENSE.txt").is_file()
