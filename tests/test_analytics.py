@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import secrets
 import sqlite3
 import tempfile
@@ -38,7 +39,7 @@ from desktopapp.core.analytics import (
     suppressed,
 )
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.counting import Crossing, Direction, Zone, ZoneKind
+from desktopapp.core.counting import CountingLine, Crossing, Direction, Zone, ZoneKind
 from desktopapp.core.floor import FloorCalibration, Space
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeStore
@@ -941,7 +942,7 @@ def test_a_zone_on_the_floor_plan_measures_paths_through_the_calibration(tmp_pat
 
 
 def test_the_floor_heat_map_places_paths_on_the_plan_and_counts_a_visit_once_a_cell(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     made = _shop(tmp_path)
     cameras = CameraStore(made.db, Cipher(load_key(made.data_dir)))
@@ -966,10 +967,17 @@ def test_the_floor_heat_map_places_paths_on_the_plan_and_counts_a_visit_once_a_c
     ).fetchone() == (1,)
 
     # A corrected calibration re-places the held points: now the picture is the whole plan.
+    caplog.set_level(logging.INFO, logger="desktopapp.core.store.zones")
     plan = cameras.get(1)
     cameras.update(replace(plan, calibration=FloorCalibration(CORNERS, CORNERS)))
+    assert "paths of camera 1 re-measured" in caplog.text
     moved = Analytics(made.db, tz=UTC, k=2).floor_heatmap(period)
     assert moved.cells[8][4] == 2 and moved.cells[14][14] == 1  # (0.3, 0.5), (0.9, 0.9)
+    # A counting line changes neither: the held paths are not read again for it.
+    caplog.clear()
+    door = CountingLine("door", (0.5, 0.1), (0.5, 0.9), Space.IMAGE)
+    cameras.update(replace(cameras.get(1), lines=(door,)))
+    assert "re-measured" not in caplog.text
     # Retention folds the floor cells with the visits: the map stays the same.
     purge_personal_data(made.db, keep_statistics=True)
     assert Analytics(made.db, tz=UTC, k=2).floor_heatmap(period) == moved

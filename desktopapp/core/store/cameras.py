@@ -52,6 +52,16 @@ class Camera:
         return CameraGeometryConfig.of(self.zones, self.lines, self.calibration, self.congestion)
 
 
+def _measured_by(geometry_json: str) -> tuple[object, ...]:
+    """What a held path's floor places and zone dwell depend on: the calibration and the zones'
+    names and shapes (not lines or crowd thresholds, so editing those re-reads no path)."""
+    geometry = CameraGeometryConfig.model_validate_json(geometry_json)
+    return (
+        geometry.calibration,
+        [(zone.name, zone.space, zone.polygon) for zone in geometry.zones],
+    )
+
+
 class CameraStore:
     def __init__(self, db: sqlite_utils.Database, cipher: Cipher):
         self._db = db
@@ -93,7 +103,9 @@ class CameraStore:
                 f"UPDATE camera SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                 (*row.values(), camera.camera_id),
             )
-            if before is not None and before[0] != row["geometry_json"]:
+            if before is not None and _measured_by(before[0]) != _measured_by(
+                str(row["geometry_json"])
+            ):
                 remeasure_paths(self._db.conn, camera.camera_id)
         return self.get(camera.camera_id)
 
