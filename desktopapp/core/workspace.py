@@ -60,6 +60,11 @@ T = TypeVar("T")
 ExportKind = Literal["csv", "pdf", "incident"]
 
 
+class WorkspaceClosedError(Exception):
+    """The workspace was closed (the window closing) while a background job still wanted it:
+    the job's result is no longer wanted, so this is not a fault to report."""
+
+
 class Workspace:
     def __init__(self, data_dir: Path, settings: Settings | None = None):
         self.data_dir = data_dir
@@ -74,6 +79,7 @@ class Workspace:
             raise
         # One connection, shared by worker threads one at a time.
         self._lock = threading.Lock()
+        self._closed = False
         self._cipher = Cipher(load_key(data_dir))
         # Why the last backup failed (disk full, …); None once one succeeds.
         self.backup_problem: StoreError | None = None
@@ -87,6 +93,8 @@ class Workspace:
         """The shared connection, one thread at a time. The file's condition (damaged, locked,
         read-only, disk full) comes out as StoreError, which the UI words."""
         with self._lock:
+            if self._closed:
+                raise WorkspaceClosedError(f"the workspace of {self.data_dir} is closed")
             try:
                 yield
             except sqlite3.Error as exc:
@@ -369,5 +377,8 @@ class Workspace:
             )
 
     def close(self) -> None:
-        with self._store():
-            self._db.conn.close()
+        """Close the database; a job that reaches it later gets WorkspaceClosedError. Idempotent."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.conn.close()

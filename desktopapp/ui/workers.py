@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
+from desktopapp.core.workspace import WorkspaceClosedError
+
 log = logging.getLogger(__name__)
 
 # Jobs are short (a query, a model check, a purge); four at once keep the UI responsive
@@ -35,6 +37,9 @@ class _Job:
     def run(self) -> None:
         try:
             result = self._function(self._progress)
+        except WorkspaceClosedError:
+            # The window closed while this job waited for the database: nobody wants it.
+            log.debug("background job dropped: the workspace was closed")
         except Exception as exc:
             log.exception("background job failed")
             self._deliver(self._relay.failed, exc)

@@ -5,6 +5,7 @@ No committed record is ever lost, and every fault is said in the operator's lang
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,10 +34,11 @@ from desktopapp.core.store.crypto import KEY_FILE, Cipher, load_key
 from desktopapp.core.store.db import DB_FILE, StoreError, StoreProblem, open_database
 from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.visits import VisitRecorder
-from desktopapp.core.workspace import Workspace
+from desktopapp.core.workspace import Workspace, WorkspaceClosedError
 from desktopapp.ui.app import Gui, create_main_window
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.recovery import RecoveryDialog
+from desktopapp.ui.workers import run_in_background
 from tests.conftest import ROOT
 from tests.reliability.conftest import PROFILE, Mount, set_up, set_up_in_japanese
 from tests.streams import wait_for
@@ -624,3 +627,31 @@ def test_the_status_bar_says_visits_wait_and_the_backup_failed(
         writer.close()
         window.close()
     assert writer.health().pending == 0  # given up at closing, and said so in the log
+
+
+def test_a_job_that_reaches_the_database_after_closing_is_dropped_quietly(
+    qtbot: QtBot, gui_app: QApplication, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    set_up(tmp_path)
+    workspace = Workspace(tmp_path)
+    workspace.close()
+    workspace.close()  # a second close (window and app both closing) is harmless
+    with pytest.raises(WorkspaceClosedError):
+        workspace.cameras()
+    # A dashboard refresh still queued when the window closed: no error, no callback.
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    reached = threading.Event()
+    answers: list[object] = []
+
+    def refresh() -> object:
+        try:
+            return workspace.cameras()
+        finally:
+            reached.set()
+
+    run_in_background(refresh, answers.append, answers.append, parent)
+    assert reached.wait(10)
+    qtbot.wait(100)
+    assert answers == []
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
