@@ -16,7 +16,7 @@ from desktopapp.core.privacy import MaskStyle, Polygon
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
-from desktopapp.core.store.zones import remeasure_paths
+from desktopapp.core.store.zones import CameraZones, remeasure_paths
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,6 @@ class Camera:
 
     def geometry(self) -> CameraGeometryConfig:
         return CameraGeometryConfig.of(self.zones, self.lines, self.calibration, self.congestion)
-
-
-def _measured_by(geometry_json: str) -> tuple[object, ...]:
-    """What a held path's floor places and zone dwell depend on: the calibration and the zones'
-    names and shapes (not lines or crowd thresholds, so editing those re-reads no path)."""
-    geometry = CameraGeometryConfig.model_validate_json(geometry_json)
-    return (
-        geometry.calibration,
-        [(zone.name, zone.space, zone.polygon) for zone in geometry.zones],
-    )
 
 
 class CameraStore:
@@ -103,9 +93,11 @@ class CameraStore:
                 f"UPDATE camera SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                 (*row.values(), camera.camera_id),
             )
-            if before is not None and _measured_by(before[0]) != _measured_by(
-                str(row["geometry_json"])
-            ):
+            # Held paths are placed and measured by the zones and calibration alone: a new
+            # counting line or crowd threshold reads none of them again.
+            if before is not None and CameraZones.of(
+                CameraGeometryConfig.model_validate_json(before[0])
+            ) != CameraZones.of(camera.geometry()):
                 remeasure_paths(self._db.conn, camera.camera_id)
         return self.get(camera.camera_id)
 

@@ -43,6 +43,10 @@ class CameraZones:
     zones: tuple[Zone, ...] = ()
     calibration: FloorCalibration | None = None
 
+    @classmethod
+    def of(cls, geometry: CameraGeometryConfig) -> CameraZones:
+        return cls(geometry.zone_list(), geometry.floor_calibration())
+
     def on_plan(self, x: float, y: float) -> tuple[float | None, float | None]:
         """Where a path point (normalised picture coordinates) stands on the floor plan; None,
         None without a calibration or where it falls off the plan (beyond the horizon, or on
@@ -79,8 +83,7 @@ def camera_zones(conn: sqlite3.Connection, camera_ids: Iterable[int]) -> dict[in
     )
     found = {}
     for camera_id, text in rows:
-        geometry = CameraGeometryConfig.model_validate_json(text)
-        found[int(camera_id)] = CameraZones(geometry.zone_list(), geometry.floor_calibration())
+        found[int(camera_id)] = CameraZones.of(CameraGeometryConfig.model_validate_json(text))
     return found
 
 
