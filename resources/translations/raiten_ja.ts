@@ -765,178 +765,188 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="145"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="140"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="147"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="149"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="151"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="153"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="160"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="154"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="155"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="157"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="164"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="165"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="167"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="188"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="182"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="177"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="195"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="202"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="382"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="184"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="191"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="188"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="188"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="188"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="256"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="261"/>
+        <source>expected false repeats: %1 (%2 visitors held)</source>
+        <translation>誤照合による再来店の見込み: %1件（登録 %2 人）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="267"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="279"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="270"/>
+        <source>rate over identified visits; identity unknown: %1 of all visits</source>
+        <translation>本人確認できた来店に対する率。本人不明の来店: 全来店の%1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="303"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="333"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="357"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="370"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="396"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="420"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="424"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="424"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="419"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="443"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>

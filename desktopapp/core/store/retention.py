@@ -45,21 +45,24 @@ log = logging.getLogger(__name__)
 # of grouping each statistic straight from visit (bench/store_bulk.py).
 _FOLDING_TABLE = """CREATE TEMP TABLE folding (
     id INTEGER PRIMARY KEY, store_id INTEGER, hour TEXT, day TEXT, age_band TEXT, gender TEXT,
-    is_repeat INTEGER, dwell_seconds REAL, visit_number INTEGER, dwell_bin INTEGER)"""
+    is_repeat INTEGER, dwell_seconds REAL, visit_number INTEGER, dwell_bin INTEGER,
+    unknown INTEGER)"""
 _FOLDING_ROWS = f"""INSERT INTO temp.folding
 SELECT id, store_id, {HOUR}, {DAY}, {AGE_BAND}, {GENDER}, is_repeat, dwell_seconds,
-       {VISIT_NUMBER}, {DWELL_BIN}
+       {VISIT_NUMBER}, {DWELL_BIN}, visitor_id IS NULL
 FROM visit WHERE {COUNTED} AND ({{where}}) ORDER BY id"""
 # Statements reading temp.folding; WHERE TRUE keeps SQLite from reading ON CONFLICT as a join
 # constraint.
 _FOLDS = (
     """INSERT INTO stat_visit_hour
-        (store_id, hour, age_band, gender, is_repeat, visits, dwell_seconds)
-    SELECT store_id, hour, age_band, gender, is_repeat, COUNT(*), SUM(dwell_seconds)
+        (store_id, hour, age_band, gender, is_repeat, visits, dwell_seconds, unknown)
+    SELECT store_id, hour, age_band, gender, is_repeat, COUNT(*), SUM(dwell_seconds),
+        SUM(unknown)
     FROM temp.folding WHERE TRUE GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (store_id, hour, age_band, gender, is_repeat) DO UPDATE SET
         visits = stat_visit_hour.visits + excluded.visits,
-        dwell_seconds = stat_visit_hour.dwell_seconds + excluded.dwell_seconds""",
+        dwell_seconds = stat_visit_hour.dwell_seconds + excluded.dwell_seconds,
+        unknown = stat_visit_hour.unknown + excluded.unknown""",
     # Every cell this adds to exists: the statement above folded the same visits.
     f"""INSERT INTO stat_visit_hour (store_id, hour, age_band, gender, is_repeat, visits,
         dwell_seconds, converted, spend)
