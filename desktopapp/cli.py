@@ -6,6 +6,7 @@ there; bad input exits 2 with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import getpass
@@ -15,7 +16,7 @@ import logging
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -248,13 +249,39 @@ def cmd_retention(args: argparse.Namespace) -> int:
     if now.tzinfo is None:
         now = now.astimezone()  # the operator's local time zone
     profile = current.profile
-    result = sweep(store.db, RetentionPolicy(profile.retention_days, profile.retention_from), now)
+    policy = RetentionPolicy(profile.retention_days, profile.retention_from)
+    with _deletion(args, store.db, "retention.sweep", {"now": now.isoformat()}) as record:
+        result = record(sweep(store.db, policy, now))
     payload = dataclasses.asdict(result)
-    _audit(store.db, "retention.sweep", {"now": now.isoformat(), **payload})
-    if result.deleted:
-        _replace_backups(args, store.db)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
     return 0
+
+
+@contextlib.contextmanager
+def _deletion(
+    args: argparse.Namespace, db: sqlite_utils.Database, action: str, details: dict[str, Any]
+) -> Iterator[Callable[[Any], Any]]:
+    """Around a deletion that returns its result (SweepResult, PurgeResult): the audit entry
+    and fresh backups follow it, also when it committed but its file clean-up failed
+    (ScrubIncompleteError, re-raised afterwards so that the operator is told)."""
+    done: list[Any] = []
+
+    def record(result: Any) -> Any:
+        done.append(result)
+        return result
+
+    try:
+        yield record
+    except ScrubIncompleteError as exc:
+        if exc.result is None:
+            raise
+        _audit(db, action, {**details, **dataclasses.asdict(exc.result), "scrub_pending": True})
+        _replace_backups(args, db)
+        raise
+    result = done[0]
+    _audit(db, action, {**details, **dataclasses.asdict(result)})
+    if getattr(result, "deleted", True):
+        _replace_backups(args, db)
 
 
 def _replace_backups(args: argparse.Namespace, db: sqlite_utils.Database) -> None:
@@ -328,10 +355,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if not args.yes:
         raise BadInputError("purge deletes every visitor and visit for good: add --yes")
     store = _notice_store(args)
-    result = purge_personal_data(store.db, keep_statistics=args.keep_statistics)
+    with _deletion(args, store.db, "purge", {"keep_statistics": args.keep_statistics}) as record:
+        result = record(purge_personal_data(store.db, keep_statistics=args.keep_statistics))
     payload = dataclasses.asdict(result)
-    _audit(store.db, "purge", {"keep_statistics": args.keep_statistics, **payload})
-    _replace_backups(args, store.db)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
     return 0
 
@@ -1119,7 +1145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScrubIncompleteError as exc:
         log.error("%s: %s", args.command, exc)
         print(
-            f"raiten: {exc} Close other programs using the data folder and run it again.",
+            "raiten: the data was deleted and the deletion is in the audit log, but another "
+            "program kept the database's log from being cleared, so deleted data may remain in "
+            f"the data folder's files: close Raiten and other programs using {args.data_dir}, "
+            "then run `raiten retention` to finish the clean-up",
             file=sys.stderr,
         )
         return 1

@@ -43,9 +43,7 @@ def _visits(data: Path) -> list[tuple[datetime, datetime, int]]:
     db = open_database(data)
     try:
         rows = db.execute("SELECT started_at, ended_at, is_repeat FROM visit ORDER BY started_at")
-        return [
-            (datetime.fromisoformat(s), datetime.fromisoformat(e), int(r)) for s, e, r in rows
-        ]
+        return [(datetime.fromisoformat(s), datetime.fromisoformat(e), int(r)) for s, e, r in rows]
     finally:
         db.conn.close()
 
@@ -77,9 +75,7 @@ def test_live_sources_are_dated_by_the_wall_clock(tmp_path: Path) -> None:
         assert before <= started <= ended <= after
 
 
-def test_files_end_when_the_command_runs_and_lie_one_day_apart(
-    tmp_path: Path, obama: Path
-) -> None:
+def test_files_end_when_the_command_runs_and_lie_one_day_apart(tmp_path: Path, obama: Path) -> None:
     data = _data(tmp_path)
     done = _cli(data, "analyse", str(obama), "--json")
     after = datetime.now(UTC)

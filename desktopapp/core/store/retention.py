@@ -119,7 +119,15 @@ _OLD_ANONYMOUS = "visitor_id IS NULL AND ended_at <= :cutoff"
 
 
 class ScrubIncompleteError(RuntimeError):
-    """The rows are deleted, but another connection kept the WAL from being truncated."""
+    """The rows are deleted, but another connection kept the WAL from being truncated.
+
+    ``result`` is what the committed deletion did (a SweepResult, PurgeResult…), set by the
+    function that deleted, so that its caller still audits the deletion and replaces the
+    backups before telling the operator what remains to be done."""
+
+    def __init__(self, message: str, result: object = None):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,21 +245,29 @@ def sweep(db: sqlite_utils.Database, policy: RetentionPolicy, now: datetime) -> 
             f"DELETE FROM template WHERE visitor_id IN ({_EXPIRED_VISITORS})", params
         ).rowcount
         visitors = conn.execute("DELETE FROM visitor WHERE expires_at <= :now", params).rowcount
-    if visitors or templates or visits or path_points or anonymous:
-        scrub(conn)
-    else:
-        checkpoint(conn)
-    result = SweepResult(
-        visitors=visitors,
-        templates=templates,
-        visits=visits,
-        path_points=path_points,
-        anonymous_visits=anonymous,
-        folded_visits=folded,
-        seconds=time.perf_counter() - started,
-    )
-    log.info("retention sweep: %s", result)
-    return result
+
+    def result() -> SweepResult:
+        return SweepResult(
+            visitors=visitors,
+            templates=templates,
+            visits=visits,
+            path_points=path_points,
+            anonymous_visits=anonymous,
+            folded_visits=folded,
+            seconds=time.perf_counter() - started,
+        )
+
+    try:
+        if visitors or templates or visits or path_points or anonymous:
+            scrub(conn)
+        else:
+            checkpoint(conn)
+    except ScrubIncompleteError as exc:
+        exc.result = result()
+        raise
+    done = result()
+    log.info("retention sweep: %s", done)
+    return done
 
 
 def reapply_policy(db: sqlite_utils.Database, policy: RetentionPolicy) -> int:
