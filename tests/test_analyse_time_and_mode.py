@@ -8,12 +8,16 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from desktopapp.core.modes import Mode, ModeError
+from desktopapp.core.notice import NoticeProfile
 from desktopapp.core.store.db import open_database
+from desktopapp.core.visits import RecorderConfig
 from tests.conftest import FACES, ROOT
 from tests.streams import MjpegServer
 from tests.test_notice import COMPLETE
@@ -145,3 +149,14 @@ def test_the_mode_may_narrow_the_notice_but_never_widen_it(tmp_path: Path, obama
     db = open_database(data)
     assert db.execute("SELECT COUNT(*) FROM template").fetchone()[0] == 0
     db.conn.close()
+
+
+def test_no_recorder_keeps_more_than_the_notice_announces() -> None:
+    """The same rule in the core, for every caller of RecorderConfig.for_notice."""
+    profile = NoticeProfile.model_validate(
+        tomllib.loads(COMPLETE.replace('mode = "repeat"', 'mode = "activity"'))
+    )
+    with pytest.raises(ModeError, match="activity"):
+        RecorderConfig.for_notice(profile, None, Mode.ATTRIBUTES)
+    assert RecorderConfig.for_notice(profile, None, Mode.CROWD).mode is Mode.CROWD
+    assert RecorderConfig.for_notice(profile, None).mode is Mode.ACTIVITY

@@ -27,7 +27,7 @@ from typing import Literal
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import Gallery
-from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.modes import PRESETS, Mode, allowed_mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.store.counts import add_counts
@@ -63,12 +63,12 @@ class RecorderConfig:
         mode: Mode | None = None,
         store: str | None = None,
     ) -> RecorderConfig:
-        """The notice in force decides who, where, what and for how long; the embedder decides
-        how features compare."""
+        """The notice in force decides who, where, what and for how long (``mode`` may only
+        narrow its mode: ModeError otherwise); the embedder decides how features compare."""
         return cls(
             operator=profile.operator,
             store=store or profile.store,
-            mode=mode or profile.mode,
+            mode=allowed_mode(profile.mode, mode),
             # Modes that keep no identity may leave the period unset; anonymous visits then
             # age out after a day.
             retention=RetentionPolicy(max(1, profile.retention_days), profile.retention_from),
