@@ -43,6 +43,7 @@ from desktopapp.core.reports.export_csv import ExportError
 from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
 from desktopapp.core.selftest import isolate_keyring, scratch_data_dir
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
+from desktopapp.core.store.crypto import DataKeyError
 from desktopapp.core.store.db import DB_FILE, StoreError, store_error
 from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
 from desktopapp.core.store.users import PasswordRuleError, UserError, UserStore
@@ -1033,6 +1034,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ExportError,
         PasswordRuleError,
         UserError,
+        DataKeyError,
     ) as exc:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)

@@ -39,7 +39,7 @@ from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_fir
 from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
 from desktopapp.core.store.backup import backup_if_due, replace_backups
 from desktopapp.core.store.cameras import Camera, CameraStore
-from desktopapp.core.store.crypto import Cipher, load_key
+from desktopapp.core.store.crypto import Cipher, DataKeyError, load_key
 from desktopapp.core.store.db import (
     DB_FILE,
     StoreError,
@@ -74,13 +74,13 @@ class Workspace:
             # A damaged file is found now, while a backup can still be offered, rather than by
             # the query that happens to reach the damaged page.
             check_integrity(self._db, data_dir / DB_FILE)
-        except StoreError:
+            self._cipher = Cipher(load_key(data_dir))
+        except (StoreError, DataKeyError):
             self._db.conn.close()
             raise
         # One connection, shared by worker threads one at a time.
         self._lock = threading.Lock()
         self._closed = False
-        self._cipher = Cipher(load_key(data_dir))
         # Why the last backup failed (disk full, …); None once one succeeds.
         self.backup_problem: StoreError | None = None
         self._cameras = CameraStore(self._db, self._cipher)

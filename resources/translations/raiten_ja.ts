@@ -765,178 +765,178 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="140"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="153"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="159"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="154"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="160"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="155"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="157"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="165"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="167"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="195"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="382"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="184"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="190"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="186"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="269"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="279"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="285"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="333"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="339"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="352"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="396"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="402"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="419"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -944,212 +944,227 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="52"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="55"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="56"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="59"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="57"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="60"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="60"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="63"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="65"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="74"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="79"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="82"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="92"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
         <source>The camera stopped on an unexpected error; the details are in the log.</source>
         <translation>予期しないエラーでカメラが止まりました。詳しくはログを見てください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="104"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="106"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="109"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="109"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="112"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="116"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="120"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="128"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="130"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="133"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="136"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="138"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="146"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="148"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="153"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="156"/>
+        <source>The key that unlocks this data is kept in the computer&apos;s password store (keyring), which cannot be opened now. Nothing was changed. Sign in at this computer&apos;s desktop (or unlock the keyring) and start Raiten again.</source>
+        <translation>このデータを開く鍵はコンピューターのパスワード保管庫（キーリング）に保存されていますが、今は開けません。何も変更していません。このコンピューターのデスクトップにサインインする（またはキーリングのロックを解除する）と、Raiten をもう一度起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="161"/>
+        <source>The key found does not unlock this data: it was encrypted with another key. Nothing was changed. Put back the key file or keyring entry this data folder was made with, then start Raiten again.</source>
+        <translation>見つかった鍵ではこのデータを開けません。データは別の鍵で暗号化されています。何も変更していません。このデータフォルダーを作成したときの鍵ファイルまたはキーリングの項目を元に戻してから、Raiten をもう一度起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="166"/>
+        <source>The key file that unlocks this data is damaged. Nothing was changed. Put back a good copy of the key file, then start Raiten again.</source>
+        <translation>このデータを開く鍵ファイルが壊れています。何も変更していません。正常な鍵ファイルのコピーを戻してから、Raiten をもう一度起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="174"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="164"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="185"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="175"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="177"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="198"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="199"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="179"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="200"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="202"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="212"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="214"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="195"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="216"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="217"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="218"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="198"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="219"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
