@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -34,8 +34,9 @@ from desktopapp.core.pos import (
 )
 from desktopapp.core.reports.export_csv import Language, write_csv, write_incident_csv
 from desktopapp.core.reports.export_pdf import write_pdf
-from desktopapp.core.requests import HeldRecord, PublicRequests
+from desktopapp.core.requests import Exclusion, HeldRecord, PublicRequests
 from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_first_run
+from desktopapp.core.staff import Enrolment, StaffMember, StaffRegister
 from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
 from desktopapp.core.store.backup import backup_if_due, replace_backups
 from desktopapp.core.store.cameras import Camera, CameraStore
@@ -203,16 +204,31 @@ class Workspace:
             return self._audit.verify()
 
     def purge(
-        self, keep_statistics: bool, progress: Callable[[float], None], actor: str
+        self,
+        keep_statistics: bool,
+        progress: Callable[[float], None],
+        actor: str,
+        *,
+        include_exclusions: bool = False,
     ) -> PurgeResult:
-        """All personal data, unrecoverably (G-14). Stop the cameras' store writer first: its
-        connection would keep the WAL from being truncated."""
+        """All personal data, unrecoverably (G-14); opt-outs and staff only when
+        ``include_exclusions``. Stop the cameras' store writer first: its connection would keep
+        the WAL from being truncated."""
         with self._store():
             result = purge_personal_data(
-                self._db, keep_statistics=keep_statistics, progress=progress
+                self._db,
+                keep_statistics=keep_statistics,
+                include_exclusions=include_exclusions,
+                progress=progress,
             )
             self._audit.append(
-                actor, "purge", {"keep_statistics": keep_statistics, **asdict(result)}
+                actor,
+                "purge",
+                {
+                    "keep_statistics": keep_statistics,
+                    "include_exclusions": include_exclusions,
+                    **asdict(result),
+                },
             )
             self._back_up(datetime.now(UTC), replace=True)
             return result
@@ -237,9 +253,28 @@ class Workspace:
             self._requests(None).erase(visitor_id, actor=actor)
             self._back_up(datetime.now(UTC), replace=True)
 
-    def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> str:
+    def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> Exclusion:
         with self._store():
             return self._requests(embedder).opt_out(probe, actor=actor)
+
+    def _staff(self, embedder: FaceEmbedder | None) -> StaffRegister:
+        return StaffRegister(self._db, self._requests(embedder), self._audit)
+
+    def staff(self) -> list[StaffMember]:
+        with self._store():
+            return self._staff(None).members()
+
+    def enrol_staff(
+        self, probe: Vector, embedder: FaceEmbedder, consented_on: date, actor: str
+    ) -> Enrolment:
+        with self._store():
+            return self._staff(embedder).enrol(probe, consented_on=consented_on, actor=actor)
+
+    def remove_staff(self, number: int, actor: str) -> StaffMember:
+        with self._store():
+            member = self._staff(None).remove(number, actor=actor)
+            self._back_up(datetime.now(UTC), replace=True)
+            return member
 
     def notice_in_force(self) -> NoticeVersion:
         """The complete notice, or NoticeGateError naming what is missing (G-01)."""

@@ -290,6 +290,21 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        7,
+        (
+            # A consenting employee enrolled as staff (kind 'staff'), excluded from every
+            # statistic. No name (G-05): the shop's consent form carries the number. When the
+            # employee consented, and which account recorded it, for the audit of consent.
+            """CREATE TABLE staff_consent (
+                visitor_id TEXT PRIMARY KEY REFERENCES visitor(id) ON DELETE CASCADE,
+                number INTEGER NOT NULL UNIQUE,
+                consented_on TEXT NOT NULL,
+                recorded_at TEXT NOT NULL,
+                recorded_by TEXT NOT NULL
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
