@@ -189,6 +189,14 @@ class Workspace:
         with self._store():
             self._users.set_password(name, password, actor=actor)
 
+    def change_own_password(self, name: str, old: str, new: str) -> None:
+        with self._store():
+            self._users.change_own_password(name, old, new)
+
+    def unlock_user(self, name: str, actor: str) -> User:
+        with self._store():
+            return self._users.unlock(name, actor=actor)
+
     def remove_user(self, name: str, actor: str) -> None:
         with self._store():
             self._users.remove(name, actor=actor)
