@@ -118,6 +118,7 @@ class StaffDialog(QDialog):
         self.consented_on = QDateEdit(QDate.currentDate(), self)
         self.consented_on.setObjectName("staff-consented-on")
         self.consented_on.setCalendarPopup(True)
+        self.consented_on.setDisplayFormat("yyyy-MM-dd")
         self.consented_on.setMaximumDate(QDate.currentDate())
         form.addRow(self.tr("Consent given on"), self.consented_on)
         layout.addLayout(form)

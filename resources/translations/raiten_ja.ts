@@ -1081,7 +1081,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="156"/>
         <source>The key that unlocks this data is kept in the computer&apos;s password store (keyring), which cannot be opened now. Nothing was changed. Sign in at this computer&apos;s desktop (or unlock the keyring) and start Raiten again.</source>
-        <translation>このデータを開く鍵はコンピューターのパスワード保管庫（キーリング）に保存されていますが、今は開けません。何も変更していません。このコンピューターのデスクトップにサインインする（またはキーリングのロックを解除する）と、Raiten をもう一度起動してください。</translation>
+        <translation>このデータを開く鍵はコンピューターのパスワード保管庫（キーリング）に保存されていますが、今は開けません。何も変更していません。このコンピューターのデスクトップにサインインして（またはキーリングのロックを解除して）から、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="161"/>
@@ -2364,7 +2364,7 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     <message>
         <location filename="../../desktopapp/ui/public_requests.py" line="238"/>
         <source>enrolled staff (no records kept)</source>
-        <translation>登録済みの従業員（記録は残しません）</translation>
+        <translation>登録済みの従業員（記録なし）</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
@@ -2719,82 +2719,82 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>撮影元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="123"/>
         <source>Consent given on</source>
         <translation>同意した日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="125"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="126"/>
         <source>The employee has agreed, in writing, to be recognised as staff</source>
         <translation>従業員が従業員として認識されることに書面で同意しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="131"/>
         <source>Capture and enrol</source>
         <translation>撮影して登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="158"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="159"/>
         <source>%1 by %2</source>
         <translation>%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="164"/>
         <source>Staff %1</source>
         <translation>従業員 %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="174"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="175"/>
         <source>Tick the box once the employee has agreed.</source>
         <translation>従業員の同意を得たらチェックを入れてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="179"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="180"/>
         <source>The employee&apos;s picture</source>
         <translation>従業員の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="200"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="201"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="207"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="208"/>
         <source>This employee is enrolled already as staff %1: the capture was added to it.</source>
         <translation>この方はすでに従業員 %1 として登録されています。今回の撮影をその登録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="210"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="211"/>
         <source>Enrolled as staff %1. Write this number on the signed consent form.</source>
         <translation>従業員 %1 として登録しました。この番号を署名済みの同意書に書き込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="219"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="220"/>
         <source>Select a staff member first.</source>
         <translation>先に従業員を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="224"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="225"/>
         <source>Remove staff member</source>
         <translation>従業員の登録取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="226"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="227"/>
         <source>Remove staff %1? Their captures are deleted and they will be analysed like any visitor from now on.</source>
         <translation>従業員 %1 の登録を取り消しますか？撮影データは削除され、以後は他の来店者と同じく分析されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="241"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="242"/>
         <source>Staff %1 removed; their captures are deleted.</source>
         <translation>従業員 %1 の登録を取り消し、撮影データを削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="254"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="255"/>
         <source>No face could be seen. Ask the employee to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりませんでした。従業員にカメラの近くで正面を向いてもらうか、より鮮明な写真を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="261"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="262"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
