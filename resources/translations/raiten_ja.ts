@@ -178,41 +178,61 @@
     </message>
     <message>
         <location filename="../../desktopapp/ui/audit_viewer.py" line="55"/>
+        <source>Account unlocked</source>
+        <translation>アカウントのロック解除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <source>Analysis stopped</source>
+        <translation>分析の停止</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <source>Staff enrolled</source>
+        <translation>従業員の登録</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <source>Staff removed</source>
+        <translation>従業員の登録取り消し</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
         <source>Unmasked view</source>
         <translation>マスクなし表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
@@ -220,92 +240,92 @@
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
         <source>Who (exact), e.g. user:tanaka</source>
         <translation>操作者（完全一致）例: user:tanaka</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="125"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="164"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="168"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="166"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="170"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="173"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="181"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="185"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="192"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="196"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="199"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="203"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>

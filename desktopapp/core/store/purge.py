@@ -29,12 +29,8 @@ from desktopapp.core.store.statistics import STAT_TABLES
 log = logging.getLogger(__name__)
 
 _PERSONAL_TABLES = ("path_point", "zone_dwell", "visit", "staff_consent", "template", "visitor")
-# What an exclusion consists of, parents first: (table, which rows).
-_EXCLUSION_ROWS = (
-    ("visitor", "kind IN ('dnt', 'staff')"),
-    ("template", "visitor_id IN (SELECT id FROM visitor WHERE kind IN ('dnt', 'staff'))"),
-    ("staff_consent", "visitor_id IN (SELECT id FROM visitor WHERE kind IN ('dnt', 'staff'))"),
-)
+# What an exclusion consists of, parents first: (table, its visitor id column).
+_EXCLUSION_ROWS = (("visitor", "id"), ("template", "visitor_id"), ("staff_consent", "visitor_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +114,13 @@ def purge_personal_data(
 def _set_aside(conn: sqlite3.Connection) -> list[tuple[str, list[tuple[object, ...]]]]:
     """The rows of every opt-out and staff member, parents first. Few (one per person who
     asked), so they are held in memory while the tables are emptied wholesale; deleting
-    customers row by row instead would cost the fast path of DELETE without WHERE."""
+    customers row by row instead would cost the fast path of DELETE without WHERE. One scan of
+    the visitors finds them; their templates are found through the visitor index."""
+    ids = [row[0] for row in conn.execute("SELECT id FROM visitor WHERE kind IN ('dnt', 'staff')")]
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
     return [
-        (table, conn.execute(f"SELECT * FROM {table} WHERE {where}").fetchall())
-        for table, where in _EXCLUSION_ROWS
+        (table, conn.execute(f"SELECT * FROM {table} WHERE {column} IN ({marks})", ids).fetchall())
+        for table, column in _EXCLUSION_ROWS
     ]
