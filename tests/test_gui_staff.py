@@ -173,6 +173,7 @@ def test_a_second_opt_out_at_the_counter_joins_the_first(
         if attempt:  # the counter sees the earlier opt-out and says so
             assert "opted out already" in dialog.message.text()
             assert dialog.table.item(0, 6).text() == "opted out (no records kept)"
+            assert dialog.table.item(0, 5).text() == "until withdrawn"
         dialog.opt_out.setChecked(True)
         dialog.delete_held(opt_out=True)
         qtbot.waitUntil(lambda n=attempt + 1: len(changed) == n, timeout=60_000)

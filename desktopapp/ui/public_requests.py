@@ -209,7 +209,9 @@ class PublicRequestsDialog(QDialog):
                 local_time_text(record.last_visit) if record.last_visit else "—",
                 ", ".join(record.stores) or "—",
                 attributes,
-                local_date_text(record.expires_at),
+                local_date_text(record.expires_at)
+                if record.kind == "customer"
+                else self.tr("until withdrawn"),
                 self._held_text(record, held),
             ]
             for column, text in enumerate(cells):

@@ -2330,7 +2330,7 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
     <message>
         <location filename="../../desktopapp/ui/public_requests.py" line="156"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="232"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
@@ -2355,83 +2355,88 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="240"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="242"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="220"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="222"/>
         <source>%n record(s) found for this person.</source>
         <translation>
             <numerusform>この方のデータが%n件見つかりました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="227"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="214"/>
+        <source>until withdrawn</source>
+        <translation>取り消すまで</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="229"/>
         <source>This person has opted out already: a new opt-out adds this capture to it.</source>
         <translation>この方はすでに利用停止（オプトアウト）を申し出ています。もう一度申し出を記録すると、今回の撮影がその記録に追加されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="232"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="234"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="235"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="238"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="240"/>
         <source>enrolled staff (no records kept)</source>
         <translation>登録済みの従業員（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="252"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="256"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="258"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="262"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="264"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="265"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="267"/>
         <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
         <translation>
             <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="271"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="273"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="273"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="275"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="296"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="298"/>
         <source>%n record(s) deleted.</source>
         <translation>
             <numerusform>%n件を削除しました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="300"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="302"/>
         <source>The person had opted out already; this capture was added to their opt-out.</source>
         <translation>この方はすでに利用停止を申し出ていました。今回の撮影をその記録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="304"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="306"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
