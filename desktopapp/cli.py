@@ -42,8 +42,17 @@ from desktopapp.core.notice import (
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.reports.export_csv import ExportError
 from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
+from desktopapp.core.requests import (
+    NoFaceError,
+    PublicRequests,
+    RequestError,
+    probe_from_image,
+    probe_from_source,
+)
 from desktopapp.core.selftest import isolate_keyring, scratch_data_dir
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
+from desktopapp.core.staff import StaffMember, StaffRegister
+from desktopapp.core.store.crypto import DataKeyError
 from desktopapp.core.store.db import DB_FILE, StoreError, store_error
 from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
 from desktopapp.core.store.users import PasswordRuleError, UserError, UserStore
@@ -355,8 +364,18 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if not args.yes:
         raise BadInputError("purge deletes every visitor and visit for good: add --yes")
     store = _notice_store(args)
-    with _deletion(args, store.db, "purge", {"keep_statistics": args.keep_statistics}) as record:
-        result = record(purge_personal_data(store.db, keep_statistics=args.keep_statistics))
+    details = {
+        "keep_statistics": args.keep_statistics,
+        "include_exclusions": args.include_exclusions,
+    }
+    with _deletion(args, store.db, "purge", details) as record:
+        result = record(
+            purge_personal_data(
+                store.db,
+                keep_statistics=args.keep_statistics,
+                include_exclusions=args.include_exclusions,
+            )
+        )
     payload = dataclasses.asdict(result)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
     return 0
@@ -708,6 +727,109 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_register(
+    args: argparse.Namespace, engine: VisionEngine | None
+) -> tuple[sqlite_utils.Database, StaffRegister]:
+    from desktopapp.core.store.audit import AuditLog  # noqa: PLC0415
+    from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    db = open_database(args.data_dir)
+    embedder = engine.embedder if engine else None
+    audit = AuditLog(db)
+    requests = PublicRequests(
+        db,
+        Cipher(load_key(args.data_dir)),
+        audit,
+        threshold=embedder.threshold if embedder else 1.0,
+        dim=embedder.dim if embedder else 0,
+        model=embedder.info.model_id if embedder else "",
+    )
+    return db, StaffRegister(db, requests, audit)
+
+
+def _staff_row(member: StaffMember) -> dict[str, Any]:
+    return {
+        "number": member.number,
+        "consented_on": member.consented_on.isoformat(),
+        "recorded_at": member.recorded_at.isoformat(),
+        "recorded_by": member.recorded_by,
+        "captures": member.templates,
+    }
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from desktopapp.core.store.cameras import CameraStore  # noqa: PLC0415
+    from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    if (args.image is None) == (args.camera is None):
+        raise BadInputError("give either a picture of the employee or --camera N, not both")
+    if not args.consented:
+        raise BadInputError(
+            "staff enrolment needs the employee's consent: add --consented once they have "
+            "agreed (keep the signed form with the staff number)"
+        )
+    consented_on = (
+        _local_day(args.consented_on, "--consented-on")
+        if args.consented_on
+        else datetime.now().astimezone().date()
+    )
+    engine = _engine(args, [Role.FACE_DETECTION, Role.FACE_FEATURES])
+    try:
+        if args.image is not None:
+            probe = probe_from_image(engine, read_image(args.image))
+        else:
+            db = open_database(args.data_dir)
+            cameras = CameraStore(db, Cipher(load_key(args.data_dir))).all()
+            db.conn.close()
+            chosen = [c for c in cameras if c.camera_id == args.camera]
+            if not chosen:
+                raise BadInputError(f"there is no camera number {args.camera}")
+            probe = probe_from_source(engine, chosen[0].source)
+    except (NoFaceError, SourceError) as exc:
+        raise BadInputError(str(exc)) from exc
+    enrolment = _staff_register(args, engine)[1].enrol(
+        probe, consented_on=consented_on, actor=_cli_actor()
+    )
+    member = enrolment.member
+    _emit(
+        args,
+        {**_staff_row(member), "merged": enrolment.merged},
+        (
+            f"already enrolled as staff {member.number}: the picture was added to that record"
+            if enrolment.merged
+            else f"enrolled as staff {member.number} (consent of {member.consented_on}); "
+            "write this number on the signed consent form"
+        ),
+    )
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    members = _staff_register(args, None)[1].members()
+    rows = [_staff_row(member) for member in members]
+    lines = [
+        f"staff {m.number}\tconsented {m.consented_on}\trecorded by {m.recorded_by} "
+        f"on {m.recorded_at.astimezone():%Y-%m-%d %H:%M}\t{m.templates} captures"
+        for m in members
+    ]
+    _emit(args, {"staff": rows}, "\n".join(lines) or "no staff enrolled")
+    return 0
+
+
+def cmd_staff_remove(args: argparse.Namespace) -> int:
+    db, register = _staff_register(args, None)
+    member = register.remove(args.number, actor=_cli_actor())
+    _replace_backups(args, db)
+    _emit(
+        args,
+        {"removed": member.number},
+        f"staff {member.number} removed; their captures are deleted",
+    )
+    return 0
+
+
 def _analysis_inputs(texts: Sequence[str]) -> list[tuple[str, SourceSpec | list[Path]]]:
     """Each SRC as a video/stream spec, or as a list of still images (one visit each)."""
     from desktopapp.core.images import IMAGE_SUFFIXES  # noqa: PLC0415
@@ -1009,6 +1131,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", parents=[common], help="delete all personal data")
     purge.add_argument("--yes", action="store_true", help="confirm")
     purge.add_argument("--keep-statistics", action="store_true", help="keep aggregate counts")
+    purge.add_argument(
+        "--include-exclusions",
+        action="store_true",
+        help="delete opt-outs and staff too (by default a person's request outlives a purge)",
+    )
     purge.set_defaults(func=cmd_purge)
 
     backup = sub.add_parser("backup", parents=[common], help="the encrypted daily backups")
@@ -1108,6 +1235,30 @@ def build_parser() -> argparse.ArgumentParser:
     users_role.add_argument("role", choices=roles)
     users_role.set_defaults(func=cmd_users_set_role)
 
+    staff = sub.add_parser(
+        "staff", parents=[common], help="consenting staff, left out of every statistic"
+    )
+    staff_sub = staff.add_subparsers(dest="staff_command", parser_class=_Parser, required=True)
+    staff_add = staff_sub.add_parser(
+        "add", parents=[common], help="enrol an employee from a picture or a camera"
+    )
+    staff_add.add_argument("image", type=Path, nargs="?", default=None, metavar="IMG")
+    staff_add.add_argument("--camera", type=int, default=None, metavar="N", help="camera number")
+    staff_add.add_argument(
+        "--consented", action="store_true", help="confirm that the employee has agreed"
+    )
+    staff_add.add_argument(
+        "--consented-on", default=None, metavar="DATE", help="day of consent (default: today)"
+    )
+    staff_add.set_defaults(func=cmd_staff_add)
+    staff_list = staff_sub.add_parser("list", parents=[common], help="the enrolled staff")
+    staff_list.set_defaults(func=cmd_staff_list)
+    staff_remove = staff_sub.add_parser(
+        "remove", parents=[common], help="withdraw a staff member (deletes their captures)"
+    )
+    staff_remove.add_argument("number", type=int, metavar="ID", help="the staff number")
+    staff_remove.set_defaults(func=cmd_staff_remove)
+
     parser.set_defaults(func=cmd_gui)
     return parser
 
@@ -1138,6 +1289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ExportError,
         PasswordRuleError,
         UserError,
+        DataKeyError,
+        RequestError,
     ) as exc:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)

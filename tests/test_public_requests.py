@@ -282,7 +282,7 @@ def test_opt_out_stops_new_records_until_withdrawn(
     db, requests, recorder = shop.db, shop.requests, shop.recorder
     probe = _probe(engine, face_image, PROBE)
     requests.erase(shop.obama, actor=ADMIN)
-    opt_out = requests.opt_out(probe, actor=ADMIN, store="Shibuya")
+    opt_out = requests.opt_out(probe, actor=ADMIN, store="Shibuya").visitor_id
     assert _actions(db) == ["request.erase", "request.opt_out"]
     (blob,) = db.execute(
         "SELECT feature_enc FROM template WHERE visitor_id = ?", [opt_out]
@@ -350,7 +350,7 @@ def test_an_opt_out_before_any_visit_holds_in_every_store(
     profile = NoticeProfile.model_validate(tomllib.loads(COMPLETE))
     NoticeStore(db).save(profile)
 
-    opt_out = requests.opt_out(probe, actor=ADMIN)
+    opt_out = requests.opt_out(probe, actor=ADMIN).visitor_id
 
     row = db.execute(
         "SELECT o.name, s.name, v.kind FROM visitor v JOIN store s ON s.id = v.home_store_id "

@@ -93,6 +93,7 @@ def test_role_matrix_is_exactly_as_specified() -> None:
         Permission.LIVE_VIEW,
         Permission.EXPORT,
         Permission.SIGNAGE,
+        Permission.STOP_ANALYSIS,
     }
     assert ROLE_PERMISSIONS[Role.ADMIN] == set(Permission)
     assert {p.value for p in Permission} == {
@@ -107,6 +108,8 @@ def test_role_matrix_is_exactly_as_specified() -> None:
         "users",
         "unmasked_view",
         "audit",
+        "stop_analysis",
+        "staff",
     }
     for role in Role:
         for permission in Permission:

@@ -36,11 +36,20 @@ class Permission(enum.StrEnum):
     USERS = "users"
     UNMASKED_VIEW = "unmasked_view"
     AUDIT = "audit"
+    STOP_ANALYSIS = "stop_analysis"
+    STAFF = "staff"
 
 
 _VIEWER = frozenset({Permission.DASHBOARD})
 # The masked live view shows people, if not faces: not for viewers, who see aggregates only.
-_MANAGER = _VIEWER | {Permission.LIVE_VIEW, Permission.EXPORT, Permission.SIGNAGE}
+# Stopping analysis (quitting while cameras run) loses the store's figures for that time: not
+# for viewers, whose closing the window must leave analysis running.
+_MANAGER = _VIEWER | {
+    Permission.LIVE_VIEW,
+    Permission.EXPORT,
+    Permission.SIGNAGE,
+    Permission.STOP_ANALYSIS,
+}
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
@@ -63,6 +72,8 @@ _WHAT = {
     Permission.USERS: "manage user accounts",
     Permission.UNMASKED_VIEW: "view unmasked pictures",
     Permission.AUDIT: "read the audit log",
+    Permission.STOP_ANALYSIS: "stop the analysis",
+    Permission.STAFF: "enrol or remove staff",
 }
 
 

@@ -61,9 +61,11 @@ from desktopapp.core.visits import CUSTOMER, DO_NOT_TRACK, STAFF
 
 log = logging.getLogger(__name__)
 
-# An opt-out's expiry: it lasts until withdrawn. Stored as ISO text like every expiry, so the
-# retention sweep's "expires_at <= now" never reaches it.
+# An opt-out's (and a staff member's) expiry: it lasts until withdrawn. Stored as ISO text like
+# every expiry, so the retention sweep's "expires_at <= now" never reaches it.
 OPT_OUT_EXPIRY = datetime(9999, 12, 31, tzinfo=UTC)
+# Captures kept per excluded person: a second opt-out or enrolment adds one, up to this many.
+EXCLUSION_TEMPLATES = 5
 
 
 class NoFaceError(Exception):
@@ -95,6 +97,16 @@ class HeldRecord:
     templates: int
     path_points: int
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """An opt-out or a staff member: who, and whether the person was excluded already (the
+    new capture joined their record rather than making a second one)."""
+
+    visitor_id: str
+    kind: str
+    merged: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,34 +235,76 @@ class PublicRequests:
         scrub(self._conn)
         return result
 
-    def opt_out(self, probe: Vector, *, actor: str, store: str | None = None) -> str:
-        """Keep the person out of future analysis: a new do-not-track visitor holding only
-        ``probe``, encrypted, until withdrawn; its id. ``store`` (default: the notice's store)
-        becomes its home store; the opt-out holds in every store of the operator."""
+    def opt_out(self, probe: Vector, *, actor: str, store: str | None = None) -> Exclusion:
+        """Keep the person out of future analysis: a do-not-track visitor holding ``probe``,
+        encrypted, until withdrawn. ``store`` (default: the notice's store) becomes its home
+        store; the opt-out holds in every store of the operator. A person who opted out
+        already is recognised: the new capture joins their opt-out (``merged``) instead of
+        making a second one."""
+        exclusion = self.exclude(probe, DO_NOT_TRACK, store=store)
+        self._audit.append(
+            actor,
+            "request.opt_out",
+            {"visitor": exclusion.visitor_id, "merged": exclusion.merged},
+        )
+        log.info("public request: opt-out %s recorded", exclusion)
+        return exclusion
+
+    def exclude(
+        self,
+        probe: Vector,
+        kind: str,
+        *,
+        store: str | None = None,
+        created: Callable[[str], None] | None = None,
+    ) -> Exclusion:
+        """The exclusion (``kind`` dnt or staff) that ``probe`` matches at the threshold, with
+        ``probe`` added to its templates, or a new one holding only ``probe``, for which
+        ``created`` is called in the same transaction. Not audited (the caller says why it
+        excludes)."""
         now = self._clock()
-        visitor_id = str(uuid.uuid4())
         with immediate_transaction(self._conn):
             operator_id, store_id = self._operator_and_store(store, now)
+            held = Gallery.from_templates(
+                self._visits.templates(operator_id, kind, None),
+                self._dim,
+                self._threshold,
+                max_templates=EXCLUSION_TEMPLATES,
+                exact_limit=sys.maxsize,
+            )
+            found = held.scores_at_least(probe, self._threshold)
+            if found:
+                visitor_id = found[0][0]
+                kept = held.templates_of(visitor_id)[: EXCLUSION_TEMPLATES - 1]
+                self._visits.replace_templates(visitor_id, self._model, [(1.0, probe), *kept], now)
+                return Exclusion(visitor_id, kind, merged=True)
+            visitor_id = str(uuid.uuid4())
             self._visits.add_visitor(
                 visitor_id,
                 operator_id=operator_id,
                 store_id=store_id,
-                kind=DO_NOT_TRACK,
+                kind=kind,
                 seen=now,
                 expires_at=OPT_OUT_EXPIRY,
             )
             self._visits.replace_templates(visitor_id, self._model, [(1.0, probe)], now)
-        self._audit.append(actor, "request.opt_out", {"visitor": visitor_id})
-        log.info("public request: opt-out %s recorded", visitor_id)
-        return visitor_id
+            if created is not None:
+                created(visitor_id)
+        return Exclusion(visitor_id, kind, merged=False)
 
     def withdraw_opt_out(self, visitor_id: str, *, actor: str) -> None:
         """Delete a do-not-track visitor: the person is analysed again. RequestError when
         ``visitor_id`` is not an opt-out."""
-        self._delete(visitor_id, only_kind=DO_NOT_TRACK)
+        self.remove_exclusion(visitor_id, DO_NOT_TRACK)
         self._audit.append(actor, "request.opt_out_withdrawn", {"visitor": visitor_id})
         log.info("public request: opt-out %s withdrawn", visitor_id)
-        scrub(self._conn)  # its template was a feature, like any other
+
+    def remove_exclusion(self, visitor_id: str, kind: str) -> int:
+        """Delete an exclusion of ``kind`` with its templates and scrub the file; how many
+        templates went. Not audited (the caller is). RequestError when it is not one."""
+        result = self._delete(visitor_id, only_kind=kind)
+        scrub(self._conn)  # its templates were features, like any other
+        return result.templates
 
     def _delete(self, visitor_id: str, *, only_kind: str | None) -> ErasureResult:
         params = {"visitor": visitor_id}
@@ -261,7 +315,10 @@ class PublicRequests:
                 raise RequestError(f"There is no visitor {visitor_id}; it may be deleted already.")
             kind = str(found[0])
             if only_kind is not None and kind != only_kind:
-                raise RequestError(f"Visitor {visitor_id} is not an opt-out.")
+                raise RequestError(
+                    f"Visitor {visitor_id} is not "
+                    + ("an opt-out." if only_kind == DO_NOT_TRACK else "a staff member.")
+                )
             fold_visits(self._conn, "visitor_id = :visitor", params)
             path_points = self._conn.execute(
                 "DELETE FROM path_point WHERE visit_id IN "

@@ -4,7 +4,8 @@ A visit is one visitor's presence in one store; tracks of that store's cameras l
 ``merge_gap`` apart merge into one visit. In repeat mode the track's feature is matched against
 the operator's gallery (open-set: threshold and margin); a match is a returning visitor, anything
 else a new pseudonymous visitor with a random UUID. Opted-out people (do-not-track) and
-consented staff are matched first and produce no customer record at all. Modes that keep no
+consented staff are matched first, by the threshold alone (no margin: look-alike exclusions must
+not cancel each other out), and produce no customer record at all. Modes that keep no
 identity store anonymous visits, and so does a repeat-mode track with no usable face: a visit
 whose identity is unknown. Owned by the single store-writer thread.
 
@@ -124,7 +125,9 @@ class VisitRecorder:
                 ),
                 self.config.dim,
                 self.config.threshold,
-                margin=self.config.margin,
+                # Exclusion decides by the threshold alone: two opt-outs (or staff) that look
+                # alike, or two records of one person, must not cancel each other out.
+                margin=self.config.margin if kind == CUSTOMER else 0.0,
             )
             for kind in (CUSTOMER, STAFF, DO_NOT_TRACK)
         }

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -34,12 +34,13 @@ from desktopapp.core.pos import (
 )
 from desktopapp.core.reports.export_csv import Language, write_csv, write_incident_csv
 from desktopapp.core.reports.export_pdf import write_pdf
-from desktopapp.core.requests import HeldRecord, PublicRequests
+from desktopapp.core.requests import Exclusion, HeldRecord, PublicRequests
 from desktopapp.core.setup import FirstRunAnswers, complete_first_run, needs_first_run
+from desktopapp.core.staff import Enrolment, StaffMember, StaffRegister
 from desktopapp.core.store.audit import AuditEntry, AuditLog, AuditVerification
 from desktopapp.core.store.backup import backup_if_due, replace_backups
 from desktopapp.core.store.cameras import Camera, CameraStore
-from desktopapp.core.store.crypto import Cipher, load_key
+from desktopapp.core.store.crypto import Cipher, DataKeyError, load_key
 from desktopapp.core.store.db import (
     DB_FILE,
     StoreError,
@@ -82,13 +83,13 @@ class Workspace:
             # A damaged file is found now, while a backup can still be offered, rather than by
             # the query that happens to reach the damaged page.
             check_integrity(self._db, data_dir / DB_FILE)
-        except StoreError:
+            self._cipher = Cipher(load_key(data_dir))
+        except (StoreError, DataKeyError):
             self._db.conn.close()
             raise
         # One connection, shared by worker threads one at a time.
         self._lock = threading.Lock()
         self._closed = False
-        self._cipher = Cipher(load_key(data_dir))
         # Why the last backup failed (disk full, …); None once one succeeds.
         self.backup_problem: StoreError | None = None
         self._cameras = CameraStore(self._db, self._cipher)
@@ -196,6 +197,14 @@ class Workspace:
         with self._store():
             self._users.set_password(name, password, actor=actor)
 
+    def change_own_password(self, name: str, old: str, new: str) -> None:
+        with self._store():
+            self._users.change_own_password(name, old, new)
+
+    def unlock_user(self, name: str, actor: str) -> User:
+        with self._store():
+            return self._users.unlock(name, actor=actor)
+
     def remove_user(self, name: str, actor: str) -> None:
         with self._store():
             self._users.remove(name, actor=actor)
@@ -211,17 +220,26 @@ class Workspace:
             return self._audit.verify()
 
     def purge(
-        self, keep_statistics: bool, progress: Callable[[float], None], actor: str
+        self,
+        keep_statistics: bool,
+        progress: Callable[[float], None],
+        actor: str,
+        *,
+        include_exclusions: bool = False,
     ) -> PurgeResult:
-        """All personal data, unrecoverably (G-14). Stop the cameras' store writer first: its
-        connection would keep the WAL from being truncated."""
+        """All personal data, unrecoverably (G-14); opt-outs and staff only when
+        ``include_exclusions``. Stop the cameras' store writer first: its connection would keep
+        the WAL from being truncated."""
         with self._store():
             return self._deleting(
                 actor,
                 "purge",
-                {"keep_statistics": keep_statistics},
+                {"keep_statistics": keep_statistics, "include_exclusions": include_exclusions},
                 lambda: purge_personal_data(
-                    self._db, keep_statistics=keep_statistics, progress=progress
+                    self._db,
+                    keep_statistics=keep_statistics,
+                    include_exclusions=include_exclusions,
+                    progress=progress,
                 ),
                 datetime.now(UTC),
             )
@@ -274,9 +292,28 @@ class Workspace:
             finally:
                 self._back_up(datetime.now(UTC), replace=True)
 
-    def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> str:
+    def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> Exclusion:
         with self._store():
             return self._requests(embedder).opt_out(probe, actor=actor)
+
+    def _staff(self, embedder: FaceEmbedder | None) -> StaffRegister:
+        return StaffRegister(self._db, self._requests(embedder), self._audit)
+
+    def staff(self) -> list[StaffMember]:
+        with self._store():
+            return self._staff(None).members()
+
+    def enrol_staff(
+        self, probe: Vector, embedder: FaceEmbedder, consented_on: date, actor: str
+    ) -> Enrolment:
+        with self._store():
+            return self._staff(embedder).enrol(probe, consented_on=consented_on, actor=actor)
+
+    def remove_staff(self, number: int, actor: str) -> StaffMember:
+        with self._store():
+            member = self._staff(None).remove(number, actor=actor)
+            self._back_up(datetime.now(UTC), replace=True)
+            return member
 
     def notice_in_force(self) -> NoticeVersion:
         """The complete notice, or NoticeGateError naming what is missing (G-01)."""

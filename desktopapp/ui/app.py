@@ -31,8 +31,9 @@ from desktopapp.core.selftest import (
 )
 from desktopapp.core.session import Session
 from desktopapp.core.store.backup import list_backups, restore_backup, set_aside_damaged
-from desktopapp.core.store.crypto import Cipher, load_key
+from desktopapp.core.store.crypto import Cipher, DataKeyError, load_key
 from desktopapp.core.store.db import StoreError, StoreProblem
+from desktopapp.core.store.recovery import RecoveryAccounts, recovery_accounts
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.collector import MainThreadCollector
 from desktopapp.ui.error_texts import ErrorTexts
@@ -144,16 +145,25 @@ class Gui:
         """The damaged database replaced by a backup the operator picks, or set aside for an
         empty one; None when the operator quits. A backup that turns out damaged too is said
         in the dialog, which offers the others again."""
+        try:
+            cipher: Cipher | None = Cipher(load_key(self.data_dir))
+        except DataKeyError as exc:
+            log.error("the data key cannot be loaded: %s", exc)
+            cipher = None
+        accounts = recovery_accounts(self.data_dir, cipher)
         while True:
             dialog = RecoveryDialog(error, list_backups(self.data_dir))
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
+            actor = self._recovery_admin(accounts)
+            if actor is None:
+                continue
             now = datetime.now(UTC)
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
                 if dialog.backup is not None:
                     aside = restore_backup(
-                        self.data_dir, dialog.backup, Cipher(load_key(self.data_dir)), now
+                        self.data_dir, dialog.backup, cipher or Cipher(load_key(self.data_dir)), now
                     )
                     action, details = "database.restore", {"backup": dialog.backup.name}
                 else:
@@ -166,10 +176,37 @@ class Gui:
                 continue
             finally:
                 QApplication.restoreOverrideCursor()
-            workspace.record(
-                "system", action, {**details, "set_aside": aside.name if aside else None}
-            )
+            workspace.record(actor, action, {**details, "set_aside": aside.name if aside else None})
             return workspace
+
+    def _recovery_admin(self, accounts: RecoveryAccounts) -> str | None:
+        """The actor who authorised a recovery: an administrator of the damaged database (or
+        of its newest readable backup); "system" when no account can be read at all. None when
+        the sign-in was cancelled or the account is not an administrator."""
+        if not accounts.needs_sign_in:
+            return "system"
+        dialog = LoginDialog(
+            accounts.authenticate,
+            note=QCoreApplication.translate(
+                "Gui",
+                "Restoring a backup or starting empty replaces the database: an administrator "
+                "must sign in first.",
+            ),
+        )
+        dialog.setObjectName("recovery-sign-in")
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.session is None:
+            return None
+        if dialog.session.role is not Role.ADMIN:
+            log.warning("%s may not recover the database", dialog.session.actor)
+            QMessageBox.warning(
+                None,
+                "Raiten",
+                QCoreApplication.translate(
+                    "Gui", "Only an administrator may recover the database; %1 is not one."
+                ).replace("%1", dialog.session.name),
+            )
+            return None
+        return dialog.session.actor
 
     def show_demo(self) -> MainWindow:
         """The demo's main window, as "Explore with the demo camera" opens it."""

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 from desktopapp.core.config import SettingsError
 from desktopapp.core.images import ImageReadError
 from desktopapp.core.sources import SourceAddressError, SourceError, SourceProblem
+from desktopapp.core.store.crypto import DataKeyError, KeyProblem
 from desktopapp.core.store.db import StoreError, StoreProblem, store_error
 from desktopapp.core.store.retention import ScrubIncompleteError
 from desktopapp.core.store.users import PasswordRuleError, UserError
@@ -29,6 +30,8 @@ class ErrorTexts(QObject):
             return self.source_problem(error.problem, error.params)
         if isinstance(error, StoreError):
             return self.store_problem(error)
+        if isinstance(error, DataKeyError):
+            return self.key_problem(error.problem)
         if isinstance(error, SettingsError):
             return self.settings_problem(error)
         if isinstance(error, ImageReadError):
@@ -158,6 +161,24 @@ class ErrorTexts(QObject):
             ),
         }
         return texts[error.problem].replace("%1", str(error.path))
+
+    def key_problem(self, problem: KeyProblem) -> str:
+        return {
+            KeyProblem.UNREACHABLE: self.tr(
+                "The key that unlocks this data is kept in the computer's password store "
+                "(keyring), which cannot be opened now. Nothing was changed. Sign in at this "
+                "computer's desktop (or unlock the keyring) and start Raiten again."
+            ),
+            KeyProblem.MISMATCH: self.tr(
+                "The key found does not unlock this data: it was encrypted with another key. "
+                "Nothing was changed. Put back the key file or keyring entry this data folder "
+                "was made with, then start Raiten again."
+            ),
+            KeyProblem.DAMAGED: self.tr(
+                "The key file that unlocks this data is damaged. Nothing was changed. Put back "
+                "a good copy of the key file, then start Raiten again."
+            ),
+        }[problem]
 
     def settings_problem(self, error: SettingsError) -> str:
         texts = {

@@ -35,6 +35,7 @@ class LoginDialog(QDialog):
         *,
         store_name: str = "",
         locked_by: str = "",
+        note: str = "",
     ):
         super().__init__(parent)
         self._authenticate = authenticate
@@ -46,14 +47,19 @@ class LoginDialog(QDialog):
         heading.setStyleSheet("font-size: 16pt; font-weight: bold;")
         layout.addWidget(heading)
         if locked_by:
-            note = QLabel(
+            locked = QLabel(
                 self.tr("The screen was locked. %1 or another account can unlock it.").replace(
                     "%1", locked_by
                 ),
                 self,
             )
-            note.setWordWrap(True)
-            layout.addWidget(note)
+            locked.setWordWrap(True)
+            layout.addWidget(locked)
+        if note:
+            why = QLabel(note, self)
+            why.setObjectName("login-note")
+            why.setWordWrap(True)
+            layout.addWidget(why)
         form = QFormLayout()
         self.name_edit = QLineEdit(locked_by, self)
         self.name_edit.setObjectName("login-name")

@@ -53,18 +53,26 @@ from desktopapp.ui.idle import IdleWatcher
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.model_status import ModelStatusPanel
 from desktopapp.ui.notice_texts import NoticeTexts
+from desktopapp.ui.own_password import OwnPasswordDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import SignageDialog
+from desktopapp.ui.staff_dialog import StaffDialog
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL_MS = 60 * 60 * 1000
 _ADMIN_PERMISSIONS = frozenset(
-    {Permission.SETTINGS, Permission.PUBLIC_REQUESTS, Permission.AUDIT, Permission.PURGE}
+    {
+        Permission.SETTINGS,
+        Permission.PUBLIC_REQUESTS,
+        Permission.STAFF,
+        Permission.AUDIT,
+        Permission.PURGE,
+    }
 )
 
 
@@ -214,14 +222,18 @@ class MainWindow(QMainWindow):
             file_menu, self.tr("&Import POS CSV…"), self.show_pos_import, Permission.SETTINGS
         )
         file_menu.addSeparator()
+        self.password_action = self._action(
+            file_menu, self.tr("Change my &password…"), self.show_own_password
+        )
+        self.password_action.setEnabled(not self.session.demo)
         self.lock_action = self._action(
             file_menu, self.tr("&Lock screen"), self.lock_screen, shortcut="Ctrl+L"
         )
         self.lock_action.setEnabled(not self.session.demo)
-        quit_action = self._action(
+        self.quit_action = self._action(
             file_menu, self.tr("&Quit"), self.close, shortcut=QKeySequence.StandardKey.Quit
         )
-        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         self.camera_menu = self.menuBar().addMenu(self.tr("&Cameras"))
         self.add_camera_action = self._action(
@@ -252,6 +264,9 @@ class MainWindow(QMainWindow):
             self.show_requests,
             Permission.PUBLIC_REQUESTS,
             "Ctrl+Shift+R",
+        )
+        self.staff_action = self._action(
+            admin_menu, self.tr("S&taff…"), self.show_staff, Permission.STAFF
         )
         self.audit_action = self._action(
             admin_menu, self.tr("&Audit log…"), self.show_audit, Permission.AUDIT, "Ctrl+Shift+A"
@@ -509,6 +524,9 @@ class MainWindow(QMainWindow):
             tile.show_blocked(self.tr("This camera cannot start: %1").replace("%1", message))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self.keep_workspace_open and not self._may_stop_analysis():
+            event.ignore()
+            return
         self.controller.shutdown()
         self._close_writer()
         app = QApplication.instance()
@@ -517,6 +535,54 @@ class MainWindow(QMainWindow):
         if not self.keep_workspace_open:
             self.workspace.close()
         super().closeEvent(event)
+
+    def _may_stop_analysis(self) -> bool:
+        """Closing the window stops the cameras' analysis: a manager or an administrator may
+        do that. Anyone else (a viewer, or whoever is at a locked screen) is asked for such an
+        account's sign-in; without it the window stays open and analysis goes on, since a
+        window hidden to a tray cannot be reached again on every platform."""
+        analysing = [c for c in self.controller.workers if c != DEMO_CAMERA_ID]
+        unlocked = self.pages.currentWidget() is self.tabs
+        if not analysing or (unlocked and self.session.may(Permission.STOP_ANALYSIS)):
+            return True
+        dialog = LoginDialog(
+            self.workspace.authenticate,
+            self,
+            note=self.tr(
+                "Closing Raiten stops the analysis of every camera. A manager or an "
+                "administrator must sign in to stop it; cancel to keep Raiten running."
+            ),
+        )
+        dialog.setObjectName("stop-sign-in")
+        session = dialog.session if dialog.exec() == QDialog.DialogCode.Accepted else None
+        if session is None or not session.may(Permission.STOP_ANALYSIS):
+            if session is not None:
+                QMessageBox.information(
+                    self,
+                    self.tr("Raiten keeps running"),
+                    self.tr(
+                        "%1 may not stop the analysis: a manager or an administrator must."
+                    ).replace("%1", session.name),
+                )
+            self.statusBar().showMessage(self.tr("Raiten keeps analysing."), 5000)
+            return False
+        self.workspace.record(
+            session.actor, "analysis.stop", {"cameras": len(analysing), "for": self.session.actor}
+        )
+        return True
+
+    def show_own_password(self) -> None:
+        if self.session.demo or self.pages.currentWidget() is not self.tabs:
+            return
+        if OwnPasswordDialog(self.workspace, self.session, self).exec():
+            self.statusBar().showMessage(self.tr("Your password was changed."), 5000)
+
+    def show_staff(self) -> None:
+        if not self._allowed(Permission.STAFF):
+            return
+        dialog = StaffDialog(self.workspace, self.session, self.settings.vision, self.cameras, self)
+        dialog.staff_changed.connect(self._reload_galleries)
+        dialog.exec()
 
     def show_models(self) -> None:
         ModelsDialog(self.model_checks, self.model_status, self).exec()
@@ -595,7 +661,12 @@ class MainWindow(QMainWindow):
         if not self._allowed(Permission.PURGE):
             return
         workspace, actor = self.workspace, self.session.actor
-        dialog = PurgeDialog(lambda keep, progress: workspace.purge(keep, progress, actor), self)
+        dialog = PurgeDialog(
+            lambda keep, exclusions, progress: workspace.purge(
+                keep, progress, actor, include_exclusions=exclusions
+            ),
+            self,
+        )
         dialog.starting.connect(self._stop_recording)
         dialog.finished_purge.connect(self.reload_cameras)
         dialog.exec()

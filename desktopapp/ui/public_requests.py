@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,12 +31,19 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.images import IMAGE_SUFFIXES, read_image
-from desktopapp.core.requests import HeldRecord, NoFaceError, probe_from_image, probe_from_source
+from desktopapp.core.requests import (
+    Exclusion,
+    HeldRecord,
+    NoFaceError,
+    probe_from_image,
+    probe_from_source,
+)
 from desktopapp.core.session import Session
 from desktopapp.core.store.cameras import Camera
 from desktopapp.core.store.retention import ScrubIncompleteError
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Role, Vector
+from desktopapp.core.visits import DO_NOT_TRACK, STAFF
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.dates import local_date_text, local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
@@ -45,6 +52,34 @@ from desktopapp.ui.workers import run_in_background
 log = logging.getLogger(__name__)
 
 _FILE = "file"
+
+
+def counter_engine(vision: VisionConfig) -> VisionEngine:
+    """Detection and features for a capture at the counter (requests, staff enrolment)."""
+    # feature_processes must stay >= 1: dlib computing in a Qt pool thread corrupts the heap
+    # (docs/decisions.md); the child process is the safe place for it.
+    settings = vision.model_copy(update={"feature_processes": max(1, vision.feature_processes)})
+    return VisionEngine.configured(settings, [Role.FACE_DETECTION, Role.FACE_FEATURES])
+
+
+def capture_probe(engine: VisionEngine, camera: Camera | None, image_path: Path | None) -> Vector:
+    """The feature of the face in the picture, or in a fresh capture of ``camera`` that is
+    never shown; run off the UI thread."""
+    if image_path is not None:
+        return probe_from_image(engine, read_image(image_path))
+    assert camera is not None
+    return probe_from_source(engine, camera.source)
+
+
+def choose_picture(parent: QWidget, title: str) -> Path | None:
+    suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+    chosen, _filter = QFileDialog.getOpenFileName(
+        parent,
+        title,
+        "",
+        QCoreApplication.translate("PublicRequestsDialog", "Pictures (%1)").replace("%1", suffixes),
+    )
+    return Path(chosen) if chosen else None
 
 
 class PublicRequestsDialog(QDialog):
@@ -134,16 +169,9 @@ class PublicRequestsDialog(QDialog):
         choice = self.source.currentData()
         image_path: Path | None = None
         if choice == _FILE:
-            suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-            chosen, _filter = QFileDialog.getOpenFileName(
-                self,
-                self.tr("The person's picture"),
-                "",
-                self.tr("Pictures (%1)").replace("%1", suffixes),
-            )
-            if not chosen:
+            image_path = choose_picture(self, self.tr("The person's picture"))
+            if image_path is None:
                 return
-            image_path = Path(chosen)
         self.search(choice, image_path)
 
     def search(self, choice: object, image_path: Path | None = None) -> None:
@@ -153,20 +181,9 @@ class PublicRequestsDialog(QDialog):
 
         def job() -> tuple[Vector, list[HeldRecord]]:
             if self._engine is None:
-                # feature_processes must stay >= 1: dlib computing in a Qt pool thread corrupts
-                # the heap (docs/decisions.md); the child process is the safe place for it.
-                settings = vision.model_copy(
-                    update={"feature_processes": max(1, vision.feature_processes)}
-                )
-                self._engine = VisionEngine.configured(
-                    settings, [Role.FACE_DETECTION, Role.FACE_FEATURES]
-                )
+                self._engine = counter_engine(vision)
             engine = self._engine
-            if image_path is not None:
-                probe = probe_from_image(engine, read_image(image_path))
-            else:
-                assert camera is not None
-                probe = probe_from_source(engine, camera.source)
+            probe = capture_probe(engine, camera, image_path)
             assert engine.embedder is not None
             return probe, workspace.find_held(probe, engine.embedder, actor)
 
@@ -193,8 +210,10 @@ class PublicRequestsDialog(QDialog):
                 local_time_text(record.last_visit) if record.last_visit else "—",
                 ", ".join(record.stores) or "—",
                 attributes,
-                local_date_text(record.expires_at),
-                held if record.kind == "customer" else self.tr("opted out (no records kept)"),
+                local_date_text(record.expires_at)
+                if record.kind == "customer"
+                else self.tr("until withdrawn"),
+                self._held_text(record, held),
             ]
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
@@ -203,11 +222,26 @@ class PublicRequestsDialog(QDialog):
             self.message.setText(
                 self.tr("%n record(s) found for this person.", "", len(self._records))
             )
+            if any(record.kind == DO_NOT_TRACK for record in self._records):
+                self.message.setText(
+                    self.message.text()
+                    + " "
+                    + self.tr(
+                        "This person has opted out already: a new opt-out adds this capture to it."
+                    )
+                )
             self.delete.setText(self.tr("Delete what is held…"))
         else:
             self.message.setText(self.tr("Nothing is held about this person."))
             self.delete.setText(self.tr("Record the opt-out…"))
         self.delete.setEnabled(True)
+
+    def _held_text(self, record: HeldRecord, held: str) -> str:
+        if record.kind == STAFF:
+            return self.tr("enrolled staff (no records kept)")
+        if record.kind == DO_NOT_TRACK:
+            return self.tr("opted out (no records kept)")
+        return held
 
     def _failed(self, error: Exception) -> None:
         self.capture.setEnabled(True)
@@ -248,25 +282,32 @@ class PublicRequestsDialog(QDialog):
         visitors = [r.visitor_id for r in self._records if r.kind == "customer"]
         probe, engine = self._probe, self._engine
 
-        def job() -> tuple[int, bool]:
+        def job() -> tuple[int, bool, Exclusion | None]:
             incomplete = False
             for visitor_id in visitors:
                 try:
                     workspace.erase_held(visitor_id, actor)
                 except ScrubIncompleteError:
                     incomplete = True  # erased and audited; only the file clean-up waits
+            exclusion = None
             if opt_out and probe is not None and engine is not None and engine.embedder:
-                workspace.opt_out(probe, engine.embedder, actor)
-            return len(visitors), incomplete
+                exclusion = workspace.opt_out(probe, engine.embedder, actor)
+            return len(visitors), incomplete, exclusion
 
         self.delete.setEnabled(False)
-        run_in_background(job, lambda done: self._deleted(*done, opt_out), self._failed, self)
+        run_in_background(job, lambda done: self._deleted(*done), self._failed, self)
 
-    def _deleted(self, erased: int, incomplete: bool, opted_out: bool) -> None:
+    def _deleted(self, erased: int, incomplete: bool, opted_out: Exclusion | None) -> None:
         self._forget()
         self.message.setStyleSheet("color: #b00020;" if incomplete else "color: #1b5e20;")
         parts = [self.tr("%n record(s) deleted.", "", erased)]
-        if opted_out:
+        if opted_out is not None and opted_out.merged:
+            parts.append(
+                self.tr(
+                    "The person had opted out already; this capture was added to their opt-out."
+                )
+            )
+        elif opted_out is not None:
             parts.append(self.tr("The person will be left out of future analysis."))
         if incomplete:
             parts.append(ErrorTexts(self).scrub_incomplete())

@@ -25,13 +25,14 @@ from desktopapp.ui.workers import run_with_progress
 
 log = logging.getLogger(__name__)
 
-PurgeJob = Callable[[bool, Callable[[float], None]], PurgeResult]
+# (keep_statistics, include_exclusions, progress)
+PurgeJob = Callable[[bool, bool, Callable[[float], None]], PurgeResult]
 
 
 class PurgeDialog(QDialog):
-    """``purge(keep_statistics, progress)`` runs in a worker. ``starting`` is emitted on the UI
-    thread just before it (cameras and the store writer must stop first), ``finished_purge``
-    when it has ended, successfully or not."""
+    """``purge(keep_statistics, include_exclusions, progress)`` runs in a worker.
+    ``starting`` is emitted on the UI thread just before it (cameras and the store writer must
+    stop first), ``finished_purge`` when it has ended, successfully or not."""
 
     starting = Signal()
     finished_purge = Signal()
@@ -43,22 +44,29 @@ class PurgeDialog(QDialog):
         self.setWindowTitle(self.tr("Delete all personal data"))
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
-        explanation = QLabel(
+        self.explanation = QLabel(
             self.tr(
                 "This deletes every visitor, feature record, visit and movement path of this "
-                "PC for good, opt-outs included: they cannot be recovered, not even from the "
-                "database file. Cameras stop while it runs. The audit log, cameras, notice and "
-                "accounts stay."
+                "PC for good: they cannot be recovered, not even from the database file. "
+                "Cameras stop while it runs. The audit log, cameras, notice and accounts stay. "
+                "Opt-outs and enrolled staff stay too, so that people who asked not to be "
+                "analysed remain left out, unless you tick the box below."
             ),
             self,
         )
-        explanation.setWordWrap(True)
-        layout.addWidget(explanation)
+        self.explanation.setWordWrap(True)
+        layout.addWidget(self.explanation)
         self.keep_statistics = QCheckBox(
             self.tr("Keep the statistics (hourly counts that identify nobody)"), self
         )
         self.keep_statistics.setChecked(True)
         layout.addWidget(self.keep_statistics)
+        self.include_exclusions = QCheckBox(
+            self.tr("Also delete opt-outs and staff: they will be analysed again like any visitor"),
+            self,
+        )
+        self.include_exclusions.setObjectName("purge-include-exclusions")
+        layout.addWidget(self.include_exclusions)
         self.word = self.tr("DELETE")
         layout.addWidget(
             QLabel(self.tr("To confirm, type %1 below.").replace("%1", self.word), self)
@@ -96,14 +104,16 @@ class PurgeDialog(QDialog):
         self.purge_button.setEnabled(False)
         self.confirmation.setEnabled(False)
         self.keep_statistics.setEnabled(False)
+        self.include_exclusions.setEnabled(False)
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setValue(0)
         self.message.setText(self.tr("Deleting…"))
         self.starting.emit()
         keep, purge = self.keep_statistics.isChecked(), self._purge
+        exclusions = self.include_exclusions.isChecked()
         run_with_progress(
-            lambda progress: purge(keep, progress),
+            lambda progress: purge(keep, exclusions, progress),
             lambda fraction: self.progress.setValue(round(fraction * 100)),
             self._done,
             self._failed,
@@ -120,6 +130,12 @@ class PurgeDialog(QDialog):
             .replace("%2", str(result.templates))
             .replace("%3", str(result.visits))
             .replace("%4", str(result.path_points))
+            + (
+                " "
+                + self.tr("Opt-outs and staff kept: %1.").replace("%1", str(result.exclusions_kept))
+                if result.exclusions_kept
+                else ""
+            )
         )
         self._finish()
 

@@ -180,8 +180,10 @@ class _AccountsTab(QWidget):
         self.add = QPushButton(self.tr("Add account…"), self)
         self.role = QPushButton(self.tr("Change role…"), self)
         self.password = QPushButton(self.tr("Set password…"), self)
+        self.unlock = QPushButton(self.tr("Unlock"), self)
+        self.unlock.setObjectName("accounts-unlock")
         self.remove = QPushButton(self.tr("Remove"), self)
-        for button in (self.add, self.role, self.password, self.remove):
+        for button in (self.add, self.role, self.password, self.unlock, self.remove):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -192,6 +194,7 @@ class _AccountsTab(QWidget):
         self.add.clicked.connect(self.add_account)
         self.role.clicked.connect(self.change_role)
         self.password.clicked.connect(self.change_password)
+        self.unlock.clicked.connect(self.unlock_account)
         self.remove.clicked.connect(self.remove_account)
         self.reload()
 
@@ -278,6 +281,20 @@ class _AccountsTab(QWidget):
         self._run(
             lambda: workspace.set_password(user.name, password, actor),
             self.tr("The password of %1 was changed.").replace("%1", user.name),
+        )
+
+    def unlock_account(self) -> None:
+        user = self._selected()
+        if user is None:
+            return
+        if user.locked_until is None:
+            self.message.setStyleSheet("")
+            self.message.setText(self.tr("%1 is not locked.").replace("%1", user.name))
+            return
+        workspace, actor = self._dialog.workspace, self._dialog.session.actor
+        self._run(
+            lambda: workspace.unlock_user(user.name, actor),
+            self.tr("%1 is unlocked and can sign in again.").replace("%1", user.name),
         )
 
     def remove_account(self) -> None:

@@ -178,41 +178,61 @@
     </message>
     <message>
         <location filename="../../desktopapp/ui/audit_viewer.py" line="55"/>
+        <source>Account unlocked</source>
+        <translation>アカウントのロック解除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <source>Analysis stopped</source>
+        <translation>分析の停止</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <source>Staff enrolled</source>
+        <translation>従業員の登録</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <source>Staff removed</source>
+        <translation>従業員の登録取り消し</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
         <source>Unmasked view</source>
         <translation>マスクなし表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
@@ -220,92 +240,92 @@
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
         <source>Who (exact), e.g. user:tanaka</source>
         <translation>操作者（完全一致）例: user:tanaka</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="125"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="164"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="168"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="166"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="170"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="173"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="181"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="185"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="192"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="196"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="199"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="203"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>
@@ -954,217 +974,232 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="56"/>
         <source>The data was deleted and the deletion is recorded in the audit log, but another Raiten window or program using the data folder kept the file from being cleaned up, so deleted data may still be in it. Close other Raiten windows and programs that use the data folder: Raiten finishes the clean-up at its next hourly run.</source>
         <translation>データは削除され、監査ログにも記録されました。ただし、データフォルダーを使っている別のRaitenのウィンドウやプログラムがあったため、ファイルの後片付けが終わっておらず、削除したデータがファイル内に残っている可能性があります。データフォルダーを使っている他のRaitenのウィンドウやプログラムを閉じてください。次回の定時処理（1時間ごと）でRaitenが後片付けを完了します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="64"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="67"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="72"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="72"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="75"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="92"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="91"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="94"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="104"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
         <source>The camera stopped on an unexpected error; the details are in the log.</source>
         <translation>予期しないエラーでカメラが止まりました。詳しくはログを見てください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="116"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="118"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="121"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="121"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="124"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="128"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="129"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="132"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="137"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="140"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="148"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="147"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="150"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="151"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="154"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="154"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="155"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="158"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="165"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="168"/>
+        <source>The key that unlocks this data is kept in the computer&apos;s password store (keyring), which cannot be opened now. Nothing was changed. Sign in at this computer&apos;s desktop (or unlock the keyring) and start Raiten again.</source>
+        <translation>このデータを開く鍵はコンピューターのパスワード保管庫（キーリング）に保存されていますが、今は開けません。何も変更していません。このコンピューターのデスクトップにサインインして（またはキーリングのロックを解除して）から、Raiten をもう一度起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="173"/>
+        <source>The key found does not unlock this data: it was encrypted with another key. Nothing was changed. Put back the key file or keyring entry this data folder was made with, then start Raiten again.</source>
+        <translation>見つかった鍵ではこのデータを開けません。データは別の鍵で暗号化されています。何も変更していません。このデータフォルダーを作成したときの鍵ファイルまたはキーリングの項目を元に戻してから、Raiten をもう一度起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <source>The key file that unlocks this data is damaged. Nothing was changed. Put back a good copy of the key file, then start Raiten again.</source>
+        <translation>このデータを開く鍵ファイルが壊れています。何も変更していません。正常な鍵ファイルのコピーを戻してから、Raiten をもう一度起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="186"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="169"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="190"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="172"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="176"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="208"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="189"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="210"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="190"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="211"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="212"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="214"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="203"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="224"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="205"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="226"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="207"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="228"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="208"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="229"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="209"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="230"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="210"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="231"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -1284,60 +1319,70 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>Gui</name>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="138"/>
+        <location filename="../../desktopapp/ui/app.py" line="139"/>
         <source>The data folder %1 cannot be opened: %2</source>
         <translation>データフォルダー %1 を開けません: %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/app.py" line="190"/>
+        <source>Restoring a backup or starting empty replaces the database: an administrator must sign in first.</source>
+        <translation>バックアップからの復元や空のデータベースでの開始はデータベースを置き換えます。先に管理者がサインインしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/app.py" line="204"/>
+        <source>Only an administrator may recover the database; %1 is not one.</source>
+        <translation>データベースの復旧は管理者だけが行えます。%1 は管理者ではありません。</translation>
     </message>
 </context>
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="42"/>
+        <location filename="../../desktopapp/ui/login.py" line="43"/>
         <source>Raiten — sign in</source>
         <translation>Raiten — サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="45"/>
+        <location filename="../../desktopapp/ui/login.py" line="46"/>
         <source>Raiten</source>
         <translation>Raiten</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="50"/>
+        <location filename="../../desktopapp/ui/login.py" line="51"/>
         <source>The screen was locked. %1 or another account can unlock it.</source>
         <translation>画面がロックされました。%1 または他のアカウントで解除できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="63"/>
+        <location filename="../../desktopapp/ui/login.py" line="69"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="64"/>
+        <location filename="../../desktopapp/ui/login.py" line="70"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="73"/>
+        <location filename="../../desktopapp/ui/login.py" line="79"/>
         <source>Sign in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="86"/>
+        <location filename="../../desktopapp/ui/login.py" line="92"/>
         <source>Enter your name and password.</source>
         <translation>名前とパスワードを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="108"/>
+        <location filename="../../desktopapp/ui/login.py" line="114"/>
         <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
         <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="113"/>
+        <location filename="../../desktopapp/ui/login.py" line="119"/>
         <source>The name or the password is wrong.</source>
         <translation>名前またはパスワードが違います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="116"/>
+        <location filename="../../desktopapp/ui/login.py" line="122"/>
         <source>Signing in failed: %1</source>
         <translation>サインインできませんでした: %1</translation>
     </message>
@@ -1345,193 +1390,228 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="162"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="126"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="134"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="135"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="184"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="188"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="211"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <source>Change my &amp;password…</source>
+        <translation>自分のパスワードを変更(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="238"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="256"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="259"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
+        <source>S&amp;taff…</source>
+        <translation>従業員(&amp;T)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="283"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="309"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="322"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="346"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="361"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="367"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="382"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="373"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="388"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="397"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="412"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="557"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="552"/>
+        <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
+        <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
+        <source>Raiten keeps running</source>
+        <translation>Raiten は動作を続けます</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="564"/>
+        <source>%1 may not stop the analysis: a manager or an administrator must.</source>
+        <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="567"/>
+        <source>Raiten keeps analysing.</source>
+        <translation>Raiten は分析を続けています。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="578"/>
+        <source>Your password was changed.</source>
+        <translation>パスワードを変更しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="398"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="312"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="413"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="468"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="483"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="469"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="484"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="509"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="524"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="527"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="593"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="529"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="595"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1576,37 +1656,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="94"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="94"/>
         <source>no</source>
         <translation>不可</translation>
     </message>
@@ -1815,24 +1895,77 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
 </context>
 <context>
+    <name>OwnPasswordDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="35"/>
+        <source>Change my password</source>
+        <translation>自分のパスワードを変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="38"/>
+        <source>Account: %1</source>
+        <translation>アカウント: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="43"/>
+        <source>Current password</source>
+        <translation>現在のパスワード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="44"/>
+        <source>New password</source>
+        <translation>新しいパスワード</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="45"/>
+        <source>New password again</source>
+        <translation>新しいパスワード（確認）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="56"/>
+        <source>Change password</source>
+        <translation>パスワードを変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="74"/>
+        <source>The two new passwords differ.</source>
+        <translation>2つの新しいパスワードが一致しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="76"/>
+        <source>Enter your current password.</source>
+        <translation>現在のパスワードを入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="101"/>
+        <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
+        <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/own_password.py" line="106"/>
+        <source>The current password is wrong.</source>
+        <translation>現在のパスワードが違います。</translation>
+    </message>
+</context>
+<context>
     <name>PasswordDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="309"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="326"/>
         <source>Password for %1</source>
         <translation>%1 のパスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="316"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="333"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="317"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="334"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="336"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="353"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
@@ -2146,159 +2279,179 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="71"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="76"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="111"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="123"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="89"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="124"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="90"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="125"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="136"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="137"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="138"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="139"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="140"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="141"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="107"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="142"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="120"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="155"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="122"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="206"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="157"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="140"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="172"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="142"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="80"/>
         <source>Pictures (%1)</source>
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="176"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="193"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="186"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="203"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="197"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="243"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="204"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="223"/>
         <source>%n record(s) found for this person.</source>
         <translation>
             <numerusform>この方のデータが%n件見つかりました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="215"/>
+        <source>until withdrawn</source>
+        <translation>取り消すまで</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <source>This person has opted out already: a new opt-out adds this capture to it.</source>
+        <translation>この方はすでに利用停止（オプトアウト）を申し出ています。もう一度申し出を記録すると、今回の撮影がその記録に追加されます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="235"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="209"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="236"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="219"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="241"/>
+        <source>enrolled staff (no records kept)</source>
+        <translation>登録済みの従業員（記録なし）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="253"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="225"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="259"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="231"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="265"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="234"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
         <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
         <translation>
             <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="240"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="274"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="242"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="276"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="303"/>
         <source>%n record(s) deleted.</source>
         <translation>
             <numerusform>%n件を削除しました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="270"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="307"/>
+        <source>The person had opted out already; this capture was added to their opt-out.</source>
+        <translation>この方はすでに利用停止を申し出ていました。今回の撮影をその記録に追加しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="311"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
@@ -2306,47 +2459,57 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PurgeDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="43"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="44"/>
         <source>Delete all personal data</source>
         <translation>個人データをすべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="48"/>
-        <source>This deletes every visitor, feature record, visit and movement path of this PC for good, opt-outs included: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay.</source>
-        <translation>このPCのすべての来店者・特徴量・来店記録・動線を、オプトアウトの登録も含めて完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ、カメラ、告知内容、アカウントは残ります。</translation>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="49"/>
+        <source>This deletes every visitor, feature record, visit and movement path of this PC for good: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay. Opt-outs and enrolled staff stay too, so that people who asked not to be analysed remain left out, unless you tick the box below.</source>
+        <translation>このPCのすべての来店者・特徴量データ・来店記録・動線を完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ・カメラ・告知内容・アカウントは残ります。分析しないよう申し出た方が引き続き対象外となるよう、利用停止（オプトアウト）と登録済みの従業員も残します（下のチェックを入れた場合を除く）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="58"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="60"/>
         <source>Keep the statistics (hourly counts that identify nobody)</source>
         <translation>統計は残す（個人を識別しない時間帯別の件数）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="65"/>
+        <source>Also delete opt-outs and staff: they will be analysed again like any visitor</source>
+        <translation>利用停止と従業員も削除する（以後、他の来店者と同じく分析されます）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="70"/>
         <source>DELETE</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="72"/>
         <source>To confirm, type %1 below.</source>
         <translation>確認のため、下に「%1」と入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="79"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="87"/>
         <source>Delete everything</source>
         <translation>すべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="111"/>
         <source>Deleting…</source>
         <translation>削除しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="128"/>
         <source>Deleted %1 visitors, %2 feature records, %3 visits and %4 path points.</source>
         <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="135"/>
+        <source>Opt-outs and staff kept: %1.</source>
+        <translation>残した利用停止・従業員: %1件。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="147"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
     </message>
@@ -2470,22 +2633,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="352"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="369"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="359"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="376"/>
         <source>Notice profile</source>
         <translation>告知内容</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="360"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="377"/>
         <source>General</source>
         <translation>全般</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="361"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="378"/>
         <source>Accounts</source>
         <translation>アカウント</translation>
     </message>
@@ -2539,6 +2702,139 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
 </context>
 <context>
+    <name>StaffDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="76"/>
+        <source>Staff</source>
+        <translation>従業員</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="81"/>
+        <source>Employees who agree can be enrolled so that Raiten leaves them out of every statistic. Raiten keeps no name: write the staff number it gives on the employee&apos;s signed consent form, and keep the form. The capture is used for the enrolment only and is never shown.</source>
+        <translation>同意した従業員を登録すると、Raiten はその方をすべての集計から除外します。Raiten は名前を保存しません。表示される従業員番号を、従業員が署名した同意書に書き込み、同意書を保管してください。撮影は登録にだけ使い、画面には表示しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="94"/>
+        <source>Staff number</source>
+        <translation>従業員番号</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="95"/>
+        <source>Consented on</source>
+        <translation>同意日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="96"/>
+        <source>Recorded</source>
+        <translation>登録</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="97"/>
+        <source>Captures</source>
+        <translation>撮影数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="106"/>
+        <source>Remove the selected staff member…</source>
+        <translation>選択した従業員の登録を取り消す…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="115"/>
+        <source>Camera: %1</source>
+        <translation>カメラ: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="116"/>
+        <source>A picture of the employee…</source>
+        <translation>従業員の写真…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="117"/>
+        <source>Capture from</source>
+        <translation>撮影元</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="123"/>
+        <source>Consent given on</source>
+        <translation>同意した日</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="126"/>
+        <source>The employee has agreed, in writing, to be recognised as staff</source>
+        <translation>従業員が従業員として認識されることに書面で同意しました</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="131"/>
+        <source>Capture and enrol</source>
+        <translation>撮影して登録</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="159"/>
+        <source>%1 by %2</source>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="164"/>
+        <source>Staff %1</source>
+        <translation>従業員 %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="175"/>
+        <source>Tick the box once the employee has agreed.</source>
+        <translation>従業員の同意を得たらチェックを入れてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="180"/>
+        <source>The employee&apos;s picture</source>
+        <translation>従業員の写真</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="201"/>
+        <source>Looking for a face…</source>
+        <translation>顔を探しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="208"/>
+        <source>This employee is enrolled already as staff %1: the capture was added to it.</source>
+        <translation>この方はすでに従業員 %1 として登録されています。今回の撮影をその登録に追加しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="211"/>
+        <source>Enrolled as staff %1. Write this number on the signed consent form.</source>
+        <translation>従業員 %1 として登録しました。この番号を署名済みの同意書に書き込んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="220"/>
+        <source>Select a staff member first.</source>
+        <translation>先に従業員を選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="225"/>
+        <source>Remove staff member</source>
+        <translation>従業員の登録取り消し</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="227"/>
+        <source>Remove staff %1? Their captures are deleted and they will be analysed like any visitor from now on.</source>
+        <translation>従業員 %1 の登録を取り消しますか？撮影データは削除され、以後は他の来店者と同じく分析されます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="242"/>
+        <source>Staff %1 removed; their captures are deleted.</source>
+        <translation>従業員 %1 の登録を取り消し、撮影データを削除しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="255"/>
+        <source>No face could be seen. Ask the employee to face the camera closely, or use a clearer picture.</source>
+        <translation>顔が見つかりませんでした。従業員にカメラの近くで正面を向いてもらうか、より鮮明な写真を使ってください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="262"/>
+        <source>This did not work: %1</source>
+        <translation>処理できませんでした: %1</translation>
+    </message>
+</context>
+<context>
     <name>StoreHealthLabel</name>
     <message>
         <location filename="../../desktopapp/ui/store_health.py" line="47"/>
@@ -2560,13 +2856,13 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     <name>_AccountsTab</name>
     <message>
         <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="245"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="248"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="236"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="239"/>
         <source>Role</source>
         <translation>権限</translation>
     </message>
@@ -2592,51 +2888,66 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
     <message>
         <location filename="../../desktopapp/ui/settings_dialog.py" line="183"/>
+        <source>Unlock</source>
+        <translation>ロック解除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="185"/>
         <source>Remove</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="207"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="210"/>
         <source>locked until %1</source>
         <translation>%1までロック中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="215"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="218"/>
         <source>Select an account first.</source>
         <translation>先にアカウントを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="245"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="248"/>
         <source>Add account</source>
         <translation>アカウントを追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="256"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="259"/>
         <source>Account %1 added.</source>
         <translation>アカウント %1 を追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="267"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="270"/>
         <source>%1 is now %2.</source>
         <translation>%1 の権限を %2 にしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="280"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="283"/>
         <source>The password of %1 was changed.</source>
         <translation>%1 のパスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="289"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="292"/>
+        <source>%1 is not locked.</source>
+        <translation>%1 はロックされていません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="297"/>
+        <source>%1 is unlocked and can sign in again.</source>
+        <translation>%1 のロックを解除しました。再びサインインできます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="306"/>
         <source>Remove account</source>
         <translation>アカウントを削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="290"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="307"/>
         <source>Remove the account &quot;%1&quot;?</source>
         <translation>アカウント「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="297"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="314"/>
         <source>Account %1 removed.</source>
         <translation>アカウント %1 を削除しました。</translation>
     </message>

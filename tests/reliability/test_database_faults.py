@@ -37,10 +37,11 @@ from desktopapp.core.visits import VisitRecorder
 from desktopapp.core.workspace import Workspace, WorkspaceClosedError
 from desktopapp.ui.app import Gui, create_main_window
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.recovery import RecoveryDialog
 from desktopapp.ui.workers import run_in_background
 from tests.conftest import ROOT
-from tests.reliability.conftest import PROFILE, Mount, set_up, set_up_in_japanese
+from tests.reliability.conftest import PASSWORD, PROFILE, Mount, set_up, set_up_in_japanese
 from tests.streams import wait_for
 from tests.test_gui_operator import ModalWatch
 from tests.test_repeat_analysis import BASE, _event, _recorder
@@ -168,8 +169,9 @@ def test_a_restore_brings_back_the_backup_and_damaged_backups_are_refused(tmp_pa
             other.mkdir()
             os.replace(backup.path, backup.path.with_suffix(".keep"))
             shutil.copy(tmp_path / DB_FILE, other / DB_FILE)
+            # Another data folder's key (load_key refuses to make one beside this ciphertext).
             foreign = backups.create_backup(
-                open_database(other), tmp_path, Cipher(load_key(other)), BASE
+                open_database(other), tmp_path, Cipher(os.urandom(32)), BASE
             )
             content = foreign.path.read_bytes()
             foreign.path.unlink()
@@ -217,6 +219,11 @@ def test_the_gui_offers_the_backup_of_a_day_and_restores_it(
             seen.append(problem.text())  # type: ignore[attr-defined]
             seen.append(modal.restore_button.text())
             modal.restore_button.click()
+        elif isinstance(modal, LoginDialog) and modal.objectName() == "recovery-sign-in":
+            if modal.sign_in.isEnabled() and not modal.password_edit.text():
+                modal.name_edit.setText("tanaka")  # an administrator authorises the restore
+                modal.password_edit.setText(PASSWORD)
+                modal.sign_in.click()
         elif hasattr(modal, "reject"):
             modal.reject()  # the sign-in that follows
 

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,13 +189,15 @@ def replace_backups(
     return fresh
 
 
-def _decrypt_to(backup: Backup, target: Path, cipher: Cipher) -> None:
+def _plain_chunks(backup: Backup, cipher: Cipher) -> Iterator[bytes]:
+    """The backup's database image, chunk by chunk; StoreError (CORRUPT) when it is damaged,
+    cut off or sealed with another key."""
     damaged = StoreError(
         StoreProblem.CORRUPT,
         backup.path,
         f"The backup {backup.name} is damaged or was made with another data key.",
     )
-    with backup.path.open("rb") as source, target.open("wb") as out:
+    with backup.path.open("rb") as source:
         if source.read(len(_MAGIC)) != _MAGIC:
             raise damaged
         index = 0
@@ -207,14 +210,37 @@ def _decrypt_to(backup: Backup, target: Path, cipher: Cipher) -> None:
                 chunk = cipher.decrypt(sealed, _context(index))
             except DecryptError as exc:
                 raise damaged from exc
-            out.write(chunk[1:])
+            yield chunk[1:]
             if chunk[:1] == _LAST:
                 break
             index += 1
         if source.read(1):
             raise damaged
+
+
+def _decrypt_to(backup: Backup, target: Path, cipher: Cipher) -> None:
+    with target.open("wb") as out:
+        for chunk in _plain_chunks(backup, cipher):
+            out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
+
+
+def read_backup(backup: Backup, cipher: Cipher) -> sqlite3.Connection:
+    """The backup as a read-only database in memory (nothing decrypted touches the disk);
+    StoreError when it is damaged."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        image = bytearray(b"".join(_plain_chunks(backup, cipher)))
+        # The file-format bytes of a WAL database: an in-memory copy cannot have a WAL, and
+        # SQLite refuses to read one that says it does.
+        image[18:20] = b"\x01\x01"
+        conn.deserialize(bytes(image))
+        conn.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(StoreProblem.CORRUPT, backup.path, str(exc)) from exc
+    return conn
 
 
 def _check_restored(path: Path, backup: Backup) -> None:

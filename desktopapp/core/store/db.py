@@ -299,6 +299,21 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "ALTER TABLE stat_visit_hour ADD COLUMN unknown INTEGER NOT NULL DEFAULT 0",
         ),
     ),
+    (
+        8,
+        (
+            # A consenting employee enrolled as staff (kind 'staff'), excluded from every
+            # statistic. No name (G-05): the shop's consent form carries the number. When the
+            # employee consented, and which account recorded it, for the audit of consent.
+            """CREATE TABLE staff_consent (
+                visitor_id TEXT PRIMARY KEY REFERENCES visitor(id) ON DELETE CASCADE,
+                number INTEGER NOT NULL UNIQUE,
+                consented_on TEXT NOT NULL,
+                recorded_at TEXT NOT NULL,
+                recorded_by TEXT NOT NULL
+            )""",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,6 +1,11 @@
 """One-click purge (G-14): every visitor, template, visit and path point goes, unrecoverably.
 
-The hourly statistics are either kept (all visits are folded into them first) or deleted too.
+Opt-outs and consenting staff stay unless ``include_exclusions`` says otherwise: a person's
+request outlives a purge of the analytics data (issue 16), and a purge that let an opted-out
+person be recorded again would break that request. Their visitors, templates and consent records
+are set aside in memory, the tables emptied as before, and they are put back in the same
+transaction. The hourly statistics are either kept (all visits are folded into them first) or
+deleted too.
 Audit entries, notices, cameras, operator, stores and settings are not personal data and stay;
 so do POS purchases, unlinked from the deleted visits.
 Afterwards no byte of a deleted row is left in the file or its WAL: secure_delete overwrites
@@ -24,7 +29,9 @@ from desktopapp.core.store.statistics import STAT_TABLES
 
 log = logging.getLogger(__name__)
 
-_PERSONAL_TABLES = ("path_point", "zone_dwell", "visit", "template", "visitor")
+_PERSONAL_TABLES = ("path_point", "zone_dwell", "visit", "staff_consent", "template", "visitor")
+# What an exclusion consists of, parents first: (table, its visitor id column).
+_EXCLUSION_ROWS = (("visitor", "id"), ("template", "visitor_id"), ("staff_consent", "visitor_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +42,19 @@ class PurgeResult:
     path_points: int
     statistics_rows: int  # rows of the stat_* tables deleted (0 when the statistics are kept)
     seconds: float
+    exclusions_kept: int = 0  # opt-outs and staff kept (0 when they were deleted too)
 
 
 def purge_personal_data(
     db: sqlite_utils.Database,
     *,
     keep_statistics: bool,
+    include_exclusions: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> PurgeResult:
-    """Delete all personal data in one transaction, then scrub the file. ``progress`` gets
-    increasing fractions from 0.0 to 1.0."""
+    """Delete all personal data in one transaction, then scrub the file; opt-outs and staff
+    too only with ``include_exclusions``. ``progress`` gets increasing fractions from 0.0 to
+    1.0."""
     report = progress or (lambda _fraction: None)
     started = time.perf_counter()
     conn: sqlite3.Connection = db.conn
@@ -70,9 +80,15 @@ def purge_personal_data(
             # Purchases are not personal data and stay; their links to visits go (what ON
             # DELETE SET NULL would do with enforcement on), after the fold that may count them.
             conn.execute("UPDATE purchase SET visit_id = NULL WHERE visit_id IS NOT NULL")
+            kept = [] if include_exclusions else _set_aside(conn)
             for step, table in enumerate(_PERSONAL_TABLES, start=1):
                 deleted[table] = conn.execute(f"DELETE FROM {table}").rowcount
-                report(0.5 + 0.05 * step)
+                report(0.5 + 0.04 * step)
+            for table, rows in kept:
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                    deleted[table] -= len(rows)
             dangling = {row[0] for row in conn.execute("PRAGMA foreign_key_check")}
             if dangling:
                 raise sqlite3.IntegrityError(
@@ -88,6 +104,7 @@ def purge_personal_data(
         path_points=deleted["path_point"],
         statistics_rows=statistics_rows,
         seconds=time.perf_counter() - started,
+        exclusions_kept=sum(len(rows) for table, rows in kept if table == "visitor"),
     )
     try:
         scrub(conn)
@@ -98,3 +115,18 @@ def purge_personal_data(
     log.info("purged personal data: %s", result)
     report(1.0)
     return result
+
+
+def _set_aside(conn: sqlite3.Connection) -> list[tuple[str, list[tuple[object, ...]]]]:
+    """The rows of every opt-out and staff member, parents first. Few (one per person who
+    asked), so they are held in memory while the tables are emptied wholesale; deleting
+    customers row by row instead would cost the fast path of DELETE without WHERE. One scan of
+    the visitors finds them; their templates are found through the visitor index."""
+    ids = [row[0] for row in conn.execute("SELECT id FROM visitor WHERE kind IN ('dnt', 'staff')")]
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    return [
+        (table, conn.execute(f"SELECT * FROM {table} WHERE {column} IN ({marks})", ids).fetchall())
+        for table, column in _EXCLUSION_ROWS
+    ]

@@ -417,6 +417,29 @@ class UserStore:
         self._audit.append(actor, "user.password", {"name": user.name})
         log.info("account %d: password changed", user.user_id)
 
+    def change_own_password(self, name: str, old: str, new: str) -> None:
+        """The signed-in user's new password, given the current one: a wrong current
+        password counts as a failed sign-in (LoginError, lock-out included)."""
+        problems = password_problems(name, new)
+        if problems:
+            raise PasswordRuleError(problems)
+        user = self.authenticate(name, old)
+        self.set_password(user.name, new, actor=f"user:{user.name}")
+
+    def unlock(self, name: str, *, actor: str) -> User:
+        """Lift a lock-out before it runs out (an administrator's act); audited."""
+        with immediate_transaction(self._conn):
+            user = self._require(name)
+            self._conn.execute(
+                "UPDATE app_user SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
+                (user.user_id,),
+            )
+        self._audit.append(
+            actor, "user.unlock", {"name": user.name, "was_locked": bool(user.locked_until)}
+        )
+        log.info("account %d unlocked", user.user_id)
+        return replace(user, failed_attempts=0, locked_until=None)
+
     def remove(self, name: str, *, actor: str) -> None:
         with immediate_transaction(self._conn):
             user = self._require(name)
