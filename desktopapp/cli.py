@@ -24,6 +24,7 @@ import sqlite_utils
 
 from desktopapp.core.access import Role as UserRole
 from desktopapp.core.analytics import Analytics, Period
+from desktopapp.core.chain.errors import ChainError
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.counting import CountingLine
 from desktopapp.core.floor import Space
@@ -1003,6 +1004,10 @@ def build_parser() -> argparse.ArgumentParser:
     users_role.add_argument("role", choices=roles)
     users_role.set_defaults(func=cmd_users_set_role)
 
+    from desktopapp.cli_chain import register as register_chain  # noqa: PLC0415
+
+    register_chain(sub, common, _Parser, _emit, _cli_actor)
+
     parser.set_defaults(func=cmd_gui)
     return parser
 
@@ -1033,6 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ExportError,
         PasswordRuleError,
         UserError,
+        ChainError,
     ) as exc:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)
