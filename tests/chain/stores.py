@@ -19,7 +19,7 @@ from desktopapp.core.store.db import open_database
 from desktopapp.core.store.retention import RetentionPolicy, sweep
 from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.types import Gender
-from desktopapp.core.visits import RecorderConfig, Recorded, VisitRecorder
+from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder
 
 OPERATOR = "Sample Shoten"
 # The server's clock is the later of its own and the store's (a store can move time forward,
@@ -114,7 +114,9 @@ class Store:
         return {str(r[0]) for r in self.db.execute("SELECT id FROM visitor")}
 
     def customers(self) -> set[str]:
-        return {str(r[0]) for r in self.db.execute("SELECT id FROM visitor WHERE kind = 'customer'")}
+        return {
+            str(r[0]) for r in self.db.execute("SELECT id FROM visitor WHERE kind = 'customer'")
+        }
 
     def close(self) -> None:
         self.db.conn.close()
