@@ -137,3 +137,19 @@ def new_chain(admin_url: str, root: Path, operator: str = OPERATOR) -> Path:
     out = root / f"{operator.replace(' ', '_')}.enrol"
     membership.init_operator(admin_url, out, operator)
     return out
+
+
+def at_similarity(feature: np.ndarray, cosine: float, seed: int) -> np.ndarray:
+    """A unit vector whose cosine similarity with ``feature`` is exactly ``cosine``."""
+    other = np.random.default_rng(seed).standard_normal(DIM).astype(np.float64)
+    base = feature.astype(np.float64)
+    other -= (other @ base) * base
+    other /= np.linalg.norm(other)
+    return (cosine * base + np.sqrt(1 - cosine**2) * other).astype(np.float32)
+
+
+def server_rows(admin_url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]

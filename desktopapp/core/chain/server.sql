@@ -389,6 +389,9 @@ BEGIN
     IF op IS NULL OR st IS NULL THEN
         RAISE EXCEPTION 'not a store of any operator' USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- Expiry makes tombstones, whose change numbers must follow commit order too.
+    PERFORM pg_advisory_xact_lock(hashtextextended(op::text, 19));
+    PERFORM raiten.sweep(op, clock);
     UPDATE raiten.store SET last_contact = clock WHERE store_id = st;
     SELECT horizon_change INTO horizon FROM raiten.operator WHERE operator_id = op;
     IF p_cursor > 0 AND p_cursor < horizon THEN
