@@ -14,6 +14,8 @@ from desktopapp.core.chain import membership
 from desktopapp.core.chain.sync import ChainSync, SyncResult
 from desktopapp.core.modes import Mode
 from desktopapp.core.pipeline import AttributeSummary, TrackClosed
+from desktopapp.core.requests import PublicRequests
+from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
 from desktopapp.core.store.retention import RetentionPolicy, sweep
@@ -107,6 +109,12 @@ class Store:
             self._recorder.reload_galleries()
         return result
 
+    def erase(self, visitor_id: str) -> None:
+        """The counter's erasure request (G-08), as the GUI runs it."""
+        PublicRequests(
+            self.db, self.cipher, AuditLog(self.db), threshold=THRESHOLD, dim=DIM, model=""
+        ).erase(visitor_id, actor="user:counter")
+
     def retention(self) -> None:
         sweep(self.db, RetentionPolicy(days=RETENTION_DAYS), self.now)
 
@@ -152,4 +160,5 @@ def server_rows(admin_url: str, sql: str, *params: object) -> list[tuple[object,
     import psycopg  # noqa: PLC0415
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        cursor = conn.execute(sql, params)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description else []

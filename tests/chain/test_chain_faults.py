@@ -14,15 +14,8 @@ import pytest
 from desktopapp.core.chain import local
 from desktopapp.core.chain.errors import ChainError, ChainProblem
 from desktopapp.core.chain.sync import ChainSync
-from desktopapp.core.requests import PublicRequests
 from desktopapp.core.store.audit import AuditLog
-from tests.chain.stores import THRESHOLD, Store, new_chain, person, seen, server_rows, stores
-
-
-def _erase(store: Store, visitor_id: str) -> None:
-    PublicRequests(
-        store.db, store.cipher, AuditLog(store.db), threshold=THRESHOLD, dim=128, model=""
-    ).erase(visitor_id, actor="user:counter")
+from tests.chain.stores import new_chain, person, seen, server_rows, stores
 
 
 def test_a_connection_killed_mid_push_loses_and_doubles_nothing(
@@ -119,7 +112,7 @@ def test_erasure_while_a_store_is_offline_reaches_it_when_it_returns(
         ueno.sync()
         assert alice_id in ueno.visitors()
         # Ueno goes offline; alice asks Shibuya's counter to erase her data.
-        _erase(shibuya, alice_id)
+        shibuya.erase(alice_id)
         shibuya.sync()
         assert server_rows(
             pg_admin_url, "SELECT reason FROM raiten.tombstone WHERE visitor_id = %s", alice_id
@@ -165,7 +158,7 @@ def test_a_store_offline_for_weeks_pulls_the_gallery_again(
         # Kyoto's line goes down. Bob is erased at Shibuya the next day.
         for store in (shibuya, ueno, kyoto):
             store.now += timedelta(days=1)
-        _erase(shibuya, bob_id)
+        shibuya.erase(bob_id)
         shibuya.sync()
         ueno.sync()
         assert bob_id not in ueno.visitors()

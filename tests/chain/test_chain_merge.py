@@ -3,10 +3,12 @@ survivor whichever store meets the other first; a look-alike is not merged."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from desktopapp.core import visits as visits_module
 from desktopapp.core.chain.sync import MERGE_MARGIN
 from tests.chain.stores import (
     THRESHOLD,
@@ -75,3 +77,42 @@ def test_a_look_alike_close_to_the_live_threshold_is_not_merged(
         assert ueno.sync().merged == 0
         shibuya.sync()
         assert shibuya.visitors() == ueno.visitors() == {a, b}
+
+
+@pytest.mark.parametrize("erased_survives_the_merge", [True, False])
+def test_an_erasure_racing_a_merge_leaves_nothing_of_the_person(
+    pg_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    erased_survives_the_merge: bool,
+) -> None:
+    enrolment = new_chain(pg_admin_url, tmp_path)
+    # The two ids in a chosen order: the erased one is the merge's survivor or its loser.
+    low, high = uuid.UUID(int=1 << 120), uuid.UUID(int=2 << 120)
+    ids = iter([low, high] if erased_survives_the_merge else [high, low])
+    monkeypatch.setattr(visits_module.uuid, "uuid4", lambda: next(ids))
+    with stores(tmp_path, "Shibuya", "Ueno") as (shibuya, ueno):
+        shibuya.join(enrolment)
+        ueno.join(enrolment)
+        alice = person(1)
+        erased = shibuya.visit(seen(alice, 1)).visitor_id
+        other = ueno.visit(seen(alice, 2)).visitor_id
+        assert erased and other
+        shibuya.sync()
+        # Ueno pulls Shibuya's id and is about to push the merge when Shibuya's counter
+        # erases her.
+        syncer = ueno.syncer()
+        with syncer.connect() as pg:
+            syncer.push(pg)
+            _, new_ids = syncer.pull(pg)
+            shibuya.erase(erased)
+            shibuya.sync()
+            assert syncer.merge_duplicates(new_ids) == 1
+            syncer.push(pg)
+        for store in (ueno, shibuya, ueno):
+            store.sync()
+        assert shibuya.visitors() == ueno.visitors() == set()
+        assert server_rows(pg_admin_url, "SELECT count(*) FROM raiten.gallery") == [(0,)]
+        assert server_rows(
+            pg_admin_url, "SELECT count(*) FROM raiten.visit WHERE visitor_id IS NOT NULL"
+        ) == [(0,)]

@@ -269,30 +269,68 @@ BEGIN
     SELECT * FROM unnest(p_seq, p_kind, p_key, p_doc, p_blob) AS u(seq, kind, key, doc, blob)
     WHERE u.seq > done;
 
-    -- Erasure and expiry: tombstone, the gallery row and the visits go.
+    -- Merges, erasures and expiry become tombstones (raiten_dead holds this push's), then the
+    -- gallery rows go and the visits go or move to the survivor. A merge and an erasure of
+    -- the same person may come from two stores in either order: a merge whose loser was
+    -- erased erases the survivor too, and an erasure of a merged visitor follows it to its
+    -- survivor, so the erased person's features never live on under the other id.
+    CREATE TEMP TABLE pg_temp.raiten_dead (
+        visitor_id uuid PRIMARY KEY, reason text, survivor uuid) ON COMMIT DROP;
+    INSERT INTO pg_temp.raiten_dead
+    SELECT DISTINCT ON (target)
+           target, CASE WHEN erased THEN 'erased' ELSE 'merged' END,
+           CASE WHEN erased THEN NULL ELSE (i.doc->>'survivor')::uuid END
+    FROM (
+        SELECT i.*, CASE WHEN l.reason = 'erased' THEN (i.doc->>'survivor')::uuid
+                         ELSE i.key::uuid END AS target,
+               coalesce(l.reason = 'erased' OR s.reason = 'erased', false) AS erased
+        FROM pg_temp.raiten_push_item i
+        LEFT JOIN raiten.tombstone l ON l.operator_id = op AND l.visitor_id = i.key::uuid
+        LEFT JOIN raiten.tombstone s
+          ON s.operator_id = op AND s.visitor_id = (i.doc->>'survivor')::uuid
+        WHERE i.kind = 'merge'
+    ) AS i
+    ORDER BY target, erased DESC
+    ON CONFLICT DO NOTHING;
+    INSERT INTO raiten.tombstone (operator_id, visitor_id, change, reason, survivor, at)
+    SELECT op, visitor_id, nextval('raiten.change_seq'), reason, survivor, clock
+    FROM pg_temp.raiten_dead
+    ON CONFLICT DO NOTHING;
+    INSERT INTO pg_temp.raiten_dead
+    WITH RECURSIVE target (visitor_id, reason) AS (
+        SELECT DISTINCT key::uuid, doc->>'reason' FROM pg_temp.raiten_push_item
+        WHERE kind = 'erase'
+        UNION
+        SELECT t.survivor, 'erased' FROM target
+        JOIN raiten.tombstone t ON t.operator_id = op AND t.visitor_id = target.visitor_id
+        WHERE target.reason = 'erased' AND t.reason = 'merged'
+    )
+    SELECT DISTINCT ON (visitor_id) visitor_id, reason, NULL::uuid FROM target
+    ORDER BY visitor_id, reason = 'erased' DESC
+    ON CONFLICT (visitor_id) DO UPDATE SET reason = 'erased', survivor = NULL
+        WHERE excluded.reason = 'erased';
     WITH t AS (
         INSERT INTO raiten.tombstone (operator_id, visitor_id, change, reason, survivor, at)
-        SELECT op, key::uuid, nextval('raiten.change_seq'),
-               CASE kind WHEN 'merge' THEN 'merged' ELSE doc->>'reason' END,
-               (doc->>'survivor')::uuid, clock
-        FROM pg_temp.raiten_push_item WHERE kind IN ('erase', 'merge') ORDER BY seq
-        ON CONFLICT DO NOTHING RETURNING visitor_id
+        SELECT op, visitor_id, nextval('raiten.change_seq'), reason, survivor, clock
+        FROM pg_temp.raiten_dead d
+        ON CONFLICT (operator_id, visitor_id) DO UPDATE SET
+            reason = 'erased', survivor = NULL, change = excluded.change
+            WHERE excluded.reason = 'erased' AND tombstone.reason <> 'erased'
+        RETURNING 1
     )
     SELECT count(*) INTO n FROM t;
-    accepted := accepted + n;
-    DELETE FROM raiten.gallery g USING pg_temp.raiten_push_item i
-    WHERE g.operator_id = op AND i.kind IN ('erase', 'merge') AND g.visitor_id = i.key::uuid;
+    accepted := accepted + (SELECT count(*) FROM pg_temp.raiten_push_item
+                            WHERE kind IN ('erase', 'merge'));
+    DELETE FROM raiten.gallery g USING pg_temp.raiten_dead d
+    WHERE g.operator_id = op AND g.visitor_id = d.visitor_id;
     IF FOUND THEN
         UPDATE raiten.operator SET scrub_due = true WHERE operator_id = op;
     END IF;
-    UPDATE raiten.visit v SET visitor_id = t.survivor
-    FROM raiten.tombstone t JOIN pg_temp.raiten_push_item i ON i.kind = 'merge' AND t.visitor_id = i.key::uuid
-    WHERE v.operator_id = op AND t.operator_id = op AND t.reason = 'merged'
-      AND v.visitor_id = t.visitor_id;
-    DELETE FROM raiten.visit v
-    USING raiten.tombstone t JOIN pg_temp.raiten_push_item i ON i.kind = 'erase' AND t.visitor_id = i.key::uuid
-    WHERE v.operator_id = op AND t.operator_id = op AND t.reason <> 'merged'
-      AND v.visitor_id = t.visitor_id;
+    UPDATE raiten.visit v SET visitor_id = d.survivor
+    FROM pg_temp.raiten_dead d
+    WHERE v.operator_id = op AND d.reason = 'merged' AND v.visitor_id = d.visitor_id;
+    DELETE FROM raiten.visit v USING pg_temp.raiten_dead d
+    WHERE v.operator_id = op AND d.reason <> 'merged' AND v.visitor_id = d.visitor_id;
 
     -- Visitors: refused when tombstoned; otherwise merged with what the server holds.
     SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_object(
