@@ -64,14 +64,22 @@ _TABLES = (
         loser TEXT PRIMARY KEY, survivor TEXT NOT NULL) WITHOUT ROWID""",
 )
 _QUIET = "WHEN NOT EXISTS (SELECT 1 FROM chain_applying)"
+# (name, event, outbox values, extra condition)
 _TRIGGERS = (
-    ("chain_visitor_ins", "AFTER INSERT ON visitor", "'visitor', NEW.id, NULL"),
-    ("chain_visitor_upd", "AFTER UPDATE ON visitor", "'visitor', NEW.id, NULL"),
-    ("chain_visitor_del", "AFTER DELETE ON visitor", "'gone', OLD.id, OLD.expires_at"),
-    ("chain_template_ins", "AFTER INSERT ON template", "'visitor', NEW.visitor_id, NULL"),
-    ("chain_visit_ins", "AFTER INSERT ON visit", "'visit', NEW.id, NULL"),
-    ("chain_visit_upd", "AFTER UPDATE ON visit", "'visit', NEW.id, NULL"),
-    ("chain_audit_ins", "AFTER INSERT ON audit", "'audit', NEW.id, NULL"),
+    ("chain_visitor_ins", "AFTER INSERT ON visitor", "'visitor', NEW.id, NULL", ""),
+    ("chain_visitor_upd", "AFTER UPDATE ON visitor", "'visitor', NEW.id, NULL", ""),
+    # Not for visitors whose time is up: the server expires those by itself, and a retention
+    # sweep would otherwise queue one row per expired visitor.
+    (
+        "chain_visitor_del",
+        "AFTER DELETE ON visitor",
+        "'gone', OLD.id, OLD.expires_at",
+        "OLD.expires_at > strftime('%Y-%m-%dT%H:%M:%S', 'now')",
+    ),
+    ("chain_template_ins", "AFTER INSERT ON template", "'visitor', NEW.visitor_id, NULL", ""),
+    ("chain_visit_ins", "AFTER INSERT ON visit", "'visit', NEW.id, NULL", ""),
+    ("chain_visit_upd", "AFTER UPDATE ON visit", "'visit', NEW.id, NULL", ""),
+    ("chain_audit_ins", "AFTER INSERT ON audit", "'audit', NEW.id, NULL", ""),
 )
 
 
@@ -93,15 +101,17 @@ def _trigger_statements(conn: sqlite3.Connection) -> list[tuple[str, str]]:
                     f"chain_{table}_{when}",
                     f"AFTER {event} ON {table}",
                     f"'stat:{table}', NEW.rowid, NULL",
+                    "",
                 )
             )
     return [
         (
             name,
-            f"CREATE TRIGGER IF NOT EXISTS {name} {event} {_QUIET} BEGIN "
+            f"CREATE TRIGGER IF NOT EXISTS {name} {event} {_QUIET}"
+            f"{' AND ' + condition if condition else ''} BEGIN "
             f"INSERT INTO chain_outbox (entity, key, info) VALUES ({values}); END",
         )
-        for name, event, values in triggers
+        for name, event, values, condition in triggers
     ]
 
 
