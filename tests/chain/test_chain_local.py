@@ -9,6 +9,7 @@ from pathlib import Path
 from desktopapp.core.chain import local
 from desktopapp.core.chain.membership import leave
 from desktopapp.core.store.purge import purge_personal_data
+from desktopapp.core.store.visits import NewVisit, VisitStore
 from tests.chain.stores import new_chain, person, seen, server_rows, stores
 
 
@@ -79,3 +80,32 @@ def test_retention_queues_no_deletion_of_visitors_whose_time_is_up(
         shibuya.erase(bob)
         gone = shibuya.db.execute("SELECT key FROM chain_outbox WHERE entity = 'gone'")
         assert gone.fetchall() == [(bob,)]
+
+
+def test_a_visit_without_a_visitor_expires_on_the_server_too(
+    pg_admin_url: str, tmp_path: Path
+) -> None:
+    enrolment = new_chain(pg_admin_url, tmp_path)
+    with stores(tmp_path, "Shibuya") as (shibuya,):
+        shibuya.join(enrolment)
+        store_id = shibuya.recorder.store_id
+        with shibuya.db.conn:
+            VisitStore(shibuya.db, shibuya.cipher).add_visit(
+                NewVisit(
+                    store_id,
+                    None,
+                    shibuya.now,
+                    shibuya.now + timedelta(minutes=5),
+                    "30-39",
+                    "female",
+                    False,
+                    1,
+                    "attributes",
+                )
+            )
+        shibuya.sync()
+        assert server_rows(pg_admin_url, "SELECT count(*) FROM raiten.visit") == [(1,)]
+        # No notice here: such a visit is kept for a day, on the server as at the store.
+        shibuya.now += timedelta(days=2)
+        shibuya.sync()
+        assert server_rows(pg_admin_url, "SELECT count(*) FROM raiten.visit") == [(0,)]

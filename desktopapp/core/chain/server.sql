@@ -117,10 +117,14 @@ CREATE TABLE IF NOT EXISTS raiten.visit (
     store_id uuid NOT NULL,
     local_id bigint NOT NULL,
     visitor_id uuid,
+    -- Set for a visit without a visitor (it goes with no visitor's expiry): when the store's
+    -- retention period ends for it.
+    expires_at timestamptz,
     row jsonb NOT NULL,
     PRIMARY KEY (operator_id, store_id, local_id)
 );
 CREATE INDEX IF NOT EXISTS visit_visitor ON raiten.visit (operator_id, visitor_id);
+CREATE INDEX IF NOT EXISTS visit_expires ON raiten.visit (operator_id, expires_at);
 
 CREATE TABLE IF NOT EXISTS raiten.stat (
     operator_id uuid NOT NULL REFERENCES raiten.operator,
@@ -213,6 +217,7 @@ BEGIN
         WHERE v.operator_id = op AND v.visitor_id = e.visitor_id;
         UPDATE raiten.operator SET scrub_due = true WHERE operator_id = op;
     END IF;
+    DELETE FROM raiten.visit WHERE operator_id = op AND expires_at <= p_now;
     SELECT tombstone_days INTO days FROM raiten.operator WHERE operator_id = op;
     WITH old AS (
         DELETE FROM raiten.tombstone
@@ -366,16 +371,19 @@ BEGIN
 
     -- Visits: a merged visitor's go to the survivor; an erased or expired one's are dropped.
     WITH v AS (
-        INSERT INTO raiten.visit AS old (operator_id, store_id, local_id, visitor_id, row)
+        INSERT INTO raiten.visit AS old (operator_id, store_id, local_id, visitor_id,
+                                         expires_at, row)
         SELECT DISTINCT ON (i.key) op, st, (i.doc->>'id')::bigint,
-               coalesce(t.survivor, nullif(i.doc->>'visitor_id', '')::uuid), i.doc
+               coalesce(t.survivor, nullif(i.doc->>'visitor_id', '')::uuid),
+               (i.doc->>'expires_at')::timestamptz, i.doc
         FROM pg_temp.raiten_push_item i
         LEFT JOIN raiten.tombstone t
           ON t.operator_id = op AND t.visitor_id = nullif(i.doc->>'visitor_id', '')::uuid
         WHERE i.kind = 'visit' AND (t.visitor_id IS NULL OR t.reason = 'merged')
         ORDER BY i.key, i.seq DESC
         ON CONFLICT (operator_id, store_id, local_id) DO UPDATE SET
-            visitor_id = excluded.visitor_id, row = excluded.row
+            visitor_id = excluded.visitor_id, expires_at = excluded.expires_at,
+            row = excluded.row
         RETURNING 1
     )
     SELECT count(*) INTO n FROM v;

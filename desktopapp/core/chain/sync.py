@@ -26,7 +26,7 @@ import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from desktopapp.core.chain import local
 from desktopapp.core.chain.errors import ChainError, ChainProblem
 from desktopapp.core.chain.server import connect, connection_error, describe
 from desktopapp.core.matching import Gallery
+from desktopapp.core.notice import NoticeStore
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import fold_visits, scrub
@@ -272,6 +273,12 @@ class ChainSync:
         items.sort(key=lambda item: item.seq)
         return items
 
+    def _anonymous_days(self) -> int:
+        """How long the notice in force keeps a visit without a visitor (at least a day, as
+        the recorder's retention policy has it)."""
+        notice = NoticeStore(self._db).current()
+        return max(1, notice.profile.retention_days) if notice else 1
+
     def _store_names(self) -> dict[int, str]:
         return {int(i): str(n) for i, n in self._conn.execute("SELECT id, name FROM store")}
 
@@ -329,6 +336,7 @@ class ChainSync:
         primary = [
             str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})") if int(r[5]) > 0
         ]
+        anonymous_days = self._anonymous_days() if table == "visit" else 0
         docs = []
         for values in cursor.fetchall():
             row = dict(zip(columns, values, strict=True))
@@ -336,6 +344,10 @@ class ChainSync:
             if "store_id" in row:
                 # Local store numbers mean nothing elsewhere: the name does.
                 row["store"] = names.get(int(row.pop("store_id")), self.state.store_name)
+            if table == "visit" and row.get("visitor_id") is None:
+                # No visitor's expiry takes it away on the server: it carries its own.
+                ended = datetime.fromisoformat(str(row["ended_at"]))
+                row["expires_at"] = (ended + timedelta(days=anonymous_days)).isoformat()
             if entity.startswith("stat:"):
                 identity = {c: row[c] for c in primary if c != "store_id"}
                 identity["store"] = row.get("store")
