@@ -36,22 +36,6 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     return open_database(args.data_dir), Cipher(load_key(args.data_dir))
 
 
-def merge_threshold_base(data_dir: Path) -> float:
-    """The live match threshold in force (settings, else the default embedder's manifest
-    value); merges ask for more than this."""
-    from desktopapp.core.config import load_settings  # noqa: PLC0415
-    from desktopapp.core.vision.registry import ModelRegistry  # noqa: PLC0415
-    from desktopapp.core.vision.types import Role  # noqa: PLC0415
-
-    vision = load_settings(data_dir).vision
-    if vision.threshold is not None:
-        return float(vision.threshold)
-    registry = ModelRegistry.load()
-    chosen = vision.face_features
-    entry = registry.get(chosen) if chosen else registry.default(Role.FACE_FEATURES)
-    return float(entry.options.get("threshold", 0.92))
-
-
 def register(
     sub: Any,
     common: argparse.ArgumentParser,
@@ -106,10 +90,12 @@ def register(
 
     def cmd_sync(args: argparse.Namespace) -> int:
         _require_driver()
-        from desktopapp.core.chain.sync import ChainSync  # noqa: PLC0415
+        from desktopapp.core.chain.sync import ChainSync, live_threshold  # noqa: PLC0415
+        from desktopapp.core.config import load_settings  # noqa: PLC0415
 
         db, cipher = _open(args)
-        result = ChainSync(db, cipher, threshold=merge_threshold_base(args.data_dir)).sync()
+        threshold = live_threshold(load_settings(args.data_dir).vision)
+        result = ChainSync(db, cipher, threshold=threshold).sync()
         payload = {
             "pushed": result.pushed,
             "pulled": result.pulled,

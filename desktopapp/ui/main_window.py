@@ -47,6 +47,7 @@ from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
+from desktopapp.ui.chain_status import ChainStatusButton
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.idle import IdleWatcher
@@ -150,6 +151,10 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(self)
         self.user_label.setObjectName("session-user")
         self.statusBar().addPermanentWidget(self.user_label)
+        # Hidden unless this PC is a store of a chain.
+        self.chain_status = ChainStatusButton(workspace, self)
+        self.chain_status.gallery_changed.connect(self._reload_galleries)
+        self.statusBar().addPermanentWidget(self.chain_status)
         if settings_problem:
             warning = QLabel(self.tr("Settings could not be loaded; using defaults."), self)
             warning.setObjectName("settings-warning")
@@ -168,6 +173,8 @@ class MainWindow(QMainWindow):
         self.reload_cameras()
         self.run_retention()
         self._retention_timer.start()
+        if not session.demo:
+            self.chain_status.start()
 
     def _build_lock_page(self) -> QWidget:
         page = QWidget(self)

@@ -763,180 +763,218 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     </message>
 </context>
 <context>
+    <name>ChainStatusButton</name>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="70"/>
+        <source>Chain: syncing…</source>
+        <translation>チェーン: 同期中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="99"/>
+        <source>Chain: offline since %1</source>
+        <translation>チェーン: %1 からオフライン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="103"/>
+        <source>Chain: synced just now</source>
+        <translation>チェーン: たった今同期済み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="105"/>
+        <source>Chain: synced %1 min ago</source>
+        <translation>チェーン: %1 分前に同期済み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="108"/>
+        <source>Chain: not synced yet</source>
+        <translation>チェーン: まだ同期していません</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="110"/>
+        <source>%1 changes waiting</source>
+        <translation>未送信の変更 %1 件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="113"/>
+        <source>Store %1 of %2 (server %3). Click to sync now.</source>
+        <translation>%2 の店舗 %1（サーバー %3）。クリックすると今すぐ同期します。</translation>
+    </message>
+</context>
+<context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="140"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="153"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="159"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="154"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="160"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="155"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="157"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="165"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="167"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="195"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="382"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="184"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="190"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="186"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="269"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="279"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="285"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="333"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="339"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="352"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="396"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="402"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="419"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1330,193 +1368,193 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="299"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="159"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="126"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="183"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="213"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="215"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="211"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="275"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="314"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="346"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="353"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="364"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="371"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="371"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="378"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="395"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="555"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="304"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="403"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="466"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="473"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="467"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="474"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="507"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="525"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="532"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="527"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="534"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1561,37 +1599,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="77"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="87"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="87"/>
         <source>no</source>
         <translation>不可</translation>
     </message>

@@ -115,6 +115,14 @@ def _trigger_statements(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     ]
 
 
+def describe(address: dict[str, Any]) -> str:
+    """A short, password-free description of a server address for messages and status."""
+    host = address.get("host") or "localhost"
+    port = address.get("port")
+    database = address.get("dbname") or "?"
+    return f"{host}{':' + str(port) if port else ''}/{database}"
+
+
 def is_joined(conn: sqlite3.Connection) -> bool:
     found = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_state'"
@@ -247,3 +255,32 @@ def load_state(conn: sqlite3.Connection, cipher: Cipher) -> ChainState:
 
 def pending(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM chain_outbox").fetchone()[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStatus:
+    """What the status bar and ``raiten chain status`` show."""
+
+    server: str
+    operator: str
+    store: str
+    last_sync: datetime | None
+    offline_since: datetime | None
+    waiting: int
+    last_error: str | None
+
+
+def chain_status(conn: sqlite3.Connection, cipher: Cipher) -> ChainStatus | None:
+    """This PC's chain membership as it stands; None when it is not a store of a chain."""
+    if not is_joined(conn):
+        return None
+    state = load_state(conn, cipher)
+    return ChainStatus(
+        server=describe(state.server),
+        operator=state.operator_name,
+        store=state.store_name,
+        last_sync=state.last_sync,
+        offline_since=state.offline_since,
+        waiting=pending(conn),
+        last_error=state.last_error,
+    )

@@ -27,10 +27,10 @@ from desktopapp.core.chain.enrolment import (
     write_enrolment,
 )
 from desktopapp.core.chain.errors import ChainError, ChainProblem
+from desktopapp.core.chain.local import describe
 from desktopapp.core.chain.server import (
     connect,
     create_operator,
-    describe,
     install_schema,
     scram_verifier,
     server_address,
@@ -170,22 +170,21 @@ def leave(db: sqlite_utils.Database, cipher: Cipher) -> local.ChainState:
 
 
 def status(db: sqlite_utils.Database, cipher: Cipher) -> dict[str, Any]:
-    """What ``raiten chain status`` and the GUI's status bar show."""
-    conn: sqlite3.Connection = db.conn
-    if not local.is_joined(conn):
+    """What ``raiten chain status --json`` prints."""
+    found = local.chain_status(db.conn, cipher)
+    if found is None:
         return {"joined": False}
-    state = local.load_state(conn, cipher)
 
     def when(moment: datetime | None) -> str | None:
         return moment.isoformat() if moment else None
 
     return {
         "joined": True,
-        "server": describe(state.server),
-        "operator": state.operator_name,
-        "store": state.store_name,
-        "last_sync": when(state.last_sync),
-        "offline_since": when(state.offline_since),
-        "outbox": local.pending(conn),
-        "last_error": state.last_error,
+        "server": found.server,
+        "operator": found.operator,
+        "store": found.store,
+        "last_sync": when(found.last_sync),
+        "offline_since": when(found.offline_since),
+        "outbox": found.waiting,
+        "last_error": found.last_error,
     }

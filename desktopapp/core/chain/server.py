@@ -42,14 +42,6 @@ def server_address(url: str) -> dict[str, Any]:
     return {k: v for k, v in parts.items() if k not in {"user", "password", "passfile"}}
 
 
-def describe(address: dict[str, Any]) -> str:
-    """A short, password-free description of a server address for messages and status."""
-    host = address.get("host") or "localhost"
-    port = address.get("port")
-    database = address.get("dbname") or "?"
-    return f"{host}{':' + str(port) if port else ''}/{database}"
-
-
 def connect(url: str | None = None, **parts: Any) -> psycopg.Connection[Any]:
     """An autocommit connection in UTC (transactions are explicit); ChainError (unreachable,
     wrong password) when none can be made."""

@@ -35,14 +35,17 @@ import sqlite_utils
 
 from desktopapp.core.chain import local
 from desktopapp.core.chain.errors import ChainError, ChainProblem
-from desktopapp.core.chain.server import connect, connection_error, describe
+from desktopapp.core.chain.local import describe
+from desktopapp.core.chain.server import connect, connection_error
+from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import Gallery
 from desktopapp.core.notice import NoticeStore
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import fold_visits, scrub
 from desktopapp.core.store.visits import VisitStore, _template_context
-from desktopapp.core.vision.types import Vector
+from desktopapp.core.vision.registry import ModelRegistry
+from desktopapp.core.vision.types import Role, Vector
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,17 @@ MAX_TEMPLATES = 5
 CUSTOMER = "customer"
 _PACK = struct.Struct("<fI")
 _PACK_MAGIC = b"RT1"
+
+
+def live_threshold(vision: VisionConfig) -> float:
+    """The live match threshold in force (the calibrated one in the settings, else the chosen
+    embedder's manifest value); merging two visitors asks for more than this."""
+    if vision.threshold is not None:
+        return float(vision.threshold)
+    registry = ModelRegistry.load()
+    chosen = vision.face_features
+    entry = registry.get(chosen) if chosen else registry.default(Role.FACE_FEATURES)
+    return float(entry.options.get("threshold", 0.92))
 
 
 def gallery_context(operator_id: str, visitor_id: str) -> bytes:
