@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psycopg
@@ -53,9 +54,19 @@ def test_a_second_operator_on_the_same_server_sees_nothing_of_the_first(
             # A push naming the first operator's visitor creates a visitor of the second
             # operator at most; the first operator's row is untouched.
             conn.execute(
-                "SELECT raiten.push(now(), ARRAY[999999]::bigint[], ARRAY['erase'], %s, "
-                'ARRAY[\'{"reason": "erased"}\']::jsonb[], ARRAY[NULL]::bytea[])',
-                ([known.visitor_id],),
+                "SELECT raiten.push(now(), %s::jsonb, ARRAY[NULL]::bytea[])",
+                (
+                    json.dumps(
+                        [
+                            {
+                                "seq": 999999,
+                                "kind": "erase",
+                                "key": known.visitor_id,
+                                "doc": {"reason": "erased"},
+                            }
+                        ]
+                    ),
+                ),
             )
         shibuya.sync()
         assert shibuya.visitors() == {known.visitor_id}

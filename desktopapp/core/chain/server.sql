@@ -234,10 +234,10 @@ END $$;
 -- One batch of a store's outbox, in one transaction. Items at or below the store's pushed_seq
 -- were applied before (the store did not hear the answer) and are skipped. Returns
 -- {"pushed_seq", "accepted", "refused": [{"visitor", "reason", "survivor"}], "resync"}.
-CREATE OR REPLACE FUNCTION raiten.push(
-    p_now timestamptz, p_seq bigint[], p_kind text[], p_key text[], p_doc jsonb[],
-    p_blob bytea[]
-) RETURNS jsonb
+-- p_items is a JSON array of {"seq", "kind", "key", "doc"}; p_blob holds each item's blob
+-- (templates) at the same position, NULL for the others.
+CREATE OR REPLACE FUNCTION raiten.push(p_now timestamptz, p_items jsonb, p_blob bytea[])
+RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = raiten, pg_catalog, pg_temp AS $$
 DECLARE
     op uuid := raiten.current_operator();
@@ -271,8 +271,10 @@ BEGIN
     CREATE TEMP TABLE pg_temp.raiten_push_item (
         seq bigint, kind text, key text, doc jsonb, blob bytea) ON COMMIT DROP;
     INSERT INTO pg_temp.raiten_push_item
-    SELECT * FROM unnest(p_seq, p_kind, p_key, p_doc, p_blob) AS u(seq, kind, key, doc, blob)
-    WHERE u.seq > done;
+    SELECT (j.e->>'seq')::bigint, j.e->>'kind', j.e->>'key', j.e->'doc', b.blob
+    FROM jsonb_array_elements(p_items) WITH ORDINALITY AS j (e, n)
+    LEFT JOIN unnest(p_blob) WITH ORDINALITY AS b (blob, n) ON b.n = j.n
+    WHERE (j.e->>'seq')::bigint > done;
 
     -- Merges, erasures and expiry become tombstones (raiten_dead holds this push's), then the
     -- gallery rows go and the visits go or move to the survivor. A merge and an erasure of
@@ -412,7 +414,8 @@ BEGIN
     accepted := accepted + n;
 
     UPDATE raiten.store SET pushed_seq = greatest(done, coalesce(
-        (SELECT max(seq) FROM unnest(p_seq) AS seq), 0)), last_contact = clock
+        (SELECT max((e->>'seq')::bigint) FROM jsonb_array_elements(p_items) AS e), 0)),
+        last_contact = clock
     WHERE store_id = st;
     RETURN jsonb_build_object('resync', false,
                               'pushed_seq', (SELECT pushed_seq FROM raiten.store
@@ -493,8 +496,7 @@ END $$;
 REVOKE ALL ON ALL TABLES IN SCHEMA raiten FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA raiten FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA raiten FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION raiten.push(timestamptz, bigint[], text[], text[], jsonb[], bytea[])
-    TO raiten_store;
+GRANT EXECUTE ON FUNCTION raiten.push(timestamptz, jsonb, bytea[]) TO raiten_store;
 GRANT EXECUTE ON FUNCTION raiten.pull(timestamptz, bigint, integer) TO raiten_store;
 GRANT EXECUTE ON FUNCTION raiten.enrol(text, name, text) TO raiten_enrol;
 

@@ -215,16 +215,17 @@ class ChainSync:
                 return accepted, False
             last = int(rows[-1][0])
             items = self._items(rows)
+            # One JSON text for all items: arrays of text would be escaped element by element.
             answer = pg.execute(
-                "SELECT raiten.push(%s, %s, %s, %s, %s::jsonb[], %s)",
+                "SELECT raiten.push(%s, %s::jsonb, %s)",
                 (
                     self._now(),
-                    [i.seq for i in items],
-                    [i.kind for i in items],
-                    [i.key for i in items],
-                    [json.dumps(i.doc) for i in items],
+                    json.dumps(
+                        [{"seq": i.seq, "kind": i.kind, "key": i.key, "doc": i.doc} for i in items]
+                    ),
                     [i.blob for i in items],
                 ),
+                binary=True,
             ).fetchone()
             result: dict[str, Any] = answer[0] if answer else {}
             if result.get("resync"):
@@ -402,22 +403,20 @@ class ChainSync:
         return pulled, new_ids
 
     def _apply_page(self, rows: Sequence[tuple[Any, ...]], cursor: int) -> list[str]:
-        new_ids: list[str] = []
         forget: list[str] = []
-        operator_id = self._local_operator()
         with immediate_transaction(self._conn):
             with local.applying(self._conn):
-                for _change, kind, visitor, doc, blob in rows:
+                new_ids = self._apply_visitors(
+                    [(str(r[2]), r[3], bytes(r[4])) for r in rows if r[1] == "visitor"]
+                )
+                for _change, kind, visitor, doc, _blob in rows:
                     visitor_id = str(visitor)
-                    if kind == "visitor":
-                        if self._apply_visitor(operator_id, visitor_id, doc, bytes(blob)):
-                            new_ids.append(visitor_id)
-                    elif kind == "merged" and doc.get("survivor"):
+                    if kind == "merged" and doc.get("survivor"):
                         self._merge(visitor_id, str(doc["survivor"]), record=False)
                         self._conn.execute(
                             "DELETE FROM chain_known WHERE visitor_id = ?", (visitor_id,)
                         )
-                    else:
+                    elif kind != "visitor":
                         forget.append(visitor_id)
             self._forget(forget)
             self._conn.execute("UPDATE chain_state SET cursor = ?", (cursor,))
@@ -425,41 +424,56 @@ class ChainSync:
             scrub(self._conn)
         return new_ids
 
-    def _apply_visitor(
-        self, operator_id: int, visitor_id: str, doc: dict[str, Any], blob: bytes
-    ) -> bool:
-        """Take the server's version of a visitor; whether it is new to this PC."""
-        waiting = self._conn.execute(
-            "SELECT 1 FROM chain_outbox WHERE key = ? AND entity IN ('visitor', 'gone') LIMIT 1",
-            (visitor_id,),
-        ).fetchone()
-        if waiting is not None:
-            return False  # changed here since: pushed next, and the server merges
-        values = (
-            doc["kind"],
-            _utc_text(doc["first_seen"]),
-            _utc_text(doc["last_seen"]),
-            int(doc["visit_count"]),
-            _utc_text(doc["expires_at"]),
-            visitor_id,
+    def _ids_in(self, sql: str, ids: Sequence[str]) -> set[str]:
+        marks = ",".join("?" * len(ids))
+        return {str(r[0]) for r in self._conn.execute(sql.format(marks=marks), ids)}
+
+    def _apply_visitors(self, pulled: Sequence[tuple[str, dict[str, Any], bytes]]) -> list[str]:
+        """Take the server's version of these visitors (inside the caller's transaction); the
+        customers among them that are new to this PC. A visitor changed here since (its
+        changes wait in the outbox) keeps the local version: it is pushed next and the server
+        merges the two."""
+        if not pulled:
+            return []
+        ids = [visitor_id for visitor_id, _, _ in pulled]
+        waiting = self._ids_in(
+            "SELECT key FROM chain_outbox WHERE key IN ({marks}) AND entity IN ('visitor', 'gone')",
+            ids,
         )
-        updated = self._conn.execute(
-            "UPDATE visitor SET kind = ?, first_seen = ?, last_seen = ?, visit_count = ?, "
-            "expires_at = ? WHERE id = ?",
-            values,
-        ).rowcount
-        if not updated:
-            self._conn.execute(
-                "INSERT INTO visitor (operator_id, home_store_id, kind, first_seen, last_seen, "
-                "visit_count, expires_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (operator_id, self._local_store(str(doc["home_store"])), *values),
+        held = self._ids_in("SELECT id FROM visitor WHERE id IN ({marks})", ids)
+        taken = [row for row in pulled if row[0] not in waiting]
+        operator_id = self._local_operator()
+        self._conn.executemany(
+            "INSERT INTO visitor (id, operator_id, home_store_id, kind, first_seen, last_seen, "
+            "visit_count, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+            "first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
+            "visit_count = excluded.visit_count, expires_at = excluded.expires_at",
+            [
+                (
+                    visitor_id,
+                    operator_id,
+                    self._local_store(str(doc["home_store"])),
+                    doc["kind"],
+                    _utc_text(doc["first_seen"]),
+                    _utc_text(doc["last_seen"]),
+                    int(doc["visit_count"]),
+                    _utc_text(doc["expires_at"]),
+                )
+                for visitor_id, doc, _ in taken
+            ],
+        )
+        now = self._now()
+        for visitor_id, doc, blob in taken:
+            templates = unpack_templates(
+                self._gallery_cipher, self.state.operator_id, visitor_id, blob
             )
-        templates = unpack_templates(self._gallery_cipher, self.state.operator_id, visitor_id, blob)
-        self._visits.replace_templates(visitor_id, str(doc["model"]), templates, self._now())
-        self._conn.execute(
-            "INSERT OR IGNORE INTO chain_known (visitor_id) VALUES (?)", (visitor_id,)
+            self._visits.replace_templates(visitor_id, str(doc["model"]), templates, now)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO chain_known (visitor_id) VALUES (?)",
+            [(visitor_id,) for visitor_id, _, _ in taken],
         )
-        return not updated and doc["kind"] == CUSTOMER
+        return [v for v, doc, _ in taken if v not in held and doc["kind"] == CUSTOMER]
 
     def _local_operator(self) -> int:
         row = self._conn.execute("SELECT id FROM operator ORDER BY id LIMIT 1").fetchone()
@@ -584,15 +598,13 @@ class ChainSync:
         self._conn.execute("DELETE FROM chain_known WHERE visitor_id = ?", (loser,))
         return True
 
+    def _decrypt(self, visitor_id: str, blob: bytes) -> Vector:
+        plain = self._cipher.decrypt(bytes(blob), _template_context(visitor_id))
+        return np.frombuffer(plain, dtype=np.float32).copy()
+
     def _templates_of(self, visitor_id: str) -> list[tuple[float, Vector]]:
         return [
-            (
-                float(quality),
-                np.frombuffer(
-                    self._cipher.decrypt(bytes(blob), _template_context(visitor_id)),
-                    dtype=np.float32,
-                ).copy(),
-            )
+            (float(quality), self._decrypt(visitor_id, blob))
             for quality, blob in self._conn.execute(
                 "SELECT quality, feature_enc FROM template WHERE visitor_id = ? "
                 "ORDER BY quality DESC, id",
@@ -606,11 +618,15 @@ class ChainSync:
         if not new_ids:
             return 0
         fresh = set(new_ids)
-        operator_id = self._local_operator()
         held = [
-            row
-            for row in self._visits.templates(operator_id, CUSTOMER, None)
-            if row[0] not in fresh
+            (visitor_id, feature, quality)
+            for visitor_id, quality, blob in self._conn.execute(
+                "SELECT t.visitor_id, t.quality, t.feature_enc FROM template t "
+                "JOIN visitor v ON v.id = t.visitor_id WHERE v.kind = ?",
+                (CUSTOMER,),
+            )
+            if visitor_id not in fresh
+            for feature in [self._decrypt(visitor_id, blob)]
         ]
         if not held:
             return 0
