@@ -14,8 +14,9 @@ import pytest
 from desktopapp.core.chain import local
 from desktopapp.core.chain.errors import ChainError, ChainProblem
 from desktopapp.core.chain.sync import ChainSync
+from desktopapp.core.requests import PublicRequests
 from desktopapp.core.store.audit import AuditLog
-from tests.chain.stores import new_chain, person, seen, server_rows, stores
+from tests.chain.stores import THRESHOLD, new_chain, person, seen, server_rows, stores
 
 
 def test_a_connection_killed_mid_push_loses_and_doubles_nothing(
@@ -187,3 +188,29 @@ def test_a_store_offline_for_weeks_pulls_the_gallery_again(
             pg_admin_url, "SELECT visit_count FROM raiten.gallery WHERE visitor_id = %s", alice_id
         )
         assert visits == [(2,)]
+
+
+def test_an_opt_out_and_its_withdrawal_reach_every_store(pg_admin_url: str, tmp_path: Path) -> None:
+    enrolment = new_chain(pg_admin_url, tmp_path)
+    with stores(tmp_path, "Shibuya", "Ueno") as (shibuya, ueno):
+        shibuya.join(enrolment)
+        ueno.join(enrolment)
+        alice = person(1)
+        counter = PublicRequests(
+            shibuya.db,
+            shibuya.cipher,
+            AuditLog(shibuya.db),
+            threshold=THRESHOLD,
+            dim=128,
+            model="",
+        )
+        opt_out = counter.opt_out(seen(alice, 1), actor="user:counter", store="Shibuya")
+        shibuya.sync()
+        ueno.sync()
+        assert ueno.visit(seen(alice, 2)).outcome == "suppressed"
+        assert ueno.customers() == set()
+        counter.withdraw_opt_out(opt_out, actor="user:counter")
+        shibuya.sync()
+        ueno.sync()
+        assert opt_out not in ueno.visitors()
+        assert ueno.visit(seen(alice, 3)).new_visitor
