@@ -127,6 +127,27 @@ class Workspace:
         finally:
             db.conn.close()
 
+    def chain_join(self, enrolment: Path, store: str, actor: str) -> None:
+        """Enrol this PC as the store ``store`` of the chain in the enrolment file (audited).
+        ChainError when it cannot (see core.chain.errors)."""
+        from desktopapp.core.chain.membership import join  # noqa: PLC0415
+
+        with self._store():
+            joined = join(self._db, self._cipher, enrolment, store)
+            self._audit.append(
+                actor, "chain.join", {"operator": joined.operator, "store": joined.store}
+            )
+
+    def chain_leave(self, actor: str) -> None:
+        """Stop syncing with the chain; every visitor and visit stays here (audited)."""
+        from desktopapp.core.chain.membership import leave  # noqa: PLC0415
+
+        with self._store():
+            state = leave(self._db, self._cipher)
+            self._audit.append(
+                actor, "chain.leave", {"operator": state.operator_name, "store": state.store_name}
+            )
+
     def record(self, actor: str, action: str, details: dict[str, Any]) -> None:
         """One entry in the audit log (G-09)."""
         with self._store():

@@ -47,6 +47,7 @@ from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
+from desktopapp.ui.chain_dialog import ChainDialog
 from desktopapp.ui.chain_status import ChainStatusButton
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.export_dialog import ExportDialog
@@ -252,6 +253,9 @@ class MainWindow(QMainWindow):
         self.admin_menu = admin_menu
         self.settings_action = self._action(
             admin_menu, self.tr("&Settings…"), self.show_settings, Permission.SETTINGS, "Ctrl+,"
+        )
+        self.chain_action = self._action(
+            admin_menu, self.tr("&Chain of stores…"), self.show_chain, Permission.SETTINGS
         )
         self.requests_action = self._action(
             admin_menu,
@@ -595,6 +599,14 @@ class MainWindow(QMainWindow):
         if not self._allowed(Permission.AUDIT):
             return
         AuditViewer(self.workspace.audit_entries, self.workspace.verify_audit, self).exec()
+
+    def show_chain(self) -> None:
+        if not self._allowed(Permission.SETTINGS):
+            return
+        dialog = ChainDialog(self.workspace, self.session.actor, self)
+        # Joining starts the syncs (and shows the state); leaving hides it.
+        dialog.changed.connect(self.chain_status.sync_now)
+        dialog.exec()
 
     def show_purge(self) -> None:
         if not self._allowed(Permission.PURGE):

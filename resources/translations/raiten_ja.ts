@@ -763,6 +763,105 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     </message>
 </context>
 <context>
+    <name>ChainDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="40"/>
+        <source>Chain of stores</source>
+        <translation>店舗チェーン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="44"/>
+        <source>The stores of one operator can share one gallery, so that a customer of one store is recognised at the others. Each store keeps working when the network is down. To join, use the enrolment file made for your company.</source>
+        <translation>同じ事業者の店舗どうしで照合用の特徴量（ギャラリー）を共有し、ある店舗のお客様を他の店舗でも再来店として認識できます。ネットワークが切れても各店舗は動作を続けます。参加するには、貴社用に作成された登録ファイルを使います。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="56"/>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="63"/>
+        <source>e.g. Shibuya</source>
+        <translation>例: 渋谷店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="64"/>
+        <source>Join the chain</source>
+        <translation>チェーンに参加</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="70"/>
+        <source>Enrolment file:</source>
+        <translation>登録ファイル:</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="71"/>
+        <source>This store&apos;s name:</source>
+        <translation>この店舗の名前:</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="130"/>
+        <source>Leave the chain</source>
+        <translation>チェーンから離脱</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="99"/>
+        <source>This PC is a store on its own.</source>
+        <translation>この PC は単独の店舗です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="102"/>
+        <source>This PC is the store %1 of %2 (server %3).</source>
+        <translation>この PC は %2 の店舗 %1 です（サーバー %3）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="109"/>
+        <source>Enrolment file</source>
+        <translation>登録ファイル</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="116"/>
+        <source>Choose the enrolment file and name this store.</source>
+        <translation>登録ファイルを選び、この店舗の名前を入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="132"/>
+        <source>This PC stops sharing with the other stores. Everything recorded here stays here. To join again, the store needs a new name. Leave the chain?</source>
+        <translation>この PC は他の店舗との共有をやめます。ここで記録したデータはこの PC に残ります。再び参加するには別の店舗名が必要です。チェーンから離脱しますか?</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="157"/>
+        <source>The chain&apos;s server cannot be reached. Check the network and try again.</source>
+        <translation>チェーンのサーバーに接続できません。ネットワークを確認して、もう一度お試しください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="160"/>
+        <source>The chain&apos;s server refused the password in the enrolment file. Ask for a new enrolment file.</source>
+        <translation>チェーンのサーバーが登録ファイルのパスワードを拒否しました。新しい登録ファイルを依頼してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="164"/>
+        <source>This file cannot be used to join: it is damaged, of another version, or made for another operator.</source>
+        <translation>このファイルでは参加できません。ファイルが壊れているか、別のバージョンか、別の事業者用です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="168"/>
+        <source>This PC, or a store with this name, has joined the chain already.</source>
+        <translation>この PC、または同じ名前の店舗は、すでにチェーンに参加しています。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="170"/>
+        <source>This PC is not a store of a chain.</source>
+        <translation>この PC はチェーンの店舗ではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="174"/>
+        <source>The chain&apos;s server refused: %1</source>
+        <translation>チェーンのサーバーが拒否しました: %1</translation>
+    </message>
+</context>
+<context>
     <name>ChainStatusButton</name>
     <message>
         <location filename="../../desktopapp/ui/chain_status.py" line="70"/>
@@ -1368,193 +1467,198 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="299"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="303"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="159"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="160"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="129"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="183"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="184"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="188"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="213"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="215"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/main_window.py" line="258"/>
+        <source>&amp;Chain of stores…</source>
+        <translation>店舗チェーン(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="275"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="281"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="283"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="305"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="314"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="318"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="353"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="357"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="371"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="375"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="378"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="382"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="406"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="566"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="304"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="403"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="308"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="407"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="473"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="477"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="474"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="478"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="518"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="532"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="536"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="534"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="538"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1599,37 +1703,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="77"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="78"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="81"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="82"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="87"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="87"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
         <source>no</source>
         <translation>不可</translation>
     </message>

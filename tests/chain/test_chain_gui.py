@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
@@ -18,6 +18,7 @@ from desktopapp.core.session import Session
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
 from desktopapp.ui.app import create_main_window
+from desktopapp.ui.chain_dialog import ChainDialog
 from desktopapp.ui.main_window import MainWindow
 from tests.chain.conftest import PgServer
 from tests.chain.stores import new_chain, person, stores
@@ -95,3 +96,54 @@ def test_a_store_on_its_own_shows_no_chain(tmp_path: Path, qtbot: QtBot, window_
         button.sync_now()
     qtbot.wait(200)
     assert button.status is None and button.isHidden()
+
+
+def test_joining_and_leaving_from_the_administration_menu(
+    pg_admin_url: str,
+    tmp_path: Path,
+    qtbot: QtBot,
+    window_of: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enrolment = new_chain(pg_admin_url, tmp_path)
+    shop = tmp_path / "shop"
+    window = window_of(shop)  # type: ignore[operator]
+    opened: list[ChainDialog] = []
+
+    def exec_dialog(dialog: ChainDialog) -> int:
+        opened.append(dialog)
+        dialog.show()
+        return 0
+
+    monkeypatch.setattr(ChainDialog, "exec", exec_dialog)
+    window.chain_action.trigger()
+    dialog = opened[0]
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(dialog.join_button.isEnabled, timeout=10_000)
+    assert "on its own" in dialog.state.text()
+    # A file that is no enrolment file: the reason in plain words, nothing changes.
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("hello")
+    qtbot.keyClicks(dialog.file, str(bogus))
+    qtbot.keyClicks(dialog.store, "Shibuya")
+    qtbot.mouseClick(dialog.join_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "cannot be used to join" in dialog.error.text(), timeout=10_000)
+    dialog.file.clear()
+    qtbot.keyClicks(dialog.file, str(enrolment))
+    with qtbot.waitSignal(dialog.changed, timeout=30_000):
+        qtbot.mouseClick(dialog.join_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Shibuya" in dialog.state.text(), timeout=10_000)
+    assert dialog.leave_button.isVisible() and not dialog.join_form.isVisible()
+    # The status bar starts showing the chain.
+    qtbot.waitUntil(window.chain_status.isVisible, timeout=30_000)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *_args, **_kw: QMessageBox.StandardButton.Yes
+    )
+    with qtbot.waitSignal(dialog.changed, timeout=30_000):
+        qtbot.mouseClick(dialog.leave_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "on its own" in dialog.state.text(), timeout=10_000)
+    qtbot.waitUntil(window.chain_status.isHidden, timeout=30_000)
+    conn = sqlite3.connect(shop / "raiten.db")
+    actions = [r[0] for r in conn.execute("SELECT action FROM audit ORDER BY id")]
+    conn.close()
+    assert "chain.join" in actions and "chain.leave" in actions
