@@ -463,12 +463,19 @@ class ChainSync:
                 for visitor_id, doc, _ in taken
             ],
         )
-        now = self._now()
-        for visitor_id, doc, blob in taken:
-            templates = unpack_templates(
-                self._gallery_cipher, self.state.operator_id, visitor_id, blob
-            )
-            self._visits.replace_templates(visitor_id, str(doc["model"]), templates, now)
+        self._visits.replace_many_templates(
+            [
+                (
+                    visitor_id,
+                    str(doc["model"]),
+                    unpack_templates(
+                        self._gallery_cipher, self.state.operator_id, visitor_id, blob
+                    ),
+                )
+                for visitor_id, doc, blob in taken
+            ],
+            self._now(),
+        )
         self._conn.executemany(
             "INSERT OR IGNORE INTO chain_known (visitor_id) VALUES (?)",
             [(visitor_id,) for visitor_id, _, _ in taken],
