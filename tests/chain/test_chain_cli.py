@@ -90,6 +90,10 @@ def test_init_join_sync_status_leave(
     # Leaving keeps the data; syncing now is bad input.
     code, _, err = _run(capsys, "chain", "sync", "--data-dir", str(shop))
     assert code == 2 and err.count("\n") == 1 and "not a store of a chain" in err
+    # The administrator's erasure maintenance on the server.
+    code, out, err = _run(capsys, "chain", "scrub", "--server", pg_admin_url, "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"operators": 0, "wal_recycle": False}
 
 
 def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
