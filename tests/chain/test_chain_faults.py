@@ -16,6 +16,7 @@ from desktopapp.core.chain.errors import ChainError, ChainProblem
 from desktopapp.core.chain.sync import ChainSync
 from desktopapp.core.requests import PublicRequests
 from desktopapp.core.store.audit import AuditLog
+from desktopapp.core.store.backup import create_backup, restore_backup
 from tests.chain.stores import THRESHOLD, new_chain, person, seen, server_rows, stores
 
 
@@ -214,3 +215,27 @@ def test_an_opt_out_and_its_withdrawal_reach_every_store(pg_admin_url: str, tmp_
         ueno.sync()
         assert opt_out not in ueno.visitors()
         assert ueno.visit(seen(alice, 3)).new_visitor
+
+
+def test_a_store_restored_from_a_backup_sends_its_new_changes_all_the_same(
+    pg_admin_url: str, tmp_path: Path
+) -> None:
+    enrolment = new_chain(pg_admin_url, tmp_path)
+    with stores(tmp_path, "Shibuya", "Ueno") as (shibuya, ueno):
+        shibuya.join(enrolment)
+        ueno.join(enrolment)
+        backup = create_backup(shibuya.db, shibuya.data, shibuya.cipher, shibuya.now)
+        for face in range(3):
+            shibuya.visit(person(face))
+        shibuya.sync()
+        # The disk fails; yesterday's backup comes back, then the store records again.
+        shibuya.close()
+        restore_backup(shibuya.data, backup, shibuya.cipher, shibuya.now)
+        with stores(tmp_path, "Shibuya") as (restored,):
+            # More changes than were lost, so that their numbers pass the server's too.
+            new = {restored.visit(person(face)).visitor_id for face in range(10, 16)}
+            restored.sync()
+            ueno.sync()
+            assert new <= ueno.visitors()
+            assert len(ueno.visitors()) == 9
+            assert restored.visitors() == ueno.visitors()

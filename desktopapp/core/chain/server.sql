@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS raiten.store (
     created_at timestamptz NOT NULL,
     -- The highest outbox sequence number of this store applied: pushes are idempotent by it.
     pushed_seq bigint NOT NULL DEFAULT 0,
+    -- [{"seq", "kind", "key"}] of the last batch applied: a batch sent again because its
+    -- answer was lost repeats these exactly; anything else at or below pushed_seq comes from
+    -- a store database restored from a backup, whose numbers start again lower.
+    last_batch jsonb NOT NULL DEFAULT '[]',
     last_contact timestamptz NOT NULL,
     UNIQUE (operator_id, name)
 );
@@ -273,8 +277,18 @@ BEGIN
     INSERT INTO pg_temp.raiten_push_item
     SELECT (j.e->>'seq')::bigint, j.e->>'kind', j.e->>'key', j.e->'doc', b.blob
     FROM jsonb_array_elements(p_items) WITH ORDINALITY AS j (e, n)
-    LEFT JOIN unnest(p_blob) WITH ORDINALITY AS b (blob, n) ON b.n = j.n
-    WHERE (j.e->>'seq')::bigint > done;
+    LEFT JOIN unnest(p_blob) WITH ORDINALITY AS b (blob, n) ON b.n = j.n;
+    IF EXISTS (
+        SELECT FROM pg_temp.raiten_push_item i
+        LEFT JOIN raiten.store s ON s.store_id = st
+        LEFT JOIN jsonb_to_recordset(s.last_batch) AS b (seq bigint, kind text, key text)
+          ON b.seq = i.seq AND b.kind = i.kind AND b.key = i.key
+        WHERE i.seq <= done AND b.seq IS NULL
+    ) THEN
+        RETURN jsonb_build_object('renumber', true, 'resync', false, 'pushed_seq', done,
+                                  'accepted', 0, 'refused', '[]'::jsonb);
+    END IF;
+    DELETE FROM pg_temp.raiten_push_item WHERE seq <= done;
 
     -- Merges, erasures and expiry become tombstones (raiten_dead holds this push's), then the
     -- gallery rows go and the visits go or move to the survivor. A merge and an erasure of
@@ -415,6 +429,9 @@ BEGIN
 
     UPDATE raiten.store SET pushed_seq = greatest(done, coalesce(
         (SELECT max((e->>'seq')::bigint) FROM jsonb_array_elements(p_items) AS e), 0)),
+        last_batch = coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                   'seq', seq, 'kind', kind, 'key', key))
+                               FROM pg_temp.raiten_push_item), last_batch),
         last_contact = clock
     WHERE store_id = st;
     RETURN jsonb_build_object('resync', false,

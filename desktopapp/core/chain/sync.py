@@ -231,6 +231,12 @@ class ChainSync:
             if result.get("resync"):
                 return accepted, True
             accepted += int(result.get("accepted", 0))
+            if result.get("renumber"):
+                # This file's numbers start again below what the server has applied: the
+                # database was restored from a backup. Its newer changes would be skipped as
+                # done, so everything held is queued again above the server's number.
+                self._renumber(int(result["pushed_seq"]))
+                continue
             with immediate_transaction(self._conn):
                 self._conn.execute("DELETE FROM chain_outbox WHERE seq <= ?", (last,))
                 self._conn.executemany(
@@ -242,6 +248,15 @@ class ChainSync:
                     [(i.key,) for i in items if i.kind == "merge"],
                 )
                 self._refused(result.get("refused") or [])
+
+    def _renumber(self, server_seq: int) -> None:
+        log.warning("the database is older than the chain knows it: sending all it holds again")
+        with immediate_transaction(self._conn):
+            self._conn.execute("DELETE FROM chain_outbox")
+            self._conn.execute(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'chain_outbox'", (server_seq,)
+            )
+            local.seed_outbox(self._conn)
 
     def _refused(self, refused: Sequence[dict[str, Any]]) -> None:
         """The server holds these visitors as erased, expired or merged: this store's copies
