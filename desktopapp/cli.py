@@ -6,6 +6,7 @@ there; bad input exits 2 with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import getpass
@@ -15,7 +16,7 @@ import logging
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -249,13 +250,39 @@ def cmd_retention(args: argparse.Namespace) -> int:
     if now.tzinfo is None:
         now = now.astimezone()  # the operator's local time zone
     profile = current.profile
-    result = sweep(store.db, RetentionPolicy(profile.retention_days, profile.retention_from), now)
+    policy = RetentionPolicy(profile.retention_days, profile.retention_from)
+    with _deletion(args, store.db, "retention.sweep", {"now": now.isoformat()}) as record:
+        result = record(sweep(store.db, policy, now))
     payload = dataclasses.asdict(result)
-    _audit(store.db, "retention.sweep", {"now": now.isoformat(), **payload})
-    if result.deleted:
-        _replace_backups(args, store.db)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
     return 0
+
+
+@contextlib.contextmanager
+def _deletion(
+    args: argparse.Namespace, db: sqlite_utils.Database, action: str, details: dict[str, Any]
+) -> Iterator[Callable[[Any], Any]]:
+    """Around a deletion that returns its result (SweepResult, PurgeResult): the audit entry
+    and fresh backups follow it, also when it committed but its file clean-up failed
+    (ScrubIncompleteError, re-raised afterwards so that the operator is told)."""
+    done: list[Any] = []
+
+    def record(result: Any) -> Any:
+        done.append(result)
+        return result
+
+    try:
+        yield record
+    except ScrubIncompleteError as exc:
+        if exc.result is None:
+            raise
+        _audit(db, action, {**details, **dataclasses.asdict(exc.result), "scrub_pending": True})
+        _replace_backups(args, db)
+        raise
+    result = done[0]
+    _audit(db, action, {**details, **dataclasses.asdict(result)})
+    if getattr(result, "deleted", True):
+        _replace_backups(args, db)
 
 
 def _replace_backups(args: argparse.Namespace, db: sqlite_utils.Database) -> None:
@@ -329,10 +356,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if not args.yes:
         raise BadInputError("purge deletes every visitor and visit for good: add --yes")
     store = _notice_store(args)
-    result = purge_personal_data(store.db, keep_statistics=args.keep_statistics)
+    with _deletion(args, store.db, "purge", {"keep_statistics": args.keep_statistics}) as record:
+        result = record(purge_personal_data(store.db, keep_statistics=args.keep_statistics))
     payload = dataclasses.asdict(result)
-    _audit(store.db, "purge", {"keep_statistics": args.keep_statistics, **payload})
-    _replace_backups(args, store.db)
     _emit(args, payload, "\n".join(f"{k}: {v}" for k, v in payload.items()))
     return 0
 
@@ -717,8 +743,61 @@ def _counting_line(text: str) -> CountingLine:
         raise BadInputError(f"--line {text!r}: {exc}") from exc
 
 
+def _analysis_start(text: str | None, now: datetime) -> datetime | None:
+    """``--start`` as an aware time (a bare time is the operator's local time): never in the
+    future, since no visit may be dated after the analysis."""
+    if text is None:
+        return None
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInputError(
+            f"--start must be an ISO date and time such as 2026-11-01T09:00, not {text!r}"
+        ) from exc
+    if start.tzinfo is None:
+        start = start.astimezone()
+    if start > now:
+        raise BadInputError(f"--start {text} is in the future: visits cannot be dated after now")
+    return start
+
+
+@dataclasses.dataclass(slots=True)
+class _Analysed:
+    """One file or image (placed in time once all are read), or one live stream (wall clock),
+    with the tracks it closed, in the analyser's clock."""
+
+    name: str
+    events: list[TrackClosed]
+    begins: float = 0.0
+    ends: float = 0.0
+    live: bool = False
+    placed_at: datetime | None = None
+
+    def to_datetime(self, t: float) -> datetime:
+        if self.placed_at is None:
+            return datetime.fromtimestamp(t, UTC)  # live: frames carry time.time()
+        return self.placed_at + timedelta(seconds=t - self.begins)
+
+
+def _place(items: list[_Analysed], start: datetime | None, now: datetime) -> None:
+    """Files and images lie one day apart: from ``start``, or so that the last one ends
+    ``now``. BadInputError if any would end after ``now``."""
+    files = [item for item in items if not item.live]
+    for index, item in enumerate(files):
+        length = timedelta(seconds=item.ends - item.begins)
+        if start is None:
+            item.placed_at = now - timedelta(days=len(files) - 1 - index) - length
+        else:
+            item.placed_at = start + timedelta(days=index)
+            if item.placed_at + length > now:
+                raise BadInputError(
+                    f"--start {start.isoformat()} would date {item.name} after now (sources "
+                    f"lie one day apart): give an earlier --start; nothing was recorded"
+                )
+
+
 def cmd_analyse(args: argparse.Namespace) -> int:
-    from desktopapp.core.modes import engine_for_mode  # noqa: PLC0415
+    from desktopapp.core.modes import ModeError, allowed_mode, engine_for_mode  # noqa: PLC0415
     from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: PLC0415
     from desktopapp.core.sources import Frame, SourceKind, iter_frames  # noqa: PLC0415
     from desktopapp.core.store.crypto import Cipher, load_key  # noqa: PLC0415
@@ -727,97 +806,114 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     from desktopapp.core.tracking import TrackerConfig  # noqa: PLC0415
     from desktopapp.core.visits import RecorderConfig, VisitRecorder  # noqa: PLC0415
 
+    now = datetime.now(UTC)
+    start = _analysis_start(args.start, now)
     db = open_database(args.data_dir)
     notice = require_complete_notice(NoticeStore(db))
     profile = notice.profile
-    mode = Mode(args.mode) if args.mode else profile.mode
+    try:
+        mode = allowed_mode(profile.mode, Mode(args.mode) if args.mode else None)
+    except ModeError as exc:
+        raise BadInputError(f"--mode {args.mode}: {exc}") from exc
     inputs = _analysis_inputs(args.sources)
     engine = engine_for_mode(load_settings(args.data_dir).vision, mode)
-    # Sources are taken in order, each a day after the previous one, so that separate files
-    # are separate visits; within a video, time runs as in the video.
-    base = datetime.now(UTC)
-    offset = [0.0]
-    recorder = VisitRecorder(
-        VisitStore(db, Cipher(load_key(args.data_dir))),
-        RecorderConfig.for_notice(profile, engine.embedder, mode, args.store),
-        to_datetime=lambda t: base + timedelta(seconds=offset[0] + t),
-    )
-    video_config = PipelineConfig(mode=mode, lines=tuple(_counting_line(t) for t in args.line))
+    # Files are read as fast as the machine allows and every shot is waited for; a live
+    # camera defers shots while the feature processes are saturated.
+    lines = tuple(_counting_line(t) for t in args.line)
+    video_config = PipelineConfig(mode=mode, lines=lines, wait_for_features=True)
+    live_config = PipelineConfig(mode=mode, lines=lines)
     # A still image is a single sighting: it must count as a track of its own.
-    still_config = PipelineConfig(mode=mode, tracker=TrackerConfig(min_hits=1))
+    still_config = PipelineConfig(
+        mode=mode, tracker=TrackerConfig(min_hits=1), wait_for_features=True
+    )
     started = time.perf_counter()
-    frames = faces = tracks = 0
-    crossings = {line.name: {"in": 0, "out": 0} for line in video_config.lines}
-    people = [0]
-    per_visit: list[dict[str, object]] = []
-    totals = {"visits": 0, "new_visitors": 0, "repeat_visits": 0}
-
-    def keep(name: str, closed: list[TrackClosed]) -> None:
-        for event in closed:
-            if event.kind == "person":
-                people[0] += 1
-                for crossing in event.crossings:
-                    crossings[crossing.line][crossing.direction.value] += 1
-            outcome = recorder.record(event)
-            if outcome.outcome != "visit":
-                continue
-            totals["visits"] += 1
-            totals["new_visitors"] += int(outcome.new_visitor)
-            totals["repeat_visits"] += int(outcome.is_repeat)
-            per_visit.append(
-                {
-                    "source": name,
-                    "visitor": outcome.visitor_id,
-                    "repeat": outcome.is_repeat,
-                    "age_band": outcome.age_band,
-                    "gender": outcome.gender,
-                }
-            )
-
+    frames = faces = 0
+    items: list[_Analysed] = []
     for camera_id, (name, source) in enumerate(inputs, start=1):
         if isinstance(source, list):
             analyser = FrameAnalyser(camera_id, engine, still_config)
             for index, image_path in enumerate(source):
-                # The analyser's clock must run forward; the day offset moves the visit.
+                # The analyser's clock must run forward; placing the image moves the visit.
                 moment = index * 10.0
                 frame = Frame(read_image(image_path), index, moment, time.monotonic())
                 closed = analyser.process(frame)[1] + analyser.finish(moment + 1.0)
-                keep(str(image_path), closed)
-                tracks += len(closed)
-                offset[0] += 86_400.0
+                items.append(_Analysed(str(image_path), closed, moment, moment + 1.0))
         else:
-            analyser = FrameAnalyser(camera_id, engine, video_config)
             live = source.kind not in (SourceKind.FILE, SourceKind.DEMO)
+            analyser = FrameAnalyser(camera_id, engine, live_config if live else video_config)
+            item = _Analysed(name, [], live=live)
             deadline = time.monotonic() + args.seconds if live else None
             timestamp = 0.0
             try:
                 for frame in iter_frames(
                     source, max_frames=int(args.seconds * 30) if live else None
                 ):
+                    if analyser.frames == 0:
+                        item.begins = frame.timestamp
                     timestamp = frame.timestamp
-                    closed = analyser.process(frame)[1]
-                    keep(name, closed)
-                    tracks += len(closed)
+                    item.events += analyser.process(frame)[1]
                     if deadline is not None and time.monotonic() > deadline:
                         break
             except SourceError as exc:
                 raise BadInputError(str(exc)) from exc
-            closed = analyser.finish(timestamp + video_config.tracker.max_missing_seconds)
-            keep(name, closed)
-            tracks += len(closed)
-            offset[0] += 86_400.0
+            item.ends = timestamp + (0.0 if live else video_config.tracker.max_missing_seconds)
+            item.events += analyser.finish(item.ends)
+            items.append(item)
         log.info("analysed %s: %d frames", redact_url(name), analyser.frames)
         frames += analyser.frames
         faces += analyser.faces
+    _place(items, start, now)
+
+    current: list[_Analysed] = []
+
+    def placed(t: float) -> datetime:
+        return current[0].to_datetime(t)  # the source of the event being recorded
+
+    recorder = VisitRecorder(
+        VisitStore(db, Cipher(load_key(args.data_dir))),
+        RecorderConfig.for_notice(profile, engine.embedder, mode, args.store),
+        to_datetime=placed,
+    )
+    crossings = {line.name: {"in": 0, "out": 0} for line in lines}
+    people = 0
+    per_visit: list[dict[str, object]] = []
+    totals = {"visits": 0, "new_visitors": 0, "repeat_visits": 0, "unknown_visits": 0}
+    # In the order the people were seen, so that the first sighting is the new visit.
+    timeline = sorted(
+        ((item, event) for item in items for event in item.events),
+        key=lambda pair: pair[0].to_datetime(pair[1].first_seen),
+    )
+    for item, event in timeline:
+        current[:] = [item]
+        if event.kind == "person":
+            people += 1
+            for crossing in event.crossings:
+                crossings[crossing.line][crossing.direction.value] += 1
+        outcome = recorder.record(event)
+        if outcome.outcome != "visit":
+            continue
+        totals["visits"] += 1
+        totals["new_visitors"] += int(outcome.new_visitor)
+        totals["repeat_visits"] += int(outcome.is_repeat)
+        totals["unknown_visits"] += int(mode is Mode.REPEAT and outcome.visitor_id is None)
+        per_visit.append(
+            {
+                "source": item.name,
+                "visitor": outcome.visitor_id,
+                "repeat": outcome.is_repeat,
+                "age_band": outcome.age_band,
+                "gender": outcome.gender,
+            }
+        )
     elapsed = time.perf_counter() - started
     payload: dict[str, object] = {
         "frames": frames,
         "faces": faces,
-        "tracks": tracks,
+        "tracks": len(timeline),
         **totals,
         "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "mode": mode.value,
-        "persons": people[0],
+        "persons": people,
         "crossings": crossings,
         "notice_version": notice.version,
     }
@@ -826,7 +922,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         # DESIGN's contract: with --per-visit, "visits" lists the visits instead of counting.
         payload["visits"] = per_visit
         text += "".join(
-            f"\n{v['source']}: {'repeat' if v['repeat'] else 'new'} {v['visitor']}"
+            f"\n{v['source']}: "
+            + ("unknown" if v["visitor"] is None else "repeat" if v["repeat"] else "new")
+            + f" {v['visitor'] or ''}"
             for v in per_visit
         )
     _emit(args, payload, text)
@@ -888,6 +986,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=10.0, help="how long to read a live stream"
     )
     analyse.add_argument("--per-visit", action="store_true", help="list every visit (with --json)")
+    analyse.add_argument(
+        "--start",
+        default=None,
+        metavar="ISO-DATETIME",
+        help="when the first file or image was taken (the others follow one day apart); "
+        "default: the last one ends now",
+    )
     analyse.add_argument(
         "--line",
         action="append",
@@ -1046,7 +1151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScrubIncompleteError as exc:
         log.error("%s: %s", args.command, exc)
         print(
-            f"raiten: {exc} Close other programs using the data folder and run it again.",
+            "raiten: the data was deleted and the deletion is in the audit log, but another "
+            "program kept the database's log from being cleared, so deleted data may remain in "
+            f"the data folder's files: close Raiten and other programs using {args.data_dir}, "
+            "then run `raiten retention` to finish the clean-up",
             file=sys.stderr,
         )
         return 1

@@ -504,9 +504,9 @@ def test_an_analysis_zone_is_checked() -> None:
 def test_repeat_rate_band() -> None:
     with tempfile.TemporaryDirectory() as folder:
         made = _shop(Path(folder))
-        # 100 visits, 30 of them repeats: anonymous ones for speed, then marked as repeats.
+        # 100 identified visits, 30 of them then marked as repeats.
         for n in range(100):
-            made.visit(None, D0 + timedelta(hours=n))
+            made.visit(f"p{n}", D0 + timedelta(hours=n))
         with made.db.conn:
             made.db.execute("UPDATE visit SET is_repeat = 1 WHERE id <= 30")
         analytics = Analytics(made.db, tz=UTC)
@@ -632,7 +632,14 @@ def test_csv_export(shop: Shop, tmp_path: Path) -> None:
     frequency = sections["来店回数別"]
     assert frequency[1] == ["1", "15"] and frequency[-1] == ["10+", "<5"]
     totals = sections["期間合計"]
-    assert totals[1] == ["27", "12", "44.4%", "<5", "非表示"]
+    # The three anonymous visits have no identity: the rate is 12 of the 24 identified.
+    assert totals[0][2:6] == [
+        "再来店率（本人確認できた来店のうち）",
+        "本人不明の来店",
+        "本人不明の割合",
+        "誤照合の見込み件数",
+    ]
+    assert totals[1] == ["27", "12", "50.0%", "3", "11.1%", "0.01", "<5", "非表示"]
     spend = {(r[0], r[1]): r for r in sections["年代・性別ごとの購買"][1:]}
     assert spend["30-39", "女性"][3:] == ["<5", "非表示", "非表示"]
     lines = sections["通過人数（カメラ画像上に設定した計数線、1時間ごとの集計の合計）"]

@@ -125,12 +125,26 @@ class TimeBucket:
 
 @dataclass(frozen=True, slots=True)
 class RepeatRate:
+    """Repeat visits over the identified visits of a period; ``visits`` counts every visit,
+    ``unknown_visits`` those whose identity is unknown (no usable face), shown beside the
+    rate."""
+
     visits: int
     repeat_visits: int
     rate: float
     low: float  # the 95 % band, widened downward for false repeats (Analytics.repeat_rate)
     high: float
     expected_false_repeats: float  # visits among repeat_visits likely to be new people
+    unknown_visits: int = 0
+    gallery_size: int = 0  # customers held, each compared with every new person
+
+    @property
+    def identified_visits(self) -> int:
+        return self.visits - self.unknown_visits
+
+    @property
+    def unknown_share(self) -> float:
+        return self.unknown_visits / self.visits if self.visits else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +311,7 @@ class _Totals:
     visits: int
     repeat_visits: int
     converted: int
+    unknown: int  # visits of unknown identity (no visitor)
 
 
 # Visits are indexed by (store, start): naming every store lets SQLite read each store's visits
@@ -305,15 +320,16 @@ _EVERY_STORE = "store_id IN (SELECT id FROM store)"
 # Held visits and hourly statistics as one table of (hour, age band, gender) cells. The outer
 # query groups by a choice of those three columns ({keys}).
 _HOURLY = f"""
-SELECT {{keys}}SUM(visits), SUM(repeat_visits), SUM(converted), SUM(spend) FROM (
+SELECT {{keys}}SUM(visits), SUM(repeat_visits), SUM(converted), SUM(spend), SUM(unknown)
+FROM (
     SELECT {HOUR} AS hour, {AGE_BAND} AS age_band, {GENDER} AS gender, COUNT(*) AS visits,
            SUM(is_repeat) AS repeat_visits, COUNT(sale.visit_id) AS converted,
-           COALESCE(SUM(sale.spend), 0) AS spend
+           COALESCE(SUM(sale.spend), 0) AS spend, SUM(visitor_id IS NULL) AS unknown
     FROM visit LEFT JOIN {VISIT_SPEND} AS sale ON sale.visit_id = visit.id
     WHERE {{held}} GROUP BY 1, 2, 3
     UNION ALL
     SELECT hour, age_band, gender, visits, CASE WHEN is_repeat = 1 THEN visits ELSE 0 END,
-           converted, spend
+           converted, spend, unknown
     FROM stat_visit_hour WHERE {{stat}}
 ) {{group}}
 """
@@ -450,8 +466,8 @@ class Analytics:
         return list(self.db.execute(sql, params).fetchall())
 
     def _totals(self, period: Period) -> _Totals:
-        visits, repeats, converted, _spend = self._hourly(period, ())[0]
-        return _Totals(int(visits or 0), int(repeats or 0), int(converted or 0))
+        visits, repeats, converted, _spend, unknown = self._hourly(period, ())[0]
+        return _Totals(int(visits or 0), int(repeats or 0), int(converted or 0), int(unknown or 0))
 
     def _daily(self, period: Period, expression: str, table: str, column: str) -> dict[int, int]:
         held, stat, params = self._filters(period, timedelta(days=1), "day")
@@ -475,7 +491,7 @@ class Analytics:
                 moment = self._next_bucket(moment, bucket)
         visits: dict[datetime, int] = defaultdict(int)
         repeats: dict[datetime, int] = defaultdict(int)
-        for hour, count, repeat, _converted, _spend in self._hourly(period, ("hour",)):
+        for hour, count, repeat, *_ in self._hourly(period, ("hour",)):
             # Every hour counted begins inside the period, so its bucket is one of starts.
             start = self._bucket_start(_utc_hour(hour), bucket)
             visits[start] += int(count)
@@ -486,7 +502,8 @@ class Analytics:
         ]
 
     def repeat_rate(self, period: Period, false_match_rate: float, gallery_size: int) -> RepeatRate:
-        """Repeat visits / visits with a 95 % band that allows for false repeats.
+        """Repeat visits / identified visits with a 95 % band that allows for false repeats;
+        visits of unknown identity are counted apart (``RepeatRate.unknown_visits``).
 
         The band is the Wilson score interval of the observed proportion, with its lower end
         lowered by the share of visits likely counted as repeats by mistake. Each truly new
@@ -498,17 +515,27 @@ class Analytics:
         matcher makes the rate too low instead; the threshold keeps that rare, and the band
         does not widen upward for it. With no visits the band is [0, 1]."""
         totals = self._totals(period)
-        n, r = totals.visits, totals.repeat_visits
+        # Only identified visits can be repeats or not: the rate and its band are over them.
+        n, r = totals.visits - totals.unknown, totals.repeat_visits
         share = expected_false_repeats(gallery_size, false_match_rate)
         if n == 0:
-            return RepeatRate(0, 0, 0.0, 0.0, 1.0, 0.0)
+            return RepeatRate(totals.visits, 0, 0.0, 0.0, 1.0, 0.0, totals.unknown, gallery_size)
         expected = float(r) if share >= 1.0 else min(float(r), (n - r) * share / (1.0 - share))
         rate = r / n
         z2 = Z_95 * Z_95
         centre = (rate + z2 / (2 * n)) / (1 + z2 / n)
         half = Z_95 / (1 + z2 / n) * math.sqrt(rate * (1 - rate) / n + z2 / (4 * n * n))
         low = max(0.0, centre - half - expected / n)
-        return RepeatRate(n, r, rate, low, min(1.0, centre + half), expected)
+        return RepeatRate(
+            totals.visits,
+            r,
+            rate,
+            low,
+            min(1.0, centre + half),
+            expected,
+            totals.unknown,
+            gallery_size,
+        )
 
     def held_repeat_rate(self, period: Period) -> RepeatRate:
         """``repeat_rate`` for the gallery held now: every new person is compared with each
@@ -656,7 +683,7 @@ class Analytics:
         rows = self._hourly(period, ("age_band", "gender"))
         return [
             SpendCell(str(age), str(gender), int(visits), int(converted), float(spend))
-            for age, gender, visits, _repeats, converted, spend in rows
+            for age, gender, visits, _repeats, converted, spend, _unknown in rows
         ]
 
     def live_counts(

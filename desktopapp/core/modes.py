@@ -10,6 +10,16 @@ from desktopapp.core.config import VisionConfig
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Role
 
+# What a mode may keep about a person: a visit (when, how long, where its track went),
+# estimated age band and gender, movement lines of the whole person through the store, and
+# face feature data. Repeat analysis links movement and attributes to the feature's key
+# (DOMAIN "Repeat analysis"), so it keeps every kind.
+KEPT_DATA = ("visits", "attributes", "movement", "features")
+
+
+class ModeError(ValueError):
+    """A mode that would keep more than the notice in force told the public."""
+
 
 class Mode(enum.StrEnum):
     ATTRIBUTES = "attributes"
@@ -29,6 +39,9 @@ class ModePreset:
     person_visits: bool = False  # a person track becomes an anonymous visit with its path
     mask_persons: bool = False  # whole persons are masked, not only faces
     icons_only: bool = False  # the live view shows icons on a plain drawing, no picture
+    # The kinds of personal data the mode keeps (KEPT_DATA): what the notice must have told
+    # the public. Counts and icons are not personal and are left out.
+    keeps: frozenset[str] = frozenset()
 
     @property
     def counts_only(self) -> bool:
@@ -42,6 +55,7 @@ PRESETS: dict[Mode, ModePreset] = {
         (Role.FACE_DETECTION, Role.FACE_ATTRIBUTES),
         keeps_features=False,
         face_visits=True,
+        keeps=frozenset({"visits", "attributes"}),
     ),
     # Any feature would be kept only while the person is in the store; movement needs none,
     # so none is computed at all.
@@ -50,12 +64,14 @@ PRESETS: dict[Mode, ModePreset] = {
         (Role.FACE_DETECTION, Role.PERSON_DETECTION),
         keeps_features=False,
         person_visits=True,
+        keeps=frozenset({"visits", "movement"}),
     ),
     Mode.REPEAT: ModePreset(
         Mode.REPEAT,
         (Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES),
         keeps_features=True,
         face_visits=True,
+        keeps=frozenset(KEPT_DATA),
     ),
     # By shape only: no face model is loaded, so whole persons are masked.
     Mode.PASSERBY: ModePreset(
@@ -71,6 +87,20 @@ PRESETS: dict[Mode, ModePreset] = {
         Mode.CROWD, (Role.PERSON_DETECTION,), keeps_features=False, icons_only=True
     ),
 }
+
+
+def allowed_mode(notice_mode: Mode, requested: Mode | None) -> Mode:
+    """The mode to run: ``requested`` if it keeps nothing the notice's mode does not (it may
+    narrow the notice, never widen it), the notice's mode when None; ModeError otherwise."""
+    if requested is None:
+        return notice_mode
+    extra = PRESETS[requested].keeps - PRESETS[notice_mode].keeps
+    if extra:
+        raise ModeError(
+            f"mode {requested.value} would keep {', '.join(k for k in KEPT_DATA if k in extra)}, "
+            f"which the notice in force (mode {notice_mode.value}) does not announce"
+        )
+    return requested
 
 
 def engine_for_mode(config: VisionConfig, mode: Mode) -> VisionEngine:

@@ -79,6 +79,9 @@ class PipelineConfig:
     polygons: tuple[Polygon, ...] = ()
     analysis_fps: float = 10.0
     best_shots: int = 3
+    # Files (batch analysis) wait for the feature processes when they are saturated; a live
+    # camera cannot wait, so it defers the shot and takes a later one of the same track.
+    wait_for_features: bool = False
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     # Persons walk through the picture for longer and are hidden by each other more often
     # than faces; their paths stand where their feet are.
@@ -306,14 +309,26 @@ class FrameAnalyser:
             if not state.shots.wants(quality, timestamp):
                 continue
             embedder = self.engine.embedder if self.keeps_features else None
-            if embedder is not None and getattr(embedder, "busy", False):
-                continue  # the feature processes are saturated: a later shot takes this place
+            if embedder is not None and not self._room_for(embedder):
+                # Not offered, so the track still wants a shot: a later frame takes this place.
+                continue
             if self.engine.attributes is not None and len(state.attributes) < MAX_ATTRIBUTE_SAMPLES:
                 state.attributes.append(self.engine.attributes.estimate(image, face))
             feature = _submit(embedder, image, face) if embedder is not None else None
             evicted = state.shots.offer(quality, timestamp, feature)
             if evicted is not None:
                 evicted.cancel()
+
+    def _room_for(self, embedder: FaceEmbedder) -> bool:
+        """Whether the embedder can take a face now, waiting for it in batch analysis."""
+        if not getattr(embedder, "busy", False):
+            return True
+        if not self.config.wait_for_features:
+            return False
+        if embedder.wait_until_free(FEATURE_TIMEOUT_S):  # type: ignore[attr-defined]
+            return True
+        log.error("the feature processes took no face for %.0f s", FEATURE_TIMEOUT_S)
+        return False
 
     def _persons(
         self,

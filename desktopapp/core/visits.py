@@ -5,7 +5,8 @@ A visit is one visitor's presence in one store; tracks of that store's cameras l
 the operator's gallery (open-set: threshold and margin); a match is a returning visitor, anything
 else a new pseudonymous visitor with a random UUID. Opted-out people (do-not-track) and
 consented staff are matched first and produce no customer record at all. Modes that keep no
-identity store anonymous visits. Owned by the single store-writer thread.
+identity store anonymous visits, and so does a repeat-mode track with no usable face: a visit
+whose identity is unknown. Owned by the single store-writer thread.
 
 The galleries are in memory, loaded at start; other connections delete visitors under them
 (retention, purge, erasure at the counter). A match whose visitor is gone is dropped from its
@@ -26,7 +27,7 @@ from typing import Literal
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import Gallery
-from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.modes import PRESETS, Mode, allowed_mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.store.counts import add_counts
@@ -62,12 +63,12 @@ class RecorderConfig:
         mode: Mode | None = None,
         store: str | None = None,
     ) -> RecorderConfig:
-        """The notice in force decides who, where, what and for how long; the embedder decides
-        how features compare."""
+        """The notice in force decides who, where, what and for how long (``mode`` may only
+        narrow its mode: ModeError otherwise); the embedder decides how features compare."""
         return cls(
             operator=profile.operator,
             store=store or profile.store,
-            mode=mode or profile.mode,
+            mode=allowed_mode(profile.mode, mode),
             # Modes that keep no identity may leave the period unset; anonymous visits then
             # age out after a day.
             retention=RetentionPolicy(max(1, profile.retention_days), profile.retention_from),
@@ -79,7 +80,8 @@ class RecorderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """What one track became: a new visit, an extension of a visit, or nothing."""
+    """What one track became: a new visit, an extension of a visit, or nothing. A visit
+    without ``visitor_id`` is anonymous: of unknown identity in repeat mode."""
 
     outcome: Literal["visit", "merged", "suppressed", "skipped", "counted"]
     visitor_id: str | None = None
@@ -157,7 +159,10 @@ class VisitRecorder:
                 return Recorded("counted")
         elif not self.preset.face_visits:
             return Recorded("skipped")  # faces were found only to be masked
-        if not self.keeps_identity:
+        # Without a usable face (none large or sharp enough, or its feature failed) the person
+        # was still here: a visit of unknown identity, never a silent loss. Repeat rates are
+        # taken over identified visits, with this share shown beside them.
+        if not self.keeps_identity or event.feature is None:
             visit_id = self.store.add_visit(
                 NewVisit(
                     self.store_id,
@@ -173,8 +178,6 @@ class VisitRecorder:
                 )
             )
             return Recorded("visit", None, visit_id, age_band=age_band, gender=gender)
-        if event.feature is None:
-            return Recorded("skipped")  # no usable face: nothing to match, nothing kept
         for kind in (DO_NOT_TRACK, STAFF):
             # A stale entry here (withdrawn elsewhere) suppresses until the next reload: the
             # safe side, so these galleries are not checked against the database.

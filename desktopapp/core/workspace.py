@@ -50,7 +50,13 @@ from desktopapp.core.store.db import (
     store_error,
 )
 from desktopapp.core.store.purge import PurgeResult, purge_personal_data
-from desktopapp.core.store.retention import RetentionPolicy, SweepResult, reapply_policy, sweep
+from desktopapp.core.store.retention import (
+    RetentionPolicy,
+    ScrubIncompleteError,
+    SweepResult,
+    reapply_policy,
+    sweep,
+)
 from desktopapp.core.store.users import User, UserStore
 from desktopapp.core.vision.engine import false_match_rate
 from desktopapp.core.vision.types import FaceEmbedder, Vector
@@ -61,6 +67,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# What a deletion reports, audited field by field.
+D = TypeVar("D", SweepResult, PurgeResult)
 ExportKind = Literal["csv", "pdf", "incident"]
 
 
@@ -253,14 +261,39 @@ class Workspace:
         """All personal data, unrecoverably (G-14). Stop the cameras' store writer first: its
         connection would keep the WAL from being truncated."""
         with self._store():
-            result = purge_personal_data(
-                self._db, keep_statistics=keep_statistics, progress=progress
+            return self._deleting(
+                actor,
+                "purge",
+                {"keep_statistics": keep_statistics},
+                lambda: purge_personal_data(
+                    self._db, keep_statistics=keep_statistics, progress=progress
+                ),
+                datetime.now(UTC),
             )
-            self._audit.append(
-                actor, "purge", {"keep_statistics": keep_statistics, **asdict(result)}
-            )
-            self._back_up(datetime.now(UTC), replace=True)
-            return result
+
+    def _deleting(
+        self,
+        actor: str,
+        action: str,
+        details: dict[str, Any],
+        delete: Callable[[], D],
+        now: datetime,
+    ) -> D:
+        """``delete()``, audited, then fresh backups in place of those holding what it deleted.
+        Both follow a committed deletion even when its file clean-up failed
+        (ScrubIncompleteError, raised again afterwards so that the operator is told)."""
+        try:
+            result = delete()
+        except ScrubIncompleteError as exc:
+            if not isinstance(exc.result, SweepResult | PurgeResult):
+                raise
+            done = {**details, **asdict(exc.result), "scrub_pending": True}
+            self._audit.append(actor, action, done)
+            self._back_up(now, replace=True)
+            raise
+        self._audit.append(actor, action, {**details, **asdict(result)})
+        self._back_up(now, replace=getattr(result, "deleted", True))
+        return result
 
     def _requests(self, embedder: FaceEmbedder | None) -> PublicRequests:
         return PublicRequests(
@@ -278,9 +311,13 @@ class Workspace:
             return self._requests(embedder).find(probe, actor=actor)
 
     def erase_held(self, visitor_id: str, actor: str) -> None:
+        """Erasure at the counter, audited by PublicRequests before its file clean-up; the
+        backups holding the person are replaced even when that clean-up fails."""
         with self._store():
-            self._requests(None).erase(visitor_id, actor=actor)
-            self._back_up(datetime.now(UTC), replace=True)
+            try:
+                self._requests(None).erase(visitor_id, actor=actor)
+            finally:
+                self._back_up(datetime.now(UTC), replace=True)
 
     def opt_out(self, probe: Vector, embedder: FaceEmbedder, actor: str) -> str:
         with self._store():
@@ -305,16 +342,18 @@ class Workspace:
         moment = now or datetime.now(UTC)
         with self._store():
             current = self._notices.current()
-            result = None
             if current is not None and current.profile.retention_days:
                 profile = current.profile
                 policy = RetentionPolicy(profile.retention_days, profile.retention_from)
-                result = sweep(self._db, policy, moment)
-                AuditLog(self._db).append(
-                    "system", "retention.sweep", {"now": moment.isoformat(), **asdict(result)}
+                return self._deleting(
+                    "system",
+                    "retention.sweep",
+                    {"now": moment.isoformat()},
+                    lambda: sweep(self._db, policy, moment),
+                    moment,
                 )
-            self._back_up(moment, replace=result is not None and result.deleted)
-            return result
+            self._back_up(moment, replace=False)
+            return None
 
     def _back_up(self, now: datetime, *, replace: bool) -> None:
         """The daily backup, or with ``replace`` (personal data was just deleted) a fresh one

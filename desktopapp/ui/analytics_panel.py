@@ -41,6 +41,7 @@ from desktopapp.core.analytics import (
     Heatmap,
     LiveCounts,
     Period,
+    RepeatRate,
     StoreRef,
     suppressed,
 )
@@ -121,6 +122,7 @@ class _Number(QFrame):
         self.value.setStyleSheet("font-size: 24pt; font-weight: bold;")
         self.detail = QLabel(self)
         self.detail.setStyleSheet("color: #555;")
+        self.detail.setWordWrap(True)  # the repeat card's notes must not widen the grid
         for widget in (heading, self.value, self.detail):
             box.addWidget(widget)
 
@@ -245,6 +247,33 @@ class DashboardPanel(QWidget):
             self,
         )
 
+    def _show_repeat(self, repeat: RepeatRate, *, shown: bool) -> None:
+        """The rate over identified visits, its likely range, the share of visits whose
+        identity is unknown and the false repeats expected for the gallery held now."""
+        lines = []
+        if shown and repeat.identified_visits:
+            self.repeat.value.setText(f"{repeat.rate:.0%}")
+            lines.append(
+                self.tr("likely between %1 and %2")
+                .replace("%1", f"{repeat.low:.0%}")
+                .replace("%2", f"{repeat.high:.0%}")
+            )
+            lines.append(
+                self.tr("expected false repeats: %1 (%2 visitors held)")
+                .replace("%1", f"{repeat.expected_false_repeats:.1f}")
+                .replace("%2", str(repeat.gallery_size))
+            )
+        else:
+            self.repeat.value.setText("–")
+            lines.append(self.tr("too few visits"))
+        if repeat.visits:
+            lines.append(
+                self.tr("rate over identified visits; identity unknown: %1 of all visits").replace(
+                    "%1", f"{repeat.unknown_share:.0%}"
+                )
+            )
+        self.repeat.detail.setText("\n".join(lines))
+
     def _show(self, data: DashboardData) -> None:
         self._busy = False
         self.data = data
@@ -256,17 +285,7 @@ class DashboardPanel(QWidget):
         self.in_store.value.setText(suppressed(data.live.in_store_now, k))
         self.today.value.setText(suppressed(data.live.today_visits, k))
         self.visits.value.setText(self.text(("visits",)))
-        repeat = figures.repeat
-        if not d.any_hidden(("visits",), ("repeat",)) and repeat.visits:
-            self.repeat.value.setText(f"{repeat.rate:.0%}")
-            self.repeat.detail.setText(
-                self.tr("likely between %1 and %2")
-                .replace("%1", f"{repeat.low:.0%}")
-                .replace("%2", f"{repeat.high:.0%}")
-            )
-        else:
-            self.repeat.value.setText("–")
-            self.repeat.detail.setText(self.tr("too few visits"))
+        self._show_repeat(figures.repeat, shown=not d.any_hidden(("visits",), ("repeat",)))
         conversion = figures.conversion
         shown = conversion.converted and not d.any_hidden(("visits",), ("converted",))
         self.converted.value.setText(f"{conversion.rate:.0%}" if shown else "–")

@@ -13,6 +13,7 @@ from desktopapp.core.config import SettingsError
 from desktopapp.core.images import ImageReadError
 from desktopapp.core.sources import SourceAddressError, SourceError, SourceProblem
 from desktopapp.core.store.db import StoreError, StoreProblem, store_error
+from desktopapp.core.store.retention import ScrubIncompleteError
 from desktopapp.core.store.users import PasswordRuleError, UserError
 from desktopapp.core.vision.registry import ModelError, ModelProblem
 from desktopapp.ui.account_texts import AccountTexts
@@ -22,6 +23,8 @@ class ErrorTexts(QObject):
     def error(self, error: BaseException) -> str:
         """Any error a background job may hand the UI: in words when its kind is known, else
         as it was raised."""
+        if isinstance(error, ScrubIncompleteError):
+            return self.scrub_incomplete()
         if isinstance(error, SourceError | SourceAddressError):
             return self.source_problem(error.problem, error.params)
         if isinstance(error, StoreError):
@@ -43,6 +46,15 @@ class ErrorTexts(QObject):
             if problem is not None and problem.problem is not StoreProblem.IO:
                 return self.store_problem(problem)
         return str(error)
+
+    def scrub_incomplete(self) -> str:
+        """A deletion committed and audited, whose file clean-up another program blocked."""
+        return self.tr(
+            "The data was deleted and the deletion is recorded in the audit log, but another "
+            "Raiten window or program using the data folder kept the file from being cleaned "
+            "up, so deleted data may still be in it. Close other Raiten windows and programs "
+            "that use the data folder: Raiten finishes the clean-up at its next hourly run."
+        )
 
     def source_problem(self, problem: SourceProblem, params: dict[str, str]) -> str:
         def p(key: str) -> str:

@@ -35,7 +35,7 @@ from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceStatus
 from desktopapp.core.store.cameras import Camera
 from desktopapp.core.store.db import DB_FILE
-from desktopapp.core.store.retention import SweepResult
+from desktopapp.core.store.retention import ScrubIncompleteError, SweepResult
 from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.vision.status import ModelCheck, check_active_models
 from desktopapp.core.visits import VisitRecorder, open_recorder
@@ -372,9 +372,11 @@ class MainWindow(QMainWindow):
     def _retention_failed(self, error: Exception) -> None:
         # Logged by the worker; the next hourly run tries again.
         self.statusBar().showMessage(
-            self.tr("Expired data could not be deleted yet; Raiten will try again: %1").replace(
-                "%1", ErrorTexts(self).error(error)
-            )
+            ErrorTexts(self).scrub_incomplete()
+            if isinstance(error, ScrubIncompleteError)
+            else self.tr(
+                "Expired data could not be deleted yet; Raiten will try again: %1"
+            ).replace("%1", ErrorTexts(self).error(error))
         )
 
     def _workspace_failed(self, error: Exception) -> None:

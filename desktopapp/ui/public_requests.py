@@ -34,6 +34,7 @@ from desktopapp.core.images import IMAGE_SUFFIXES, read_image
 from desktopapp.core.requests import HeldRecord, NoFaceError, probe_from_image, probe_from_source
 from desktopapp.core.session import Session
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.retention import ScrubIncompleteError
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Role, Vector
 from desktopapp.core.workspace import Workspace
@@ -247,22 +248,28 @@ class PublicRequestsDialog(QDialog):
         visitors = [r.visitor_id for r in self._records if r.kind == "customer"]
         probe, engine = self._probe, self._engine
 
-        def job() -> int:
+        def job() -> tuple[int, bool]:
+            incomplete = False
             for visitor_id in visitors:
-                workspace.erase_held(visitor_id, actor)
+                try:
+                    workspace.erase_held(visitor_id, actor)
+                except ScrubIncompleteError:
+                    incomplete = True  # erased and audited; only the file clean-up waits
             if opt_out and probe is not None and engine is not None and engine.embedder:
                 workspace.opt_out(probe, engine.embedder, actor)
-            return len(visitors)
+            return len(visitors), incomplete
 
         self.delete.setEnabled(False)
-        run_in_background(job, lambda n: self._deleted(n, opt_out), self._failed, self)
+        run_in_background(job, lambda done: self._deleted(*done, opt_out), self._failed, self)
 
-    def _deleted(self, erased: int, opted_out: bool) -> None:
+    def _deleted(self, erased: int, incomplete: bool, opted_out: bool) -> None:
         self._forget()
-        self.message.setStyleSheet("color: #1b5e20;")
+        self.message.setStyleSheet("color: #b00020;" if incomplete else "color: #1b5e20;")
         parts = [self.tr("%n record(s) deleted.", "", erased)]
         if opted_out:
             parts.append(self.tr("The person will be left out of future analysis."))
+        if incomplete:
+            parts.append(ErrorTexts(self).scrub_incomplete())
         self.message.setText(" ".join(parts))
         self.records_changed.emit()
 

@@ -126,9 +126,7 @@ class PurgeDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.message.setStyleSheet("color: #b00020;")
         self.message.setText(
-            self.tr("The data is deleted, but the file could not be fully cleaned yet: %1").replace(
-                "%1", str(error)
-            )
+            ErrorTexts(self).scrub_incomplete()
             if isinstance(error, ScrubIncompleteError)
             else self.tr("Nothing was deleted: %1").replace("%1", ErrorTexts(self).error(error))
         )

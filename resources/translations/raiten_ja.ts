@@ -902,178 +902,188 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="152"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="159"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="160"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="164"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="165"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="189"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="182"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="183"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="203"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="407"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="190"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="192"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="186"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="188"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="189"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="189"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="189"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="269"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="262"/>
+        <source>expected false repeats: %1 (%2 visitors held)</source>
+        <translation>誤照合による再来店の見込み: %1件（登録 %2 人）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="268"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="285"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="271"/>
+        <source>rate over identified visits; identity unknown: %1 of all visits</source>
+        <translation>本人確認できた来店に対する率。本人不明の来店: 全来店の%1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="304"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="339"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="358"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="352"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="371"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="402"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="421"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="444"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1081,212 +1091,217 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="52"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
+        <source>The data was deleted and the deletion is recorded in the audit log, but another Raiten window or program using the data folder kept the file from being cleaned up, so deleted data may still be in it. Close other Raiten windows and programs that use the data folder: Raiten finishes the clean-up at its next hourly run.</source>
+        <translation>データは削除され、監査ログにも記録されました。ただし、データフォルダーを使っている別のRaitenのウィンドウやプログラムがあったため、ファイルの後片付けが終わっておらず、削除したデータがファイル内に残っている可能性があります。データフォルダーを使っている他のRaitenのウィンドウやプログラムを閉じてください。次回の定時処理（1時間ごと）でRaitenが後片付けを完了します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="64"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="56"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="57"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="60"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="72"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="65"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="79"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="91"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
         <source>The camera stopped on an unexpected error; the details are in the log.</source>
         <translation>予期しないエラーでカメラが止まりました。詳しくはログを見てください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="106"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="118"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="109"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="121"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="129"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="137"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="133"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="147"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="151"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="154"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="155"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="153"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="165"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="169"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="172"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="164"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="176"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="175"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="177"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="189"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="190"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="179"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="203"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="205"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="195"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="207"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="208"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="209"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="198"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="210"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -1612,53 +1627,53 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="375"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="378"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="382"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="384"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="406"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="408"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="566"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="568"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/main_window.py" line="308"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="407"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="409"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="477"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="479"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="478"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="480"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="518"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="520"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="536"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="538"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="538"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="540"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -2273,159 +2288,159 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="70"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="71"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="75"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="76"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="89"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="89"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="90"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="100"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="107"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="119"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="120"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="121"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="205"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="122"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="206"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="139"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="140"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="141"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="142"/>
         <source>Pictures (%1)</source>
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="175"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="176"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="185"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="186"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="196"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="197"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="203"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="204"/>
         <source>%n record(s) found for this person.</source>
         <translation>
             <numerusform>この方のデータが%n件見つかりました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="209"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="218"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="219"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="224"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="225"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="231"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="234"/>
         <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
         <translation>
             <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="239"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="240"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="241"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="242"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="263"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
         <source>%n record(s) deleted.</source>
         <translation>
             <numerusform>%n件を削除しました。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="265"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="270"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
@@ -2473,12 +2488,7 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="129"/>
-        <source>The data is deleted, but the file could not be fully cleaned yet: %1</source>
-        <translation>データは削除しましたが、ファイルの消去処理がまだ完了していません: %1</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="131"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
     </message>

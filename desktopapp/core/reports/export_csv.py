@@ -73,7 +73,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_new": "新規",
         "col_repeat": "再来店",
         "totals": "期間合計",
-        "col_repeat_rate": "再来店率",
+        "col_repeat_rate": "再来店率（本人確認できた来店のうち）",
+        "col_unknown": "本人不明の来店",
+        "col_unknown_share": "本人不明の割合",
+        "col_false_repeats": "誤照合の見込み件数",
         "col_converted": "購買あり",
         "col_conversion": "購買率",
         "frequency": "来店回数別",
@@ -151,7 +154,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_new": "New",
         "col_repeat": "Repeat",
         "totals": "Period totals",
-        "col_repeat_rate": "Repeat rate",
+        "col_repeat_rate": "Repeat rate (of identified visits)",
+        "col_unknown": "Visits of unknown identity",
+        "col_unknown_share": "Unknown share",
+        "col_false_repeats": "Expected false repeats",
         "col_converted": "With a purchase",
         "col_conversion": "Conversion",
         "frequency": "Visits by visit number",
@@ -283,6 +289,7 @@ def _tables(
 
     bucket = figures.bucket
     visits, repeats = figures.repeat.visits, figures.repeat.repeat_visits
+    unknown, identified = figures.repeat.unknown_visits, figures.repeat.identified_visits
     converted = figures.conversion.converted
     tables = [
         _Table(
@@ -304,6 +311,9 @@ def _tables(
                 text["col_visits"],
                 text["col_repeat"],
                 text["col_repeat_rate"],
+                text["col_unknown"],
+                text["col_unknown_share"],
+                text["col_false_repeats"],
                 text["col_converted"],
                 text["col_conversion"],
             ),
@@ -311,7 +321,12 @@ def _tables(
                 (
                     cells.count(("visits",)),
                     cells.count(("repeat",)),
-                    cells.derived(_rate(repeats, visits), ("repeat",), ("visits",)),
+                    cells.derived(_rate(repeats, identified), ("repeat",), ("visits",)),
+                    str(unknown),
+                    _rate(unknown, visits),
+                    cells.derived(
+                        f"{figures.repeat.expected_false_repeats:.2f}", ("repeat",), ("visits",)
+                    ),
                     cells.count(("converted",)),
                     cells.derived(_rate(converted, visits), ("converted",), ("visits",)),
                 )

@@ -111,6 +111,12 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "repeat_heading": "再来店率",
         "repeat_rate": "再来店率",
         "repeat_band": "推定範囲（95%）",
+        "col_unknown": "本人不明",
+        "unknown_note": (
+            "再来店率は本人確認できた来店{identified}件に対する割合です。顔が小さい・不鮮明などで"
+            "本人確認できなかった来店が{unknown}件（全来店の{share}）あり、新規・再来店のどちらにも"
+            "数えていません。"
+        ),
         "false_repeats": "誤照合の見込み件数",
         "false_share": "誤照合の見込み",
         "repeat_method": (
@@ -187,6 +193,12 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "repeat_heading": "Repeat rate",
         "repeat_rate": "Repeat rate",
         "repeat_band": "Likely range (95%)",
+        "col_unknown": "Unknown identity",
+        "unknown_note": (
+            "The repeat rate is taken over the {identified} identified visits. {unknown} visits "
+            "({share} of all) had no usable face (too small or blurred) and count as neither "
+            "new nor repeat."
+        ),
         "false_repeats": "Expected false repeats",
         "false_share": "False matches",
         "repeat_method": (
@@ -594,6 +606,7 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
     text = ctx.text
     header = [
         text["col_visits"],
+        text["col_unknown"],
         text["col_repeat"],
         text["repeat_rate"],
         text["repeat_band"],
@@ -605,6 +618,7 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
     expected = f"{rate.expected_false_repeats:,.2f}"
     row = [
         ctx.count(("visits",)),
+        f"{rate.unknown_visits} ({_percent(rate.unknown_share)})",
         ctx.count(("repeat",)),
         ctx.derived(_percent(rate.rate), *counts),
         ctx.derived(f"{_percent(rate.low)} – {_percent(rate.high)}", *counts),
@@ -616,7 +630,16 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
         note = ctx.paragraph(text["repeat_hidden"].format(k=ctx.k))
         return [KeepTogether([*ctx.heading("repeat_heading"), table, Spacer(1, 6), note])]
     chart = _rate_chart(rate, [text["repeat_rate"], text["false_share"]])
-    method = ctx.paragraph(text["repeat_method"].format(expected=expected), small=True)
+    method = ctx.paragraph(
+        text["repeat_method"].format(expected=expected)
+        + " "
+        + text["unknown_note"].format(
+            identified=rate.identified_visits,
+            unknown=rate.unknown_visits,
+            share=_percent(rate.unknown_share),
+        ),
+        small=True,
+    )
     return [
         KeepTogether([*ctx.heading("repeat_heading"), table, Spacer(1, 10), _beside(chart, method)])
     ]

@@ -290,6 +290,15 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        7,
+        (
+            # Of a folded cell's visits, those of unknown identity (no visitor: no usable face
+            # in repeat mode, or a mode that keeps no identity): repeat rates are taken over
+            # the identified ones after retention too.
+            "ALTER TABLE stat_visit_hour ADD COLUMN unknown INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

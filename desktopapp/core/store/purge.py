@@ -9,6 +9,7 @@ in place, the WAL is checkpointed and truncated, and VACUUM rebuilds the file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -19,7 +20,7 @@ import sqlite_utils
 
 from desktopapp.core.chain.local import uninstall as leave_chain
 from desktopapp.core.store.db import immediate_transaction
-from desktopapp.core.store.retention import fold_visits, scrub
+from desktopapp.core.store.retention import ScrubIncompleteError, fold_visits, scrub
 from desktopapp.core.store.statistics import STAT_TABLES
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,6 @@ def purge_personal_data(
     finally:
         conn.execute(f"PRAGMA foreign_keys={enforced}")
     report(0.8)
-    scrub(conn)
     result = PurgeResult(
         visitors=deleted["visitor"],
         templates=deleted["template"],
@@ -94,6 +94,12 @@ def purge_personal_data(
         statistics_rows=statistics_rows,
         seconds=time.perf_counter() - started,
     )
+    try:
+        scrub(conn)
+    except ScrubIncompleteError as exc:
+        exc.result = result  # committed: the caller audits it all the same
+        raise
+    result = dataclasses.replace(result, seconds=time.perf_counter() - started)
     log.info("purged personal data: %s", result)
     report(1.0)
     return result

@@ -45,21 +45,24 @@ log = logging.getLogger(__name__)
 # of grouping each statistic straight from visit (bench/store_bulk.py).
 _FOLDING_TABLE = """CREATE TEMP TABLE folding (
     id INTEGER PRIMARY KEY, store_id INTEGER, hour TEXT, day TEXT, age_band TEXT, gender TEXT,
-    is_repeat INTEGER, dwell_seconds REAL, visit_number INTEGER, dwell_bin INTEGER)"""
+    is_repeat INTEGER, dwell_seconds REAL, visit_number INTEGER, dwell_bin INTEGER,
+    unknown INTEGER)"""
 _FOLDING_ROWS = f"""INSERT INTO temp.folding
 SELECT id, store_id, {HOUR}, {DAY}, {AGE_BAND}, {GENDER}, is_repeat, dwell_seconds,
-       {VISIT_NUMBER}, {DWELL_BIN}
+       {VISIT_NUMBER}, {DWELL_BIN}, visitor_id IS NULL
 FROM visit WHERE {COUNTED} AND ({{where}}) ORDER BY id"""
 # Statements reading temp.folding; WHERE TRUE keeps SQLite from reading ON CONFLICT as a join
 # constraint.
 _FOLDS = (
     """INSERT INTO stat_visit_hour
-        (store_id, hour, age_band, gender, is_repeat, visits, dwell_seconds)
-    SELECT store_id, hour, age_band, gender, is_repeat, COUNT(*), SUM(dwell_seconds)
+        (store_id, hour, age_band, gender, is_repeat, visits, dwell_seconds, unknown)
+    SELECT store_id, hour, age_band, gender, is_repeat, COUNT(*), SUM(dwell_seconds),
+        SUM(unknown)
     FROM temp.folding WHERE TRUE GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (store_id, hour, age_band, gender, is_repeat) DO UPDATE SET
         visits = stat_visit_hour.visits + excluded.visits,
-        dwell_seconds = stat_visit_hour.dwell_seconds + excluded.dwell_seconds""",
+        dwell_seconds = stat_visit_hour.dwell_seconds + excluded.dwell_seconds,
+        unknown = stat_visit_hour.unknown + excluded.unknown""",
     # Every cell this adds to exists: the statement above folded the same visits.
     f"""INSERT INTO stat_visit_hour (store_id, hour, age_band, gender, is_repeat, visits,
         dwell_seconds, converted, spend)
@@ -116,7 +119,15 @@ _OLD_ANONYMOUS = "visitor_id IS NULL AND ended_at <= :cutoff"
 
 
 class ScrubIncompleteError(RuntimeError):
-    """The rows are deleted, but another connection kept the WAL from being truncated."""
+    """The rows are deleted, but another connection kept the WAL from being truncated.
+
+    ``result`` is what the committed deletion did (a SweepResult, PurgeResult…), set by the
+    function that deleted, so that its caller still audits the deletion and replaces the
+    backups before telling the operator what remains to be done."""
+
+    def __init__(self, message: str, result: object = None):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,21 +245,29 @@ def sweep(db: sqlite_utils.Database, policy: RetentionPolicy, now: datetime) -> 
             f"DELETE FROM template WHERE visitor_id IN ({_EXPIRED_VISITORS})", params
         ).rowcount
         visitors = conn.execute("DELETE FROM visitor WHERE expires_at <= :now", params).rowcount
-    if visitors or templates or visits or path_points or anonymous:
-        scrub(conn)
-    else:
-        checkpoint(conn)
-    result = SweepResult(
-        visitors=visitors,
-        templates=templates,
-        visits=visits,
-        path_points=path_points,
-        anonymous_visits=anonymous,
-        folded_visits=folded,
-        seconds=time.perf_counter() - started,
-    )
-    log.info("retention sweep: %s", result)
-    return result
+
+    def result() -> SweepResult:
+        return SweepResult(
+            visitors=visitors,
+            templates=templates,
+            visits=visits,
+            path_points=path_points,
+            anonymous_visits=anonymous,
+            folded_visits=folded,
+            seconds=time.perf_counter() - started,
+        )
+
+    try:
+        if visitors or templates or visits or path_points or anonymous:
+            scrub(conn)
+        else:
+            checkpoint(conn)
+    except ScrubIncompleteError as exc:
+        exc.result = result()
+        raise
+    done = result()
+    log.info("retention sweep: %s", done)
+    return done
 
 
 def reapply_policy(db: sqlite_utils.Database, policy: RetentionPolicy) -> int:

@@ -63,6 +63,8 @@ class _Pool:
             initargs=(str(models_dir), model_id),
         )
         self.lock = threading.Lock()
+        # Notified whenever a queued face is done, for callers that wait for room.
+        self.freed = threading.Condition(self.lock)
         self.pending = 0
         # Two queued per child keeps each busy without letting a backlog of stale shots grow.
         self.capacity = 2 * processes
@@ -106,9 +108,17 @@ class RemoteEmbedder:
 
     @property
     def busy(self) -> bool:
-        """More faces queued than the children can take now: callers skip this shot."""
+        """More faces queued than the children can take now: a live camera defers the shot
+        (a later one of the same person takes its place)."""
         with self._pool.lock:
             return self._pool.pending >= self._pool.capacity
+
+    def wait_until_free(self, timeout: float) -> bool:
+        """Block until the children can take another face (batch analysis of files never
+        drops a shot); False if they are still saturated after ``timeout`` seconds."""
+        pool = self._pool
+        with pool.freed:
+            return pool.freed.wait_for(lambda: pool.pending < pool.capacity, timeout)
 
     def submit(self, image: Image, face: Face) -> Future[Vector]:
         """The feature, computed in a child while the caller goes on with the next frame."""
@@ -136,8 +146,9 @@ class RemoteEmbedder:
 
         def done(_: Future[Vector]) -> None:
             crop.fill(0)
-            with pool.lock:
+            with pool.freed:
                 pool.pending -= 1
+                pool.freed.notify_all()
 
         future.add_done_callback(done)
         return future
