@@ -203,19 +203,19 @@ LANGUAGE plpgsql AS $$
 DECLARE
     days integer;
     purged bigint;
-    expired integer;
 BEGIN
-    CREATE TEMP TABLE pg_temp.raiten_expiring (visitor_id uuid) ON COMMIT DROP;
-    WITH gone AS (
-        DELETE FROM raiten.gallery
-        WHERE operator_id = op AND expires_at <= p_now
-        RETURNING visitor_id
-    )
-    INSERT INTO pg_temp.raiten_expiring SELECT visitor_id FROM gone;
-    GET DIAGNOSTICS expired = ROW_COUNT;
-    IF expired > 0 THEN
+    -- Most calls find nothing expired: no temporary table for them.
+    IF EXISTS (SELECT FROM raiten.gallery WHERE operator_id = op AND expires_at <= p_now) THEN
+        CREATE TEMP TABLE pg_temp.raiten_expiring (visitor_id uuid) ON COMMIT DROP;
+        WITH gone AS (
+            DELETE FROM raiten.gallery
+            WHERE operator_id = op AND expires_at <= p_now
+            RETURNING visitor_id
+        )
+        INSERT INTO pg_temp.raiten_expiring SELECT visitor_id FROM gone;
         INSERT INTO raiten.tombstone (operator_id, visitor_id, change, reason, at)
-        SELECT op, visitor_id, nextval('raiten.change_seq'), 'expired', p_now FROM pg_temp.raiten_expiring
+        SELECT op, visitor_id, nextval('raiten.change_seq'), 'expired', p_now
+        FROM pg_temp.raiten_expiring
         ON CONFLICT DO NOTHING;
         DELETE FROM raiten.visit v USING pg_temp.raiten_expiring e
         WHERE v.operator_id = op AND v.visitor_id = e.visitor_id;

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 # Outbox rows per push transaction and changes per pulled page: big enough that round trips
 # do not dominate, small enough that one transaction stays short on a busy server.
 PUSH_BATCH = 2000
-PULL_PAGE = 2000
+PULL_PAGE = 5000
 # How much stricter than a live match a merge of two visitors is.
 MERGE_MARGIN = 0.03
 MAX_TEMPLATES = 5
