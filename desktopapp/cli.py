@@ -25,6 +25,7 @@ import sqlite_utils
 
 from desktopapp.core.access import Role as UserRole
 from desktopapp.core.analytics import Analytics, Period
+from desktopapp.core.chain.errors import ChainError
 from desktopapp.core.config import SettingsError, load_settings, resolve_data_dir
 from desktopapp.core.counting import CountingLine
 from desktopapp.core.floor import Space
@@ -1258,6 +1259,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     staff_remove.add_argument("number", type=int, metavar="ID", help="the staff number")
     staff_remove.set_defaults(func=cmd_staff_remove)
+    from desktopapp.cli_chain import register as register_chain  # noqa: PLC0415
+
+    register_chain(sub, common, _Parser, _emit, _cli_actor)
 
     parser.set_defaults(func=cmd_gui)
     return parser
@@ -1291,6 +1295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UserError,
         DataKeyError,
         RequestError,
+        ChainError,
     ) as exc:
         log.error("%s failed: %s", args.command, exc)
         print(f"raiten: {exc}", file=sys.stderr)

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from desktopapp.core.access import Role
 from desktopapp.core.analytics import Analytics, Period
+from desktopapp.core.chain.local import ChainStatus, chain_status
 from desktopapp.core.config import Settings, load_settings, save_settings
 from desktopapp.core.notice import NoticeGateError, NoticeProfile, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
@@ -60,6 +61,9 @@ from desktopapp.core.store.retention import (
 from desktopapp.core.store.users import User, UserStore
 from desktopapp.core.vision.engine import false_match_rate
 from desktopapp.core.vision.types import FaceEmbedder, Vector
+
+if TYPE_CHECKING:
+    from desktopapp.core.chain.sync import SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,47 @@ class Workspace:
                 if error is None:
                     raise
                 raise error from exc
+
+    def chain_status(self) -> ChainStatus | None:
+        """This PC's place in a chain of stores; None when it is a store on its own."""
+        with self._store():
+            return chain_status(self._db.conn, self._cipher)
+
+    def chain_sync(self) -> SyncResult | None:
+        """Push and pull the chain now, on a connection of its own (the network may take a
+        while; the shared connection must not wait for it). None when not in a chain;
+        ChainError when the server cannot be reached or refuses."""
+        if self.chain_status() is None:
+            return None
+        from desktopapp.core.chain.sync import ChainSync, live_threshold  # noqa: PLC0415
+
+        db = open_database(self.data_dir)
+        try:
+            threshold = live_threshold(self.settings.vision)
+            return ChainSync(db, self._cipher, threshold=threshold).sync()
+        finally:
+            db.conn.close()
+
+    def chain_join(self, enrolment: Path, store: str, actor: str) -> None:
+        """Enrol this PC as the store ``store`` of the chain in the enrolment file (audited).
+        ChainError when it cannot (see core.chain.errors)."""
+        from desktopapp.core.chain.membership import join  # noqa: PLC0415
+
+        with self._store():
+            joined = join(self._db, self._cipher, enrolment, store)
+            self._audit.append(
+                actor, "chain.join", {"operator": joined.operator, "store": joined.store}
+            )
+
+    def chain_leave(self, actor: str) -> None:
+        """Stop syncing with the chain; every visitor and visit stays here (audited)."""
+        from desktopapp.core.chain.membership import leave  # noqa: PLC0415
+
+        with self._store():
+            state = leave(self._db, self._cipher)
+            self._audit.append(
+                actor, "chain.leave", {"operator": state.operator_name, "store": state.store_name}
+            )
 
     def record(self, actor: str, action: str, details: dict[str, Any]) -> None:
         """One entry in the audit log (G-09)."""

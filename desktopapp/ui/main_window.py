@@ -47,6 +47,8 @@ from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
+from desktopapp.ui.chain_dialog import ChainDialog
+from desktopapp.ui.chain_status import ChainStatusButton
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.idle import IdleWatcher
@@ -158,6 +160,10 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(self)
         self.user_label.setObjectName("session-user")
         self.statusBar().addPermanentWidget(self.user_label)
+        # Hidden unless this PC is a store of a chain.
+        self.chain_status = ChainStatusButton(workspace, self)
+        self.chain_status.gallery_changed.connect(self._reload_galleries)
+        self.statusBar().addPermanentWidget(self.chain_status)
         if settings_problem:
             warning = QLabel(self.tr("Settings could not be loaded; using defaults."), self)
             warning.setObjectName("settings-warning")
@@ -176,6 +182,8 @@ class MainWindow(QMainWindow):
         self.reload_cameras()
         self.run_retention()
         self._retention_timer.start()
+        if not session.demo:
+            self.chain_status.start()
 
     def _build_lock_page(self) -> QWidget:
         page = QWidget(self)
@@ -257,6 +265,9 @@ class MainWindow(QMainWindow):
         self.admin_menu = admin_menu
         self.settings_action = self._action(
             admin_menu, self.tr("&Settings…"), self.show_settings, Permission.SETTINGS, "Ctrl+,"
+        )
+        self.chain_action = self._action(
+            admin_menu, self.tr("&Chain of stores…"), self.show_chain, Permission.SETTINGS
         )
         self.requests_action = self._action(
             admin_menu,
@@ -656,6 +667,14 @@ class MainWindow(QMainWindow):
         if not self._allowed(Permission.AUDIT):
             return
         AuditViewer(self.workspace.audit_entries, self.workspace.verify_audit, self).exec()
+
+    def show_chain(self) -> None:
+        if not self._allowed(Permission.SETTINGS):
+            return
+        dialog = ChainDialog(self.workspace, self.session.actor, self)
+        # Joining starts the syncs (and shows the state); leaving hides it.
+        dialog.changed.connect(self.chain_status.sync_now)
+        dialog.exec()
 
     def show_purge(self) -> None:
         if not self._allowed(Permission.PURGE):

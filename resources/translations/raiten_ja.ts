@@ -783,6 +783,143 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
     </message>
 </context>
 <context>
+    <name>ChainDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="40"/>
+        <source>Chain of stores</source>
+        <translation>店舗チェーン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="44"/>
+        <source>The stores of one operator can share one gallery, so that a customer of one store is recognised at the others. Each store keeps working when the network is down. To join, use the enrolment file made for your company.</source>
+        <translation>同じ事業者の店舗どうしで照合用の特徴量（ギャラリー）を共有し、ある店舗のお客様を他の店舗でも再来店として認識できます。ネットワークが切れても各店舗は動作を続けます。参加するには、貴社用に作成された登録ファイルを使います。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="56"/>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="63"/>
+        <source>e.g. Shibuya</source>
+        <translation>例: 渋谷店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="64"/>
+        <source>Join the chain</source>
+        <translation>チェーンに参加</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="70"/>
+        <source>Enrolment file:</source>
+        <translation>登録ファイル:</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="71"/>
+        <source>This store&apos;s name:</source>
+        <translation>この店舗の名前:</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="130"/>
+        <source>Leave the chain</source>
+        <translation>チェーンから離脱</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="99"/>
+        <source>This PC is a store on its own.</source>
+        <translation>この PC は単独の店舗です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="102"/>
+        <source>This PC is the store %1 of %2 (server %3).</source>
+        <translation>この PC は %2 の店舗 %1 です（サーバー %3）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="109"/>
+        <source>Enrolment file</source>
+        <translation>登録ファイル</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="116"/>
+        <source>Choose the enrolment file and name this store.</source>
+        <translation>登録ファイルを選び、この店舗の名前を入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="132"/>
+        <source>This PC stops sharing with the other stores. Everything recorded here stays here. To join again, the store needs a new name. Leave the chain?</source>
+        <translation>この PC は他の店舗との共有をやめます。ここで記録したデータはこの PC に残ります。再び参加するには別の店舗名が必要です。チェーンから離脱しますか?</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="157"/>
+        <source>The chain&apos;s server cannot be reached. Check the network and try again.</source>
+        <translation>チェーンのサーバーに接続できません。ネットワークを確認して、もう一度お試しください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="160"/>
+        <source>The chain&apos;s server refused the password in the enrolment file. Ask for a new enrolment file.</source>
+        <translation>チェーンのサーバーが登録ファイルのパスワードを拒否しました。新しい登録ファイルを依頼してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="164"/>
+        <source>This file cannot be used to join: it is damaged, of another version, or made for another operator.</source>
+        <translation>このファイルでは参加できません。ファイルが壊れているか、別のバージョンか、別の事業者用です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="168"/>
+        <source>This PC, or a store with this name, has joined the chain already.</source>
+        <translation>この PC、または同じ名前の店舗は、すでにチェーンに参加しています。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="170"/>
+        <source>This PC is not a store of a chain.</source>
+        <translation>この PC はチェーンの店舗ではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_dialog.py" line="174"/>
+        <source>The chain&apos;s server refused: %1</source>
+        <translation>チェーンのサーバーが拒否しました: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ChainStatusButton</name>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="70"/>
+        <source>Chain: syncing…</source>
+        <translation>チェーン: 同期中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="99"/>
+        <source>Chain: offline since %1</source>
+        <translation>チェーン: %1 からオフライン</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="103"/>
+        <source>Chain: synced just now</source>
+        <translation>チェーン: たった今同期済み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="105"/>
+        <source>Chain: synced %1 min ago</source>
+        <translation>チェーン: %1 分前に同期済み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="108"/>
+        <source>Chain: not synced yet</source>
+        <translation>チェーン: まだ同期していません</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="110"/>
+        <source>%1 changes waiting</source>
+        <translation>未送信の変更 %1 件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/chain_status.py" line="113"/>
+        <source>Store %1 of %2 (server %3). Click to sync now.</source>
+        <translation>%2 の店舗 %1（サーバー %3）。クリックすると今すぐ同期します。</translation>
+    </message>
+</context>
+<context>
     <name>DashboardPanel</name>
     <message>
         <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
@@ -1390,228 +1527,233 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="318"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="162"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="168"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="134"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="136"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="135"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="137"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="184"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="192"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="188"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="196"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="238"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="238"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="249"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="256"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="259"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <source>&amp;Chain of stores…</source>
+        <translation>店舗チェーン(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="274"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="283"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="288"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="283"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="309"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="320"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="322"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="333"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="361"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="372"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="382"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="393"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="388"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="399"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="412"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="423"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="552"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="563"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="573"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="564"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="575"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="567"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="578"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="578"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="589"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="634"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="312"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="413"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="424"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="483"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="494"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="484"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="495"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="524"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="535"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="593"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="604"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="595"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="606"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1656,37 +1798,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="84"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="88"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="94"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="96"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="94"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="96"/>
         <source>no</source>
         <translation>不可</translation>
     </message>

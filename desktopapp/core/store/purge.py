@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from desktopapp.core.chain.local import uninstall as leave_chain
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import ScrubIncompleteError, fold_visits, scrub
 from desktopapp.core.store.statistics import STAT_TABLES
@@ -69,6 +70,10 @@ def purge_personal_data(
     conn.execute("PRAGMA foreign_keys=OFF")
     try:
         with immediate_transaction(conn):
+            # A store of a chain leaves it: the purge deletes this PC's data, not the chain's
+            # (its triggers would queue every visitor's deletion as an erasure for every store),
+            # and the store's chain credentials and gallery key go with the rest.
+            leave_chain(conn)
             if keep_statistics:
                 fold_visits(conn, "TRUE", {})
                 statistics_rows = 0

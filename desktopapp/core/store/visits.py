@@ -162,7 +162,19 @@ class VisitStore:
         now: datetime,
     ) -> None:
         """The visitor's templates become exactly ``templates`` (the gallery's best K)."""
-        self.db.conn.execute("DELETE FROM template WHERE visitor_id = ?", (visitor_id,))
+        self.replace_many_templates([(visitor_id, model, templates)], now)
+
+    def replace_many_templates(
+        self,
+        entries: Sequence[tuple[str, str, Sequence[tuple[float, Vector]]]],
+        now: datetime,
+    ) -> None:
+        """The same for many visitors (visitor, model, templates) in two statements: the
+        chain's pull writes thousands at a time."""
+        created = _iso(now)
+        self.db.conn.executemany(
+            "DELETE FROM template WHERE visitor_id = ?", [(entry[0],) for entry in entries]
+        )
         self.db.conn.executemany(
             "INSERT INTO template (visitor_id, model, quality, feature_enc, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -175,8 +187,9 @@ class VisitStore:
                         np.asarray(feature, dtype=np.float32).tobytes(),
                         _template_context(visitor_id),
                     ),
-                    _iso(now),
+                    created,
                 )
+                for visitor_id, model, templates in entries
                 for quality, feature in templates
             ],
         )
