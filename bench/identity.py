@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
 
 from bench.machine import machine  # noqa: E402
 from desktopapp.core.calibration import labelled_photos, photo_face  # noqa: E402
+from desktopapp.core.config import VisionConfig  # noqa: E402
 from desktopapp.core.modes import Mode  # noqa: E402
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed  # noqa: E402
 from desktopapp.core.sources import DEMO_SIZE, Frame, demo_frame  # noqa: E402
@@ -61,7 +62,7 @@ from desktopapp.core.store.crypto import Cipher, load_key  # noqa: E402
 from desktopapp.core.store.db import open_database  # noqa: E402
 from desktopapp.core.store.retention import RetentionPolicy  # noqa: E402
 from desktopapp.core.store.visits import VisitStore  # noqa: E402
-from desktopapp.core.vision.engine import VisionEngine  # noqa: E402
+from desktopapp.core.vision.engine import VisionEngine, match_margin  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
 from desktopapp.core.vision.types import Face, Image, Role  # noqa: E402
 from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder  # noqa: E402
@@ -264,6 +265,7 @@ def run(
                 retention=RetentionPolicy(90),
                 model=engine.embedder.info.model_id,
                 threshold=engine.embedder.threshold,
+                margin=match_margin(VisionConfig()),
                 dim=engine.embedder.dim,
             ),
             to_datetime=lambda t: BASE + timedelta(seconds=t),
