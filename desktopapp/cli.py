@@ -285,7 +285,7 @@ def _calibrate_folder(args: argparse.Namespace) -> int:
             f"at the active threshold {payload['threshold']}: {result.active.errors} false "
             f"matches, rate {result.active.rate:.2e} (95 % upper bound "
             f"{result.active.upper_95:.2e}); pairs accuracy {result.active_accuracy:.4f}",
-            f"for a false-match rate of {target:.0e}: threshold {result.threshold}, "
+            f"for a false-match rate of {target:.2g}: threshold {result.threshold}, "
             f"{result.chosen.errors} false matches (95 % upper bound "
             f"{result.chosen.upper_95:.2e}), false non-match rate "
             f"{chosen['false_non_match_rate']}, pairs accuracy {chosen['accuracy']}",
