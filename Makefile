@@ -42,6 +42,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) bench/pipeline.py
 	$(PY) bench/store.py
 	$(PY) bench/store_bulk.py
+	$(PY) bench/identity.py
 
 # The one-folder bundle (DIST/raiten) and its .tar.gz, with the .desktop file and icon; see
 # installer/README.md. DIST and BUILD may point elsewhere (the slow test builds in a temp dir).

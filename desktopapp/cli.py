@@ -57,7 +57,7 @@ from desktopapp.core.store.crypto import DataKeyError
 from desktopapp.core.store.db import DB_FILE, StoreError, store_error
 from desktopapp.core.store.retention import RetentionPolicy, ScrubIncompleteError
 from desktopapp.core.store.users import PasswordRuleError, UserError, UserStore
-from desktopapp.core.vision.engine import VisionEngine, false_match_rate
+from desktopapp.core.vision.engine import VisionEngine, false_match_rate, match_margin
 from desktopapp.core.vision.registry import ModelError, ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
 
@@ -151,6 +151,11 @@ def _read_pairs(csv_path: Path) -> list[tuple[Path, Path, bool]]:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.folder is not None:
+        return _calibrate_folder(args)
+    if args.write or args.target_fmr is not None:
+        raise BadInputError("--write and --target-fmr need --folder")
+    from desktopapp.core.calibration import false_matches_at  # noqa: PLC0415
     from desktopapp.core.verification import calibrate  # noqa: PLC0415
 
     pairs = _read_pairs(args.pairs)
@@ -170,7 +175,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             continue
         scores.append(float(fx @ fy))
         labels.append(same)
-    result = calibrate(scores, labels, engine.embedder.threshold)
+    threshold = engine.embedder.threshold
+    result = calibrate(scores, labels, threshold)
+    impostor = [s for s, same in zip(scores, labels, strict=True) if not same]
     payload = {
         "pairs": len(pairs),
         "accuracy_at_threshold": result.accuracy_at_threshold,
@@ -178,11 +185,132 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "best_accuracy": result.best_accuracy,
         "tar_at_far_1e-3": result.tar_at_far_1e3,
         "no_face": no_face,
-        "threshold": engine.embedder.threshold,
+        "threshold": threshold,
         "model": engine.embedder.info.model_id,
+        **_false_match_payload(false_matches_at(impostor, threshold) if impostor else None),
     }
     lines = [f"{k}: {v}" for k, v in payload.items()]
     _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _false_match_payload(rate: Any) -> dict[str, Any]:
+    """The false-match rate at a threshold with its 95 % upper bound (None without impostors)."""
+    if rate is None:
+        return {
+            "impostor_pairs": 0,
+            "false_matches": 0,
+            "false_match_rate": None,
+            "false_match_rate_upper_95": None,
+        }
+    return {
+        "impostor_pairs": rate.trials,
+        "false_matches": rate.errors,
+        "false_match_rate": rate.rate,
+        "false_match_rate_upper_95": float(f"{rate.upper_95:.3g}"),
+    }
+
+
+def _calibrate_folder(args: argparse.Namespace) -> int:
+    from desktopapp.core.calibration import (  # noqa: PLC0415
+        TARGET_FALSE_MATCH_RATE,
+        calibrate_folder,
+        folder_features,
+    )
+    from desktopapp.core.config import save_settings  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    target = TARGET_FALSE_MATCH_RATE if args.target_fmr is None else args.target_fmr
+    if not 0.0 < target < 1.0:
+        raise BadInputError("--target-fmr must be above 0 and below 1")
+    settings = load_settings(args.data_dir)
+    engine = VisionEngine.configured(
+        settings.vision.model_copy(update={"feature_processes": 0}),
+        [Role.FACE_DETECTION, Role.FACE_FEATURES],
+    )
+    assert engine.embedder is not None
+    try:
+        found = folder_features(engine, args.folder)
+        result = calibrate_folder(found, engine.embedder.threshold, target)
+    except ValueError as exc:
+        raise BadInputError(str(exc)) from exc
+
+    def half(h: Any) -> dict[str, Any]:
+        return {
+            "identities": h.calibrated_on,
+            "threshold": h.threshold,
+            "other_half": {
+                **_false_match_payload(h.false_matches),
+                "false_non_match_rate": round(h.false_non_matches.rate, 4),
+            },
+        }
+
+    payload: dict[str, Any] = {
+        "model": engine.embedder.info.model_id,
+        "photos": result.photos,
+        "identities": result.identities,
+        "no_face": result.no_face,
+        "genuine_pairs": result.genuine,
+        "threshold": engine.embedder.threshold,
+        **_false_match_payload(result.active),
+        "false_non_match_rate": round(result.active_non_matches.rate, 4),
+        "accuracy_at_threshold": round(result.active_accuracy, 5),
+        "visitor_comparisons": result.visitor_active.trials,
+        "visitor_false_match_rate": result.visitor_active.rate,
+        "visitor_false_match_rate_upper_95": float(f"{result.visitor_active.upper_95:.3g}"),
+        "target_false_match_rate": target,
+        "calibrated": {
+            "threshold": result.threshold,
+            **_false_match_payload(result.chosen),
+            "false_non_match_rate": round(result.chosen_non_matches.rate, 4),
+            "accuracy": round(result.chosen_accuracy, 5),
+        },
+        "split": [half(h) for h in result.split],
+        "written": False,
+    }
+    if args.write:
+        # The bound, not the point estimate: the repeat rate's band must not understate.
+        rate = float(f"{result.chosen.upper_95:.3g}")
+        settings.vision.threshold = result.threshold
+        settings.vision.false_match_rate = rate
+        save_settings(args.data_dir, settings)
+        _audit(
+            open_database(args.data_dir),
+            "settings.calibrate",
+            {
+                "model": payload["model"],
+                "threshold": result.threshold,
+                "false_match_rate": rate,
+                "photos": result.photos,
+                "identities": result.identities,
+                "folder": args.folder.name,
+            },
+        )
+        payload["written"] = True
+    chosen = payload["calibrated"]
+    text = "\n".join(
+        [
+            f"{payload['model']}: {result.photos} photos of {result.identities} people "
+            f"({result.no_face} without a face), {result.genuine} genuine and "
+            f"{result.impostor} impostor pairs",
+            f"at the active threshold {payload['threshold']}: {result.active.errors} false "
+            f"matches, rate {result.active.rate:.2e} (95 % upper bound "
+            f"{result.active.upper_95:.2e}); pairs accuracy {result.active_accuracy:.4f}",
+            f"for a false-match rate of {target:.2g}: threshold {result.threshold}, "
+            f"{result.chosen.errors} false matches (95 % upper bound "
+            f"{result.chosen.upper_95:.2e}), false non-match rate "
+            f"{chosen['false_non_match_rate']}, pairs accuracy {chosen['accuracy']}",
+            *(
+                f"split {i}: threshold {h.threshold} from {h.calibrated_on} people; on the "
+                f"others {h.false_matches.errors}/{h.false_matches.trials} false matches "
+                f"(95 % upper bound {h.false_matches.upper_95:.2e}), false non-match rate "
+                f"{h.false_non_matches.rate:.3f}"
+                for i, h in enumerate(result.split, 1)
+            ),
+            "written to the settings" if payload["written"] else "(not written: add --write)",
+        ]
+    )
+    _emit(args, payload, text)
     return 0
 
 
@@ -938,7 +1066,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     except ModeError as exc:
         raise BadInputError(f"--mode {args.mode}: {exc}") from exc
     inputs = _analysis_inputs(args.sources)
-    engine = engine_for_mode(load_settings(args.data_dir).vision, mode)
+    vision = load_settings(args.data_dir).vision
+    engine = engine_for_mode(vision, mode)
     # Files are read as fast as the machine allows and every shot is waited for; a live
     # camera defers shots while the feature processes are saturated.
     lines = tuple(_counting_line(t) for t in args.line)
@@ -993,7 +1122,13 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
     recorder = VisitRecorder(
         VisitStore(db, Cipher(load_key(args.data_dir))),
-        RecorderConfig.for_notice(profile, engine.embedder, mode, args.store),
+        RecorderConfig.for_notice(
+            profile,
+            engine.embedder,
+            mode,
+            args.store,
+            match_margin(vision),
+        ),
         to_datetime=placed,
     )
     crossings = {line.name: {"in": 0, "out": 0} for line in lines}
@@ -1084,8 +1219,25 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("image_b", type=Path)
     compare.set_defaults(func=cmd_compare)
 
-    calib = sub.add_parser("calibrate", parents=[common], help="measure the threshold on pairs")
-    calib.add_argument("--pairs", type=Path, required=True, help="CSV: file_x,file_y,decision")
+    calib = sub.add_parser(
+        "calibrate", parents=[common], help="measure the threshold and false-match rate"
+    )
+    calib_input = calib.add_mutually_exclusive_group(required=True)
+    calib_input.add_argument("--pairs", type=Path, help="CSV: file_x,file_y,decision")
+    calib_input.add_argument(
+        "--folder", type=Path, help="labelled photos: one sub-folder of photos per person"
+    )
+    calib.add_argument(
+        "--target-fmr",
+        type=float,
+        default=None,
+        help="per-comparison false-match rate to choose the threshold for (--folder)",
+    )
+    calib.add_argument(
+        "--write",
+        action="store_true",
+        help="save the chosen threshold and its false-match rate in the settings (--folder)",
+    )
     calib.set_defaults(func=cmd_calibrate)
 
     models = sub.add_parser("models", parents=[common], help="the models Raiten can use")

@@ -62,8 +62,10 @@ class VisionConfig(_Section):
     feature_processes: int = Field(default=1, ge=0, le=8)
     # Overrides the embedder's own decision point (cosine similarity), e.g. after calibration.
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
-    # Overrides the model's per-pair false-match rate (the repeat rate's band), measured by
-    # calibrating on many impostor pairs at the threshold in use.
+    # Overrides the model's margin over the second-best visitor, e.g. after calibration.
+    margin: float | None = Field(default=None, ge=0.0, lt=1.0)
+    # Overrides the model's per-visitor false-match rate (the repeat rate's band), measured by
+    # `raiten calibrate --folder --write` on impostor comparisons at the threshold in use.
     false_match_rate: float | None = Field(default=None, gt=0.0, lt=1.0)
 
 

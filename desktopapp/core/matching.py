@@ -2,7 +2,8 @@
 
 Features are L2-normalised float32 vectors, so a score is a cosine similarity computed as an
 inner product. Each visitor keeps at most ``max_templates`` templates (the best by quality);
-a visitor's score is the maximum over its templates. A probe is taken as a returning visitor
+a visitor's score is the maximum or the mean over its templates (``MatchPolicy`` says which,
+and which tracks become templates). A probe is taken as a returning visitor
 only when the best visitor scores at least ``threshold`` *and* beats the second-best visitor
 by ``margin``; otherwise it is a new person. The margin turns "two visitors look alike" into
 "new" rather than a coin toss between them.
@@ -51,12 +52,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import cast
+from typing import Literal, cast
 
 import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from desktopapp.core.vision.quality import MATCH_MIN_QUALITY
 from desktopapp.core.vision.types import Vector
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,9 @@ IVF_NPROBE = 16
 _TRAIN_POINTS_PER_CELL = 64
 _TRAIN_ITERATIONS = 10
 _TRAIN_SEED = 1234
+
+# How a visitor's templates make its score: the best one, or their mean.
+VisitorScore = Literal["max", "mean"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +203,8 @@ class Gallery:
         margin: float = 0.02,
         max_templates: int = 5,
         exact_limit: int = EXACT_LIMIT,
+        *,
+        score: VisitorScore = "max",
     ) -> None:
         if dim < 1 or max_templates < 1 or exact_limit < 0 or margin < 0:
             raise ValueError("dim and max_templates must be >= 1, exact_limit and margin >= 0")
@@ -206,6 +213,7 @@ class Gallery:
         self.margin = margin
         self.max_templates = max_templates
         self.exact_limit = exact_limit
+        self.score = score
         # The first visitor that is not the best shows up within max_templates + 1 results of
         # an exact search; twice that leaves room for an approximate index's misorderings.
         self._k = 2 * max_templates + 1
@@ -228,6 +236,7 @@ class Gallery:
         margin: float = 0.02,
         max_templates: int = 5,
         exact_limit: int = EXACT_LIMIT,
+        score: VisitorScore = "max",
     ) -> Gallery:
         """A gallery holding ``rows`` (visitor id, feature, quality), as the database keeps them.
 
@@ -235,7 +244,7 @@ class Gallery:
         ``max_templates``, the earlier row winning a tie) but builds the matrix and the index
         once.
         """
-        gallery = cls(dim, threshold, margin, max_templates, exact_limit)
+        gallery = cls(dim, threshold, margin, max_templates, exact_limit, score=score)
         columns = list(zip(*rows, strict=True))
         if not columns:
             return gallery
@@ -381,7 +390,8 @@ class Gallery:
                     queries, self._vectors[: self._size], self._k, faiss.METRIC_INNER_PRODUCT
                 )
             return [
-                self._decide(s, i) for s, i in zip(scores.tolist(), slots.tolist(), strict=True)
+                self._decide(q, s, i)
+                for q, s, i in zip(queries, scores.tolist(), slots.tolist(), strict=True)
             ]
 
     def scores_at_least(self, probe: Vector, minimum: float) -> list[tuple[str, float]]:
@@ -434,8 +444,10 @@ class Gallery:
         self._owner.pop()
         self._size = last
 
-    def _decide(self, scores: Sequence[float], slots: Sequence[int]) -> MatchResult:
+    def _decide(self, query: Vector, scores: Sequence[float], slots: Sequence[int]) -> MatchResult:
         """Best and runner-up visitors from results sorted best first, then the decision."""
+        if self.score == "mean":
+            return self._decide_by_mean(query, slots)
         best_id: str | None = None
         best = runner_up = -1.0
         for score, slot in zip(scores, slots, strict=True):
@@ -447,10 +459,79 @@ class Gallery:
             elif owner != best_id:
                 runner_up = score
                 break
+        return self._decision(best_id, best, runner_up)
+
+    def _decide_by_mean(self, query: Vector, slots: Sequence[int]) -> MatchResult:
+        """Visitors among the nearest templates, each scored by the mean over all of its
+        templates: one lucky template of a stranger no longer decides alone."""
+        candidates = dict.fromkeys(self._owner[slot] for slot in slots if slot >= 0)
+        ranked = sorted(
+            (
+                (float(np.mean(self._vectors[self._slots[owner]] @ query)), owner)
+                for owner in candidates
+            ),
+            reverse=True,
+        )
+        if not ranked:
+            return _NO_MATCH
+        runner_up = ranked[1][0] if len(ranked) > 1 else -1.0
+        return self._decision(ranked[0][1], ranked[0][0], runner_up)
+
+    def _decision(self, best_id: str | None, best: float, runner_up: float) -> MatchResult:
         matched = best_id is not None and best >= self.threshold and best - runner_up >= self.margin
         return MatchResult(best_id if matched else None, best, runner_up)
 
 
+@dataclass(frozen=True, slots=True)
+class MatchPolicy:
+    """The open-set operating point: when a track is a returning visitor, and what it leaves
+    in the gallery (docs/decisions.md "Precision-first matching").
+
+    - Only shots of quality ``min_quality`` or better (``vision.quality``) make the probe,
+      their mean, L2-normalised; a track with none has no usable face and no identity.
+    - A visitor's score is the mean (or max) of the probe's cosine with its templates; a match
+      needs ``threshold`` and ``margin`` over the runner-up.
+    - A track leaves one template, its probe: a new visitor always, a returning one only when
+      the match was confident (``threshold + confident_margin``), so that a borderline match,
+      the likeliest to be a stranger, never teaches the gallery a second face.
+    """
+
+    threshold: float
+    margin: float = 0.02
+    min_quality: float = MATCH_MIN_QUALITY
+    confident_margin: float = 0.01
+    max_templates: int = 5
+    score: VisitorScore = "mean"
+
+    def probe(self, shots: Iterable[tuple[float, Vector]]) -> tuple[Vector, float] | None:
+        """(feature, quality) of a track from its (quality, feature) shots, or None when no
+        shot is good enough to match on."""
+        usable = [(q, np.asarray(v, np.float32)) for q, v in shots if q >= self.min_quality]
+        if not usable:
+            return None
+        mean = np.mean([v for _, v in usable], axis=0)
+        norm = float(np.linalg.norm(mean))
+        if not math.isfinite(norm) or norm == 0.0:
+            return None
+        return (mean / norm).astype(np.float32), max(q for q, _ in usable)
+
+    def keeps_template(self, result: MatchResult) -> bool:
+        """Whether the track that gave ``result`` adds its probe to the visitor's templates."""
+        return not result.is_match or result.score >= self.threshold + self.confident_margin
+
+    def gallery(self, rows: Iterable[tuple[str, Vector, float]], dim: int) -> Gallery:
+        return Gallery.from_templates(
+            rows,
+            dim,
+            self.threshold,
+            margin=self.margin,
+            max_templates=self.max_templates,
+            score=self.score,
+        )
+
+
+# The margin over the runner-up for a model whose manifest entry and settings name none.
+DEFAULT_MARGIN = 0.02
 # The per-pair false-match rate assumed for a model whose manifest entry and settings name
 # none: the order of magnitude calibration measured for dlib at its default threshold.
 DEFAULT_FALSE_MATCH_RATE = 1e-4

@@ -21,13 +21,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.matching import Gallery
+from desktopapp.core.matching import Gallery, MatchPolicy, MatchResult
 from desktopapp.core.modes import PRESETS, Mode, allowed_mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
@@ -36,7 +36,7 @@ from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import immediate_transaction, open_database
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for
 from desktopapp.core.store.visits import NewVisit, PathPoint, StoredVisitor, VisitStore
-from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.engine import VisionEngine, match_margin
 from desktopapp.core.vision.types import FaceEmbedder, Role, Vector
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ class RecorderConfig:
     margin: float = 0.02
     dim: int = 128
 
+    @property
+    def policy(self) -> MatchPolicy:
+        return MatchPolicy(self.threshold, self.margin)
+
     @classmethod
     def for_notice(
         cls,
@@ -63,6 +67,7 @@ class RecorderConfig:
         embedder: FaceEmbedder | None,
         mode: Mode | None = None,
         store: str | None = None,
+        margin: float = 0.02,
     ) -> RecorderConfig:
         """The notice in force decides who, where, what and for how long (``mode`` may only
         narrow its mode: ModeError otherwise); the embedder decides how features compare."""
@@ -75,6 +80,7 @@ class RecorderConfig:
             retention=RetentionPolicy(max(1, profile.retention_days), profile.retention_from),
             model=embedder.info.model_id if embedder else "",
             threshold=embedder.threshold if embedder else 1.0,
+            margin=margin,
             dim=embedder.dim if embedder else 128,
         )
 
@@ -117,17 +123,17 @@ class VisitRecorder:
     def reload_galleries(self) -> None:
         """Read the three galleries from the database again, e.g. after an opt-out."""
         scope = None if self.store.share_gallery(self.operator_id) else self.store_id
+        policy = self.config.policy
+        # Exclusion decides by the threshold alone: two opt-outs (or staff) that look alike, or
+        # two records of one person, must not cancel each other out.
+        exclusion = replace(policy, margin=0.0)
         self.galleries = {
-            kind: Gallery.from_templates(
+            kind: (policy if kind == CUSTOMER else exclusion).gallery(
                 # An opt-out is a request to the operator, so it holds in every store.
                 self.store.templates(
                     self.operator_id, kind, None if kind == DO_NOT_TRACK else scope
                 ),
                 self.config.dim,
-                self.config.threshold,
-                # Exclusion decides by the threshold alone: two opt-outs (or staff) that look
-                # alike, or two records of one person, must not cancel each other out.
-                margin=self.config.margin if kind == CUSTOMER else 0.0,
             )
             for kind in (CUSTOMER, STAFF, DO_NOT_TRACK)
         }
@@ -165,7 +171,8 @@ class VisitRecorder:
         # Without a usable face (none large or sharp enough, or its feature failed) the person
         # was still here: a visit of unknown identity, never a silent loss. Repeat rates are
         # taken over identified visits, with this share shown beside them.
-        if not self.keeps_identity or event.feature is None:
+        probe = self.config.policy.probe(event.templates) if self.keeps_identity else None
+        if probe is None:
             visit_id = self.store.add_visit(
                 NewVisit(
                     self.store_id,
@@ -181,13 +188,14 @@ class VisitRecorder:
                 )
             )
             return Recorded("visit", None, visit_id, age_band=age_band, gender=gender)
+        feature, quality = probe
         for kind in (DO_NOT_TRACK, STAFF):
             # A stale entry here (withdrawn elsewhere) suppresses until the next reload: the
             # safe side, so these galleries are not checked against the database.
-            if self.galleries[kind].search(event.feature).is_match:
+            if self.galleries[kind].search(feature).is_match:
                 return Recorded("suppressed")
         gallery = self.galleries[CUSTOMER]
-        matched = self._live_customer(event.feature)
+        matched, result = self._live_customer(feature)
         new_visitor = matched is None
         visitor_id = matched.visitor_id if matched else str(uuid.uuid4())
         if new_visitor:
@@ -199,11 +207,10 @@ class VisitRecorder:
                 seen=started,
                 expires_at=expiry_for(started, ended, self.config.retention),
             )
-        for quality, feature in event.templates:
-            gallery.add(visitor_id, feature, quality)
-        self.store.replace_templates(
-            visitor_id, self.config.model, gallery.templates_of(visitor_id), self._now()
-        )
+        if self.config.policy.keeps_template(result) and gallery.add(visitor_id, feature, quality):
+            self.store.replace_templates(
+                visitor_id, self.config.model, gallery.templates_of(visitor_id), self._now()
+            )
         stored = matched or self.store.visitor(visitor_id)
         assert stored is not None
         last = None if new_visitor else self.store.last_visit(visitor_id, self.store_id)
@@ -232,16 +239,17 @@ class VisitRecorder:
         self._touch(stored, ended, number)
         return Recorded("visit", visitor_id, visit_id, number > 1, new_visitor, age_band, gender)
 
-    def _live_customer(self, feature: Vector) -> StoredVisitor | None:
-        """The returning customer the feature matches, if it still exists in the database."""
+    def _live_customer(self, feature: Vector) -> tuple[StoredVisitor | None, MatchResult]:
+        """The returning customer the feature matches, if it still exists in the database,
+        with the search's result."""
         gallery = self.galleries[CUSTOMER]
-        while (visitor_id := gallery.search(feature).visitor_id) is not None:
-            stored = self.store.visitor(visitor_id)
+        while (result := gallery.search(feature)).visitor_id is not None:
+            stored = self.store.visitor(result.visitor_id)
             if stored is not None:
-                return stored
-            gallery.remove(visitor_id)
+                return stored, result
+            gallery.remove(result.visitor_id)
             log.info("a visitor deleted elsewhere has left the gallery")
-        return None
+        return None, result
 
     def _touch(self, stored: StoredVisitor, last_seen: datetime, visit_count: int) -> None:
         last_seen = max(last_seen, stored.last_seen)
@@ -268,5 +276,5 @@ def open_recorder(data_dir: Path, vision: VisionConfig) -> VisitRecorder:
     )
     return VisitRecorder(
         VisitStore(db, Cipher(load_key(data_dir))),
-        RecorderConfig.for_notice(notice.profile, embedder),
+        RecorderConfig.for_notice(notice.profile, embedder, margin=match_margin(vision)),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE
+from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE, DEFAULT_MARGIN
 from desktopapp.core.vision.quality import FaceQuality, face_quality
 from desktopapp.core.vision.registry import ModelEntry, ModelError, ModelRegistry
 from desktopapp.core.vision.types import (
@@ -61,12 +61,9 @@ class FaceResult:
     attributes: Attributes | None
 
 
-def false_match_rate(config: VisionConfig, registry: ModelRegistry | None = None) -> float:
-    """The per-pair false-match rate of the face features model ``config`` chooses: the
-    settings' calibrated value, else the manifest's for that model, else the default. Reads no
-    model file, so it is cheap enough for every report."""
-    if config.false_match_rate is not None:
-        return config.false_match_rate
+def _features_options(config: VisionConfig, registry: ModelRegistry | None) -> dict[str, Any]:
+    """The manifest options of the face features model ``config`` chooses; empty (with a
+    warning) when the manifest cannot say."""
     try:
         registry = registry or ModelRegistry.load()
         entry = (
@@ -75,9 +72,28 @@ def false_match_rate(config: VisionConfig, registry: ModelRegistry | None = None
             else registry.default(Role.FACE_FEATURES)
         )
     except ModelError as exc:
-        log.warning("no features model to take the false-match rate from: %s", exc)
-        return DEFAULT_FALSE_MATCH_RATE
-    return float(entry.options.get("false_match_rate", DEFAULT_FALSE_MATCH_RATE))
+        log.warning("no features model to take the operating point from: %s", exc)
+        return {}
+    return entry.options
+
+
+def false_match_rate(config: VisionConfig, registry: ModelRegistry | None = None) -> float:
+    """The per-visitor false-match rate of the face features model ``config`` chooses at its
+    operating point: the settings' calibrated value, else the manifest's, measured on
+    faces-calib (``raiten calibrate --folder``), else the default. Reads no model file, so it is
+    cheap enough for every report."""
+    if config.false_match_rate is not None:
+        return config.false_match_rate
+    options = _features_options(config, registry)
+    return float(options.get("false_match_rate", DEFAULT_FALSE_MATCH_RATE))
+
+
+def match_margin(config: VisionConfig, registry: ModelRegistry | None = None) -> float:
+    """How far the best visitor must score above the runner-up: the settings' calibrated value,
+    else the manifest's for the model, else the default."""
+    if config.margin is not None:
+        return config.margin
+    return float(_features_options(config, registry).get("margin", DEFAULT_MARGIN))
 
 
 class VisionEngine:
