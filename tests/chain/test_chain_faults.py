@@ -205,7 +205,7 @@ def test_an_opt_out_and_its_withdrawal_reach_every_store(pg_admin_url: str, tmp_
             dim=128,
             model="",
         )
-        opt_out = counter.opt_out(seen(alice, 1), actor="user:counter", store="Shibuya")
+        opt_out = counter.opt_out(seen(alice, 1), actor="user:counter", store="Shibuya").visitor_id
         shibuya.sync()
         ueno.sync()
         assert ueno.visit(seen(alice, 2)).outcome == "suppressed"
