@@ -31,7 +31,7 @@ from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.cameras import Camera
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import apply_language, create_main_window
+from desktopapp.ui.app import Gui, apply_language, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
@@ -69,6 +69,8 @@ SCREENS = [
     "pos",
     "registers",
     "calibration",
+    "demo-live",
+    "demo-dashboard",
 ]
 
 
@@ -111,7 +113,7 @@ def main() -> int:
     app = QApplication(sys.argv)
     apply_language(app, settings)
     workspace = Workspace(data_dir, settings)
-    fresh = args.screen.startswith("wizard")
+    fresh = args.screen.startswith(("wizard", "demo"))
     if not fresh and workspace.needs_first_run():
         workspace.complete_first_run(FirstRunAnswers(_sample_profile(), "tanaka", "kanri2026store"))
         workspace.authenticate("tanaka", "kanri2026store")
@@ -132,6 +134,12 @@ def main() -> int:
         while wizard.currentId() < page:
             wizard.next()
         shown.append(wizard)
+    elif screen.startswith("demo"):
+        workspace.close()
+        demo_window = Gui(app, data_dir).show_demo()
+        if screen == "demo-dashboard":
+            demo_window.tabs.setCurrentWidget(demo_window.dashboard)
+        shown.append(demo_window)
     elif screen == "login":
         login = LoginDialog(workspace.authenticate, store_name=_sample_profile().store)
         login.name_edit.setText("tanaka")
@@ -149,9 +157,9 @@ def main() -> int:
         if screen == "locked":
             window.pages.setCurrentWidget(window.lock_page)
         elif screen == "camera-dialog":
-            camera = CameraDialog(window.settings.vision, None, window)
-            camera.kind_combo.setCurrentIndex(camera.kind_combo.findData("demo"))
-            camera.name_edit.setText("Entrance")
+            # The demo's picture stands in for a real camera's.
+            demo_fed = Camera("Entrance", SourceSpec(SourceKind.DEMO, "demo"))
+            camera = CameraDialog(window.settings.vision, demo_fed, window)
             camera.preview.set_zones((((0.55, 0.1), (0.95, 0.1), (0.95, 0.5), (0.55, 0.5)),))
             camera.preview.set_analysis_zones(
                 (

@@ -14,8 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget, QWizard
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDialog,
+    QLabel,
+    QWidget,
+    QWizard,
+)
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
@@ -36,7 +43,7 @@ from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, create_main_window, open_demo_workspace
+from desktopapp.ui.app import Gui, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
@@ -190,22 +197,74 @@ def test_the_wizard_sets_up_the_notice_and_the_admin(qtbot: QtBot, tmp_path: Pat
     assert "setup.complete" in _audit_actions(tmp_path)
 
 
-def test_the_demo_lives_in_its_own_folder(qtbot: QtBot, tmp_path: Path) -> None:
+def _click_radio(qtbot: QtBot, button: QAbstractButton) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(8, button.height() // 2))
+
+
+def test_the_demo_opens_from_the_wizard_and_stays_a_demo(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, modals: ModalWatch
+) -> None:
+    """A newcomer picks the demo on the wizard's first page and presses Next: the demo opens in
+    its own folder with sample figures, and may not add a camera."""
     data_dir = tmp_path / "Raiten"
-    workspace = Workspace(data_dir, Settings())
-    wizard = FirstRunWizard(workspace.complete_first_run)
-    qtbot.addWidget(wizard)
-    wizard.welcome.demo.setChecked(True)
-    assert wizard.welcome.nextId() == -1
-    assert wizard.demo
-    demo = open_demo_workspace(data_dir)
-    assert demo.data_dir == demo_data_dir(data_dir) != data_dir
-    assert demo.notice_in_force().profile == DEMO_NOTICE
-    demo.close()
+
+    def open_the_demo(modal: QWidget) -> None:
+        if not isinstance(modal, FirstRunWizard) or not modal.isVisible():
+            return
+        _click_radio(qtbot, modal.welcome.demo)
+        next_button = modal.button(QWizard.WizardButton.NextButton)
+        assert next_button.text() == "Open the demo"
+        qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
+
+    modals.handle = open_the_demo
+    gui = Gui(qapp, data_dir)
+    assert gui.start()
+    modals.handle = None
+    window = gui.window
+    assert window is not None
+    qtbot.addWidget(window)
+    assert modals.seen == ["FirstRunWizard"]
+    assert window.session.demo
+    assert window.workspace.data_dir == demo_data_dir(data_dir) != data_dir
+    assert window.workspace.notice_in_force().profile == DEMO_NOTICE
+    assert "DEMO" in window.windowTitle() and "sample" in window.user_label.text()
+
+    # Sample figures, not zeros.
+    def sample_visits() -> int:
+        data = window.dashboard.data
+        return data.figures.repeat.visits if data is not None else 0
+
+    qtbot.waitUntil(lambda: sample_visits() > 0, timeout=60_000)
+    # No real camera can be added, no setting or data changed from the demo.
+    for action in (
+        window.add_camera_action,
+        window.settings_action,
+        window.purge_action,
+        window.requests_action,
+    ):
+        assert not action.isVisible() and not action.isEnabled()
+    window.edit_camera(None)
+    assert modals.seen == ["FirstRunWizard"]
+    assert "may not" in window.statusBar().currentMessage()
+    window.close()
     # The real folder still has no notice and no account: the wizard opens again next time.
-    assert workspace.current_notice() is None
-    assert workspace.needs_first_run()
+    workspace = Workspace(data_dir, Settings())
+    assert workspace.current_notice() is None and workspace.needs_first_run()
     workspace.close()
+
+
+def test_after_a_real_set_up_no_demo_camera_runs_in_the_store(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path)
+    window = open_window(tmp_path)
+    with qtbot.waitSignal(window.cameras_ready, timeout=30_000):
+        window.reload_cameras()
+    assert window.camera_grid.tile_count == 0
+    assert window.camera_grid.empty_label.isVisible()
+    assert "Add camera" in window.camera_grid.empty_label.text()
+    assert window.controller.workers == {}
+    window.close()
 
 
 # --- sign-in and lock-out ---------------------------------------------------------------------

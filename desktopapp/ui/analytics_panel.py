@@ -213,6 +213,7 @@ class DashboardPanel(QWidget):
         outer.addWidget(self.scroll, 1)
         self.data: DashboardData | None = None
         self._busy = False
+        self._again = False
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -228,8 +229,10 @@ class DashboardPanel(QWidget):
 
     def refresh(self) -> None:
         if self._busy:
-            return  # the next timer tick or change picks up what this one missed
+            self._again = True  # the figures changed while being read: read them once more
+            return
         self._busy = True
+        self._again = False
         period, now, workspace = self.period(), datetime.now(UTC), self._workspace
 
         def gather() -> DashboardData:
@@ -247,6 +250,8 @@ class DashboardPanel(QWidget):
 
     def _show(self, data: DashboardData) -> None:
         self._busy = False
+        if self._again:
+            QTimer.singleShot(0, self.refresh)
         self.data = data
         k, d, figures = self.k, data.disclosure, data.figures
         known = {self.store.itemData(i) for i in range(self.store.count())}
@@ -399,6 +404,8 @@ class DashboardPanel(QWidget):
 
     def _failed(self, error: Exception) -> None:
         self._busy = False
+        if self._again:
+            QTimer.singleShot(0, self.refresh)
         self.note.setText(self.tr("The figures could not be read: %1").replace("%1", str(error)))
 
     def choose_floor_plan(self) -> None:

@@ -84,9 +84,12 @@ def create_main_window(
 
 
 def open_demo_workspace(data_dir: Path) -> Workspace:
-    """The demo's own folder, with its DEMO notice in force."""
+    """The demo's own folder, with its DEMO notice in force (the window adds sample figures)."""
     demo_dir = demo_data_dir(data_dir)
     settings, _problem = _load_settings(demo_dir)
+    # The demo speaks the language the operator chose for the real store, if any.
+    real, _problem = _load_settings(data_dir)
+    settings = settings.model_copy(update={"ui": real.ui})
     workspace = Workspace(demo_dir, settings)
     current = workspace.current_notice()
     if current is None or current.profile != DEMO_NOTICE:

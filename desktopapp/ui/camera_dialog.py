@@ -65,8 +65,11 @@ class CameraDialog(QDialog):
             (SourceKind.RTSP, self.tr("Network camera (RTSP)")),
             (SourceKind.HTTP, self.tr("Network camera (HTTP MJPEG)")),
             (SourceKind.FILE, self.tr("Video file")),
-            (SourceKind.DEMO, self.tr("Demo camera")),
         ]
+        # The demo's synthetic visitor must never be recorded in a store: it is not offered,
+        # and stays only on a camera that already uses it (made by the command line).
+        if camera is not None and camera.source.kind is SourceKind.DEMO:
+            kinds.append((SourceKind.DEMO, self.tr("Demo camera")))
         for kind, label in kinds:
             self.kind_combo.addItem(label, kind.value)
         self.location_edit = QLineEdit()

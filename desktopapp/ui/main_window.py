@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktopapp import __version__
 from desktopapp.core.access import Permission
-from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE
+from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE, seed_sample_visits
 from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.reports.signage import SignageOptions
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
     the newly chosen language."""
 
     language_changed = Signal()
+    cameras_ready = Signal()  # the configured cameras are loaded and started
 
     def __init__(
         self,
@@ -166,8 +168,20 @@ class MainWindow(QMainWindow):
         self.apply_session()
         self.refresh_models()
         self.reload_cameras()
+        if session.demo:
+            self._seed_demo()
         self.run_retention()
         self._retention_timer.start()
+
+    def _seed_demo(self) -> None:
+        """Sample figures for the demo's dashboard, written beside the live view's start."""
+        data_dir = self.data_dir
+        run_in_background(
+            lambda: seed_sample_visits(data_dir, datetime.now(UTC)),
+            lambda _written: self.dashboard.refresh(),
+            self._workspace_failed,
+            self,
+        )
 
     def _build_lock_page(self) -> QWidget:
         page = QWidget(self)
@@ -294,7 +308,7 @@ class MainWindow(QMainWindow):
             title = self.tr("Raiten — DEMO (sample data, not a real store)")
         self.setWindowTitle(title)
         self.user_label.setText(
-            self.tr("DEMO")
+            self.tr("DEMO — the dashboard shows sample figures")
             if session.demo
             else f"{session.name} ({AccountTexts(self).role_label(session.role)})"
         )
@@ -390,8 +404,14 @@ class MainWindow(QMainWindow):
             self.camera_grid.remove_tile(camera_id)
         self.cameras = cameras
         self._rebuild_camera_menus()
+        self._show_cameras(cameras, problems)
+        self.cameras_ready.emit()
+
+    def _show_cameras(self, cameras: list[Camera], problems: list[tuple[str, str]]) -> None:
+        if not cameras and not self.session.demo:
+            return  # the grid says how to add a camera; the demo never runs in a real store
         if not cameras:
-            # Nothing configured yet: the demo camera with its DEMO notice, stored nowhere.
+            # The demo session: the demo camera with its DEMO notice, recorded nowhere.
             tile = CameraTile(DEMO_CAMERA_ID, self.tr("Demo camera"))
             tile.set_label(self.tr("DEMO"))
             self.camera_grid.add_tile(tile)
