@@ -843,13 +843,26 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(args.data_dir)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, default=None, help="data folder")
-    common.add_argument("--json", action="store_true", help="print one JSON object")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    options.add_argument("--data-dir", type=Path, help="data folder", **unset)
+    options.add_argument("--json", action="store_true", help="print one JSON object", **unset)
+    options.add_argument("-v", "--verbose", action="store_true", help="debug logging", **unset)
+    return options
 
-    parser = _Parser(prog="raiten", description="Raiten store camera analytics", parents=[common])
+
+def build_parser() -> argparse.ArgumentParser:
+    # The options mean the same before and after a command at every level: only the top level
+    # has defaults; a (sub)command's copy sets an option only when it is given there, because
+    # argparse copies every value a subcommand's namespace holds over the outer one.
+    common = _common_options(suppress=True)
+
+    parser = _Parser(
+        prog="raiten",
+        description="Raiten store camera analytics",
+        parents=[_common_options(suppress=False)],
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
