@@ -10,6 +10,7 @@ administrator "tanaka"; no camera is configured unless the screen needs one.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import tempfile
 import tomllib
@@ -25,6 +26,7 @@ from desktopapp.core.access import Role
 from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.counting import CountingLine, Zone, ZoneKind
 from desktopapp.core.floor import Space
+from desktopapp.core.logs import setup_logging
 from desktopapp.core.notice import NoticeProfile
 from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
@@ -71,6 +73,8 @@ SCREENS = [
     "calibration",
     "demo-live",
     "demo-dashboard",
+    "camera-error",
+    "models",
 ]
 
 
@@ -175,6 +179,21 @@ def main() -> int:
             camera._list_zones()
             QTimer.singleShot(300, camera.test_connection)
             dialog = camera
+        elif screen == "camera-error":
+            # A camera whose port is closed: the dialog says why and offers the log folder.
+            setup_logging(data_dir)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            camera = CameraDialog(window.settings.vision, None, window)
+            camera.kind_combo.setCurrentIndex(camera.kind_combo.findData("rtsp"))
+            camera.name_edit.setText("Back door")
+            camera.location_edit.setText(f"rtsp://admin:pass@127.0.0.1:{port}/stream1")
+            QTimer.singleShot(300, camera.test_connection)
+            dialog = camera
+        elif screen == "models":
+            window.refresh_models()
+            QTimer.singleShot(1500, window.show_models)
         elif screen.startswith("settings"):
             settings_dialog = SettingsDialog(ws, window.session, window)
             tab = {"settings-notice": 0, "settings-general": 1}.get(screen, 2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -25,10 +28,11 @@ from PySide6.QtWidgets import (
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.counting import MAX_NAME, CongestionThresholds, CountingLine, Zone, ZoneKind
 from desktopapp.core.floor import FloorCalibration, Space
+from desktopapp.core.logs import log_file
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
 from desktopapp.core.privacy import MaskStyle
-from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
+from desktopapp.core.sources import SourceError, SourceKind, SourceSpec, parse_source
 from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
@@ -160,6 +164,14 @@ class CameraDialog(QDialog):
         self.message = QLabel()
         self.message.setObjectName("camera-dialog-message")
         self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log_button = QPushButton(self.tr("Open the log folder"))
+        self.log_button.setObjectName("open-log-folder")
+        self.log_button.clicked.connect(self.open_log_folder)
+        self.log_button.hide()
+        # The source of the last connection test, and of the last one that failed.
+        self._tested_source: SourceSpec | None = None
+        self._failed_source: SourceSpec | None = None
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -174,6 +186,7 @@ class CameraDialog(QDialog):
         layout.addLayout(zone_row)
         layout.addWidget(self.zone_list)
         layout.addWidget(self.message)
+        layout.addWidget(self.log_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(buttons)
 
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
@@ -295,6 +308,8 @@ class CameraDialog(QDialog):
         if spec is None:
             return
         self.test_button.setEnabled(False)
+        self.log_button.hide()
+        self._tested_source = spec
         self.message.setStyleSheet("")
         self.message.setText(self.tr("Connecting…"))
         config = PipelineConfig(
@@ -311,6 +326,7 @@ class CameraDialog(QDialog):
 
     def _preview_ready(self, frame: MaskedFrame) -> None:
         self.test_button.setEnabled(True)
+        self._failed_source = None
         self.preview.set_image(to_qimage(frame.image))
         height, width = frame.image.shape[:2]
         self.message.setStyleSheet("color: #1b5e20;")
@@ -389,13 +405,41 @@ class CameraDialog(QDialog):
 
     def _preview_failed(self, error: Exception) -> None:
         self.test_button.setEnabled(True)
-        self._show_error(
-            self.tr("No picture from this camera: %1").replace("%1", ErrorTexts(self).error(error))
-        )
+        self._failed_source = self._tested_source
+        if isinstance(error, SourceError):
+            # The test has ended: no "retrying in …".
+            params = {k: v for k, v in error.params.items() if k != "retry"}
+            reason = ErrorTexts(self).source_problem(error.problem, params)
+        else:
+            reason = ErrorTexts(self).error(error)
+        text = self.tr("No picture from this camera: %1").replace("%1", reason)
+        log_path = log_file()
+        if log_path is not None:
+            text += "\n" + self.tr("Details are in the log file %1.").replace("%1", str(log_path))
+        self._show_error(text)
+        self.log_button.setVisible(log_path is not None)
+
+    def open_log_folder(self) -> None:
+        log_path = log_file()
+        if log_path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_path.parent)))
 
     def accept(self) -> None:
         camera = self.camera()
         if camera is None:
             return
+        if self._failed_source is not None and camera.source == self._failed_source:
+            answer = QMessageBox.question(
+                self,
+                self.tr("Save a camera that did not connect?"),
+                self.tr(
+                    "This camera gave no picture when it was tested. Save it anyway? Raiten "
+                    "keeps trying to connect and shows why on its tile."
+                ),
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Save:
+                return
         self.result_camera = camera
         super().accept()

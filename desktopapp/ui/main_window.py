@@ -12,15 +12,12 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -53,6 +50,7 @@ from desktopapp.ui.export_dialog import ExportDialog
 from desktopapp.ui.idle import IdleWatcher
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.model_status import ModelStatusPanel
+from desktopapp.ui.models_dialog import ModelsDialog
 from desktopapp.ui.notice_texts import NoticeTexts
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
@@ -67,34 +65,6 @@ RETENTION_INTERVAL_MS = 60 * 60 * 1000
 _ADMIN_PERMISSIONS = frozenset(
     {Permission.SETTINGS, Permission.PUBLIC_REQUESTS, Permission.AUDIT, Permission.PURGE}
 )
-
-
-class ModelsDialog(QDialog):
-    """Every active model with its licence, whether commercial use is allowed, and its source."""
-
-    def __init__(self, checks: list[ModelCheck], status: ModelStatusPanel, parent: QWidget):
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Models and licences"))
-        layout = QVBoxLayout(self)
-        table = QTableWidget(len(checks), 4, self)
-        table.setHorizontalHeaderLabels(
-            [self.tr("Model"), self.tr("Licence"), self.tr("Commercial use"), self.tr("Source")]
-        )
-        for row, check in enumerate(checks):
-            if check.info is None:
-                cells = [check.model_id, status.problem_text(check), "", ""]
-            else:
-                allowed = self.tr("yes") if check.info.commercial_use else self.tr("no")
-                cells = [check.info.model_id, check.info.licence, allowed, check.info.source]
-            for column, text in enumerate(cells):
-                table.setItem(row, column, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        layout.addWidget(table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(900, 240)
 
 
 class MainWindow(QMainWindow):

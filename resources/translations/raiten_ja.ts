@@ -112,200 +112,446 @@
 <context>
     <name>AuditTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="42"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
         <source>Signed in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="43"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
         <source>Sign-in failed</source>
         <translation>サインイン失敗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="44"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
         <source>Account locked</source>
         <translation>アカウントのロック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="45"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
         <source>First-run setup</source>
         <translation>初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="46"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
         <source>Notice profile changed</source>
         <translation>告知内容の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="47"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
         <source>Signage printed</source>
         <translation>掲示物の出力</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="48"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
         <source>Settings changed</source>
         <translation>設定の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="49"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
         <source>Camera saved</source>
         <translation>カメラの保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="50"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
         <source>Camera removed</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="51"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
         <source>Account created</source>
         <translation>アカウントの作成</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="52"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
         <source>Role changed</source>
         <translation>権限の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="53"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="67"/>
         <source>Password changed</source>
         <translation>パスワードの変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="54"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="68"/>
         <source>Account removed</source>
         <translation>アカウントの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="55"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="69"/>
         <source>Unmasked view</source>
         <translation>マスクなし表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="70"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="71"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="72"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="73"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="74"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="75"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
         <source>Export</source>
         <translation>エクスポート</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <source>Sales imported</source>
+        <translation>売上データの取り込み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="78"/>
+        <source>Register linked to a camera</source>
+        <translation>レジとカメラの対応付け</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="79"/>
+        <source>Register unlinked</source>
+        <translation>レジの対応付けの解除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="80"/>
+        <source>Database restored from a backup</source>
+        <translation>バックアップからデータベースを復元</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
+        <source>Damaged database set aside</source>
+        <translation>破損したデータベースを退避</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="86"/>
+        <source>visitor</source>
+        <translation>来店者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="87"/>
+        <source>visitors</source>
+        <translation>来店者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="88"/>
+        <source>found</source>
+        <translation>該当</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <source>visits</source>
+        <translation>来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="90"/>
+        <source>feature records</source>
+        <translation>特徴量データ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="91"/>
+        <source>path points</source>
+        <translation>動線の点</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <source>camera</source>
+        <translation>カメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
+        <source>name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <source>role</source>
+        <translation>権限</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="96"/>
+        <source>before</source>
+        <translation>変更前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <source>after</source>
+        <translation>変更後</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
+        <source>notice version</source>
+        <translation>告知の版</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <source>language</source>
+        <translation>言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="100"/>
+        <source>paper</source>
+        <translation>用紙</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
+        <source>file</source>
+        <translation>ファイル</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="102"/>
+        <source>format</source>
+        <translation>形式</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
+        <source>from</source>
+        <translation>開始</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="104"/>
+        <source>to</source>
+        <translation>終了</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="105"/>
+        <source>store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="106"/>
+        <source>register</source>
+        <translation>レジ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="107"/>
+        <source>zone</source>
+        <translation>エリア</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
+        <source>linked</source>
+        <translation>対応付け</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <source>imported</source>
+        <translation>取り込み件数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="110"/>
+        <source>statistics kept</source>
+        <translation>統計を残す</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="111"/>
+        <source>changed</source>
+        <translation>変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="112"/>
+        <source>backup</source>
+        <translation>バックアップ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <source>set aside as</source>
+        <translation>退避先</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="114"/>
+        <source>anonymous visits</source>
+        <translation>匿名の来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="115"/>
+        <source>visits kept as statistics</source>
+        <translation>統計として残した来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="116"/>
+        <source>as of</source>
+        <translation>基準時刻</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="117"/>
+        <source>account</source>
+        <translation>アカウント</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="123"/>
+        <source>Raiten (automatic)</source>
+        <translation>Raiten（自動）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="127"/>
+        <source>%1 (command line)</source>
+        <translation>%1（コマンドライン）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="129"/>
+        <source>demo</source>
+        <translation>デモ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="131"/>
+        <source>settings file edited outside Raiten</source>
+        <translation>Raiten の外で設定ファイルを編集</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="138"/>
+        <source>yes</source>
+        <translation>はい</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="138"/>
+        <source>no</source>
+        <translation>いいえ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="145"/>
+        <source>%1 more</source>
+        <translation>ほか %1 件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="183"/>
+        <source>Entry %1</source>
+        <translation>記録 %1 番</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="184"/>
+        <source>When: %1</source>
+        <translation>日時: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="185"/>
+        <source>Who: %1 (%2)</source>
+        <translation>操作者: %1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="186"/>
+        <source>What: %1 (%2)</source>
+        <translation>操作: %1（%2）</translation>
     </message>
 </context>
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="209"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="221"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
-        <source>Who (exact), e.g. user:tanaka</source>
-        <translation>操作者（完全一致）例: user:tanaka</translation>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="225"/>
+        <source>Who, e.g. tanaka</source>
+        <translation>操作者（例: tanaka）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="227"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="229"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="231"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="241"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="241"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="241"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="241"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="257"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="164"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="262"/>
+        <source>Details…</source>
+        <translation>詳細…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="310"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="166"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="312"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="173"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="322"/>
+        <source>Audit entry</source>
+        <translation>監査ログの記録</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="329"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="333"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="185"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="341"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="192"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="348"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="199"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="355"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>
@@ -381,295 +627,315 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="61"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="61"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="69"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="86"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="90"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="101"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="101"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="107"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="109"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="122"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="121"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="125"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="123"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="152"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="151"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="213"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="168"/>
+        <source>Open the log folder</source>
+        <translation>ログのフォルダーを開く</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="226"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="214"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="227"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="220"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="233"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="220"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="233"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="234"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="247"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="240"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="253"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="246"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="259"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="271"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="263"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="281"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="294"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="299"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="314"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="318"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="334"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="333"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="349"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="340"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="356"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="351"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="367"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="357"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="373"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="362"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="382"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="398"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="377"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="393"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="383"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="399"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="385"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="401"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="393"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="415"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="418"/>
+        <source>Details are in the log file %1.</source>
+        <translation>詳しい記録はログファイル %1 にあります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="434"/>
+        <source>Save a camera that did not connect?</source>
+        <translation>接続できなかったカメラを保存しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="436"/>
+        <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
+        <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
 </context>
 <context>
@@ -866,7 +1132,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="393"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
@@ -896,47 +1162,47 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="268"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="269"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="285"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="290"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="339"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="344"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="352"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="357"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="402"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="409"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="413"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="413"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="432"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1010,146 +1276,186 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
     </message>
     <message>
         <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
-        <source>The camera stopped on an unexpected error; the details are in the log.</source>
-        <translation>予期しないエラーでカメラが止まりました。詳しくはログを見てください。</translation>
+        <source>Raiten met an error it did not expect while reading this camera. Try Test connection again; if it stays, send the log file to your Raiten supplier.</source>
+        <translation>このカメラの読み込み中に想定外のエラーが起きました。もう一度「接続テスト」を押してください。続く場合はログファイルを Raiten の販売店・サポートに送ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="102"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="106"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="109"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="114"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="118"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="125"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
+        <source>Retrying in %1 s.</source>
+        <translation>%1 秒後に再接続します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="132"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="134"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="133"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <source>No device called %1 was found on the network. Check the address for typing errors; the camera&apos;s IP address (such as 192.168.1.20) is the safest.</source>
+        <translation>ネットワーク上に「%1」という機器が見つかりません。アドレスの入力ミスがないか確認してください。カメラの IP アドレス（例: 192.168.1.20）で指定するのが確実です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="149"/>
+        <source>The device at %1 refuses connections on port %2: the camera may be starting up, its streaming may be switched off, or the port is wrong (RTSP usually uses 554, HTTP 80). Check the port in the camera&apos;s settings.</source>
+        <translation>%1 の機器がポート %2 への接続を拒否しました。カメラが起動中か、映像配信が無効になっているか、ポート番号が違う可能性があります（通常 RTSP は 554、HTTP は 80）。カメラ本体の設定でポート番号を確認してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="159"/>
+        <source>Nothing answers at %1 (port %2). Check that the camera is switched on, connected to the same network as this PC, and that the address is right.</source>
+        <translation>%1（ポート %2）から応答がありません。カメラの電源が入っているか、このPCと同じネットワークにつながっているか、アドレスが正しいかを確認してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="168"/>
+        <source>The camera refused the user name or password. Enter them exactly as set in the camera&apos;s own settings: rtsp://user:password@address/…</source>
+        <translation>カメラがユーザー名またはパスワードを受け付けませんでした。カメラ本体に設定したとおりに入力してください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="172"/>
+        <source>The camera asks for a user name and password. Add them to the address: rtsp://user:password@address/…</source>
+        <translation>このカメラにはユーザー名とパスワードが必要です。アドレスに含めてください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <source>The camera at %1 has no video at %2. The stream&apos;s path is in the camera&apos;s manual (for example /stream1 or /live/ch0).</source>
+        <translation>%1 のカメラの %2 には映像がありません。映像のパスはカメラの取扱説明書に書かれています（例: /stream1、/live/ch0）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <source>%1 answers, but not with video (%2): this may be the camera&apos;s web page or another device. Use the stream address from the camera&apos;s manual.</source>
+        <translation>%1 は応答しましたが、映像ではありません（%2）。カメラの設定画面や別の機器のアドレスかもしれません。取扱説明書にある映像配信用のアドレスを使ってください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="199"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="203"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="206"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="207"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="209"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="153"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="217"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="221"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="224"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="164"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="228"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="175"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="239"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="177"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="241"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="242"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="179"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="243"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="245"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="257"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="195"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="259"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="260"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="261"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="198"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="262"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -1241,27 +1547,27 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>FirstRunWizard</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="184"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="183"/>
         <source>Raiten — first start</source>
         <translation>Raiten — 初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="192"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="191"/>
         <source>Who you are</source>
         <translation>事業者の情報</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="194"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="193"/>
         <source>Printed on the sign at your entrance, so that people know whom to ask.</source>
         <translation>入口の掲示物に印刷され、問い合わせ先を来店者に知らせます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="197"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="196"/>
         <source>What you analyse and for how long</source>
         <translation>利用目的と保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="200"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="199"/>
         <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
         <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
     </message>
@@ -1269,7 +1575,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>Gui</name>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="142"/>
+        <location filename="../../desktopapp/ui/app.py" line="141"/>
         <source>The data folder %1 cannot be opened: %2</source>
         <translation>データフォルダー %1 を開けません: %2</translation>
     </message>
@@ -1330,197 +1636,197 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="276"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="155"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="126"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="98"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="99"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="177"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="160"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="181"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="164"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="207"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="190"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="209"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="192"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="215"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="198"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="202"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="210"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="213"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="217"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="248"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="256"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="278"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="281"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="308"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="347"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="330"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="365"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="348"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="372"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="355"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="385"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="545"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="403"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="386"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="473"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="456"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="474"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="457"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="497"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="532"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="534"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="517"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1565,39 +1871,69 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="27"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="31"/>
+        <source>Raiten recognises faces and people with the programs below, called models. They run on this PC only and send nothing anywhere. A shop may use a model only if its licence allows business use.</source>
+        <translation>Raiten は下の「モデル」と呼ばれるプログラムで顔や人を認識します。モデルはこのPCの中だけで動き、外部には何も送りません。店舗で使えるのは、ライセンスが業務での利用を認めているモデルだけです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="43"/>
+        <source>What it does</source>
+        <translation>役割</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="44"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="45"/>
+        <source>Use in a shop</source>
+        <translation>店舗での利用</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="46"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
-        <source>Commercial use</source>
-        <translation>商用利用</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="56"/>
+        <source>Allowed</source>
+        <translation>利用できます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
-        <source>Source</source>
-        <translation>入手元</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="59"/>
+        <source>Not allowed: non-commercial use only. Buy a licence from its maker or choose another model.</source>
+        <translation>利用できません: 非商用に限られています。開発元からライセンスを購入するか、別のモデルを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
-        <source>yes</source>
-        <translation>可</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="64"/>
+        <source>Source: %1</source>
+        <translation>入手元: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
-        <source>no</source>
-        <translation>不可</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="86"/>
+        <source>Finds faces, so that they are masked</source>
+        <translation>顔を見つけてマスクする</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="87"/>
+        <source>Turns a face into feature data to recognise returns</source>
+        <translation>顔を特徴量データにして再来店を判定する</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="88"/>
+        <source>Estimates age band and gender</source>
+        <translation>年代と性別を推定する</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="89"/>
+        <source>Finds people, to mask and count them</source>
+        <translation>人を見つけてマスクし、人数を数える</translation>
     </message>
 </context>
 <context>
@@ -2638,42 +2974,42 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_AdminPage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="115"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="114"/>
         <source>Administrator account</source>
         <translation>管理者アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="118"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="117"/>
         <source>The administrator can change settings and cameras, answer requests from the public and delete data. Other staff get their own accounts later.</source>
         <translation>管理者は設定やカメラの変更、本人からの請求対応、データの削除ができます。他のスタッフのアカウントは後から作成できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="133"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="132"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="134"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="133"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="135"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="134"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="149"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="148"/>
         <source>Enter a name for the administrator.</source>
         <translation>管理者の名前を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="152"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="151"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="168"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="167"/>
         <source>Setup could not be saved: %1</source>
         <translation>設定を保存できません: %1</translation>
     </message>
