@@ -40,7 +40,13 @@ from desktopapp.core.notice import (
 )
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.reports.export_csv import ExportError
-from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
+from desktopapp.core.reports.signage import (
+    SIGN_LANGUAGES,
+    SignageError,
+    SignageOptions,
+    signage_pages,
+    write_signage,
+)
 from desktopapp.core.selftest import isolate_keyring, scratch_data_dir
 from desktopapp.core.sources import SourceError, SourceSpec, parse_source, redact_url
 from desktopapp.core.store.db import DB_FILE, StoreError, store_error
@@ -414,7 +420,7 @@ def cmd_signage(args: argparse.Namespace) -> int:
     _audit(store.db, "signage.print", {**details, "file": args.out.name})
     _emit(
         args,
-        {"file": str(args.out.resolve()), **details, "pages": PAGES},
+        {"file": str(args.out.resolve()), **details, "pages": signage_pages(current)},
         f"sign for notice version {current.version} written to {args.out} "
         f"({options.language}, {options.size})",
     )
@@ -949,7 +955,9 @@ def build_parser() -> argparse.ArgumentParser:
         "signage", parents=[common], help="print the entrance sign of the notice in force"
     )
     signage.add_argument("--out", type=Path, required=True, help="the PDF to write")
-    signage.add_argument("--lang", choices=["ja", "en"], default=None, help="default: the notice's")
+    signage.add_argument(
+        "--lang", choices=SIGN_LANGUAGES, default=None, help="default: the notice's; ja+en both"
+    )
     signage.add_argument("--size", choices=["A4", "A3"], default="A4", help="paper size")
     signage.set_defaults(func=cmd_signage)
 

@@ -27,7 +27,8 @@ from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.counting import CountingLine, Zone, ZoneKind
 from desktopapp.core.floor import Space
 from desktopapp.core.logs import setup_logging
-from desktopapp.core.notice import NoticeProfile
+from desktopapp.core.modes import Mode
+from desktopapp.core.notice import NoticeProfile, SignTexts, suggested_texts
 from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.sources import SourceKind, SourceSpec
@@ -38,7 +39,7 @@ from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.export_dialog import ExportDialog
-from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
+from desktopapp.ui.first_run import ADMIN, OTHER, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
@@ -75,6 +76,8 @@ SCREENS = [
     "demo-dashboard",
     "camera-error",
     "models",
+    "wizard-other",
+    "signage-bilingual",
 ]
 
 
@@ -125,7 +128,12 @@ def main() -> int:
     screen = args.screen
     if screen.startswith("wizard"):
         wizard = FirstRunWizard(workspace.complete_first_run)
-        page = {"wizard-welcome": 0, "wizard-who": WHO, "wizard-what": WHAT}.get(screen, ADMIN)
+        page = {
+            "wizard-welcome": 0,
+            "wizard-who": WHO,
+            "wizard-what": WHAT,
+            "wizard-other": OTHER,
+        }.get(screen, ADMIN)
         profile = _sample_profile()
         form = wizard.form
         form.operator.setText(profile.operator)
@@ -201,6 +209,21 @@ def main() -> int:
             dialog = settings_dialog
         elif screen == "signage":
             dialog = SignageDialog(ws.notice_in_force(), lambda _p, _o: None, window)
+        elif screen == "signage-bilingual":
+            # A shop without a website, with its notice in English too: two pages, both languages.
+            english = SignTexts(
+                operator="Sample Shoten Co., Ltd.",
+                store="Shibuya store",
+                purpose=suggested_texts(Mode.REPEAT, "en")[0],
+                items=suggested_texts(Mode.REPEAT, "en")[1],
+                contact="Customer desk 03-0000-0000",
+            )
+            profile = ws.notice_in_force().profile.model_copy(
+                update={"policy_url": "", "feedback_url": "", "texts": {"en": english}}
+            )
+            bilingual = SignageDialog(ws.save_notice(profile, "user:tanaka"), lambda _p, _o: None)
+            bilingual.language.setCurrentIndex(bilingual.language.findData("ja+en"))
+            dialog = bilingual
         elif screen == "requests":
             dialog = PublicRequestsDialog(ws, window.session, window.settings.vision, [], window)
         elif screen == "purge":

@@ -103,7 +103,7 @@ def test_the_notice_gate_blocks_and_then_releases(
     qtbot.waitUntil(lambda: window.camera_grid.tile_count == 1, timeout=30_000)
     tile = next(iter(window.camera_grid.tiles.values()))
     text = tile.blocked_reason
-    assert "notice profile" in text and "feedback URL is not filled in" in text
+    assert "notice profile" in text and "contact point is not filled in" in text
     assert tile.status_text() == "Not analysing"
     assert window.controller.workers == {}
     assert not tile.has_picture

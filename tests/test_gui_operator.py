@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -45,7 +46,7 @@ from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import Gui, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
-from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
+from desktopapp.ui.first_run import ADMIN, OTHER, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.main_window import MainWindow
 from desktopapp.ui.pos_dialog import PosImportDialog
@@ -56,6 +57,7 @@ from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import PREVIEW_WIDTH, SignageDialog
 from tests.conftest import FACES
 from tests.test_notice import COMPLETE
+from tests.test_signage import BILINGUAL
 
 pytestmark = pytest.mark.gui
 
@@ -171,8 +173,24 @@ def test_the_wizard_sets_up_the_notice_and_the_admin(qtbot: QtBot, tmp_path: Pat
     # Repeat mode is the default and the suggested purpose admits face matching (G-01).
     assert wizard.form.mode.currentData() == Mode.REPEAT.value
     assert wizard.form.retention_days() == 180
+    # The sign is Japanese by default, so the suggestions are, whatever the screens' language;
+    # an untouched suggestion follows the sign's language.
+    assert "顔特徴量" in wizard.form.purpose.toPlainText()
+    wizard.form.language.setCurrentIndex(wizard.form.language.findData("en"))
     assert "face feature" in wizard.form.purpose.toPlainText()
+    wizard.form.language.setCurrentIndex(wizard.form.language.findData("ja"))
+    assert "顔特徴量" in wizard.form.purpose.toPlainText()
     wizard.form.retention.setCurrentIndex(wizard.form.retention.findData(90))
+    wizard.next()
+    # The second language: suggested in English, names and contact typed in English.
+    assert wizard.currentId() == OTHER
+    form = wizard.form
+    assert form.other_box.title() == "The notice in English"
+    qtbot.mouseClick(form.other_suggest, Qt.MouseButton.LeftButton)
+    assert "face feature" in form.other_purpose.toPlainText()
+    qtbot.keyClicks(form.other_operator, "Sample Shoten Co., Ltd.")
+    qtbot.keyClicks(form.other_store, "Shibuya store")
+    qtbot.keyClicks(form.other_contact, "Customer desk 03-0000-0000")
     wizard.next()
     assert wizard.currentId() == ADMIN
     page = wizard.admin
@@ -192,6 +210,8 @@ def test_the_wizard_sets_up_the_notice_and_the_admin(qtbot: QtBot, tmp_path: Pat
     notice = workspace.notice_in_force()
     assert notice.profile.operator == PROFILE.operator
     assert notice.profile.retention_days == 90
+    english = notice.profile.texts_in("en")
+    assert english is not None and english.store == "Shibuya store"
     assert workspace.authenticate("tanaka", PASSWORD).role is Role.ADMIN
     workspace.close()
     assert "setup.complete" in _audit_actions(tmp_path)
@@ -403,7 +423,7 @@ def test_an_admin_opens_settings_with_the_shortcut(
 def test_the_gate_blocks_until_the_notice_is_complete_and_then_releases(
     open_window: Opener, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    incomplete = PROFILE.model_copy(update={"contact": "", "policy_url": "example.com"})
+    incomplete = PROFILE.model_copy(update={"contact": "", "policy_url": "ask at the desk"})
     db = open_database(tmp_path)
     NoticeStore(db).save(incomplete)
     db.conn.close()
@@ -646,10 +666,10 @@ def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_
         assert actions.count(action) == 1
 
 
-def test_the_signage_panel_previews_and_saves_the_sign(
+def test_the_signage_panel_previews_saves_and_prints_the_sign(
     open_window: Opener, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    _set_up(tmp_path)
+    _set_up(tmp_path, NoticeProfile.model_validate(tomllib.loads(BILINGUAL)))
     window = open_window(tmp_path, Role.MANAGER)
     notice = window.workspace.notice_in_force()
     printed: list[str] = []
@@ -668,6 +688,46 @@ def test_the_signage_panel_previews_and_saves_the_sign(
     qtbot.waitUntil(lambda: "Saved" in dialog.message.text(), timeout=30_000)
     assert (tmp_path / "sign.pdf").read_bytes().startswith(b"%PDF")
     assert printed == ["sign.pdf:A3"]
+
+    # Print: the bilingual sign through the print dialog, to a PDF printer here.
+    dialog.language.setCurrentIndex(dialog.language.findData("ja+en"))
+    dialog.size.setCurrentIndex(dialog.size.findData("A4"))
+    target = tmp_path / "printed.pdf"
+
+    def print_to_file() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QPrintDialog):
+            QTimer.singleShot(50, print_to_file)
+            return
+        # As if a PDF printer were chosen (there is no printer here); done(), not accept(),
+        # which would apply the dialog's own widgets over these settings.
+        box.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        box.printer().setOutputFileName(str(target))
+        box.done(QDialog.DialogCode.Accepted)
+
+    QTimer.singleShot(50, print_to_file)
+    qtbot.mouseClick(dialog.print_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Sent to the printer" in dialog.message.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: len(printed) == 2, timeout=10_000)
+    assert printed[-1] == "printed.pdf:A4"
+    info = subprocess.run(
+        ["pdfinfo", str(target)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Pages:           1" in info and "595" in info
+
+
+def test_a_sign_in_a_language_the_notice_lacks_says_what_to_fill_in(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path)  # Japanese only
+    window = open_window(tmp_path, Role.MANAGER)
+    dialog = SignageDialog(window.workspace.notice_in_force(), lambda _p, _o: None, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.preview.pixmap().isNull(), timeout=30_000)
+    dialog.language.setCurrentIndex(dialog.language.findData("en"))
+    qtbot.waitUntil(lambda: "no English text" in dialog.message.text(), timeout=30_000)
+    assert "Settings" in dialog.message.text()
 
 
 # --- analytics: POS import, dashboard, exports ------------------------------------------------

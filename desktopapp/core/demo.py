@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from desktopapp.core.modes import Mode
-from desktopapp.core.notice import NoticeProfile
+from desktopapp.core.notice import NoticeProfile, SignTexts
 from desktopapp.core.pipeline import AttributeSummary, TrackClosed
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.crypto import Cipher, load_key
@@ -43,6 +43,18 @@ DEMO_NOTICE = NoticeProfile(
     retention_days=1,
     mode=Mode.REPEAT,
     language="en",
+    texts={
+        "ja": SignTexts(
+            operator="デモ — Raiten サンプル事業者",
+            store="デモ店舗",
+            purpose=(
+                "デモ: 再来店分析。顔特徴量を照合して再来店を判定します。このサンプルの告知は"
+                "Raiten を試すためだけのものです。"
+            ),
+            items=["顔特徴量", "来店の日時", "推定した年代・性別"],
+            contact="デモの問い合わせ先（実在の店舗ではありません）",
+        )
+    },
 )
 
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 
 from desktopapp.core.config import SettingsError
 from desktopapp.core.images import ImageReadError
+from desktopapp.core.reports.signage import SignTextsMissingError
 from desktopapp.core.sources import SourceAddressError, SourceError, SourceProblem
 from desktopapp.core.store.db import StoreError, StoreProblem, store_error
 from desktopapp.core.store.users import PasswordRuleError, UserError
@@ -34,6 +35,17 @@ class ErrorTexts(QObject):
             return AccountTexts(self).user_error(error)
         if isinstance(error, PasswordRuleError):
             return "\n".join(AccountTexts(self).problem(code) for code in error.problems)
+        if isinstance(error, SignTextsMissingError):
+            if error.language == "en":
+                return self.tr(
+                    "The notice has no English text yet. Fill in the purpose, the items, the "
+                    "contact and, if they are written in Japanese, the operator and store names "
+                    "in English under Settings → Notice profile."
+                )
+            return self.tr(
+                "The notice has no Japanese text yet. Fill in the purpose, the items and the "
+                "contact in Japanese under Settings → Notice profile."
+            )
         if isinstance(error, ModelError):
             return self.model_problem(error.problem, str(error.path or error.model_id))
         # Writing a settings file, an export, a sign: the disk is full or read-only.

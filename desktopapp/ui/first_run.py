@@ -29,11 +29,11 @@ from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.store.users import PasswordRuleError, UserError, password_problems
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.error_texts import ErrorTexts
-from desktopapp.ui.notice_form import WHAT_KEYS, WHO_KEYS, NoticeForm
+from desktopapp.ui.notice_form import OTHER_KEYS, WHAT_KEYS, WHO_KEYS, NoticeForm
 
 log = logging.getLogger(__name__)
 
-WELCOME, WHO, WHAT, ADMIN = range(4)
+WELCOME, WHO, WHAT, OTHER, ADMIN = range(5)
 
 
 class _WelcomePage(QWizardPage):
@@ -200,10 +200,19 @@ class FirstRunWizard(QWizard):
                 "without any personal data are kept."
             )
         )
+        other = _NoticePage(self.form, OTHER_KEYS, self)
+        other.setTitle(self.tr("Your sign in a second language (optional)"))
+        other.setSubTitle(
+            self.tr(
+                "For customers who read the other language: a sign in that language only, or "
+                "both languages on one sign. You can add this later in Settings."
+            )
+        )
         self.admin = _AdminPage(self)
         self.setPage(WELCOME, self.welcome)
         self.setPage(WHO, who)
         self.setPage(WHAT, what)
+        self.setPage(OTHER, other)
         self.setPage(ADMIN, self.admin)
 
     @property

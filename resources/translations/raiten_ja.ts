@@ -1210,252 +1210,262 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="52"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="41"/>
+        <source>The notice has no English text yet. Fill in the purpose, the items, the contact and, if they are written in Japanese, the operator and store names in English under Settings → Notice profile.</source>
+        <translation>告知内容に英語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先と、日本語で書かれている場合は設置者名・店舗名を英語で入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="46"/>
+        <source>The notice has no Japanese text yet. Fill in the purpose, the items and the contact in Japanese under Settings → Notice profile.</source>
+        <translation>告知内容に日本語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先を日本語で入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="64"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="56"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="57"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="60"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="72"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="65"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="79"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="91"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
         <source>Raiten met an error it did not expect while reading this camera. Try Test connection again; if it stays, send the log file to your Raiten supplier.</source>
         <translation>このカメラの読み込み中に想定外のエラーが起きました。もう一度「接続テスト」を押してください。続く場合はログファイルを Raiten の販売店・サポートに送ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="102"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="114"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="119"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="122"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="114"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="126"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="118"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="130"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
         <source>Retrying in %1 s.</source>
         <translation>%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="132"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="144"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="134"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="146"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="155"/>
         <source>No device called %1 was found on the network. Check the address for typing errors; the camera&apos;s IP address (such as 192.168.1.20) is the safest.</source>
         <translation>ネットワーク上に「%1」という機器が見つかりません。アドレスの入力ミスがないか確認してください。カメラの IP アドレス（例: 192.168.1.20）で指定するのが確実です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="149"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="161"/>
         <source>The device at %1 refuses connections on port %2: the camera may be starting up, its streaming may be switched off, or the port is wrong (RTSP usually uses 554, HTTP 80). Check the port in the camera&apos;s settings.</source>
         <translation>%1 の機器がポート %2 への接続を拒否しました。カメラが起動中か、映像配信が無効になっているか、ポート番号が違う可能性があります（通常 RTSP は 554、HTTP は 80）。カメラ本体の設定でポート番号を確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="159"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="171"/>
         <source>Nothing answers at %1 (port %2). Check that the camera is switched on, connected to the same network as this PC, and that the address is right.</source>
         <translation>%1（ポート %2）から応答がありません。カメラの電源が入っているか、このPCと同じネットワークにつながっているか、アドレスが正しいかを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="168"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="180"/>
         <source>The camera refused the user name or password. Enter them exactly as set in the camera&apos;s own settings: rtsp://user:password@address/…</source>
         <translation>カメラがユーザー名またはパスワードを受け付けませんでした。カメラ本体に設定したとおりに入力してください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="172"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="184"/>
         <source>The camera asks for a user name and password. Add them to the address: rtsp://user:password@address/…</source>
         <translation>このカメラにはユーザー名とパスワードが必要です。アドレスに含めてください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="190"/>
         <source>The camera at %1 has no video at %2. The stream&apos;s path is in the camera&apos;s manual (for example /stream1 or /live/ch0).</source>
         <translation>%1 のカメラの %2 には映像がありません。映像のパスはカメラの取扱説明書に書かれています（例: /stream1、/live/ch0）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="199"/>
         <source>%1 answers, but not with video (%2): this may be the camera&apos;s web page or another device. Use the stream address from the camera&apos;s manual.</source>
         <translation>%1 は応答しましたが、映像ではありません（%2）。カメラの設定画面や別の機器のアドレスかもしれません。取扱説明書にある映像配信用のアドレスを使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="209"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="199"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="211"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="203"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="215"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="206"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="218"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="207"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="219"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="209"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="221"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="217"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="229"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="221"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="233"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="224"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="236"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="228"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="240"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="239"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="251"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="241"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="253"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="242"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="254"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="243"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="245"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="257"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="267"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="257"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="269"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="259"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="271"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="260"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="272"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="261"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="273"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="262"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="274"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -1570,6 +1580,16 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <location filename="../../desktopapp/ui/first_run.py" line="199"/>
         <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
         <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="204"/>
+        <source>Your sign in a second language (optional)</source>
+        <translation>もう一つの言語の掲示（任意）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="207"/>
+        <source>For customers who read the other language: a sign in that language only, or both languages on one sign. You can add this later in Settings.</source>
+        <translation>もう一方の言語を読むお客様のために、その言語だけの掲示、または両方の言語を載せた掲示を作れます。後から「設定」で追加することもできます。</translation>
     </message>
 </context>
 <context>
@@ -1939,59 +1959,90 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>NoticeForm</name>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="47"/>
-        <source>e.g. Customer desk, 03-1234-5678</source>
-        <translation>例: お客様窓口 03-1234-5678</translation>
+        <location filename="../../desktopapp/ui/notice_form.py" line="52"/>
+        <source>e.g. Customer desk, 03-1234-5678 or info@example.jp</source>
+        <translation>例: お客様窓口 03-1234-5678、または info@example.jp</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="67"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="54"/>
+        <source>https://… (leave empty if the shop has no website)</source>
+        <translation>https://…（店舗にウェブサイトがなければ空欄）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="74"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="114"/>
         <source>One item per line</source>
         <translation>1行に1項目</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="70"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="77"/>
         <source>Suggest texts for this mode</source>
         <translation>この用途の文例を入れる</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="75"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="82"/>
         <source>%1 days</source>
         <translation>%1日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="76"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="83"/>
         <source>Other…</source>
         <translation>その他…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="79"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="86"/>
         <source> days</source>
         <translation> 日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="83"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="90"/>
         <source>from the first visit</source>
         <translation>初回来店日から</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="84"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="91"/>
         <source>from the last visit</source>
         <translation>最終来店日から</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="99"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="121"/>
+        <source>Suggest texts in this language</source>
+        <translation>この言語の文面を提案</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="139"/>
         <source>Use case</source>
         <translation>利用用途</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="100"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="140"/>
         <source>Period counted</source>
         <translation>期間の起算日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="101"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="141"/>
         <source>Sign language</source>
         <translation>掲示物の言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="231"/>
+        <source>The notice in English</source>
+        <translation>英語の告知内容</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="231"/>
+        <source>The notice in Japanese</source>
+        <translation>日本語の告知内容</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="235"/>
+        <source>Fill this in to print an English or a bilingual sign. Names written in Japanese need their English spelling; names left empty are printed as in the main notice.</source>
+        <translation>英語の掲示や日英併記の掲示を印刷するときに入力します。日本語で書いた名前には英語表記が必要です。空欄の名前は最初に入力した告知内容の表記で印刷します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="241"/>
+        <source>Fill this in to print a Japanese or a bilingual sign; names left empty are printed as in the main notice.</source>
+        <translation>日本語の掲示や日英併記の掲示を印刷するときに入力します。空欄の名前は最初に入力した告知内容の表記で印刷します。</translation>
     </message>
 </context>
 <context>
@@ -2027,114 +2078,67 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>混雑状況（アイコンと人数のみ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
-        <source>To improve our store and service: face feature data is extracted from camera images and matched to count repeat visits, together with estimated age band and gender. No images are kept.</source>
-        <translation>店舗運営とサービス向上のため、カメラ画像から顔特徴量を抽出・照合して再来店を集計し、推定した年代・性別とあわせて分析します。画像は保存しません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="31"/>
-        <source>To count how many people pass by or are in the store, from body shapes only. No faces are analysed and no images are kept.</source>
-        <translation>通行量・店内人数を人の形のみから計測するため。顔は解析せず、画像は保存しません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="35"/>
-        <source>To improve our store layout and service from estimated age band, gender and movement in the store. No images and no data that identifies a person are kept.</source>
-        <translation>推定した年代・性別と店内の動線から売場とサービスを改善するため。画像や個人を識別できるデータは保存しません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="42"/>
-        <source>face feature data</source>
-        <translation>顔特徴量</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="49"/>
-        <source>estimated age band and gender</source>
-        <translation>推定年代・性別</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="44"/>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="51"/>
-        <source>date, time and length of visits</source>
-        <translation>来店日時・滞在時間</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="47"/>
-        <source>number of people</source>
-        <translation>人数</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="47"/>
-        <source>date and time</source>
-        <translation>日時</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="50"/>
-        <source>movement in the store</source>
-        <translation>店内の動線</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="56"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="23"/>
         <source>operator (company) name</source>
         <translation>事業者名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="57"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="24"/>
         <source>store name</source>
         <translation>店舗名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="58"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
         <source>purpose of use</source>
         <translation>利用目的</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="59"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="26"/>
         <source>items acquired</source>
         <translation>取得する項目</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="60"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="27"/>
         <source>contact point</source>
         <translation>問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="61"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="28"/>
         <source>privacy policy URL</source>
         <translation>プライバシーポリシーの URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="62"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="29"/>
         <source>feedback URL</source>
         <translation>ご意見受付の URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="63"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="30"/>
         <source>retention period</source>
         <translation>保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="35"/>
         <source>%1 is not filled in</source>
         <translation>%1が未入力です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="69"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="36"/>
         <source>%1 must be a web address (https://…)</source>
         <translation>%1はウェブアドレス（https://…）にしてください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="70"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="37"/>
         <source>%1 must say that face feature data is matched</source>
         <translation>%1に顔の特徴量を照合することを明記してください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="75"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="42"/>
         <source>; </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="76"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
         <source>Analysis is blocked until the notice profile is complete: %1</source>
         <translation>告知内容が揃うまで解析は開始できません: %1</translation>
     </message>
@@ -2823,47 +2827,67 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SignageDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="48"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="56"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="54"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="62"/>
         <source>Print this notice and put it up where people see it before they enter the cameras&apos; view, for example at the entrance. It shows notice version %1 of %2; change the notice in Settings and print again.</source>
         <translation>この掲示物を印刷し、カメラの撮影範囲に入る前に目に入る場所（入口など）に掲示してください。%2 作成の告知内容 第%1版を表示しています。内容を変えるときは設定で告知内容を変更し、印刷し直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="76"/>
+        <source>Japanese and English (Japanese above)</source>
+        <translation>日本語と英語（日本語が上）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="81"/>
         <source>Language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="82"/>
         <source>Paper</source>
         <translation>用紙</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="84"/>
         <source>Save as PDF…</source>
         <translation>PDFで保存…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="88"/>
+        <source>Print…</source>
+        <translation>印刷…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="96"/>
+        <source>The notice has no web address for its full policy, so the sign has a second page with the full policy: put it up beside the first or keep it at the counter.</source>
+        <translation>詳しい取扱い（プライバシーポリシー）のウェブアドレスがないため、掲示は2ページになり、2ページ目に詳しい取扱いを載せます。1ページ目の隣に掲示するか、レジなどに置いてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="119"/>
         <source>Drawing the preview…</source>
         <translation>プレビューを作成しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="123"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="201"/>
+        <source>Sent to the printer: %1</source>
+        <translation>プリンターに送りました: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="207"/>
         <source>Save the sign as PDF</source>
         <translation>掲示物をPDFで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="228"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="234"/>
         <source>The sign could not be made: %1</source>
         <translation>掲示物を作成できません: %1</translation>
     </message>
