@@ -258,7 +258,9 @@ class DashboardPanel(QWidget):
         for ref in data.stores:
             if ref.store_id not in known:
                 self.store.addItem(ref.name, ref.store_id)
-        self.in_store.value.setText(suppressed(data.live.in_store_now, k))
+        # A live count of who is in the shop right now, seen on screen by staff who see the
+        # same people: not a published statistic, so shown exactly (docs/decisions.md, G-07).
+        self.in_store.value.setText(str(data.live.in_store_now))
         self.today.value.setText(suppressed(data.live.today_visits, k))
         self.visits.value.setText(self.text(("visits",)))
         repeat = figures.repeat
@@ -319,10 +321,12 @@ class DashboardPanel(QWidget):
             ],
         )
         self._hidden_note(self.spend, [b for b, h in zip(bands, hidden, strict=True) if h])
+        self._explain_empty(data)
+        self.zones.clearSpans()
         self.zones.setRowCount(len(figures.zones))
         for row, zone in enumerate(figures.zones):
             key = ("zone", zone.camera_id, zone.zone)
-            minutes = f"{zone.mean_dwell_seconds / 60:.1f}"
+            minutes = f"{zone.mean_dwell_seconds / 60:.1f}" if zone.visits else "–"
             values = (
                 data.cameras.get(zone.camera_id, str(zone.camera_id)),
                 zone.zone,
@@ -342,10 +346,27 @@ class DashboardPanel(QWidget):
         ]
         if figures.people:
             rows.append(("", self.tr("People counted"), self.text(("people",)), ""))
+        self.lines.clearSpans()
         self.lines.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.lines.setItem(row, column, QTableWidgetItem(value))
+        if not figures.zones:
+            _say_in_table(
+                self.zones,
+                self.tr(
+                    "No zone drawn yet: open a camera (Cameras → Edit camera) and draw the "
+                    "shelves, the checkout or the entrance on its picture."
+                ),
+            )
+        if not rows:
+            _say_in_table(
+                self.lines,
+                self.tr(
+                    "No counting line drawn yet: open a camera (Cameras → Edit camera) and draw "
+                    "a line across the door or an aisle."
+                ),
+            )
         cells = np.array(data.heatmap.cells, dtype=int) if data.heatmap.cells else np.zeros((1, 1))
         for x, y in data.heatmap.suppressed:
             cells[y, x] = 0
@@ -358,6 +379,38 @@ class DashboardPanel(QWidget):
                 "calibration… to see where visitors go."
             )
         )
+
+    def _explain_empty(self, data: DashboardData) -> None:
+        """An empty chart says why: nothing recorded, too few to show, or no sales linked."""
+        figures, d = data.figures, data.disclosure
+        if not figures.repeat.visits:
+            why = self.tr(
+                "Nothing recorded in this period yet: visits appear here once a camera runs "
+                "with a complete notice."
+            )
+        elif d.hidden(("visits",)):
+            why = self.tr(
+                "Fewer than %1 visits in this period: the figures are hidden so that no one "
+                "can be singled out."
+            ).replace("%1", str(self.k))
+        else:
+            why = ""
+        if why:
+            for chart in (self.over_time, self.frequency, self.demographics, self.dwell):
+                chart.note.setText(why)
+        if figures.conversion.converted:
+            return
+        if figures.purchases:
+            self.spend.note.setText(
+                self.tr(
+                    "Sales were imported, but none is linked to a visit: say which camera "
+                    "watches each register (File → Import POS CSV…, Registers)."
+                )
+            )
+        else:
+            self.spend.note.setText(
+                self.tr("No sales imported for this period (File → Import POS CSV…).")
+            )
 
     def text(self, key: Key) -> str:
         """A count as shown: "<k" when small, "—" when hidden to protect another (G-07)."""
@@ -434,3 +487,14 @@ class DashboardPanel(QWidget):
         rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
         self.heat.set_floor_plan(rgba)
         return True
+
+
+def _say_in_table(table: QTableWidget, text: str) -> None:
+    """One row across the whole table saying why it is empty."""
+    table.setRowCount(1)
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+    table.setItem(0, 0, item)
+    table.setSpan(0, 0, 1, table.columnCount())
+    table.setWordWrap(True)
+    table.resizeRowToContents(0)

@@ -1132,7 +1132,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="393"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="446"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
@@ -1162,47 +1162,77 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="268"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="270"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="276"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="290"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="292"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="344"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="348"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="357"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="358"/>
+        <source>No zone drawn yet: open a camera (Cameras → Edit camera) and draw the shelves, the checkout or the entrance on its picture.</source>
+        <translation>エリアがまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、映像の上に棚・レジ・入口を描いてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="366"/>
+        <source>No counting line drawn yet: open a camera (Cameras → Edit camera) and draw a line across the door or an aisle.</source>
+        <translation>計数線がまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、入口や通路を横切る線を描いてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="378"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="409"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
+        <source>Nothing recorded in this period yet: visits appear here once a camera runs with a complete notice.</source>
+        <translation>この期間の記録はまだありません。告知内容がそろった状態でカメラが動くと、ここに来店が表示されます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="393"/>
+        <source>Fewer than %1 visits in this period: the figures are hidden so that no one can be singled out.</source>
+        <translation>この期間の来店は%1件未満です。個人が特定されないよう、数値を表示していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
+        <source>Sales were imported, but none is linked to a visit: say which camera watches each register (File → Import POS CSV…, Registers).</source>
+        <translation>売上データは取り込まれていますが、来店と結び付いた購買がありません。どのカメラがどのレジを映しているかを設定してください（「ファイル」→「POSデータの取り込み」→ レジ）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="412"/>
+        <source>No sales imported for this period (File → Import POS CSV…).</source>
+        <translation>この期間の売上データは取り込まれていません（「ファイル」→「POSデータの取り込み」）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="462"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="413"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="466"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="413"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="466"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="432"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="485"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
