@@ -5,6 +5,7 @@ requests from the public, purge and the audit viewer."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -618,6 +619,27 @@ def test_the_request_dialog_runs_in_a_process_without_audit_hooks(tmp_path: Path
     assert "1 passed" in done.stdout
 
 
+def _print_receipt(qtbot: QtBot, dialog: PublicRequestsDialog, target: Path) -> str:
+    """Click "Print a receipt…" and print to a PDF file (there is no printer here); its text."""
+
+    def print_to_file() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QPrintDialog):
+            QTimer.singleShot(50, print_to_file)
+            return
+        box.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        box.printer().setOutputFileName(str(target))
+        box.done(QDialog.DialogCode.Accepted)  # accept() would apply the dialog's own widgets
+
+    QTimer.singleShot(50, print_to_file)
+    qtbot.mouseClick(dialog.receipt_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "receipt" in dialog.message.text(), timeout=30_000)
+    done = subprocess.run(
+        ["pdftotext", str(target), "-"], capture_output=True, text=True, check=True
+    )
+    return " ".join(done.stdout.split())
+
+
 def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_path: Path) -> None:
     if not os.environ.get(ISOLATED):
         pytest.skip("runs in its own process: see the test above")
@@ -646,13 +668,23 @@ def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_
     assert all(
         dialog.table.item(0, c).data(Qt.ItemDataRole.DecorationRole) is None for c in range(7)
     )
+    # A receipt of what was disclosed: facts and dates only, no id, picture or feature.
+    found = _print_receipt(qtbot, dialog, tmp_path / "found.pdf")
+    assert "Your request about camera data" in found and PROFILE.store in found
+    assert f"{len(ENROLLED)} visits from" in found and "no picture of you" in found
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", found), "no record id on a receipt"
     dialog.opt_out.setChecked(True)
     changed: list[bool] = []
     dialog.records_changed.connect(lambda: changed.append(True))
     dialog.delete_held(opt_out=True)
     qtbot.waitUntil(lambda: bool(changed), timeout=60_000)
-    assert "deleted" in dialog.message.text()
+    assert dialog.message.text() == (
+        "Deleted: 1 record. The person will be left out of future analysis."
+    )
     assert dialog._probe is None and dialog.table.rowCount() == 0  # the probe is forgotten
+    deleted = _print_receipt(qtbot, dialog, tmp_path / "deleted.pdf")
+    assert "Everything listed above was deleted" in deleted
+    assert "left out of future analysis" in deleted and f"{len(ENROLLED)} visits" in deleted
     workspace.close()
     kinds = {
         row[0]: row[1]

@@ -564,7 +564,12 @@ class MainWindow(QMainWindow):
         if not self._allowed(Permission.PUBLIC_REQUESTS):
             return
         dialog = PublicRequestsDialog(
-            self.workspace, self.session, self.settings.vision, self.cameras, self
+            self.workspace,
+            self.session,
+            self.settings.vision,
+            self.cameras,
+            self,
+            frames=self.controller.frame_ready,
         )
         dialog.records_changed.connect(self._reload_galleries)
         dialog.exec()

@@ -1623,6 +1623,24 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
     </message>
 </context>
 <context>
+    <name>FramingGuide</name>
+    <message>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="61"/>
+        <source>Waiting for the camera&apos;s picture (people are shown masked).</source>
+        <translation>カメラの映像を待っています（人はマスクして表示します）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="75"/>
+        <source>A face is seen: ask the person to stay there and press Capture and search.</source>
+        <translation>顔が映っています。その位置のままでいていただき、「撮影して検索」を押してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="78"/>
+        <source>No face seen yet: ask the person to stand close, face the camera and bring their face into the marked area.</source>
+        <translation>まだ顔が映っていません。カメラの近くでカメラの方を向き、枠の中に顔が入るように立っていただいてください。</translation>
+    </message>
+</context>
+<context>
     <name>Gui</name>
     <message>
         <location filename="../../desktopapp/ui/app.py" line="141"/>
@@ -2505,159 +2523,238 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="70"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="91"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="75"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="96"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="108"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="88"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="109"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="89"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="110"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="100"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="127"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="101"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="128"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="102"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="129"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="103"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="130"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="104"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="131"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="105"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="132"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="133"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="119"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="149"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="121"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="205"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="151"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="243"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="139"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="155"/>
+        <source>Print a receipt…</source>
+        <translation>控えを印刷…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="174"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="141"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="176"/>
         <source>Pictures (%1)</source>
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="175"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="210"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="185"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="220"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="196"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="231"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="203"/>
-        <source>%n record(s) found for this person.</source>
-        <translation>
-            <numerusform>この方のデータが%n件見つかりました。</numerusform>
-        </translation>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="239"/>
+        <source>Found for this person: %1.</source>
+        <translation>この方のデータが見つかりました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="271"/>
+        <source>Delete everything held about this person (%1)? This cannot be undone.</source>
+        <translation>この方について保有しているデータ（%1）をすべて削除しますか？元に戻せません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="302"/>
+        <source>Deleted: %1.</source>
+        <translation>削除しました: %1。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="310"/>
+        <source>1 record</source>
+        <translation>1件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="310"/>
+        <source>%1 records</source>
+        <translation>%1件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="325"/>
+        <source>Store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="326"/>
+        <source>Date</source>
+        <translation>日時</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="334"/>
+        <source>Record %1</source>
+        <translation>データ %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="335"/>
+        <source>%1 visits from %2 to %3, kept until %4</source>
+        <translation>来店 %1 回（%2〜%3）、%4 まで保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="343"/>
+        <source>Found</source>
+        <translation>照会結果</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="343"/>
+        <source>Nothing is held about you.</source>
+        <translation>お客様に関するデータは保有していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="345"/>
+        <source>Deleted</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="345"/>
+        <source>Everything listed above was deleted.</source>
+        <translation>上記のデータはすべて削除しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="349"/>
+        <source>Opt-out</source>
+        <translation>利用停止</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="350"/>
+        <source>You will be left out of future analysis at this operator&apos;s stores.</source>
+        <translation>今後、当社の店舗での分析の対象外とします。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="354"/>
+        <source>Contact</source>
+        <translation>お問い合わせ先</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="359"/>
+        <source>Your request about camera data</source>
+        <translation>カメラ画像に関するご請求の控え</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="365"/>
+        <source>This receipt holds no picture of you and no face feature data. The picture used to find your data was not stored.</source>
+        <translation>この控えには、お客様の画像や顔特徴量データは含まれていません。データの照会に使った画像も保存していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="381"/>
+        <source>The receipt was sent to the printer.</source>
+        <translation>控えをプリンターに送りました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="245"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="246"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="218"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="256"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="224"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="262"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
-        <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
-        <translation>
-            <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="239"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="275"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="241"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="277"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="263"/>
-        <source>%n record(s) deleted.</source>
-        <translation>
-            <numerusform>%n件を削除しました。</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="265"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="304"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
