@@ -465,8 +465,13 @@ class DashboardPanel(QWidget):
         chosen, _filter = QFileDialog.getOpenFileName(
             self, self.tr("Floor plan"), "", self.tr("Pictures (*.png *.jpg *.jpeg *.bmp)")
         )
-        if chosen and self.load_floor_plan(Path(chosen)):
-            # Remembered for the next start: the path only, the picture stays where it is.
+        if chosen:
+            self.use_floor_plan(chosen)
+
+    def use_floor_plan(self, chosen: str) -> None:
+        """Show ``chosen`` under the heat map and remember it for the next start (the path
+        only, the picture stays where it is); the calibration hands over the one it loaded."""
+        if self.load_floor_plan(Path(chosen)):
             settings = self._workspace.settings
             reports = settings.reports.model_copy(update={"floor_plan": chosen})
             updated = settings.model_copy(update={"reports": reports})

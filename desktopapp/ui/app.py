@@ -207,9 +207,16 @@ class Gui:
             return
         apply_language(self.app, old.workspace.settings)
         old.keep_workspace_open = True
+        geometry, maximised = old.geometry(), old.isMaximized()
         old.close()
         old.deleteLater()
         self._show(old.workspace, old.session)
+        # The new window takes the old one's place and size, so it stays where it was seen.
+        assert self.window is not None
+        if maximised:
+            self.window.showMaximized()
+        else:
+            self.window.setGeometry(geometry)
 
 
 def _application() -> QApplication:

@@ -56,6 +56,8 @@ class CameraDialog(QDialog):
         super().__init__(parent)
         self._vision = vision
         self._floor_plan = floor_plan
+        # A floor plan first loaded in the calibration, for the dashboard to show too.
+        self.chosen_floor_plan: str | None = None
         self._camera_id = camera.camera_id if camera else None
         self.result_camera: Camera | None = None
         self.setWindowTitle(self.tr("Edit camera") if camera else self.tr("Add camera"))
@@ -301,6 +303,9 @@ class CameraDialog(QDialog):
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._calibration = dialog.result_calibration
+            if dialog.plan_path is not None and str(dialog.plan_path) != self._floor_plan:
+                self.chosen_floor_plan = str(dialog.plan_path)
+                self._floor_plan = self.chosen_floor_plan
             self._list_zones()
 
     def test_connection(self) -> None:

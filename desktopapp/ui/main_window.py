@@ -47,6 +47,7 @@ from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.cameras import CameraController
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.export_dialog import ExportDialog
+from desktopapp.ui.i18n import effective_language
 from desktopapp.ui.idle import IdleWatcher
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.model_status import ModelStatusPanel
@@ -57,6 +58,7 @@ from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import SignageDialog
+from desktopapp.ui.user_guide import UserGuide
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -156,11 +158,15 @@ class MainWindow(QMainWindow):
     def _build_lock_page(self) -> QWidget:
         page = QWidget(self)
         layout = QVBoxLayout(page)
-        layout.addStretch(1)
+        # Near the top: the sign-in dialog opens in the middle and must not hide it.
+        layout.addSpacing(48)
         label = QLabel(self.tr("The screen is locked. The cameras keep working."), page)
+        label.setObjectName("lock-message")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
         label.setStyleSheet("font-size: 16pt;")
         layout.addWidget(label)
+        self.lock_message = label
         self.unlock_button = QPushButton(self.tr("Unlock…"), page)
         self.unlock_button.setObjectName("unlock")
         self.unlock_button.clicked.connect(self.unlock)
@@ -250,6 +256,9 @@ class MainWindow(QMainWindow):
         )
 
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self.guide_action = self._action(
+            help_menu, self.tr("&User guide"), self.show_guide, shortcut="F1"
+        )
         self.models_action = self._action(
             help_menu, self.tr("&Models and licences…"), self.show_models
         )
@@ -436,9 +445,12 @@ class MainWindow(QMainWindow):
     def edit_camera(self, camera: Camera | None) -> None:
         if not self._allowed(Permission.CAMERAS):
             return
-        dialog = CameraDialog(self.settings.vision, camera, self, self.settings.reports.floor_plan)
+        plan = self.workspace.settings.reports.floor_plan  # the dashboard may have chosen one
+        dialog = CameraDialog(self.settings.vision, camera, self, plan)
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
+        if dialog.chosen_floor_plan:
+            self.dashboard.use_floor_plan(dialog.chosen_floor_plan)
         workspace, actor = self.workspace, self.session.actor
         chosen = dialog.result_camera
         run_in_background(
@@ -505,6 +517,9 @@ class MainWindow(QMainWindow):
         if not self.keep_workspace_open:
             self.workspace.close()
         super().closeEvent(event)
+
+    def show_guide(self) -> None:
+        UserGuide(effective_language(self.settings.ui.language), self).exec()
 
     def show_models(self) -> None:
         ModelsDialog(self.model_checks, self.model_status, self).exec()

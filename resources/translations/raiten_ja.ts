@@ -559,381 +559,391 @@
 <context>
     <name>CalibrationDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="69"/>
         <source>Floor calibration</source>
         <translation>床の位置合わせ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="74"/>
         <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
         <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="83"/>
         <source>Test the camera&apos;s connection first.</source>
         <translation>先にカメラの接続テストをしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="85"/>
         <source>Load the floor plan picture.</source>
         <translation>平面図の画像を読み込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="94"/>
         <source>Floor plan…</source>
         <translation>平面図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="96"/>
         <source>Remove last pair</source>
         <translation>最後の組を取り消す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="98"/>
         <source>Clear</source>
         <translation>消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="126"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="129"/>
         <source>Floor plan</source>
         <translation>平面図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="126"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="129"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="139"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>平面図を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="167"/>
         <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
         <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="172"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="176"/>
         <source>These points cannot be used: %1</source>
         <translation>この点では位置合わせできません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="183"/>
+        <source>%1 pairs fit, but four always fit exactly, so their accuracy cannot be checked: mark a fifth spot to check it.</source>
+        <translation>%1組で位置合わせしましたが、4組では必ずぴったり合うため精度を確認できません。確認するために5か所目を指定してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="192"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="196"/>
+        <source>%1 pairs fit; checked against the others, the largest error is at point %2 (%3 % of the plan).</source>
+        <translation>%1組で位置合わせしました。ほかの点で確かめると、誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
 </context>
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="61"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="61"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="90"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="101"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="107"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="124"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="125"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="129"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="152"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="152"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="154"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="157"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="168"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="170"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="226"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="228"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="227"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="229"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="233"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="233"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="247"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="253"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="259"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="261"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="271"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="273"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="294"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="314"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="319"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="334"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="339"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="349"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="356"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="367"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="372"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="373"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="383"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="395"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="398"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="395"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="403"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="393"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="398"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="399"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="404"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="401"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="406"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="415"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="420"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="418"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="423"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="434"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="439"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="436"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
@@ -1232,7 +1242,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="485"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="490"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1541,7 +1551,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
     <message>
         <location filename="../../desktopapp/ui/export_dialog.py" line="79"/>
         <source>From</source>
-        <translation>期間</translation>
+        <translation>開始日</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/export_dialog.py" line="80"/>
@@ -1651,52 +1661,52 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="42"/>
+        <location filename="../../desktopapp/ui/login.py" line="43"/>
         <source>Raiten — sign in</source>
         <translation>Raiten — サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="45"/>
+        <location filename="../../desktopapp/ui/login.py" line="48"/>
         <source>Raiten</source>
         <translation>Raiten</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="50"/>
+        <location filename="../../desktopapp/ui/login.py" line="53"/>
         <source>The screen was locked. %1 or another account can unlock it.</source>
         <translation>画面がロックされました。%1 または他のアカウントで解除できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="63"/>
+        <location filename="../../desktopapp/ui/login.py" line="66"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="64"/>
+        <location filename="../../desktopapp/ui/login.py" line="67"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="73"/>
+        <location filename="../../desktopapp/ui/login.py" line="76"/>
         <source>Sign in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="86"/>
+        <location filename="../../desktopapp/ui/login.py" line="89"/>
         <source>Enter your name and password.</source>
         <translation>名前とパスワードを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="108"/>
+        <location filename="../../desktopapp/ui/login.py" line="115"/>
         <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
         <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="113"/>
+        <location filename="../../desktopapp/ui/login.py" line="120"/>
         <source>The name or the password is wrong.</source>
         <translation>名前またはパスワードが違います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="116"/>
+        <location filename="../../desktopapp/ui/login.py" line="123"/>
         <source>Signing in failed: %1</source>
         <translation>サインインできませんでした: %1</translation>
     </message>
@@ -1704,197 +1714,202 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="276"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="126"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="128"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="98"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="100"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="99"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="101"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="160"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="163"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="164"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="170"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="190"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="196"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="192"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="198"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="201"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="198"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="204"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="202"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="210"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="216"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="213"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="217"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
+        <source>&amp;User guide</source>
+        <translation>使い方ガイド(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="256"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="265"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="278"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="281"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="290"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="300"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="330"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="339"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="348"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="357"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="355"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="364"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="385"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="394"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="545"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="560"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="386"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="395"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="456"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="468"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="457"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="469"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="497"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="509"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="530"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="517"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="532"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -2762,52 +2777,52 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PurgeDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="43"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="44"/>
         <source>Delete all personal data</source>
         <translation>個人データをすべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="48"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="51"/>
         <source>This deletes every visitor, feature record, visit and movement path of this PC for good, opt-outs included: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay.</source>
         <translation>このPCのすべての来店者・特徴量・来店記録・動線を、オプトアウトの登録も含めて完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ、カメラ、告知内容、アカウントは残ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="58"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="61"/>
         <source>Keep the statistics (hourly counts that identify nobody)</source>
         <translation>統計は残す（個人を識別しない時間帯別の件数）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="65"/>
         <source>DELETE</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="67"/>
         <source>To confirm, type %1 below.</source>
         <translation>確認のため、下に「%1」と入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="79"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="82"/>
         <source>Delete everything</source>
         <translation>すべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="105"/>
         <source>Deleting…</source>
         <translation>削除しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="121"/>
         <source>Deleted %1 visitors, %2 feature records, %3 visits and %4 path points.</source>
         <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="129"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="132"/>
         <source>The data is deleted, but the file could not be fully cleaned yet: %1</source>
         <translation>データは削除しましたが、ファイルの消去処理がまだ完了していません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="136"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
     </message>
@@ -3035,6 +3050,19 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <location filename="../../desktopapp/ui/store_health.py" line="62"/>
         <source>The daily backup could not be written: %1</source>
         <translation>毎日のバックアップを書き込めませんでした: %1</translation>
+    </message>
+</context>
+<context>
+    <name>UserGuide</name>
+    <message>
+        <location filename="../../desktopapp/ui/user_guide.py" line="36"/>
+        <source>User guide</source>
+        <translation>使い方ガイド</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/user_guide.py" line="63"/>
+        <source>The user guide is missing: reinstall Raiten.</source>
+        <translation>使い方ガイドが見つかりません。Raiten を再インストールしてください。</translation>
     </message>
 </context>
 <context>
