@@ -14,6 +14,7 @@ import socket
 import sys
 import tempfile
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,6 +34,7 @@ from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.users import LoginError, User
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import Gui, apply_language, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
@@ -78,6 +80,10 @@ SCREENS = [
     "models",
     "wizard-other",
     "signage-bilingual",
+    "guide",
+    "login-locked",
+    "purge-done",
+    "requests-guide",
 ]
 
 
@@ -152,6 +158,18 @@ def main() -> int:
         if screen == "demo-dashboard":
             demo_window.tabs.setCurrentWidget(demo_window.dashboard)
         shown.append(demo_window)
+    elif screen == "login-locked":
+        until = datetime.now(UTC) + timedelta(minutes=15)
+
+        def locked(_name: str, _password: str) -> User:
+            raise LoginError("locked", until)
+
+        login = LoginDialog(locked, store_name=_sample_profile().store)
+        login.name_edit.setText("tanaka")
+        login.password_edit.setText("wrong-password-1")
+        login.show()
+        QTimer.singleShot(300, login.try_sign_in)
+        shown.append(login)
     elif screen == "login":
         login = LoginDialog(workspace.authenticate, store_name=_sample_profile().store)
         login.name_edit.setText("tanaka")
@@ -226,6 +244,33 @@ def main() -> int:
             dialog = bilingual
         elif screen == "requests":
             dialog = PublicRequestsDialog(ws, window.session, window.settings.vision, [], window)
+        elif screen == "requests-guide":
+            # The demo's picture stands in for the counter camera, shown masked in the guide.
+            ws.save_camera(Camera("Counter", SourceSpec(SourceKind.DEMO, "demo")))
+            window.reload_cameras()
+
+            def open_requests() -> None:
+                requests = PublicRequestsDialog(
+                    ws,
+                    window.session,
+                    window.settings.vision,
+                    window.cameras,
+                    window,
+                    frames=window.controller.frame_ready,
+                )
+                requests.show()
+                shown.append(requests)
+
+            QTimer.singleShot(2500, open_requests)
+        elif screen == "guide":
+            QTimer.singleShot(300, window.show_guide)
+        elif screen == "purge-done":
+            done = PurgeDialog(
+                lambda keep, progress: ws.purge(keep, progress, "user:tanaka"), window
+            )
+            done.confirmation.setText(done.word)
+            QTimer.singleShot(300, done.run_purge)
+            dialog = done
         elif screen == "purge":
             purge = PurgeDialog(lambda _keep, _progress: None, window)  # type: ignore[arg-type, return-value]
             purge.confirmation.setText(purge.word[:2])

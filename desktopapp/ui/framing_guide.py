@@ -55,7 +55,9 @@ class FramingGuide(QWidget):
         self.status.setObjectName("framing-status")
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        self.status.setMaximumWidth(GUIDE_SIZE.width())
+        self.status.setFixedWidth(GUIDE_SIZE.width())
+        # Room for two lines, so a longer hint never spills over the picture.
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
         layout.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.status)
         self.status.setText(self.tr("Waiting for the camera's picture (people are shown masked)."))

@@ -89,7 +89,7 @@ class PublicRequestsDialog(QDialog):
         # What the receipt lists: the last search's findings, then what was deleted.
         self._receipt: Receipt | None = None
         self.setWindowTitle(self.tr("Requests from the public"))
-        self.resize(980, 640)
+        self.resize(980, 720)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(
