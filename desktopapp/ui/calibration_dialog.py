@@ -185,6 +185,7 @@ class CalibrationDialog(QDialog):
                 ).replace("%1", str(pairs)),
                 False,
             )
+            self.message.setStyleSheet("color: #8a5a00;")  # usable, but not shown to be right
             return fitted
         if checked is None:
             # Without some point the others do not fix a mapping: only the fit's own errors.
