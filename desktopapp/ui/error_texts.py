@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 
 from desktopapp.core.config import SettingsError
 from desktopapp.core.images import ImageReadError
+from desktopapp.core.logs import log_file
 from desktopapp.core.reports.signage import SignTextsMissingError
 from desktopapp.core.sources import SourceAddressError, SourceError, SourceProblem
 from desktopapp.core.store.db import StoreError, StoreProblem, store_error
@@ -108,8 +109,8 @@ class ErrorTexts(QObject):
             ),
             SourceProblem.UNEXPECTED: self.tr(
                 "Raiten met an error it did not expect while reading this camera. Try Test "
-                "connection again; if it stays, send the log file to your Raiten supplier."
-            ),
+                "connection again; if it stays, send the log file %1 to your Raiten supplier."
+            ).replace("%1", str(log_file() or "raiten.log")),
             SourceProblem.NO_USB: self.tr(
                 "No camera at USB number %1: check the cable. Retrying in %2 s."
             )

@@ -624,12 +624,12 @@
         <translation>%1組で位置合わせしましたが、4組では必ずぴったり合うため精度を確認できません。確認するために5か所目を指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="192"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="193"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="196"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="197"/>
         <source>%1 pairs fit; checked against the others, the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。ほかの点で確かめると、誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
@@ -1250,262 +1250,262 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="41"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="42"/>
         <source>The notice has no English text yet. Fill in the purpose, the items, the contact and, if they are written in Japanese, the operator and store names in English under Settings → Notice profile.</source>
         <translation>告知内容に英語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先と、日本語で書かれている場合は設置者名・店舗名を英語で入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="46"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="47"/>
         <source>The notice has no Japanese text yet. Fill in the purpose, the items and the contact in Japanese under Settings → Notice profile.</source>
         <translation>告知内容に日本語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先を日本語で入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="64"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="65"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="70"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="72"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="73"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="77"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="78"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="81"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="84"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="90"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="91"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="92"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="95"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="96"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="99"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="102"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="108"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
-        <source>Raiten met an error it did not expect while reading this camera. Try Test connection again; if it stays, send the log file to your Raiten supplier.</source>
-        <translation>このカメラの読み込み中に想定外のエラーが起きました。もう一度「接続テスト」を押してください。続く場合はログファイルを Raiten の販売店・サポートに送ってください。</translation>
+        <location filename="../../desktopapp/ui/error_texts.py" line="111"/>
+        <source>Raiten met an error it did not expect while reading this camera. Try Test connection again; if it stays, send the log file %1 to your Raiten supplier.</source>
+        <translation>このカメラの読み込み中に想定外のエラーが起きました。もう一度「接続テスト」を押してください。続く場合はログファイル %1 を Raiten の販売店・サポートに送ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="114"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="115"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="119"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="120"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="122"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="123"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="126"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="127"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="130"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="131"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="139"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="140"/>
         <source>Retrying in %1 s.</source>
         <translation>%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="144"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="145"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="146"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="147"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="155"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="156"/>
         <source>No device called %1 was found on the network. Check the address for typing errors; the camera&apos;s IP address (such as 192.168.1.20) is the safest.</source>
         <translation>ネットワーク上に「%1」という機器が見つかりません。アドレスの入力ミスがないか確認してください。カメラの IP アドレス（例: 192.168.1.20）で指定するのが確実です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="161"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="162"/>
         <source>The device at %1 refuses connections on port %2: the camera may be starting up, its streaming may be switched off, or the port is wrong (RTSP usually uses 554, HTTP 80). Check the port in the camera&apos;s settings.</source>
         <translation>%1 の機器がポート %2 への接続を拒否しました。カメラが起動中か、映像配信が無効になっているか、ポート番号が違う可能性があります（通常 RTSP は 554、HTTP は 80）。カメラ本体の設定でポート番号を確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="171"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="172"/>
         <source>Nothing answers at %1 (port %2). Check that the camera is switched on, connected to the same network as this PC, and that the address is right.</source>
         <translation>%1（ポート %2）から応答がありません。カメラの電源が入っているか、このPCと同じネットワークにつながっているか、アドレスが正しいかを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="180"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="181"/>
         <source>The camera refused the user name or password. Enter them exactly as set in the camera&apos;s own settings: rtsp://user:password@address/…</source>
         <translation>カメラがユーザー名またはパスワードを受け付けませんでした。カメラ本体に設定したとおりに入力してください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="184"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="185"/>
         <source>The camera asks for a user name and password. Add them to the address: rtsp://user:password@address/…</source>
         <translation>このカメラにはユーザー名とパスワードが必要です。アドレスに含めてください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="190"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="191"/>
         <source>The camera at %1 has no video at %2. The stream&apos;s path is in the camera&apos;s manual (for example /stream1 or /live/ch0).</source>
         <translation>%1 のカメラの %2 には映像がありません。映像のパスはカメラの取扱説明書に書かれています（例: /stream1、/live/ch0）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="199"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="200"/>
         <source>%1 answers, but not with video (%2): this may be the camera&apos;s web page or another device. Use the stream address from the camera&apos;s manual.</source>
         <translation>%1 は応答しましたが、映像ではありません（%2）。カメラの設定画面や別の機器のアドレスかもしれません。取扱説明書にある映像配信用のアドレスを使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="209"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="210"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="211"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="212"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="215"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="216"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="218"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="219"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="219"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="220"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="221"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="222"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="229"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="230"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="233"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="234"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="236"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="237"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="240"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="241"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="251"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="252"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="253"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="254"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="254"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="256"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="257"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="258"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="267"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="268"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="269"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="270"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="271"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="272"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="272"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="273"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="273"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="274"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="274"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="275"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -1635,17 +1635,17 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>FramingGuide</name>
     <message>
-        <location filename="../../desktopapp/ui/framing_guide.py" line="61"/>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="63"/>
         <source>Waiting for the camera&apos;s picture (people are shown masked).</source>
         <translation>カメラの映像を待っています（人はマスクして表示します）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/framing_guide.py" line="75"/>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="77"/>
         <source>A face is seen: ask the person to stay there and press Capture and search.</source>
         <translation>顔が映っています。その位置のままでいていただき、「撮影して検索」を押してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/framing_guide.py" line="78"/>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="80"/>
         <source>No face seen yet: ask the person to stand close, face the camera and bring their face into the marked area.</source>
         <translation>まだ顔が映っていません。カメラの近くでカメラの方を向き、枠の中に顔が入るように立っていただいてください。</translation>
     </message>
