@@ -34,6 +34,8 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy desktopapp/core
 
 test: $(STAMP) sysdeps lint
+	# The locked dependency set still resolves to Windows wheels (seconds; PyPI only).
+	$(PY) scripts/check_windows_wheels.py
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -p no:cacheprovider tests
 
 bench: $(STAMP)

@@ -42,7 +42,13 @@ from desktopapp.core.notice import (
 )
 from desktopapp.core.pipeline import TrackClosed
 from desktopapp.core.reports.export_csv import ExportError
-from desktopapp.core.reports.signage import PAGES, SignageError, SignageOptions, write_signage
+from desktopapp.core.reports.signage import (
+    SIGN_LANGUAGES,
+    SignageError,
+    SignageOptions,
+    signage_pages,
+    write_signage,
+)
 from desktopapp.core.requests import (
     NoFaceError,
     PublicRequests,
@@ -588,7 +594,7 @@ def cmd_signage(args: argparse.Namespace) -> int:
     _audit(store.db, "signage.print", {**details, "file": args.out.name})
     _emit(
         args,
-        {"file": str(args.out.resolve()), **details, "pages": PAGES},
+        {"file": str(args.out.resolve()), **details, "pages": signage_pages(current)},
         f"sign for notice version {current.version} written to {args.out} "
         f"({options.language}, {options.size})",
     )
@@ -1199,13 +1205,26 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(args.data_dir)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, default=None, help="data folder")
-    common.add_argument("--json", action="store_true", help="print one JSON object")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    options.add_argument("--data-dir", type=Path, help="data folder", **unset)
+    options.add_argument("--json", action="store_true", help="print one JSON object", **unset)
+    options.add_argument("-v", "--verbose", action="store_true", help="debug logging", **unset)
+    return options
 
-    parser = _Parser(prog="raiten", description="Raiten store camera analytics", parents=[common])
+
+def build_parser() -> argparse.ArgumentParser:
+    # The options mean the same before and after a command at every level: only the top level
+    # has defaults; a (sub)command's copy sets an option only when it is given there, because
+    # argparse copies every value a subcommand's namespace holds over the outer one.
+    common = _common_options(suppress=True)
+
+    parser = _Parser(
+        prog="raiten",
+        description="Raiten store camera analytics",
+        parents=[_common_options(suppress=False)],
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -1321,7 +1340,9 @@ def build_parser() -> argparse.ArgumentParser:
         "signage", parents=[common], help="print the entrance sign of the notice in force"
     )
     signage.add_argument("--out", type=Path, required=True, help="the PDF to write")
-    signage.add_argument("--lang", choices=["ja", "en"], default=None, help="default: the notice's")
+    signage.add_argument(
+        "--lang", choices=SIGN_LANGUAGES, default=None, help="default: the notice's; ja+en both"
+    )
     signage.add_argument("--size", choices=["A4", "A3"], default="A4", help="paper size")
     signage.set_defaults(func=cmd_signage)
 

@@ -10,9 +10,11 @@ administrator "tanaka"; no camera is configured unless the screen needs one.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import tempfile
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,18 +27,21 @@ from desktopapp.core.access import Role
 from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.counting import CountingLine, Zone, ZoneKind
 from desktopapp.core.floor import Space
-from desktopapp.core.notice import NoticeProfile
+from desktopapp.core.logs import setup_logging
+from desktopapp.core.modes import Mode
+from desktopapp.core.notice import NoticeProfile, SignTexts, suggested_texts
 from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.store.cameras import Camera
+from desktopapp.core.store.users import LoginError, User
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import apply_language, create_main_window
+from desktopapp.ui.app import Gui, apply_language, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.export_dialog import ExportDialog
-from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
+from desktopapp.ui.first_run import ADMIN, OTHER, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
@@ -69,6 +74,16 @@ SCREENS = [
     "pos",
     "registers",
     "calibration",
+    "demo-live",
+    "demo-dashboard",
+    "camera-error",
+    "models",
+    "wizard-other",
+    "signage-bilingual",
+    "guide",
+    "login-locked",
+    "purge-done",
+    "requests-guide",
 ]
 
 
@@ -111,7 +126,7 @@ def main() -> int:
     app = QApplication(sys.argv)
     apply_language(app, settings)
     workspace = Workspace(data_dir, settings)
-    fresh = args.screen.startswith("wizard")
+    fresh = args.screen.startswith(("wizard", "demo"))
     if not fresh and workspace.needs_first_run():
         workspace.complete_first_run(FirstRunAnswers(_sample_profile(), "tanaka", "kanri2026store"))
         workspace.authenticate("tanaka", "kanri2026store")
@@ -119,7 +134,12 @@ def main() -> int:
     screen = args.screen
     if screen.startswith("wizard"):
         wizard = FirstRunWizard(workspace.complete_first_run)
-        page = {"wizard-welcome": 0, "wizard-who": WHO, "wizard-what": WHAT}.get(screen, ADMIN)
+        page = {
+            "wizard-welcome": 0,
+            "wizard-who": WHO,
+            "wizard-what": WHAT,
+            "wizard-other": OTHER,
+        }.get(screen, ADMIN)
         profile = _sample_profile()
         form = wizard.form
         form.operator.setText(profile.operator)
@@ -132,6 +152,24 @@ def main() -> int:
         while wizard.currentId() < page:
             wizard.next()
         shown.append(wizard)
+    elif screen.startswith("demo"):
+        workspace.close()
+        demo_window = Gui(app, data_dir).show_demo()
+        if screen == "demo-dashboard":
+            demo_window.tabs.setCurrentWidget(demo_window.dashboard)
+        shown.append(demo_window)
+    elif screen == "login-locked":
+        until = datetime.now(UTC) + timedelta(minutes=15)
+
+        def locked(_name: str, _password: str) -> User:
+            raise LoginError("locked", until)
+
+        login = LoginDialog(locked, store_name=_sample_profile().store)
+        login.name_edit.setText("tanaka")
+        login.password_edit.setText("wrong-password-1")
+        login.show()
+        QTimer.singleShot(300, login.try_sign_in)
+        shown.append(login)
     elif screen == "login":
         login = LoginDialog(workspace.authenticate, store_name=_sample_profile().store)
         login.name_edit.setText("tanaka")
@@ -149,9 +187,9 @@ def main() -> int:
         if screen == "locked":
             window.pages.setCurrentWidget(window.lock_page)
         elif screen == "camera-dialog":
-            camera = CameraDialog(window.settings.vision, None, window)
-            camera.kind_combo.setCurrentIndex(camera.kind_combo.findData("demo"))
-            camera.name_edit.setText("Entrance")
+            # The demo's picture stands in for a real camera's.
+            demo_fed = Camera("Entrance", SourceSpec(SourceKind.DEMO, "demo"))
+            camera = CameraDialog(window.settings.vision, demo_fed, window)
             camera.preview.set_zones((((0.55, 0.1), (0.95, 0.1), (0.95, 0.5), (0.55, 0.5)),))
             camera.preview.set_analysis_zones(
                 (
@@ -167,6 +205,21 @@ def main() -> int:
             camera._list_zones()
             QTimer.singleShot(300, camera.test_connection)
             dialog = camera
+        elif screen == "camera-error":
+            # A camera whose port is closed: the dialog says why and offers the log folder.
+            setup_logging(data_dir)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            camera = CameraDialog(window.settings.vision, None, window)
+            camera.kind_combo.setCurrentIndex(camera.kind_combo.findData("rtsp"))
+            camera.name_edit.setText("Back door")
+            camera.location_edit.setText(f"rtsp://admin:pass@127.0.0.1:{port}/stream1")
+            QTimer.singleShot(300, camera.test_connection)
+            dialog = camera
+        elif screen == "models":
+            window.refresh_models()
+            QTimer.singleShot(1500, window.show_models)
         elif screen.startswith("settings"):
             settings_dialog = SettingsDialog(ws, window.session, window)
             tab = {"settings-notice": 0, "settings-general": 1}.get(screen, 2)
@@ -174,8 +227,50 @@ def main() -> int:
             dialog = settings_dialog
         elif screen == "signage":
             dialog = SignageDialog(ws.notice_in_force(), lambda _p, _o: None, window)
+        elif screen == "signage-bilingual":
+            # A shop without a website, with its notice in English too: two pages, both languages.
+            english = SignTexts(
+                operator="Sample Shoten Co., Ltd.",
+                store="Shibuya store",
+                purpose=suggested_texts(Mode.REPEAT, "en")[0],
+                items=suggested_texts(Mode.REPEAT, "en")[1],
+                contact="Customer desk 03-0000-0000",
+            )
+            profile = ws.notice_in_force().profile.model_copy(
+                update={"policy_url": "", "feedback_url": "", "texts": {"en": english}}
+            )
+            bilingual = SignageDialog(ws.save_notice(profile, "user:tanaka"), lambda _p, _o: None)
+            bilingual.language.setCurrentIndex(bilingual.language.findData("ja+en"))
+            dialog = bilingual
         elif screen == "requests":
             dialog = PublicRequestsDialog(ws, window.session, window.settings.vision, [], window)
+        elif screen == "requests-guide":
+            # The demo's picture stands in for the counter camera, shown masked in the guide.
+            ws.save_camera(Camera("Counter", SourceSpec(SourceKind.DEMO, "demo")))
+            window.reload_cameras()
+
+            def open_requests() -> None:
+                requests = PublicRequestsDialog(
+                    ws,
+                    window.session,
+                    window.settings.vision,
+                    window.cameras,
+                    window,
+                    frames=window.controller.frame_ready,
+                )
+                requests.show()
+                shown.append(requests)
+
+            QTimer.singleShot(2500, open_requests)
+        elif screen == "guide":
+            QTimer.singleShot(300, window.show_guide)
+        elif screen == "purge-done":
+            done = PurgeDialog(
+                lambda keep, progress: ws.purge(keep, progress, "user:tanaka"), window
+            )
+            done.confirmation.setText(done.word)
+            QTimer.singleShot(300, done.run_purge)
+            dialog = done
         elif screen == "purge":
             purge = PurgeDialog(lambda _keep, _progress: None, window)  # type: ignore[arg-type, return-value]
             purge.confirmation.setText(purge.word[:2])

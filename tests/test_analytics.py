@@ -643,11 +643,12 @@ def test_csv_export(shop: Shop, tmp_path: Path) -> None:
     spend = {(r[0], r[1]): r for r in sections["年代・性別ごとの購買"][1:]}
     assert spend["30-39", "女性"][3:] == ["<5", "非表示", "非表示"]
     lines = sections["通過人数（カメラ画像上に設定した計数線、1時間ごとの集計の合計）"]
-    assert ["1", "door", "6", "<5"] in lines  # six went in, one came out (G-07)
+    # Cameras by their names; six went in, one came out (G-07).
+    assert ["Floor", "door", "6", "<5"] in lines
     assert lines[-1][1:3] == ["計数した人数（人数計測・混雑状況などのモード）", "8"]
     heat = sections["動線（各カメラ画像を16×16に分けたマスごとの来店数）"]
     assert heat[0] == ["カメラ", "列（左から）", "行（上から）", "来店数"]
-    assert {row[0] for row in heat[1:]} == {"1", "2"}
+    assert {row[0] for row in heat[1:]} == {"Floor", "2"}  # camera 2 is no longer set up
     floor = sections[
         "店内図上の動線（位置合わせしたカメラすべて、店内図を16×16に分けたマスごとの来店数）"
     ]

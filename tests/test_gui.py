@@ -20,14 +20,17 @@ from desktopapp.ui.main_window import MainWindow, ModelsDialog
 pytestmark = pytest.mark.gui
 
 ADMIN = Session("tester", Role.ADMIN)
+DEMO = Session("demo", Role.ADMIN, demo=True)
 
 
 @pytest.fixture
 def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[MainWindow]:
     windows: list[MainWindow] = []
 
-    def opener(data_dir: Path, *, start_cameras: bool = False) -> MainWindow:
-        window = create_main_window(qapp, data_dir, session=ADMIN, start_cameras=start_cameras)
+    def opener(
+        data_dir: Path, *, start_cameras: bool = False, session: Session = ADMIN
+    ) -> MainWindow:
+        window = create_main_window(qapp, data_dir, session=session, start_cameras=start_cameras)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -50,9 +53,9 @@ def _model_labels(window: MainWindow) -> dict[str, QLabel]:
 def test_main_window_shows_the_demo_tile_and_active_models(
     open_window: object, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    window = open_window(tmp_path)  # type: ignore[operator]
+    window = open_window(tmp_path, session=DEMO)  # type: ignore[operator]
     assert "Raiten" in window.windowTitle()
-    # An empty data folder shows the demo camera (not started here: start_cameras=False).
+    # The demo session shows the demo camera (not started here: start_cameras=False).
     qtbot.waitUntil(lambda: window.camera_grid.tile_count == 1, timeout=30_000)
     assert not window.camera_grid.empty_label.isVisible()
     assert window.controller.workers == {}

@@ -50,8 +50,10 @@ Opener = Callable[..., MainWindow]
 
 @pytest.fixture
 def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[Opener]:
-    def opener(data_dir: Path, *, start_cameras: bool = True) -> MainWindow:
-        window = create_main_window(qapp, data_dir, session=ADMIN, start_cameras=start_cameras)
+    def opener(
+        data_dir: Path, *, start_cameras: bool = True, session: Session = ADMIN
+    ) -> MainWindow:
+        window = create_main_window(qapp, data_dir, session=session, start_cameras=start_cameras)
         qtbot.addWidget(window)
         window.show()
         return window
@@ -67,10 +69,10 @@ def _add_video_camera(data_dir: Path) -> None:
     workspace.close()
 
 
-def test_demo_camera_runs_masked_when_nothing_is_configured(
+def test_the_demo_session_runs_the_demo_camera_masked(
     open_window: Opener, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    window = open_window(tmp_path)
+    window = open_window(tmp_path, session=Session("demo", Role.ADMIN, demo=True))
     received: list[MaskedFrame] = []
     window.controller.frame_ready.connect(received.append)
     qtbot.waitUntil(lambda: DEMO_CAMERA_ID in window.camera_grid.tiles, timeout=30_000)
@@ -101,7 +103,7 @@ def test_the_notice_gate_blocks_and_then_releases(
     qtbot.waitUntil(lambda: window.camera_grid.tile_count == 1, timeout=30_000)
     tile = next(iter(window.camera_grid.tiles.values()))
     text = tile.blocked_reason
-    assert "notice profile" in text and "feedback URL is not filled in" in text
+    assert "notice profile" in text and "contact point is not filled in" in text
     assert tile.status_text() == "Not analysing"
     assert window.controller.workers == {}
     assert not tile.has_picture
@@ -139,8 +141,19 @@ def test_layouts_and_enlarging(qtbot: QtBot) -> None:
         grid.set_columns(5)
 
 
-def test_camera_dialog_preview_and_validation(qtbot: QtBot) -> None:
+# The demo's synthetic picture, which these dialog tests use as a camera that is always there;
+# the dialog offers the demo source only on a camera that already has it.
+DEMO_FED = Camera("Demo fed", SourceSpec(SourceKind.DEMO, "demo"))
+
+
+def test_the_camera_dialog_does_not_offer_the_demo_for_a_new_camera(qtbot: QtBot) -> None:
     dialog = CameraDialog(Settings().vision, None, None)
+    qtbot.addWidget(dialog)
+    assert dialog.kind_combo.findData(SourceKind.DEMO.value) == -1
+
+
+def test_camera_dialog_preview_and_validation(qtbot: QtBot) -> None:
+    dialog = CameraDialog(Settings().vision, DEMO_FED, None)
     qtbot.addWidget(dialog)
     dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
     dialog.test_connection()
@@ -207,8 +220,8 @@ def click_at(qtbot: QtBot, widget: ZoneEditor, x: float, y: float) -> None:
 
 @pytest.fixture
 def camera_dialog(qtbot: QtBot) -> CameraDialog:
-    """A new camera's dialog, shown large enough to click into its picture."""
-    dialog = CameraDialog(Settings().vision, None, None)
+    """A camera's dialog, shown large enough to click into its picture."""
+    dialog = CameraDialog(Settings().vision, DEMO_FED, None)
     qtbot.addWidget(dialog)
     dialog.resize(900, 900)
     dialog.show()

@@ -5,6 +5,7 @@ requests from the public, purge and the audit viewer."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -14,8 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget, QWizard
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDialog,
+    QLabel,
+    QWidget,
+    QWizard,
+)
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
@@ -36,9 +45,9 @@ from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, create_main_window, open_demo_workspace
+from desktopapp.ui.app import Gui, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
-from desktopapp.ui.first_run import ADMIN, WHAT, WHO, FirstRunWizard
+from desktopapp.ui.first_run import ADMIN, OTHER, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.main_window import MainWindow
 from desktopapp.ui.pos_dialog import PosImportDialog
@@ -49,6 +58,7 @@ from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import PREVIEW_WIDTH, SignageDialog
 from tests.conftest import FACES
 from tests.test_notice import COMPLETE
+from tests.test_signage import BILINGUAL
 
 pytestmark = pytest.mark.gui
 
@@ -164,8 +174,24 @@ def test_the_wizard_sets_up_the_notice_and_the_admin(qtbot: QtBot, tmp_path: Pat
     # Repeat mode is the default and the suggested purpose admits face matching (G-01).
     assert wizard.form.mode.currentData() == Mode.REPEAT.value
     assert wizard.form.retention_days() == 180
+    # The sign is Japanese by default, so the suggestions are, whatever the screens' language;
+    # an untouched suggestion follows the sign's language.
+    assert "顔特徴量" in wizard.form.purpose.toPlainText()
+    wizard.form.language.setCurrentIndex(wizard.form.language.findData("en"))
     assert "face feature" in wizard.form.purpose.toPlainText()
+    wizard.form.language.setCurrentIndex(wizard.form.language.findData("ja"))
+    assert "顔特徴量" in wizard.form.purpose.toPlainText()
     wizard.form.retention.setCurrentIndex(wizard.form.retention.findData(90))
+    wizard.next()
+    # The second language: suggested in English, names and contact typed in English.
+    assert wizard.currentId() == OTHER
+    form = wizard.form
+    assert form.other_box.title() == "The notice in English"
+    qtbot.mouseClick(form.other_suggest, Qt.MouseButton.LeftButton)
+    assert "face feature" in form.other_purpose.toPlainText()
+    qtbot.keyClicks(form.other_operator, "Sample Shoten Co., Ltd.")
+    qtbot.keyClicks(form.other_store, "Shibuya store")
+    qtbot.keyClicks(form.other_contact, "Customer desk 03-0000-0000")
     wizard.next()
     assert wizard.currentId() == ADMIN
     page = wizard.admin
@@ -185,27 +211,81 @@ def test_the_wizard_sets_up_the_notice_and_the_admin(qtbot: QtBot, tmp_path: Pat
     notice = workspace.notice_in_force()
     assert notice.profile.operator == PROFILE.operator
     assert notice.profile.retention_days == 90
+    english = notice.profile.texts_in("en")
+    assert english is not None and english.store == "Shibuya store"
     assert workspace.authenticate("tanaka", PASSWORD).role is Role.ADMIN
     workspace.close()
     assert "setup.complete" in _audit_actions(tmp_path)
 
 
-def test_the_demo_lives_in_its_own_folder(qtbot: QtBot, tmp_path: Path) -> None:
+def _click_radio(qtbot: QtBot, button: QAbstractButton) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(8, button.height() // 2))
+
+
+def test_the_demo_opens_from_the_wizard_and_stays_a_demo(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, modals: ModalWatch
+) -> None:
+    """A newcomer picks the demo on the wizard's first page and presses Next: the demo opens in
+    its own folder with sample figures, and may not add a camera."""
     data_dir = tmp_path / "Raiten"
-    workspace = Workspace(data_dir, Settings())
-    wizard = FirstRunWizard(workspace.complete_first_run)
-    qtbot.addWidget(wizard)
-    wizard.welcome.demo.setChecked(True)
-    assert wizard.welcome.nextId() == -1
-    assert wizard.demo
-    demo = open_demo_workspace(data_dir)
-    assert demo.data_dir == demo_data_dir(data_dir) != data_dir
-    assert demo.notice_in_force().profile == DEMO_NOTICE
-    demo.close()
+
+    def open_the_demo(modal: QWidget) -> None:
+        if not isinstance(modal, FirstRunWizard) or not modal.isVisible():
+            return
+        _click_radio(qtbot, modal.welcome.demo)
+        next_button = modal.button(QWizard.WizardButton.NextButton)
+        assert next_button.text() == "Open the demo"
+        qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
+
+    modals.handle = open_the_demo
+    gui = Gui(qapp, data_dir)
+    assert gui.start()
+    modals.handle = None
+    window = gui.window
+    assert window is not None
+    qtbot.addWidget(window)
+    assert modals.seen == ["FirstRunWizard"]
+    assert window.session.demo
+    assert window.workspace.data_dir == demo_data_dir(data_dir) != data_dir
+    assert window.workspace.notice_in_force().profile == DEMO_NOTICE
+    assert "DEMO" in window.windowTitle() and "sample" in window.user_label.text()
+
+    # Sample figures, not zeros.
+    def sample_visits() -> int:
+        data = window.dashboard.data
+        return data.figures.repeat.visits if data is not None else 0
+
+    qtbot.waitUntil(lambda: sample_visits() > 0, timeout=60_000)
+    # No real camera can be added, no setting or data changed from the demo.
+    for action in (
+        window.add_camera_action,
+        window.settings_action,
+        window.purge_action,
+        window.requests_action,
+    ):
+        assert not action.isVisible() and not action.isEnabled()
+    window.edit_camera(None)
+    assert modals.seen == ["FirstRunWizard"]
+    assert "may not" in window.statusBar().currentMessage()
+    window.close()
     # The real folder still has no notice and no account: the wizard opens again next time.
-    assert workspace.current_notice() is None
-    assert workspace.needs_first_run()
+    workspace = Workspace(data_dir, Settings())
+    assert workspace.current_notice() is None and workspace.needs_first_run()
     workspace.close()
+
+
+def test_after_a_real_set_up_no_demo_camera_runs_in_the_store(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path)
+    window = open_window(tmp_path)
+    with qtbot.waitSignal(window.cameras_ready, timeout=30_000):
+        window.reload_cameras()
+    assert window.camera_grid.tile_count == 0
+    assert window.camera_grid.empty_label.isVisible()
+    assert "Add camera" in window.camera_grid.empty_label.text()
+    assert window.controller.workers == {}
+    window.close()
 
 
 # --- sign-in and lock-out ---------------------------------------------------------------------
@@ -344,7 +424,7 @@ def test_an_admin_opens_settings_with_the_shortcut(
 def test_the_gate_blocks_until_the_notice_is_complete_and_then_releases(
     open_window: Opener, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    incomplete = PROFILE.model_copy(update={"contact": "", "policy_url": "example.com"})
+    incomplete = PROFILE.model_copy(update={"contact": "", "policy_url": "ask at the desk"})
     db = open_database(tmp_path)
     NoticeStore(db).save(incomplete)
     db.conn.close()
@@ -539,6 +619,27 @@ def test_the_request_dialog_runs_in_a_process_without_audit_hooks(tmp_path: Path
     assert "1 passed" in done.stdout
 
 
+def _print_receipt(qtbot: QtBot, dialog: PublicRequestsDialog, target: Path) -> str:
+    """Click "Print a receipt…" and print to a PDF file (there is no printer here); its text."""
+
+    def print_to_file() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QPrintDialog):
+            QTimer.singleShot(50, print_to_file)
+            return
+        box.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        box.printer().setOutputFileName(str(target))
+        box.done(QDialog.DialogCode.Accepted)  # accept() would apply the dialog's own widgets
+
+    QTimer.singleShot(50, print_to_file)
+    qtbot.mouseClick(dialog.receipt_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "receipt" in dialog.message.text(), timeout=30_000)
+    done = subprocess.run(
+        ["pdftotext", str(target), "-"], capture_output=True, text=True, check=True
+    )
+    return " ".join(done.stdout.split())
+
+
 def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_path: Path) -> None:
     if not os.environ.get(ISOLATED):
         pytest.skip("runs in its own process: see the test above")
@@ -567,13 +668,23 @@ def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_
     assert all(
         dialog.table.item(0, c).data(Qt.ItemDataRole.DecorationRole) is None for c in range(7)
     )
+    # A receipt of what was disclosed: facts and dates only, no id, picture or feature.
+    found = _print_receipt(qtbot, dialog, tmp_path / "found.pdf")
+    assert "Your request about camera data" in found and PROFILE.store in found
+    assert f"{len(ENROLLED)} visits from" in found and "no picture of you" in found
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", found), "no record id on a receipt"
     dialog.opt_out.setChecked(True)
     changed: list[bool] = []
     dialog.records_changed.connect(lambda: changed.append(True))
     dialog.delete_held(opt_out=True)
     qtbot.waitUntil(lambda: bool(changed), timeout=60_000)
-    assert "deleted" in dialog.message.text()
+    assert dialog.message.text() == (
+        "Deleted: 1 record. The person will be left out of future analysis."
+    )
     assert dialog._probe is None and dialog.table.rowCount() == 0  # the probe is forgotten
+    deleted = _print_receipt(qtbot, dialog, tmp_path / "deleted.pdf")
+    assert "Everything listed above was deleted" in deleted
+    assert "left out of future analysis" in deleted and f"{len(ENROLLED)} visits" in deleted
     workspace.close()
     kinds = {
         row[0]: row[1]
@@ -587,10 +698,10 @@ def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_
         assert actions.count(action) == 1
 
 
-def test_the_signage_panel_previews_and_saves_the_sign(
+def test_the_signage_panel_previews_saves_and_prints_the_sign(
     open_window: Opener, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    _set_up(tmp_path)
+    _set_up(tmp_path, NoticeProfile.model_validate(tomllib.loads(BILINGUAL)))
     window = open_window(tmp_path, Role.MANAGER)
     notice = window.workspace.notice_in_force()
     printed: list[str] = []
@@ -609,6 +720,46 @@ def test_the_signage_panel_previews_and_saves_the_sign(
     qtbot.waitUntil(lambda: "Saved" in dialog.message.text(), timeout=30_000)
     assert (tmp_path / "sign.pdf").read_bytes().startswith(b"%PDF")
     assert printed == ["sign.pdf:A3"]
+
+    # Print: the bilingual sign through the print dialog, to a PDF printer here.
+    dialog.language.setCurrentIndex(dialog.language.findData("ja+en"))
+    dialog.size.setCurrentIndex(dialog.size.findData("A4"))
+    target = tmp_path / "printed.pdf"
+
+    def print_to_file() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QPrintDialog):
+            QTimer.singleShot(50, print_to_file)
+            return
+        # As if a PDF printer were chosen (there is no printer here); done(), not accept(),
+        # which would apply the dialog's own widgets over these settings.
+        box.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        box.printer().setOutputFileName(str(target))
+        box.done(QDialog.DialogCode.Accepted)
+
+    QTimer.singleShot(50, print_to_file)
+    qtbot.mouseClick(dialog.print_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Sent to the printer" in dialog.message.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: len(printed) == 2, timeout=10_000)
+    assert printed[-1] == "printed.pdf:A4"
+    info = subprocess.run(
+        ["pdfinfo", str(target)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Pages:           1" in info and "595" in info
+
+
+def test_a_sign_in_a_language_the_notice_lacks_says_what_to_fill_in(
+    open_window: Opener, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _set_up(tmp_path)  # Japanese only
+    window = open_window(tmp_path, Role.MANAGER)
+    dialog = SignageDialog(window.workspace.notice_in_force(), lambda _p, _o: None, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.preview.pixmap().isNull(), timeout=30_000)
+    dialog.language.setCurrentIndex(dialog.language.findData("en"))
+    qtbot.waitUntil(lambda: "no English text" in dialog.message.text(), timeout=30_000)
+    assert "Settings" in dialog.message.text()
 
 
 # --- analytics: POS import, dashboard, exports ------------------------------------------------

@@ -69,10 +69,20 @@ def test_repeat_mode_purpose_must_admit_face_matching() -> None:
     assert _profile(purpose="Face recognition is used to count repeat visits").complete
 
 
-def test_urls_must_be_web_addresses() -> None:
-    assert _profile(policy_url="example.jp").problems() == [
+def test_urls_must_be_web_addresses_and_are_completed() -> None:
+    # Typed without https://, an address is completed rather than refused.
+    completed = _profile(policy_url="example.jp/privacy", feedback_url=" www.example.jp ")
+    assert completed.policy_url == "https://example.jp/privacy"
+    assert completed.feedback_url == "https://www.example.jp"
+    assert completed.complete
+    assert _profile(policy_url="ask at the counter").problems() == [
         "policy_url must be a web address (https://…)"
     ]
+
+
+def test_a_shop_without_a_website_can_complete_the_notice() -> None:
+    assert _profile(policy_url="", feedback_url="").complete
+    assert _profile(contact="").missing_keys == ["contact"]
 
 
 def test_attribute_mode_needs_no_retention_period() -> None:
@@ -91,20 +101,20 @@ def test_every_change_is_a_new_version(tmp_path: Path) -> None:
 
 def test_cli_set_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     incomplete = tmp_path / "notice.toml"
-    incomplete.write_text(COMPLETE.replace('feedback_url = "https://example.jp/feedback"', ""))
+    incomplete.write_text(COMPLETE.replace('contact = "お客様窓口 03-0000-0000"', ""))
     data = ["--data-dir", str(tmp_path / "data"), "--json"]
     assert main(["notice", "set", str(incomplete), *data]) == 0
     saved = json.loads(capsys.readouterr().out)
     assert saved == {
         "version": 1,
         "complete": False,
-        "problems": ["missing feedback_url"],
-        "missing": ["feedback_url"],
+        "problems": ["missing contact"],
+        "missing": ["contact"],
     }
     assert main(["notice", "show", *data]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["profile"]["operator"] == "株式会社サンプル商店"
-    assert shown["missing"] == ["feedback_url"]
+    assert shown["missing"] == ["contact"]
 
 
 def test_cli_rejects_unknown_keys_and_bad_toml(

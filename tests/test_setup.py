@@ -74,8 +74,8 @@ def test_success_writes_the_notice_and_the_admin_and_audits(
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
-        ({"feedback_url": ""}, ("missing", "feedback_url")),
-        ({"policy_url": "example.jp/privacy"}, ("not_url", "policy_url")),
+        ({"contact": ""}, ("missing", "contact")),
+        ({"policy_url": "ask at the counter"}, ("not_url", "policy_url")),
         ({"purpose": "再来店分析"}, ("no_face_matching", "purpose")),
     ],
 )

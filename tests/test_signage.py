@@ -22,6 +22,8 @@ from desktopapp.core.reports.signage import (
     PaperSize,
     SignageError,
     SignageOptions,
+    SignTextsMissingError,
+    signage_pages,
     signage_pdf,
     signage_preview_png,
     write_signage,
@@ -57,8 +59,21 @@ NO_FEATURES = {"ja": "顔特徴量は保存しません", "en": "No feature data
 _WATCH = WriteWatch()
 
 
+# The same notice in English, as the settings' "The notice in English" holds it.
+ENGLISH = """
+[texts.en]
+operator = "Sample Shoten Co., Ltd."
+store = "Shibuya store"
+purpose = "To analyse repeat visits: face feature data is matched to recognise returning visitors."
+items = ["face feature data", "date and time of visits", "estimated age band and gender"]
+contact = "Customer desk 03-0000-0000"
+"""
+BILINGUAL = COMPLETE + ENGLISH
+_JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff01-\uff60]")
+
+
 def _notice(**changes: object) -> NoticeVersion:
-    profile = NoticeProfile.model_validate(tomllib.loads(COMPLETE) | changes)
+    profile = NoticeProfile.model_validate(tomllib.loads(BILINGUAL) | changes)
     return NoticeVersion(3, CREATED, profile)
 
 
@@ -113,10 +128,18 @@ def test_the_sign_says_everything_the_notice_says(
 
     text = _text(pdf)
     profile = notice.profile
-    fields = [profile.operator, profile.store, profile.purpose, *profile.items, profile.contact]
+    words = profile.texts_in(language)
+    assert words is not None
+    fields = [words.operator, words.store, words.purpose, *words.items, words.contact]
     fields += [profile.policy_url, profile.feedback_url, str(profile.retention_days)]
     for expected in [*fields, *STATEMENTS[language], FACE_MATCHING[language], "Raiten"]:
         assert _squash(expected) in text, expected
+    # A sign speaks one language: none of the other's statements, and English has no kana.
+    other = "en" if language == "ja" else "ja"
+    for foreign in [*STATEMENTS[other], FACE_MATCHING[other]]:
+        assert _squash(foreign) not in text, foreign
+    if language == "en":
+        assert not _JAPANESE.search(text), _JAPANESE.findall(text)[:10]
     assert _pages(pdf) == 1
     assert _page_points(pdf) == PAGE_POINTS[size]
     assert _qr_codes(pdf) == [profile.policy_url]
@@ -134,7 +157,8 @@ def test_catalogues_have_the_same_keys() -> None:
 def test_without_repeat_analysis_no_feature_data_is_kept(
     tmp_path: Path, language: Language
 ) -> None:
-    notice = _notice(mode="attributes", retention_days=0, purpose="To count visitors by age")
+    notice = _notice(mode="attributes", retention_days=0, purpose="年代別に来店者を数えるため")
+    notice.profile.texts["en"].purpose = "To count visitors by age"
     pdf = tmp_path / "sign.pdf"
     write_signage(pdf, notice, SignageOptions(language))
     text = _text(pdf)
@@ -150,7 +174,7 @@ def test_retention_counted_from_the_last_visit(tmp_path: Path) -> None:
 
 
 def test_an_incomplete_notice_is_refused_by_name(tmp_path: Path) -> None:
-    notice = _notice(contact="", policy_url="example.jp")
+    notice = _notice(contact="", policy_url="ask at the counter")
     for make in (signage_pdf, signage_preview_png):
         with pytest.raises(SignageError) as caught:
             make(notice, SignageOptions())
@@ -260,7 +284,7 @@ def _set_notice(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str) -
 def test_cli_prints_the_sign_and_audits_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    data = _set_notice(capsys, tmp_path, COMPLETE)
+    data = _set_notice(capsys, tmp_path, BILINGUAL)
     out_pdf = tmp_path / "signs" / "entrance.pdf"
     out_pdf.parent.mkdir()
     _WATCH.opened.clear()
@@ -314,14 +338,12 @@ def test_cli_without_a_notice_exits_2(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_cli_with_an_incomplete_notice_names_what_is_missing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    incomplete = "\n".join(
-        line for line in COMPLETE.splitlines() if not line.startswith("feedback_url")
-    )
+    incomplete = "\n".join(line for line in COMPLETE.splitlines() if not line.startswith("contact"))
     data = _set_notice(capsys, tmp_path, incomplete)
     out_pdf = tmp_path / "sign.pdf"
     code, out, err = _cli(capsys, "signage", "--out", str(out_pdf), *data)
     assert (code, out) == (2, "")
-    assert err.count("\n") == 1 and "missing feedback_url" in err
+    assert err.count("\n") == 1 and "missing contact" in err
     assert not out_pdf.exists()
 
 
@@ -335,3 +357,49 @@ def test_cli_cannot_write_the_file_exits_2_without_an_audit_entry(
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "cannot write the sign" in err
     assert AuditLog(open_database(tmp_path / "data")).entries(action="signage.print") == []
+
+
+def test_a_bilingual_sign_has_japanese_above_english(tmp_path: Path) -> None:
+    pdf = tmp_path / "sign.pdf"
+    write_signage(pdf, _notice(), SignageOptions("ja+en"))
+    text = _text(pdf)
+    assert _pages(pdf) == 1
+    for ja, en in zip(STATEMENTS["ja"][:3], STATEMENTS["en"][:3], strict=True):
+        assert text.index(_squash(ja)) < text.index(_squash(en))
+    assert _squash("Sample Shoten Co., Ltd.") in text and _squash("株式会社サンプル商店") in text
+
+
+def test_a_sign_without_its_language_is_refused_in_plain_words() -> None:
+    japanese_only = _notice(texts={})
+    with pytest.raises(SignTextsMissingError) as caught:
+        signage_pdf(japanese_only, SignageOptions("en"))
+    assert caught.value.language == "en"
+    with pytest.raises(SignTextsMissingError):
+        signage_pdf(japanese_only, SignageOptions("ja+en"))
+    # English words typed in kanji do not make an English sign.
+    kanji_names = _notice()
+    kanji_names.profile.texts["en"].operator = ""
+    with pytest.raises(SignTextsMissingError):
+        signage_pdf(kanji_names, SignageOptions("en"))
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_shop_without_a_website_prints_the_full_policy_as_page_two(
+    tmp_path: Path, language: Language
+) -> None:
+    notice = _notice(policy_url="", feedback_url="")
+    assert signage_pages(notice) == 2
+    pdf = tmp_path / "sign.pdf"
+    write_signage(pdf, notice, SignageOptions(language))
+    assert _pages(pdf) == 2
+    first = _squash(_run("pdftotext", "-f", "1", "-l", "1", str(pdf), "-"))
+    second = _squash(_run("pdftotext", "-f", "2", "-l", "2", str(pdf), "-"))
+    text = CATALOGUE[language]
+    assert _squash(text["policy_on_page_2"]) in first
+    assert _squash(text["feedback_at_contact"]) in first
+    assert _qr_codes(pdf) == [], "no QR code without an address"
+    words = notice.profile.texts_in(language)
+    assert words is not None
+    for expected in [text["policy_title"], text["requests"], text["accuracy"], words.contact]:
+        assert _squash(expected) in second, expected
+    assert _squash(words.purpose) in second

@@ -51,6 +51,13 @@ _MANAGER = _VIEWER | {
     Permission.STOP_ANALYSIS,
 }
 
+# The demo shows what Raiten does with sample data: it may look, print its DEMO sign and export
+# its sample figures, but never add a camera (a real camera's people would be recorded in the
+# demo folder, which no purge or incident report covers) nor change what is recorded.
+DEMO_PERMISSIONS = frozenset(
+    {Permission.DASHBOARD, Permission.LIVE_VIEW, Permission.EXPORT, Permission.SIGNAGE}
+)
+
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(Permission),

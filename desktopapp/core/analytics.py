@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from desktopapp.core.geometry_config import CameraGeometryConfig
 from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE, expected_false_repeats
 from desktopapp.core.store.statistics import (
     AGE_BAND,
@@ -255,6 +256,7 @@ class Figures:
     zones: list[ZoneDwell]
     lines: list[LineCount]
     people: int  # persons counted by the counting modes (passer-by, crowd, ...)
+    purchases: int = 0  # purchase records in the period, linked to a visit or not
 
     def disclosure(self, k: int) -> Disclosure:
         """Which of these counts to hide (G-07), primary and complementary, with the sums
@@ -554,10 +556,58 @@ class Analytics:
             dwell=self.dwell_distribution(period),
             conversion=self.conversion(period),
             spend=self.spend_by_segment(period),
-            zones=self.zone_dwell(period),
-            lines=self.line_counts(period),
+            zones=self._with_drawn_zones(self.zone_dwell(period)),
+            lines=self._with_drawn_lines(self.line_counts(period)),
             people=self.people_counted(period),
+            purchases=self.purchases(period),
         )
+
+    def camera_names(self) -> dict[int, str]:
+        """Each configured camera's name by its number, for tables that name cameras."""
+        return {int(i): str(n) for i, n in self.db.execute("SELECT id, name FROM camera")}
+
+    def _drawn(self) -> list[tuple[int, CameraGeometryConfig]]:
+        drawn = []
+        for camera_id, text in self.db.execute("SELECT id, geometry_json FROM camera"):
+            try:
+                drawn.append((int(camera_id), CameraGeometryConfig.model_validate_json(text)))
+            except ValueError:
+                log.warning("camera %s: its zones cannot be read", camera_id)
+        return drawn
+
+    def _with_drawn_zones(self, zones: list[ZoneDwell]) -> list[ZoneDwell]:
+        """Every zone drawn on a camera appears, with 0 visits when nobody entered it: an
+        empty row says "nobody", a missing one would say "not measured"."""
+        seen = {(z.camera_id, z.zone) for z in zones}
+        drawn = [
+            ZoneDwell(camera_id, zone.name, 0, 0.0)
+            for camera_id, geometry in self._drawn()
+            for zone in geometry.zones
+            if (camera_id, zone.name) not in seen
+        ]
+        return sorted([*zones, *drawn], key=lambda z: (z.camera_id, z.zone))
+
+    def _with_drawn_lines(self, lines: list[LineCount]) -> list[LineCount]:
+        seen = {(line.camera_id, line.line) for line in lines}
+        drawn = [
+            LineCount(camera_id, line.name, 0, 0)
+            for camera_id, geometry in self._drawn()
+            for line in geometry.lines
+            if (camera_id, line.name) not in seen
+        ]
+        return sorted([*lines, *drawn], key=lambda line: (line.camera_id, line.line))
+
+    def purchases(self, period: Period) -> int:
+        """Purchase records (POS import) in the period, whether linked to a visit or not."""
+        sql = "SELECT COUNT(*) FROM purchase WHERE at >= :start AND at < :end"
+        params: dict[str, Any] = {
+            "start": period.start.astimezone(UTC).isoformat(),
+            "end": period.end.astimezone(UTC).isoformat(),
+        }
+        if period.store_id is not None:
+            sql += " AND store_id = :store"
+            params["store"] = period.store_id
+        return int(self.db.execute(sql, params).fetchone()[0])
 
     def visit_frequency(self, period: Period) -> list[Cell]:
         """Visits by which visit of the visitor they were: 1 … 9 and "10+". Anonymous visits

@@ -12,7 +12,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -90,6 +90,18 @@ class Settings(_Section):
     vision: VisionConfig = Field(default_factory=VisionConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+
+
+def changed_settings(before: Settings, after: Settings) -> dict[str, list[Any]]:
+    """Every setting that differs, by dotted name (``reports.min_group``), as [before, after]."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {
+        f"{section}.{key}": [old[section].get(key), value]
+        for section, values in new.items()
+        if isinstance(values, dict)
+        for key, value in values.items()
+        if old[section].get(key) != value
+    }
 
 
 def load_settings(data_dir: Path) -> Settings:

@@ -207,6 +207,32 @@ class FloorCalibration:
     def max_error(self) -> float:
         return max(self.point_errors)
 
+    def leave_one_out_errors(self) -> tuple[float, ...] | None:
+        """How far each plan point is from where a fit of all the *other* pairs maps its
+        picture point: what a wrong click shows as. NaN for a point whose others fix no
+        mapping (a wrong click among them can fold or flatten it). None with exactly four
+        pairs, which fit any four clicks exactly, so their errors are zero and say nothing,
+        and when no point can be checked at all."""
+        count = len(self.image_points)
+        if count <= MIN_PAIRS:
+            return None
+        errors = []
+        for left_out in range(count):
+            others = [i for i in range(count) if i != left_out]
+            try:
+                fit = FloorCalibration(
+                    tuple(self.image_points[i] for i in others),
+                    tuple(self.floor_points[i] for i in others),
+                )
+            except ValueError:
+                errors.append(math.nan)
+                continue
+            mapped = fit.to_floor(self.image_points[left_out])
+            errors.append(
+                math.nan if mapped is None else math.dist(mapped, self.floor_points[left_out])
+            )
+        return None if all(math.isnan(e) for e in errors) else tuple(errors)
+
     @property
     def homography(self) -> NDArray[np.float64]:
         """The 3x3 matrix from normalised picture to normalised plan coordinates (a copy)."""

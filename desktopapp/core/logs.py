@@ -35,3 +35,11 @@ def setup_logging(data_dir: Path, *, verbose: bool = False) -> Path | None:
     handler._raiten = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     return written
+
+
+def log_file() -> Path | None:
+    """The file ``setup_logging`` writes to, for messages that point the operator at it."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_raiten", False) and isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,25 +18,30 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlite_utils
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from desktopapp.core.modes import Mode
 
 log = logging.getLogger(__name__)
 
+# A shop without a website may leave policy_url and feedback_url empty: the sign then prints
+# the full policy as its second page and takes opinions at the contact point (G-02, G-16).
 REQUIRED_KEYS = (
     "operator",
     "store",
     "purpose",
     "items",
     "contact",
-    "policy_url",
-    "feedback_url",
     "retention_days",
 )
+Language = Literal["ja", "en"]
+LANGUAGES: tuple[Language, ...] = ("ja", "en")
 # Words that show the purpose admits face feature matching (PPC Q&A 2023: when face
 # identification is used, the stated purpose must say so).
 _FACE_MATCHING_WORDS = (("face", "feature"), ("face", "recogni"), ("face", "match"), ("顔",))
+_JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff01-\uff60]")
+# What an address typed without its scheme looks like: a host name with a dot, then a path.
+_HOST = re.compile(r"^[\w.-]+\.[a-z]{2,}(:\d+)?(/\S*)?$", re.IGNORECASE)
 
 
 _PROBLEM_TEXT = {
@@ -49,7 +55,27 @@ class NoticeError(Exception):
     """The profile file cannot be used; ``str()`` says why in one sentence."""
 
 
+class SignTexts(BaseModel):
+    """The words of the notice in one language. Names left empty are printed as the main
+    profile spells them (a shop's name is its name in both languages)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    operator: str = ""
+    store: str = ""
+    purpose: str = ""
+    items: list[str] = Field(default_factory=list)
+    contact: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.purpose and self.items and self.contact)
+
+
 class NoticeProfile(BaseModel):
+    """The notice; ``purpose``, ``items`` and ``contact`` are in ``language``, and ``texts``
+    holds the same in the other language for an English, Japanese or bilingual sign."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     operator: str = ""
@@ -62,7 +88,37 @@ class NoticeProfile(BaseModel):
     retention_days: int = Field(default=0, ge=0, le=3650)
     retention_from: Literal["first", "last"] = "first"
     mode: Mode = Mode.REPEAT
-    language: Literal["ja", "en"] = "ja"
+    language: Language = "ja"
+    texts: dict[Language, SignTexts] = Field(default_factory=dict)
+
+    @field_validator("policy_url", "feedback_url", mode="before")
+    @classmethod
+    def _complete_address(cls, value: object) -> object:
+        """``example.jp/privacy`` means https://example.jp/privacy: completed, not refused."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text and "://" not in text and _HOST.match(text):
+                return "https://" + text
+        return value
+
+    def texts_in(self, language: Language) -> SignTexts | None:
+        """The notice's words in ``language`` with the names filled in; None when they are
+        not all given in that language."""
+        if language == self.language:
+            main = SignTexts(purpose=self.purpose, items=self.items, contact=self.contact)
+        else:
+            main = self.texts.get(language) or SignTexts()
+        filled = main.model_copy(
+            update={"operator": main.operator or self.operator, "store": main.store or self.store}
+        )
+        if not filled.complete:
+            return None
+        if language == "en":
+            # An English sign prints no Japanese: names in kanji need their English spelling.
+            words = [filled.operator, filled.store, filled.purpose, filled.contact, *filled.items]
+            if any(_JAPANESE.search(text) for text in words):
+                return None
+        return filled
 
     def problem_items(self) -> list[tuple[str, str]]:
         """Why analysis may not start yet, as (problem, key): ``missing``, ``not_url`` or
@@ -75,10 +131,12 @@ class NoticeProfile(BaseModel):
             value = getattr(self, key)
             if value and not value.startswith(("https://", "http://")):
                 items.append(("not_url", key))
-        if self.mode is Mode.REPEAT and self.purpose:
-            text = self.purpose.lower()
-            if not any(all(w in text for w in words) for words in _FACE_MATCHING_WORDS):
-                items.append(("no_face_matching", "purpose"))
+        if self.mode is Mode.REPEAT:
+            purposes = [self.purpose, *(t.purpose for t in self.texts.values())]
+            for text in filter(None, purposes):
+                if not _admits_face_matching(text):
+                    items.append(("no_face_matching", "purpose"))
+                    break
         return items
 
     def problems(self) -> list[str]:
@@ -92,6 +150,11 @@ class NoticeProfile(BaseModel):
     @property
     def complete(self) -> bool:
         return not self.problems()
+
+
+def _admits_face_matching(purpose: str) -> bool:
+    text = purpose.lower()
+    return any(all(w in text for w in words) for words in _FACE_MATCHING_WORDS)
 
 
 def load_profile_file(path: Path) -> NoticeProfile:
@@ -173,3 +236,64 @@ def require_complete_notice(store: NoticeStore) -> NoticeVersion:
     if items:
         raise NoticeGateError(items)
     return current
+
+
+# Starting texts the operator edits, in the sign's language (not the UI's): a Japanese sign
+# gets Japanese suggestions whatever language the screens are in.
+_SUGGESTED: dict[Language, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "ja": {
+        "repeat": (
+            "店舗運営とサービス向上のため、カメラ画像から顔特徴量を抽出・照合して再来店の回数を"
+            "把握し、推定した年代・性別とあわせて分析します。画像は保存しません。",
+            ("顔特徴量", "推定した年代・性別", "来店の日時と滞在時間"),
+        ),
+        "count": (
+            "通行人数や店内の混雑状況を、人の形だけから数えるためです。顔は分析せず、画像は"
+            "保存しません。",
+            ("人数", "日時"),
+        ),
+        "other": (
+            "店舗のレイアウトとサービスの改善のため、推定した年代・性別と店内での動きを分析"
+            "します。画像や個人を特定できるデータは保存しません。",
+            ("推定した年代・性別", "店内での動き", "来店の日時と滞在時間"),
+        ),
+    },
+    "en": {
+        "repeat": (
+            "To improve our store and service: face feature data is extracted from camera "
+            "images and matched to count repeat visits, together with estimated age band and "
+            "gender. No images are kept.",
+            (
+                "face feature data",
+                "estimated age band and gender",
+                "date, time and length of visits",
+            ),
+        ),
+        "count": (
+            "To count how many people pass by or are in the store, from body shapes only. "
+            "No faces are analysed and no images are kept.",
+            ("number of people", "date and time"),
+        ),
+        "other": (
+            "To improve our store layout and service from estimated age band, gender and "
+            "movement in the store. No images and no data that identifies a person are kept.",
+            (
+                "estimated age band and gender",
+                "movement in the store",
+                "date, time and length of visits",
+            ),
+        ),
+    },
+}
+
+
+def suggested_texts(mode: Mode, language: Language) -> tuple[str, list[str]]:
+    """A purpose (admitting face matching in repeat mode, G-01) and items, in ``language``."""
+    if mode is Mode.REPEAT:
+        kind = "repeat"
+    elif mode in (Mode.PASSERBY, Mode.CROWD):
+        kind = "count"
+    else:
+        kind = "other"
+    purpose, items = _SUGGESTED[language][kind]
+    return purpose, list(items)

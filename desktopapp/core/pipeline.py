@@ -491,9 +491,11 @@ def preview_frame(
     else:
         with CameraSource(spec, realtime=True, open_timeout=timeout) as source:
             frame = source.latest(timeout=timeout)
-            message = source.status().message
+            status = source.status()
         if frame is None:
-            raise SourceError(message or f"no picture from {redact_url(spec.location)}")
+            if status.problem is not None:
+                raise SourceError(status.message, status.problem, status.params)
+            raise SourceError(status.message or f"no picture from {redact_url(spec.location)}")
     if frame is None:
         raise SourceError(f"no picture in {spec.location}")
     preview = VisionEngine(detector=engine.detector, persons=engine.persons)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from desktopapp.core.access import Permission, Role, allowed
+from desktopapp.core.access import DEMO_PERMISSIONS, Permission, Role, allowed
 
 log = logging.getLogger(__name__)
 
@@ -23,4 +23,6 @@ class Session:
         return f"demo:{self.name}" if self.demo else f"user:{self.name}"
 
     def may(self, permission: Permission) -> bool:
+        if self.demo and permission not in DEMO_PERMISSIONS:
+            return False
         return allowed(self.role, permission)

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from desktopapp.core.connection_check import Finding, diagnose
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.resources import resources_dir
 
@@ -65,6 +66,13 @@ class SourceProblem(StrEnum):
     CANNOT_CONNECT = "cannot_connect"
     LOST = "lost"
     NO_PICTURES = "no_pictures"  # connects, but what arrives is not a picture
+    # why a network camera gives no picture (core.connection_check); params also: host
+    HOST_NOT_FOUND = Finding.HOST_NOT_FOUND
+    REFUSED = Finding.REFUSED  # params also: port
+    TIMED_OUT = Finding.TIMED_OUT  # params also: port
+    WRONG_PASSWORD = Finding.WRONG_PASSWORD  # params also: with_password (yes/no)
+    STREAM_NOT_FOUND = Finding.STREAM_NOT_FOUND  # params also: path
+    NOT_VIDEO = Finding.NOT_VIDEO  # params also: answer
     FROZEN = "frozen"  # LIVE while the same picture repeats, then reconnecting; params: seconds
     RESIZED = "resized"  # LIVE: the picture size changed; params: before, after
 
@@ -425,8 +433,15 @@ def _pictures(spec: SourceSpec, timeout: float) -> Generator[tuple[BGRImage, flo
                 SourceProblem.NO_USB,
                 {"what": what, "index": spec.location},
             )
+        found = diagnose(spec.location, timeout)
+        if found is None:
+            raise SourceError(
+                f"Cannot connect to {what}.", SourceProblem.CANNOT_CONNECT, {"what": what}
+            )
         raise SourceError(
-            f"Cannot connect to {what}.", SourceProblem.CANNOT_CONNECT, {"what": what}
+            f"Cannot connect to {what}: {found.reason}",
+            SourceProblem(found.finding),
+            {"what": what, **found.params},
         )
     try:
         count = 0
@@ -484,6 +499,7 @@ class CameraSource:
         self._reconnect_initial = reconnect_initial
         self._reconnect_max = max(reconnect_initial, reconnect_max)
         self._open_timeout = open_timeout
+        self._found_params: dict[str, str] = {}
         self._ring = FrameRing(2)
         self._lock = threading.Lock()
         self._state = SourceState.CONNECTING
@@ -654,15 +670,14 @@ class CameraSource:
                     f"No camera at USB index {self.spec.location}",
                 )
                 params["index"] = self.spec.location
-            elif cap is None:
-                problem, reason = SourceProblem.CANNOT_CONNECT, f"Cannot connect to {self._what}"
+            elif cap is None or (not got and not frozen):
+                problem, reason = self._why_no_picture(stop, cap is None)
+                params.update(self._found_params)
             elif frozen:
                 problem, reason = SourceProblem.FROZEN, f"The picture from {self._what} froze"
                 params["seconds"] = f"{FREEZE_RECONNECT_S:.0f}"
-            elif got:
-                problem, reason = SourceProblem.LOST, f"Lost the picture from {self._what}"
             else:
-                problem, reason = SourceProblem.NO_PICTURES, f"{self._what} sends no pictures"
+                problem, reason = SourceProblem.LOST, f"Lost the picture from {self._what}"
             # One warning per outage; a camera that stays away all night must not flood the log.
             log.log(
                 logging.WARNING if failures == 1 else logging.DEBUG,
@@ -703,6 +718,17 @@ class CameraSource:
         """Exponential, capped, with jitter so cameras that failed together retry apart."""
         delay = min(self._reconnect_max, self._reconnect_initial * 2 ** (failures - 1))
         return float(min(self._reconnect_max, delay * random.uniform(0.8, 1.2)))
+
+    def _why_no_picture(self, stop: threading.Event, unopened: bool) -> tuple[SourceProblem, str]:
+        """The camera's answer to a plain request (wrong password, no such stream, …); the
+        generic problem when it answers like a camera. Sets ``_found_params``."""
+        found = self._blocking(stop, lambda: diagnose(self.spec.location, self._open_timeout))
+        self._found_params = dict(found.params) if found else {}
+        if found is not None:
+            return SourceProblem(found.finding), f"Cannot read {self._what}: {found.reason}"
+        if unopened:
+            return SourceProblem.CANNOT_CONNECT, f"Cannot connect to {self._what}"
+        return SourceProblem.NO_PICTURES, f"{self._what} sends no pictures"
 
     def _blocking(self, stop: threading.Event, call: Callable[[], T]) -> T:
         """``call()``, marked as possibly blocking so stop() need not wait for it."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from desktopapp.core.access import Role
 from desktopapp.core.analytics import Analytics, Period
 from desktopapp.core.chain.local import ChainStatus, chain_status
-from desktopapp.core.config import Settings, load_settings, save_settings
+from desktopapp.core.config import Settings, changed_settings, load_settings, save_settings
 from desktopapp.core.notice import NoticeGateError, NoticeProfile, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
 from desktopapp.core.pos import (
@@ -73,6 +73,10 @@ D = TypeVar("D", SweepResult, PurgeResult)
 ExportKind = Literal["csv", "pdf", "incident"]
 
 
+# Who changed settings that were edited in settings.json rather than in Raiten.
+SETTINGS_FILE_ACTOR = "file:settings.json"
+
+
 class WorkspaceClosedError(Exception):
     """The workspace was closed (the window closing) while a background job still wanted it:
     the job's result is no longer wanted, so this is not a fault to report."""
@@ -100,6 +104,8 @@ class Workspace:
         self._notices = NoticeStore(self._db)
         self._audit = AuditLog(self._db)
         self._users = UserStore(self._db, self._audit)
+        with self._store():
+            self._audit_edited_settings()
 
     @contextmanager
     def _store(self) -> Iterator[None]:
@@ -185,9 +191,31 @@ class Workspace:
 
     def save_settings(self, settings: Settings, actor: str) -> None:
         with self._store():
+            changed = changed_settings(self.settings, settings)
             save_settings(self.data_dir, settings)
             self.settings = settings
-            self._audit.append(actor, "settings.change", {"ui": settings.ui.model_dump()})
+            self._audit_settings(actor, changed)
+
+    def _audit_settings(self, actor: str, changed: dict[str, list[Any]]) -> None:
+        # The whole set rides along, so that a later change of the file is found by comparing
+        # against the last entry (_audit_edited_settings).
+        details = {"changed": changed, "settings": self.settings.model_dump(mode="json")}
+        self._audit.append(actor, "settings.change", details)
+
+    def _audit_edited_settings(self) -> None:
+        """Settings that only an edit of settings.json can change (the threshold, the
+        false-match rate, the smallest group shown) are audited like the others: the settings
+        in effect are compared with those of the last audited change (or the defaults)."""
+        last = self._audit.entries(action="settings.change")
+        recorded = last[-1].details.get("settings") if last else None
+        try:
+            before = Settings.model_validate(recorded) if recorded else Settings()
+        except ValueError:
+            before = Settings()
+        changed = changed_settings(before, self.settings)
+        if changed:
+            log.info("settings changed outside Raiten: %s", ", ".join(changed))
+            self._audit_settings(SETTINGS_FILE_ACTOR, changed)
 
     def needs_first_run(self) -> bool:
         with self._store():

@@ -215,6 +215,7 @@ class DashboardPanel(QWidget):
         outer.addWidget(self.scroll, 1)
         self.data: DashboardData | None = None
         self._busy = False
+        self._again = False
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -230,8 +231,10 @@ class DashboardPanel(QWidget):
 
     def refresh(self) -> None:
         if self._busy:
-            return  # the next timer tick or change picks up what this one missed
+            self._again = True  # the figures changed while being read: read them once more
+            return
         self._busy = True
+        self._again = False
         period, now, workspace = self.period(), datetime.now(UTC), self._workspace
 
         def gather() -> DashboardData:
@@ -276,13 +279,17 @@ class DashboardPanel(QWidget):
 
     def _show(self, data: DashboardData) -> None:
         self._busy = False
+        if self._again:
+            QTimer.singleShot(0, self.refresh)
         self.data = data
         k, d, figures = self.k, data.disclosure, data.figures
         known = {self.store.itemData(i) for i in range(self.store.count())}
         for ref in data.stores:
             if ref.store_id not in known:
                 self.store.addItem(ref.name, ref.store_id)
-        self.in_store.value.setText(suppressed(data.live.in_store_now, k))
+        # A live count of who is in the shop right now, seen on screen by staff who see the
+        # same people: not a published statistic, so shown exactly (docs/decisions.md, G-07).
+        self.in_store.value.setText(str(data.live.in_store_now))
         self.today.value.setText(suppressed(data.live.today_visits, k))
         self.visits.value.setText(self.text(("visits",)))
         self._show_repeat(figures.repeat, shown=not d.any_hidden(("visits",), ("repeat",)))
@@ -333,10 +340,12 @@ class DashboardPanel(QWidget):
             ],
         )
         self._hidden_note(self.spend, [b for b, h in zip(bands, hidden, strict=True) if h])
+        self._explain_empty(data)
+        self.zones.clearSpans()
         self.zones.setRowCount(len(figures.zones))
         for row, zone in enumerate(figures.zones):
             key = ("zone", zone.camera_id, zone.zone)
-            minutes = f"{zone.mean_dwell_seconds / 60:.1f}"
+            minutes = f"{zone.mean_dwell_seconds / 60:.1f}" if zone.visits else "–"
             values = (
                 data.cameras.get(zone.camera_id, str(zone.camera_id)),
                 zone.zone,
@@ -356,10 +365,27 @@ class DashboardPanel(QWidget):
         ]
         if figures.people:
             rows.append(("", self.tr("People counted"), self.text(("people",)), ""))
+        self.lines.clearSpans()
         self.lines.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.lines.setItem(row, column, QTableWidgetItem(value))
+        if not figures.zones:
+            _say_in_table(
+                self.zones,
+                self.tr(
+                    "No zone drawn yet: open a camera (Cameras → Edit camera) and draw the "
+                    "shelves, the checkout or the entrance on its picture."
+                ),
+            )
+        if not rows:
+            _say_in_table(
+                self.lines,
+                self.tr(
+                    "No counting line drawn yet: open a camera (Cameras → Edit camera) and draw "
+                    "a line across the door or an aisle."
+                ),
+            )
         cells = np.array(data.heatmap.cells, dtype=int) if data.heatmap.cells else np.zeros((1, 1))
         for x, y in data.heatmap.suppressed:
             cells[y, x] = 0
@@ -372,6 +398,38 @@ class DashboardPanel(QWidget):
                 "calibration… to see where visitors go."
             )
         )
+
+    def _explain_empty(self, data: DashboardData) -> None:
+        """An empty chart says why: nothing recorded, too few to show, or no sales linked."""
+        figures, d = data.figures, data.disclosure
+        if not figures.repeat.visits:
+            why = self.tr(
+                "Nothing recorded in this period yet: visits appear here once a camera runs "
+                "with a complete notice."
+            )
+        elif d.hidden(("visits",)):
+            why = self.tr(
+                "Fewer than %1 visits in this period: the figures are hidden so that no one "
+                "can be singled out."
+            ).replace("%1", str(self.k))
+        else:
+            why = ""
+        if why:
+            for chart in (self.over_time, self.frequency, self.demographics, self.dwell):
+                chart.note.setText(why)
+        if figures.conversion.converted:
+            return
+        if figures.purchases:
+            self.spend.note.setText(
+                self.tr(
+                    "Sales were imported, but none is linked to a visit: say which camera "
+                    "watches each register (File → Import POS CSV…, Registers)."
+                )
+            )
+        else:
+            self.spend.note.setText(
+                self.tr("No sales imported for this period (File → Import POS CSV…).")
+            )
 
     def text(self, key: Key) -> str:
         """A count as shown: "<k" when small, "—" when hidden to protect another (G-07)."""
@@ -418,14 +476,21 @@ class DashboardPanel(QWidget):
 
     def _failed(self, error: Exception) -> None:
         self._busy = False
+        if self._again:
+            QTimer.singleShot(0, self.refresh)
         self.note.setText(self.tr("The figures could not be read: %1").replace("%1", str(error)))
 
     def choose_floor_plan(self) -> None:
         chosen, _filter = QFileDialog.getOpenFileName(
             self, self.tr("Floor plan"), "", self.tr("Pictures (*.png *.jpg *.jpeg *.bmp)")
         )
-        if chosen and self.load_floor_plan(Path(chosen)):
-            # Remembered for the next start: the path only, the picture stays where it is.
+        if chosen:
+            self.use_floor_plan(chosen)
+
+    def use_floor_plan(self, chosen: str) -> None:
+        """Show ``chosen`` under the heat map and remember it for the next start (the path
+        only, the picture stays where it is); the calibration hands over the one it loaded."""
+        if self.load_floor_plan(Path(chosen)):
             settings = self._workspace.settings
             reports = settings.reports.model_copy(update={"floor_plan": chosen})
             updated = settings.model_copy(update={"reports": reports})
@@ -446,3 +511,14 @@ class DashboardPanel(QWidget):
         rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
         self.heat.set_floor_plan(rgba)
         return True
+
+
+def _say_in_table(table: QTableWidget, text: str) -> None:
+    """One row across the whole table saying why it is empty."""
+    table.setRowCount(1)
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+    table.setItem(0, 0, item)
+    table.setSpan(0, 0, 1, table.columnCount())
+    table.setWordWrap(True)
+    table.resizeRowToContents(0)

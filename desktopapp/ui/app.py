@@ -85,9 +85,12 @@ def create_main_window(
 
 
 def open_demo_workspace(data_dir: Path) -> Workspace:
-    """The demo's own folder, with its DEMO notice in force."""
+    """The demo's own folder, with its DEMO notice in force (the window adds sample figures)."""
     demo_dir = demo_data_dir(data_dir)
     settings, _problem = _load_settings(demo_dir)
+    # The demo speaks the language the operator chose for the real store, if any.
+    real, _problem = _load_settings(data_dir)
+    settings = settings.model_copy(update={"ui": real.ui})
     workspace = Workspace(demo_dir, settings)
     current = workspace.current_notice()
     if current is None or current.profile != DEMO_NOTICE:
@@ -241,9 +244,16 @@ class Gui:
             return
         apply_language(self.app, old.workspace.settings)
         old.keep_workspace_open = True
+        geometry, maximised = old.geometry(), old.isMaximized()
         old.close()
         old.deleteLater()
         self._show(old.workspace, old.session)
+        # The new window takes the old one's place and size, so it stays where it was seen.
+        assert self.window is not None
+        if maximised:
+            self.window.showMaximized()
+        else:
+            self.window.setGeometry(geometry)
 
 
 def _application() -> QApplication:

@@ -8,6 +8,7 @@ floor plan is stored but the points; the picture is the masked preview and stays
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QPointF
@@ -117,6 +118,8 @@ class CalibrationDialog(QDialog):
         layout.addWidget(buttons)
         for picker in (self.picture, self.plan):
             picker.zones_changed.connect(self.check)
+        # The floor plan shown, remembered so that the dashboard does not ask for it again.
+        self.plan_path: Path | None = None
         if floor_plan is not None:
             self.load_plan(floor_plan)
         self.check()
@@ -136,6 +139,7 @@ class CalibrationDialog(QDialog):
             self._say(self.tr("The floor plan cannot be read: %1").replace("%1", str(exc)), True)
             return
         self.plan.set_image(to_qimage(image))
+        self.plan_path = path
 
     def remove_last(self) -> None:
         pairs = min(len(self.picture.current), len(self.plan.current))
@@ -171,12 +175,33 @@ class CalibrationDialog(QDialog):
         except ValueError as exc:
             self._say(self.tr("These points cannot be used: %1").replace("%1", str(exc)), True)
             return None
-        worst = max(range(pairs), key=lambda i: fitted.point_errors[i])
+        checked = fitted.leave_one_out_errors()
+        if checked is None and pairs == MIN_PAIRS:
+            # Four pairs always fit exactly: a "0.0 %" would reassure about nothing.
+            self._say(
+                self.tr(
+                    "%1 pairs fit, but four always fit exactly, so their accuracy cannot be "
+                    "checked: mark a fifth spot to check it."
+                ).replace("%1", str(pairs)),
+                False,
+            )
+            self.message.setStyleSheet("color: #8a5a00;")  # usable, but not shown to be right
+            return fitted
+        if checked is None:
+            # Without some point the others do not fix a mapping: only the fit's own errors.
+            errors = fitted.point_errors
+            text = self.tr("%1 pairs fit; the largest error is at point %2 (%3 % of the plan).")
+        else:
+            errors = checked
+            text = self.tr(
+                "%1 pairs fit; checked against the others, the largest error is at point %2 "
+                "(%3 % of the plan)."
+            )
+        worst = max((i for i in range(pairs) if not math.isnan(errors[i])), key=lambda i: errors[i])
         self._say(
-            self.tr("%1 pairs fit; the largest error is at point %2 (%3 % of the plan).")
-            .replace("%1", str(pairs))
+            text.replace("%1", str(pairs))
             .replace("%2", str(worst + 1))
-            .replace("%3", f"{100 * fitted.point_errors[worst]:.1f}"),
+            .replace("%3", f"{100 * errors[worst]:.1f}"),
             False,
         )
         return fitted

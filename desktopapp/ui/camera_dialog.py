@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -25,10 +28,11 @@ from PySide6.QtWidgets import (
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.counting import MAX_NAME, CongestionThresholds, CountingLine, Zone, ZoneKind
 from desktopapp.core.floor import FloorCalibration, Space
+from desktopapp.core.logs import log_file
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
 from desktopapp.core.privacy import MaskStyle
-from desktopapp.core.sources import SourceKind, SourceSpec, parse_source
+from desktopapp.core.sources import SourceError, SourceKind, SourceSpec, parse_source
 from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
@@ -52,6 +56,8 @@ class CameraDialog(QDialog):
         super().__init__(parent)
         self._vision = vision
         self._floor_plan = floor_plan
+        # A floor plan first loaded in the calibration, for the dashboard to show too.
+        self.chosen_floor_plan: str | None = None
         self._camera_id = camera.camera_id if camera else None
         self.result_camera: Camera | None = None
         self.setWindowTitle(self.tr("Edit camera") if camera else self.tr("Add camera"))
@@ -65,8 +71,11 @@ class CameraDialog(QDialog):
             (SourceKind.RTSP, self.tr("Network camera (RTSP)")),
             (SourceKind.HTTP, self.tr("Network camera (HTTP MJPEG)")),
             (SourceKind.FILE, self.tr("Video file")),
-            (SourceKind.DEMO, self.tr("Demo camera")),
         ]
+        # The demo's synthetic visitor must never be recorded in a store: it is not offered,
+        # and stays only on a camera that already uses it (made by the command line).
+        if camera is not None and camera.source.kind is SourceKind.DEMO:
+            kinds.append((SourceKind.DEMO, self.tr("Demo camera")))
         for kind, label in kinds:
             self.kind_combo.addItem(label, kind.value)
         self.location_edit = QLineEdit()
@@ -157,6 +166,14 @@ class CameraDialog(QDialog):
         self.message = QLabel()
         self.message.setObjectName("camera-dialog-message")
         self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log_button = QPushButton(self.tr("Open the log folder"))
+        self.log_button.setObjectName("open-log-folder")
+        self.log_button.clicked.connect(self.open_log_folder)
+        self.log_button.hide()
+        # The source of the last connection test, and of the last one that failed.
+        self._tested_source: SourceSpec | None = None
+        self._failed_source: SourceSpec | None = None
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -171,6 +188,7 @@ class CameraDialog(QDialog):
         layout.addLayout(zone_row)
         layout.addWidget(self.zone_list)
         layout.addWidget(self.message)
+        layout.addWidget(self.log_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(buttons)
 
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
@@ -285,6 +303,9 @@ class CameraDialog(QDialog):
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._calibration = dialog.result_calibration
+            if dialog.plan_path is not None and str(dialog.plan_path) != self._floor_plan:
+                self.chosen_floor_plan = str(dialog.plan_path)
+                self._floor_plan = self.chosen_floor_plan
             self._list_zones()
 
     def test_connection(self) -> None:
@@ -292,6 +313,8 @@ class CameraDialog(QDialog):
         if spec is None:
             return
         self.test_button.setEnabled(False)
+        self.log_button.hide()
+        self._tested_source = spec
         self.message.setStyleSheet("")
         self.message.setText(self.tr("Connecting…"))
         config = PipelineConfig(
@@ -308,6 +331,7 @@ class CameraDialog(QDialog):
 
     def _preview_ready(self, frame: MaskedFrame) -> None:
         self.test_button.setEnabled(True)
+        self._failed_source = None
         self.preview.set_image(to_qimage(frame.image))
         height, width = frame.image.shape[:2]
         self.message.setStyleSheet("color: #1b5e20;")
@@ -386,13 +410,41 @@ class CameraDialog(QDialog):
 
     def _preview_failed(self, error: Exception) -> None:
         self.test_button.setEnabled(True)
-        self._show_error(
-            self.tr("No picture from this camera: %1").replace("%1", ErrorTexts(self).error(error))
-        )
+        self._failed_source = self._tested_source
+        if isinstance(error, SourceError):
+            # The test has ended: no "retrying in …".
+            params = {k: v for k, v in error.params.items() if k != "retry"}
+            reason = ErrorTexts(self).source_problem(error.problem, params)
+        else:
+            reason = ErrorTexts(self).error(error)
+        text = self.tr("No picture from this camera: %1").replace("%1", reason)
+        log_path = log_file()
+        if log_path is not None:
+            text += "\n" + self.tr("Details are in the log file %1.").replace("%1", str(log_path))
+        self._show_error(text)
+        self.log_button.setVisible(log_path is not None)
+
+    def open_log_folder(self) -> None:
+        log_path = log_file()
+        if log_path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_path.parent)))
 
     def accept(self) -> None:
         camera = self.camera()
         if camera is None:
             return
+        if self._failed_source is not None and camera.source == self._failed_source:
+            answer = QMessageBox.question(
+                self,
+                self.tr("Save a camera that did not connect?"),
+                self.tr(
+                    "This camera gave no picture when it was tested. Save it anyway? Raiten "
+                    "keeps trying to connect and shows why on its tile."
+                ),
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Save:
+                return
         self.result_camera = camera
         super().accept()

@@ -25,7 +25,7 @@ class CameraGrid(QWidget):
         self.empty_label.setStyleSheet("color: #555; font-size: 15px;")
         self.empty_label.setText(
             self.tr(
-                "No cameras are configured yet.\n\n"
+                "No cameras are configured yet. Add one with Cameras → Add camera.\n\n"
                 "Raiten shows every person masked, keeps only face feature data for the period "
                 "you set, and never stores a picture."
             )

@@ -34,6 +34,7 @@ class _Chart(QWidget):
         layout.addWidget(self.plot, 1)
         self.note = QLabel(self)
         self.note.setStyleSheet("color: #555;")
+        self.note.setWordWrap(True)  # a long reason wraps instead of widening the dashboard
         layout.addWidget(self.note)
 
 

@@ -11,6 +11,8 @@ from PySide6.QtCore import QObject
 
 from desktopapp.core.config import SettingsError
 from desktopapp.core.images import ImageReadError
+from desktopapp.core.logs import log_file
+from desktopapp.core.reports.signage import SignTextsMissingError
 from desktopapp.core.sources import SourceAddressError, SourceError, SourceProblem
 from desktopapp.core.store.crypto import DataKeyError, KeyProblem
 from desktopapp.core.store.db import StoreError, StoreProblem, store_error
@@ -40,6 +42,17 @@ class ErrorTexts(QObject):
             return AccountTexts(self).user_error(error)
         if isinstance(error, PasswordRuleError):
             return "\n".join(AccountTexts(self).problem(code) for code in error.problems)
+        if isinstance(error, SignTextsMissingError):
+            if error.language == "en":
+                return self.tr(
+                    "The notice has no English text yet. Fill in the purpose, the items, the "
+                    "contact and, if they are written in Japanese, the operator and store names "
+                    "in English under Settings → Notice profile."
+                )
+            return self.tr(
+                "The notice has no Japanese text yet. Fill in the purpose, the items and the "
+                "contact in Japanese under Settings → Notice profile."
+            )
         if isinstance(error, ModelError):
             return self.model_problem(error.problem, str(error.path or error.model_id))
         # Writing a settings file, an export, a sign: the disk is full or read-only.
@@ -110,8 +123,9 @@ class ErrorTexts(QObject):
                 "The demo camera's picture is missing or damaged: reinstall Raiten."
             ),
             SourceProblem.UNEXPECTED: self.tr(
-                "The camera stopped on an unexpected error; the details are in the log."
-            ),
+                "Raiten met an error it did not expect while reading this camera. Try Test "
+                "connection again; if it stays, send the log file %1 to your Raiten supplier."
+            ).replace("%1", str(log_file() or "raiten.log")),
             SourceProblem.NO_USB: self.tr(
                 "No camera at USB number %1: check the cable. Retrying in %2 s."
             )
@@ -134,6 +148,12 @@ class ErrorTexts(QObject):
             .replace("%1", p("before"))
             .replace("%2", p("after")),
         }
+        connection = self._connection_problem(problem, params)
+        if connection:
+            retry = params.get("retry")
+            if retry:
+                connection += " " + self.tr("Retrying in %1 s.").replace("%1", retry)
+            return connection
         if problem is SourceProblem.FROZEN:
             # Live and frozen has no retry yet; after it, the camera is being reconnected.
             if "retry" in params:
@@ -142,6 +162,63 @@ class ErrorTexts(QObject):
                 "The picture has not changed for %1 s: the camera may be frozen."
             ).replace("%1", p("seconds"))
         return texts[problem]
+
+    def _connection_problem(self, problem: SourceProblem, params: dict[str, str]) -> str:
+        """Why a network camera gives no picture, and what to try; "" for other problems."""
+        host, port = params.get("host", ""), params.get("port", "")
+        if problem is SourceProblem.HOST_NOT_FOUND:
+            return self.tr(
+                "No device called %1 was found on the network. Check the address for typing "
+                "errors; the camera's IP address (such as 192.168.1.20) is the safest."
+            ).replace("%1", host)
+        if problem is SourceProblem.REFUSED:
+            return (
+                self.tr(
+                    "The device at %1 refuses connections on port %2: the camera may be "
+                    "starting up, its streaming may be switched off, or the port is wrong "
+                    "(RTSP usually uses 554, HTTP 80). Check the port in the camera's settings."
+                )
+                .replace("%1", host)
+                .replace("%2", port)
+            )
+        if problem is SourceProblem.TIMED_OUT:
+            return (
+                self.tr(
+                    "Nothing answers at %1 (port %2). Check that the camera is switched on, "
+                    "connected to the same network as this PC, and that the address is right."
+                )
+                .replace("%1", host)
+                .replace("%2", port)
+            )
+        if problem is SourceProblem.WRONG_PASSWORD:
+            if params.get("with_password") == "yes":
+                return self.tr(
+                    "The camera refused the user name or password. Enter them exactly as set "
+                    "in the camera's own settings: rtsp://user:password@address/…"
+                )
+            return self.tr(
+                "The camera asks for a user name and password. Add them to the address: "
+                "rtsp://user:password@address/…"
+            )
+        if problem is SourceProblem.STREAM_NOT_FOUND:
+            return (
+                self.tr(
+                    "The camera at %1 has no video at %2. The stream's path is in the camera's "
+                    "manual (for example /stream1 or /live/ch0)."
+                )
+                .replace("%1", host)
+                .replace("%2", params.get("path", ""))
+            )
+        if problem is SourceProblem.NOT_VIDEO:
+            return (
+                self.tr(
+                    "%1 answers, but not with video (%2): this may be the camera's web page or "
+                    "another device. Use the stream address from the camera's manual."
+                )
+                .replace("%1", host)
+                .replace("%2", params.get("answer", ""))
+            )
+        return ""
 
     def store_problem(self, error: StoreError) -> str:
         texts = {

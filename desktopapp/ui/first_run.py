@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -28,11 +29,11 @@ from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.core.store.users import PasswordRuleError, UserError, password_problems
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.error_texts import ErrorTexts
-from desktopapp.ui.notice_form import WHAT_KEYS, WHO_KEYS, NoticeForm
+from desktopapp.ui.notice_form import OTHER_KEYS, WHAT_KEYS, WHO_KEYS, NoticeForm
 
 log = logging.getLogger(__name__)
 
-WELCOME, WHO, WHAT, ADMIN = range(4)
+WELCOME, WHO, WHAT, OTHER, ADMIN = range(5)
 
 
 class _WelcomePage(QWizardPage):
@@ -68,9 +69,16 @@ class _WelcomePage(QWizardPage):
         layout.addWidget(self.setup)
         layout.addWidget(self.demo)
         layout.addStretch(1)
+        self._next_text = self.buttonText(QWizard.WizardButton.NextButton)
+        self.demo.toggled.connect(self._choice_changed)
 
-    def nextId(self) -> int:  # noqa: N802 - Qt override
-        return -1 if self.demo.isChecked() else WHO
+    def _choice_changed(self, demo: bool) -> None:
+        # Next opens the demo (FirstRunWizard.validateCurrentPage): say so on the button. QWizard
+        # lays out its Next/Finish buttons only on a page change, so the page keeps Next.
+        self.setButtonText(
+            QWizard.WizardButton.NextButton,
+            self.tr("Open the demo") if demo else self._next_text,
+        )
 
 
 class _NoticePage(QWizardPage):
@@ -171,6 +179,7 @@ class FirstRunWizard(QWizard):
         super().__init__(parent)
         self.submit = submit
         self.session: Session | None = None
+        self._opening_demo = False
         self.setWindowTitle(self.tr("Raiten — first start"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -191,12 +200,31 @@ class FirstRunWizard(QWizard):
                 "without any personal data are kept."
             )
         )
+        other = _NoticePage(self.form, OTHER_KEYS, self)
+        other.setTitle(self.tr("Your sign in a second language (optional)"))
+        other.setSubTitle(
+            self.tr(
+                "For customers who read the other language: a sign in that language only, or "
+                "both languages on one sign. You can add this later in Settings."
+            )
+        )
         self.admin = _AdminPage(self)
         self.setPage(WELCOME, self.welcome)
         self.setPage(WHO, who)
         self.setPage(WHAT, what)
+        self.setPage(OTHER, other)
         self.setPage(ADMIN, self.admin)
 
     @property
     def demo(self) -> bool:
         return self.welcome.demo.isChecked()
+
+    def validateCurrentPage(self) -> bool:  # noqa: N802 - Qt override
+        if self.currentPage() is self.welcome and self.demo:
+            # Once QWizard has finished handling the click; accept() validates the page again.
+            if not self._opening_demo:
+                self._opening_demo = True
+                QTimer.singleShot(0, self.accept)
+                return False
+            return True
+        return super().validateCurrentPage()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -43,6 +44,8 @@ class LoginDialog(QDialog):
         self.setWindowTitle(self.tr("Raiten — sign in"))
         self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
+        # The dialog grows with a long message (the lock-out) instead of squashing the fields.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         heading = QLabel(store_name or self.tr("Raiten"), self)
         heading.setStyleSheet("font-size: 16pt; font-weight: bold;")
         layout.addWidget(heading)
@@ -107,6 +110,10 @@ class LoginDialog(QDialog):
         self.sign_in.setEnabled(True)
         self.password_edit.clear()
         self.password_edit.setFocus()
+        self._say_refusal(error)
+        self.adjustSize()
+
+    def _say_refusal(self, error: Exception) -> None:
         if isinstance(error, LoginError) and error.reason == "locked":
             until = local_time_text(error.locked_until) if error.locked_until else ""
             self.message.setText(

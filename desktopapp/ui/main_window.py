@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -11,15 +12,12 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -27,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktopapp import __version__
 from desktopapp.core.access import Permission
-from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE
+from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE, seed_sample_visits
 from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.reports.signage import SignageOptions
@@ -51,9 +49,11 @@ from desktopapp.ui.chain_dialog import ChainDialog
 from desktopapp.ui.chain_status import ChainStatusButton
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.export_dialog import ExportDialog
+from desktopapp.ui.i18n import effective_language
 from desktopapp.ui.idle import IdleWatcher
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.model_status import ModelStatusPanel
+from desktopapp.ui.models_dialog import ModelsDialog
 from desktopapp.ui.notice_texts import NoticeTexts
 from desktopapp.ui.own_password import OwnPasswordDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
@@ -62,6 +62,7 @@ from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import SignageDialog
 from desktopapp.ui.staff_dialog import StaffDialog
+from desktopapp.ui.user_guide import UserGuide
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -78,39 +79,12 @@ _ADMIN_PERMISSIONS = frozenset(
 )
 
 
-class ModelsDialog(QDialog):
-    """Every active model with its licence, whether commercial use is allowed, and its source."""
-
-    def __init__(self, checks: list[ModelCheck], status: ModelStatusPanel, parent: QWidget):
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Models and licences"))
-        layout = QVBoxLayout(self)
-        table = QTableWidget(len(checks), 4, self)
-        table.setHorizontalHeaderLabels(
-            [self.tr("Model"), self.tr("Licence"), self.tr("Commercial use"), self.tr("Source")]
-        )
-        for row, check in enumerate(checks):
-            if check.info is None:
-                cells = [check.model_id, status.problem_text(check), "", ""]
-            else:
-                allowed = self.tr("yes") if check.info.commercial_use else self.tr("no")
-                cells = [check.info.model_id, check.info.licence, allowed, check.info.source]
-            for column, text in enumerate(cells):
-                table.setItem(row, column, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        layout.addWidget(table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(900, 240)
-
-
 class MainWindow(QMainWindow):
     """The operator's window. ``language_changed`` asks the application to rebuild the window in
     the newly chosen language."""
 
     language_changed = Signal()
+    cameras_ready = Signal()  # the configured cameras are loaded and started
 
     def __init__(
         self,
@@ -180,19 +154,35 @@ class MainWindow(QMainWindow):
         self.apply_session()
         self.refresh_models()
         self.reload_cameras()
+        if session.demo:
+            self._seed_demo()
         self.run_retention()
         self._retention_timer.start()
         if not session.demo:
             self.chain_status.start()
 
+    def _seed_demo(self) -> None:
+        """Sample figures for the demo's dashboard, written beside the live view's start."""
+        data_dir = self.data_dir
+        run_in_background(
+            lambda: seed_sample_visits(data_dir, datetime.now(UTC)),
+            lambda _written: self.dashboard.refresh(),
+            self._workspace_failed,
+            self,
+        )
+
     def _build_lock_page(self) -> QWidget:
         page = QWidget(self)
         layout = QVBoxLayout(page)
-        layout.addStretch(1)
+        # Near the top: the sign-in dialog opens in the middle and must not hide it.
+        layout.addSpacing(48)
         label = QLabel(self.tr("The screen is locked. The cameras keep working."), page)
+        label.setObjectName("lock-message")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
         label.setStyleSheet("font-size: 16pt;")
         layout.addWidget(label)
+        self.lock_message = label
         self.unlock_button = QPushButton(self.tr("Unlock…"), page)
         self.unlock_button.setObjectName("unlock")
         self.unlock_button.clicked.connect(self.unlock)
@@ -292,6 +282,9 @@ class MainWindow(QMainWindow):
         )
 
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self.guide_action = self._action(
+            help_menu, self.tr("&User guide"), self.show_guide, shortcut="F1"
+        )
         self.models_action = self._action(
             help_menu, self.tr("&Models and licences…"), self.show_models
         )
@@ -320,7 +313,7 @@ class MainWindow(QMainWindow):
             title = self.tr("Raiten — DEMO (sample data, not a real store)")
         self.setWindowTitle(title)
         self.user_label.setText(
-            self.tr("DEMO")
+            self.tr("DEMO — the dashboard shows sample figures")
             if session.demo
             else f"{session.name} ({AccountTexts(self).role_label(session.role)})"
         )
@@ -418,8 +411,14 @@ class MainWindow(QMainWindow):
             self.camera_grid.remove_tile(camera_id)
         self.cameras = cameras
         self._rebuild_camera_menus()
+        self._show_cameras(cameras, problems)
+        self.cameras_ready.emit()
+
+    def _show_cameras(self, cameras: list[Camera], problems: list[tuple[str, str]]) -> None:
+        if not cameras and not self.session.demo:
+            return  # the grid says how to add a camera; the demo never runs in a real store
         if not cameras:
-            # Nothing configured yet: the demo camera with its DEMO notice, stored nowhere.
+            # The demo session: the demo camera with its DEMO notice, recorded nowhere.
             tile = CameraTile(DEMO_CAMERA_ID, self.tr("Demo camera"))
             tile.set_label(self.tr("DEMO"))
             self.camera_grid.add_tile(tile)
@@ -474,9 +473,12 @@ class MainWindow(QMainWindow):
     def edit_camera(self, camera: Camera | None) -> None:
         if not self._allowed(Permission.CAMERAS):
             return
-        dialog = CameraDialog(self.settings.vision, camera, self, self.settings.reports.floor_plan)
+        plan = self.workspace.settings.reports.floor_plan  # the dashboard may have chosen one
+        dialog = CameraDialog(self.settings.vision, camera, self, plan)
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
+        if dialog.chosen_floor_plan:
+            self.dashboard.use_floor_plan(dialog.chosen_floor_plan)
         workspace, actor = self.workspace, self.session.actor
         chosen = dialog.result_camera
         run_in_background(
@@ -595,6 +597,9 @@ class MainWindow(QMainWindow):
         dialog.staff_changed.connect(self._reload_galleries)
         dialog.exec()
 
+    def show_guide(self) -> None:
+        UserGuide(effective_language(self.settings.ui.language), self).exec()
+
     def show_models(self) -> None:
         ModelsDialog(self.model_checks, self.model_status, self).exec()
 
@@ -653,7 +658,12 @@ class MainWindow(QMainWindow):
         if not self._allowed(Permission.PUBLIC_REQUESTS):
             return
         dialog = PublicRequestsDialog(
-            self.workspace, self.session, self.settings.vision, self.cameras, self
+            self.workspace,
+            self.session,
+            self.settings.vision,
+            self.cameras,
+            self,
+            frames=self.controller.frame_ready,
         )
         dialog.records_changed.connect(self._reload_galleries)
         dialog.exec()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -22,14 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.modes import Mode
-from desktopapp.core.notice import NoticeProfile
+from desktopapp.core.notice import Language, NoticeProfile, SignTexts, suggested_texts
 from desktopapp.core.setup import DEFAULT_RETENTION_DAYS, default_retention_choices
 from desktopapp.ui.notice_texts import NoticeTexts
 
 log = logging.getLogger(__name__)
 
 WHO_KEYS = ("operator", "store", "contact", "policy_url", "feedback_url")
-WHAT_KEYS = ("mode", "purpose", "items", "retention_days", "retention_from", "language")
+# The sign's language comes first: the suggested texts are written in it.
+WHAT_KEYS = ("language", "mode", "purpose", "items", "retention_days", "retention_from")
+# The same texts in the other language, for an English, Japanese or bilingual sign.
+OTHER_KEYS = ("other",)
 _CUSTOM = -1
 
 
@@ -44,11 +48,14 @@ class NoticeForm(QObject):
         self.operator = QLineEdit(parent)
         self.store = QLineEdit(parent)
         self.contact = QLineEdit(parent)
-        self.contact.setPlaceholderText(self.tr("e.g. Customer desk, 03-1234-5678"))
+        self.contact.setPlaceholderText(
+            self.tr("e.g. Customer desk, 03-1234-5678 or info@example.jp")
+        )
+        no_website = self.tr("https://… (leave empty if the shop has no website)")
         self.policy_url = QLineEdit(parent)
-        self.policy_url.setPlaceholderText("https://")
+        self.policy_url.setPlaceholderText(no_website)
         self.feedback_url = QLineEdit(parent)
-        self.feedback_url.setPlaceholderText("https://")
+        self.feedback_url.setPlaceholderText(no_website)
         for edit in (self.operator, self.store, self.contact, self.policy_url, self.feedback_url):
             edit.setMaxLength(300)
             edit.textChanged.connect(self.changed)
@@ -86,13 +93,46 @@ class NoticeForm(QObject):
         self.language = QComboBox(parent)
         self.language.addItem("日本語", "ja")
         self.language.addItem("English", "en")
+        self.language.currentIndexChanged.connect(self._language_chosen)
         self.language.currentIndexChanged.connect(self.changed)
+        self._suggested: tuple[str, str] | None = None
+
+        self.other_box = QGroupBox(parent)
+        self.other_box.setObjectName("notice-other-language")
+        other = QFormLayout(self.other_box)
+        self.other_intro = QLabel(self.other_box)
+        self.other_intro.setWordWrap(True)
+        other.addRow(self.other_intro)
+        self.other_operator = QLineEdit(self.other_box)
+        self.other_store = QLineEdit(self.other_box)
+        self.other_purpose = QPlainTextEdit(self.other_box)
+        self.other_purpose.setTabChangesFocus(True)
+        self.other_purpose.setFixedHeight(70)
+        self.other_items = QPlainTextEdit(self.other_box)
+        self.other_items.setTabChangesFocus(True)
+        self.other_items.setFixedHeight(60)
+        self.other_items.setPlaceholderText(self.tr("One item per line"))
+        self.other_contact = QLineEdit(self.other_box)
+        for line in (self.other_operator, self.other_store, self.other_contact):
+            line.setMaxLength(300)
+            line.textChanged.connect(self.changed)
+        for text in (self.other_purpose, self.other_items):
+            text.textChanged.connect(self.changed)
+        self.other_suggest = QPushButton(self.tr("Suggest texts in this language"), self.other_box)
+        self.other_suggest.clicked.connect(self.fill_other_suggestions)
+        other.addRow(self.texts.label("operator").capitalize(), self.other_operator)
+        other.addRow(self.texts.label("store").capitalize(), self.other_store)
+        other.addRow(self.texts.label("purpose").capitalize(), self.other_purpose)
+        other.addRow("", self.other_suggest)
+        other.addRow(self.texts.label("items").capitalize(), self.other_items)
+        other.addRow(self.texts.label("contact").capitalize(), self.other_contact)
 
         self.problems = QLabel(parent)
         self.problems.setObjectName("notice-problems")
         self.problems.setWordWrap(True)
         self.changed.connect(self._show_problems)
         self._set_retention(DEFAULT_RETENTION_DAYS)
+        self._language_chosen()
 
     def add_rows(self, form: QFormLayout, keys: tuple[str, ...]) -> None:
         labels = {
@@ -112,13 +152,15 @@ class NoticeForm(QObject):
             elif key == "purpose":
                 form.addRow(label, self.purpose)
                 form.addRow("", self.suggest)
+            elif key == "other":
+                form.addRow(self.other_box)
             else:
                 widget = getattr(self, key)
                 assert isinstance(widget, QWidget)
                 form.addRow(label, widget)
 
     def profile(self) -> NoticeProfile:
-        items = [line.strip() for line in self.items.toPlainText().splitlines() if line.strip()]
+        items = _lines(self.items)
         return NoticeProfile(
             operator=self.operator.text(),
             store=self.store.text(),
@@ -131,7 +173,21 @@ class NoticeForm(QObject):
             retention_from=self.retention_from.currentData(),
             mode=Mode(self.mode.currentData()),
             language=self.language.currentData(),
+            texts=self._other_texts(),
         )
+
+    def other_language(self) -> Language:
+        return "en" if self.language.currentData() == "ja" else "ja"
+
+    def _other_texts(self) -> dict[Language, SignTexts]:
+        texts = SignTexts(
+            operator=self.other_operator.text(),
+            store=self.other_store.text(),
+            purpose=self.other_purpose.toPlainText(),
+            items=_lines(self.other_items),
+            contact=self.other_contact.text(),
+        )
+        return {self.other_language(): texts} if texts != SignTexts() else {}
 
     def set_profile(self, profile: NoticeProfile) -> None:
         self.operator.setText(profile.operator)
@@ -145,6 +201,12 @@ class NoticeForm(QObject):
         self._set_retention(profile.retention_days or DEFAULT_RETENTION_DAYS)
         self.retention_from.setCurrentIndex(self.retention_from.findData(profile.retention_from))
         self.language.setCurrentIndex(self.language.findData(profile.language))
+        other = profile.texts.get(self.other_language()) or SignTexts()
+        self.other_operator.setText(other.operator)
+        self.other_store.setText(other.store)
+        self.other_purpose.setPlainText(other.purpose)
+        self.other_items.setPlainText("\n".join(other.items))
+        self.other_contact.setText(other.contact)
         self._show_problems()
 
     def retention_days(self) -> int:
@@ -152,9 +214,37 @@ class NoticeForm(QObject):
         return self.retention_custom.value() if chosen == _CUSTOM else chosen
 
     def fill_suggestions(self) -> None:
-        mode = Mode(self.mode.currentData())
-        self.purpose.setPlainText(self.texts.suggested_purpose(mode))
-        self.items.setPlainText("\n".join(self.texts.suggested_items(mode)))
+        """Starting texts in the sign's language, whatever the screens' language."""
+        purpose, items = suggested_texts(Mode(self.mode.currentData()), self.language.currentData())
+        self.purpose.setPlainText(purpose)
+        self.items.setPlainText("\n".join(items))
+        self._suggested = (self.purpose.toPlainText(), self.items.toPlainText())
+
+    def fill_other_suggestions(self) -> None:
+        purpose, items = suggested_texts(Mode(self.mode.currentData()), self.other_language())
+        self.other_purpose.setPlainText(purpose)
+        self.other_items.setPlainText("\n".join(items))
+
+    def _language_chosen(self) -> None:
+        other = self.other_language()
+        self.other_box.setTitle(
+            self.tr("The notice in English") if other == "en" else self.tr("The notice in Japanese")
+        )
+        self.other_intro.setText(
+            self.tr(
+                "Fill this in to print an English or a bilingual sign. Names written in "
+                "Japanese need their English spelling; names left empty are printed as in the "
+                "main notice."
+            )
+            if other == "en"
+            else self.tr(
+                "Fill this in to print a Japanese or a bilingual sign; names left empty are "
+                "printed as in the main notice."
+            )
+        )
+        # Untouched suggestions follow the sign's language.
+        if self._suggested == (self.purpose.toPlainText(), self.items.toPlainText()):
+            self.fill_suggestions()
 
     def problem_text(self, keys: tuple[str, ...] | None = None) -> str:
         """The problems of the fields in ``keys`` (all when None), one per line."""
@@ -181,3 +271,7 @@ class NoticeForm(QObject):
     def _retention_chosen(self) -> None:
         self.retention_custom.setVisible(self.retention.currentData() == _CUSTOM)
         self.changed.emit()
+
+
+def _lines(edit: QPlainTextEdit) -> list[str]:
+    return [line.strip() for line in edit.toPlainText().splitlines() if line.strip()]

@@ -18,39 +18,6 @@ class NoticeTexts(QObject):
             Mode.CROWD: self.tr("Crowd level (icons and counts only)"),
         }[mode]
 
-    def suggested_purpose(self, mode: Mode) -> str:
-        """A starting text the operator can edit; repeat mode must admit face matching (G-01)."""
-        if mode is Mode.REPEAT:
-            return self.tr(
-                "To improve our store and service: face feature data is extracted from camera "
-                "images and matched to count repeat visits, together with estimated age band and "
-                "gender. No images are kept."
-            )
-        if mode is Mode.PASSERBY or mode is Mode.CROWD:
-            return self.tr(
-                "To count how many people pass by or are in the store, from body shapes only. "
-                "No faces are analysed and no images are kept."
-            )
-        return self.tr(
-            "To improve our store layout and service from estimated age band, gender and "
-            "movement in the store. No images and no data that identifies a person are kept."
-        )
-
-    def suggested_items(self, mode: Mode) -> list[str]:
-        if mode is Mode.REPEAT:
-            return [
-                self.tr("face feature data"),
-                self.tr("estimated age band and gender"),
-                self.tr("date, time and length of visits"),
-            ]
-        if mode is Mode.PASSERBY or mode is Mode.CROWD:
-            return [self.tr("number of people"), self.tr("date and time")]
-        return [
-            self.tr("estimated age band and gender"),
-            self.tr("movement in the store"),
-            self.tr("date, time and length of visits"),
-        ]
-
     def label(self, key: str) -> str:
         return {
             "operator": self.tr("operator (company) name"),

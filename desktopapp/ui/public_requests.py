@@ -7,11 +7,15 @@ forgotten when the dialog closes. What is held is shown as facts, never as a pic
 
 from __future__ import annotations
 
+import html
 import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QCoreApplication, Qt, Signal, SignalInstance
+from PySide6.QtGui import QCloseEvent, QTextDocument
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -31,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.images import IMAGE_SUFFIXES, read_image
+from desktopapp.core.pipeline import MaskedFrame
 from desktopapp.core.requests import (
     Exclusion,
     HeldRecord,
@@ -47,6 +53,7 @@ from desktopapp.core.visits import DO_NOT_TRACK, STAFF
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.dates import local_date_text, local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.framing_guide import FramingGuide
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,16 @@ def choose_picture(parent: QWidget, title: str) -> Path | None:
     return Path(chosen) if chosen else None
 
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a receipt for the person lists."""
+
+    at: datetime
+    found: list[HeldRecord] = field(default_factory=list)
+    deleted: bool = False
+    opted_out: bool = False
+
+
 class PublicRequestsDialog(QDialog):
     """``records_changed`` fires after an erasure or opt-out, so the running recorder reloads."""
 
@@ -94,6 +111,8 @@ class PublicRequestsDialog(QDialog):
         vision: VisionConfig,
         cameras: list[Camera],
         parent: QWidget | None = None,
+        *,
+        frames: SignalInstance | None = None,
     ):
         super().__init__(parent)
         self._workspace = workspace
@@ -103,8 +122,10 @@ class PublicRequestsDialog(QDialog):
         self._engine: VisionEngine | None = None
         self._probe: Vector | None = None
         self._records: list[HeldRecord] = []
+        # What the receipt lists: the last search's findings, then what was deleted.
+        self._receipt: Receipt | None = None
         self.setWindowTitle(self.tr("Requests from the public"))
-        self.resize(900, 560)
+        self.resize(980, 720)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(
@@ -128,6 +149,12 @@ class PublicRequestsDialog(QDialog):
         row.addWidget(self.source, 1)
         row.addWidget(self.capture)
         layout.addLayout(row)
+        self.guide = FramingGuide(self)
+        self.guide.setVisible(frames is not None and bool(self._cameras))
+        layout.addWidget(self.guide, 0, Qt.AlignmentFlag.AlignHCenter)
+        if frames is not None:
+            # The live view's masked frames, never a picture of its own (G-12).
+            frames.connect(self._frame)
 
         self.table = QTableWidget(0, 7, self)
         self.table.setObjectName("request-records")
@@ -144,7 +171,10 @@ class PublicRequestsDialog(QDialog):
         )
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        # Every heading readable whatever the language: columns fit their heading and cells.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         layout.addWidget(self.table, 1)
         self.message = QLabel(self)
         self.message.setObjectName("request-message")
@@ -158,7 +188,12 @@ class PublicRequestsDialog(QDialog):
         self.delete.setObjectName("request-delete")
         self.delete.setEnabled(False)
         self.delete.clicked.connect(self.confirm_delete)
+        self.receipt_button = QPushButton(self.tr("Print a receipt…"), self)
+        self.receipt_button.setObjectName("request-receipt")
+        self.receipt_button.setEnabled(False)
+        self.receipt_button.clicked.connect(self.print_receipt)
         actions.addWidget(self.opt_out, 1)
+        actions.addWidget(self.receipt_button)
         actions.addWidget(self.delete)
         layout.addLayout(actions)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -217,10 +252,13 @@ class PublicRequestsDialog(QDialog):
             ]
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        self._receipt = Receipt(datetime.now(UTC), list(self._records))
+        self.receipt_button.setEnabled(True)
         if self._records:
             self.message.setText(
-                self.tr("%n record(s) found for this person.", "", len(self._records))
+                self.tr("Found for this person: %1.").replace(
+                    "%1", self._count_text(len(self._records))
+                )
             )
             if any(record.kind == DO_NOT_TRACK for record in self._records):
                 self.message.setText(
@@ -265,10 +303,8 @@ class PublicRequestsDialog(QDialog):
             self.message.setText(self.tr("Nothing to delete. Tick the opt-out to record it."))
             return
         text = self.tr(
-            "Delete everything held about this person (%n record(s))? This cannot be undone.",
-            "",
-            len(self._records),
-        )
+            "Delete everything held about this person (%1)? This cannot be undone."
+        ).replace("%1", self._count_text(len(self._records)))
         if opt_out:
             text += "\n" + self.tr(
                 "Their face feature will be kept only to leave them out of future analysis."
@@ -298,9 +334,14 @@ class PublicRequestsDialog(QDialog):
         run_in_background(job, lambda done: self._deleted(*done), self._failed, self)
 
     def _deleted(self, erased: int, incomplete: bool, opted_out: Exclusion | None) -> None:
+        found = self._receipt.found if self._receipt else []
         self._forget()
+        self._receipt = Receipt(
+            datetime.now(UTC), found, deleted=True, opted_out=opted_out is not None
+        )
+        self.receipt_button.setEnabled(True)
         self.message.setStyleSheet("color: #b00020;" if incomplete else "color: #1b5e20;")
-        parts = [self.tr("%n record(s) deleted.", "", erased)]
+        parts = [self.tr("Deleted: %1.").replace("%1", self._count_text(erased))]
         if opted_out is not None and opted_out.merged:
             parts.append(
                 self.tr(
@@ -314,9 +355,86 @@ class PublicRequestsDialog(QDialog):
         self.message.setText(" ".join(parts))
         self.records_changed.emit()
 
+    def _count_text(self, count: int) -> str:
+        return (
+            self.tr("1 record") if count == 1 else self.tr("%1 records").replace("%1", str(count))
+        )
+
+    def _frame(self, frame: MaskedFrame) -> None:
+        if frame.camera_id == self.source.currentData() and frame.masked:
+            self.guide.show_frame(frame)
+
+    def receipt_html(self) -> str:
+        """What the person asked and what was done, in words and dates only: no picture, no
+        feature, no record id (handed to someone whose data it is, and kept by them)."""
+        receipt = self._receipt
+        assert receipt is not None
+        notice = self._workspace.current_notice()
+        shop = notice.profile if notice else None
+        rows = [
+            (self.tr("Store"), f"{shop.operator} {shop.store}" if shop else "—"),
+            (self.tr("Date"), local_time_text(receipt.at)),
+        ]
+        if receipt.found:
+            for number, record in enumerate(receipt.found, 1):
+                first = local_date_text(record.first_visit) if record.first_visit else "—"
+                last = local_date_text(record.last_visit) if record.last_visit else "—"
+                rows.append(
+                    (
+                        self.tr("Record %1").replace("%1", str(number)),
+                        self.tr("%1 visits from %2 to %3, kept until %4")
+                        .replace("%1", str(record.visit_count))
+                        .replace("%2", first)
+                        .replace("%3", last)
+                        .replace("%4", local_date_text(record.expires_at)),
+                    )
+                )
+        else:
+            rows.append((self.tr("Found"), self.tr("Nothing is held about you.")))
+        if receipt.deleted:
+            rows.append((self.tr("Deleted"), self.tr("Everything listed above was deleted.")))
+        if receipt.opted_out:
+            rows.append(
+                (
+                    self.tr("Opt-out"),
+                    self.tr("You will be left out of future analysis at this operator's stores."),
+                )
+            )
+        if shop is not None:
+            rows.append((self.tr("Contact"), shop.contact))
+        body = "".join(
+            f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        title = self.tr("Your request about camera data")
+        return (
+            f"<h2>{html.escape(title)}</h2>"
+            f"<table cellpadding='4'>{body}</table><p>"
+            + html.escape(
+                self.tr(
+                    "This receipt holds no picture of you and no face feature data. The picture "
+                    "used to find your data was not stored."
+                )
+            )
+            + "</p>"
+        )
+
+    def print_receipt(self) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName("raiten-request-receipt")
+        if QPrintDialog(printer, self).exec() != QDialog.DialogCode.Accepted:
+            return
+        document = QTextDocument(self)
+        document.setHtml(self.receipt_html())
+        document.print_(printer)
+        self.message.setStyleSheet("")
+        self.message.setText(self.tr("The receipt was sent to the printer."))
+
     def _forget(self) -> None:
         self._probe = None
         self._records = []
+        self._receipt = None
+        self.receipt_button.setEnabled(False)
         self.table.setRowCount(0)
         self.delete.setEnabled(False)
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -44,6 +45,8 @@ class PurgeDialog(QDialog):
         self.setWindowTitle(self.tr("Delete all personal data"))
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
+        # The dialog grows with the result's explanation instead of clipping it.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.explanation = QLabel(
             self.tr(
                 "This deletes every visitor, feature record, visit and movement path of this "
@@ -149,6 +152,7 @@ class PurgeDialog(QDialog):
         self._finish()
 
     def _finish(self) -> None:
+        self.adjustSize()
         self._running = False
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(True)
         self.finished_purge.emit()

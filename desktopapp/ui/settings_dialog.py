@@ -36,7 +36,7 @@ from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.dates import local_date_text, local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
-from desktopapp.ui.notice_form import WHAT_KEYS, WHO_KEYS, NoticeForm
+from desktopapp.ui.notice_form import OTHER_KEYS, WHAT_KEYS, WHO_KEYS, NoticeForm
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class _NoticeTab(QWidget):
         inner = QWidget(self)
         form_layout = QFormLayout(inner)
         self.form = NoticeForm(inner)
-        self.form.add_rows(form_layout, WHO_KEYS + WHAT_KEYS)
+        self.form.add_rows(form_layout, WHO_KEYS + WHAT_KEYS + OTHER_KEYS)
         scroll = QScrollArea(self)
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)

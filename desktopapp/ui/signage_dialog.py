@@ -6,8 +6,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QImage, QPageSize, QPainter, QPixmap
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,7 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.notice import NoticeVersion
-from desktopapp.core.reports.signage import SignageOptions, signage_preview_png, write_signage
+from desktopapp.core.reports.signage import (
+    SignageError,
+    SignageOptions,
+    signage_pages,
+    signage_preview_png,
+    write_signage,
+)
 from desktopapp.ui.dates import local_date_text
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background
@@ -31,6 +38,7 @@ from desktopapp.ui.workers import run_in_background
 log = logging.getLogger(__name__)
 
 PREVIEW_WIDTH = 520
+PRINT_WIDTH = 2480  # pixels across an A4 page at 300 dpi
 
 
 class SignageDialog(QDialog):
@@ -65,6 +73,7 @@ class SignageDialog(QDialog):
         self.language = QComboBox(self)
         self.language.addItem("日本語", "ja")
         self.language.addItem("English", "en")
+        self.language.addItem(self.tr("Japanese and English (Japanese above)"), "ja+en")
         self.language.setCurrentIndex(self.language.findData(notice.profile.language))
         self.size = QComboBox(self)
         self.size.addItem("A4", "A4")
@@ -76,6 +85,22 @@ class SignageDialog(QDialog):
         self.save_button.setObjectName("signage-save")
         self.save_button.clicked.connect(self.save)
         side.addWidget(self.save_button)
+        self.print_button = QPushButton(self.tr("Print…"), self)
+        self.print_button.setObjectName("signage-print")
+        self.print_button.clicked.connect(self.print_sign)
+        side.addWidget(self.print_button)
+        pages = signage_pages(notice)
+        if pages > 1:
+            second = QLabel(
+                self.tr(
+                    "The notice has no web address for its full policy, so the sign has a "
+                    "second page with the full policy: put it up beside the first or keep it "
+                    "at the counter."
+                ),
+                self,
+            )
+            second.setWordWrap(True)
+            side.addWidget(second)
         self.message = QLabel(self)
         self.message.setObjectName("signage-message")
         self.message.setWordWrap(True)
@@ -86,12 +111,19 @@ class SignageDialog(QDialog):
         side.addWidget(buttons)
         layout.addLayout(side, 1)
 
-        self.preview = QLabel(self.tr("Drawing the preview…"), self)
+        pages_box = QWidget(self)
+        pages_box.setStyleSheet("background: #808080;")
+        pages_layout = QVBoxLayout(pages_box)
+        self.page_previews = []
+        for _page in range(pages):
+            page_label = QLabel(self.tr("Drawing the preview…"), pages_box)
+            page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            pages_layout.addWidget(page_label)
+            self.page_previews.append(page_label)
+        self.preview = self.page_previews[0]
         self.preview.setObjectName("signage-preview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setStyleSheet("background: #808080;")
         scroll = QScrollArea(self)
-        scroll.setWidget(self.preview)
+        scroll.setWidget(pages_box)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(PREVIEW_WIDTH + 40)
         layout.addWidget(scroll, 2)
@@ -104,17 +136,69 @@ class SignageDialog(QDialog):
 
     def refresh(self) -> None:
         notice, options = self._notice, self.options()
+        count = len(self.page_previews)
         run_in_background(
-            lambda: signage_preview_png(notice, options, PREVIEW_WIDTH),
+            lambda: [signage_preview_png(notice, options, PREVIEW_WIDTH, i) for i in range(count)],
             self._show_preview,
             self._failed,
             self,
         )
 
-    def _show_preview(self, png: bytes) -> None:
-        pixmap = QPixmap()
-        pixmap.loadFromData(png, "PNG")
-        self.preview.setPixmap(pixmap)
+    def _show_preview(self, pages: list[bytes]) -> None:
+        self.message.setText("")
+        for label, png in zip(self.page_previews, pages, strict=True):
+            pixmap = QPixmap()
+            pixmap.loadFromData(png, "PNG")
+            label.setPixmap(pixmap)
+
+    def print_sign(self) -> None:
+        """Through the operating system's print dialog, on the chosen paper size."""
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        size = (
+            QPageSize.PageSizeId.A3 if self.size.currentData() == "A3" else QPageSize.PageSizeId.A4
+        )
+        printer.setPageSize(QPageSize(size))
+        printer.setDocName(f"raiten-notice-v{self._notice.version}")
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.print_to(printer)
+
+    def print_to(self, printer: QPrinter) -> None:
+        notice, options, printed = self._notice, self.options(), self._printed
+        area = printer.pageRect(QPrinter.Unit.DevicePixel)
+        # 300 dpi is more than a sign needs; the printer's own resolution could be 1200.
+        width = max(16, min(round(area.width()), PRINT_WIDTH))
+        count = len(self.page_previews)
+        self.print_button.setEnabled(False)
+        try:
+            pages = [signage_preview_png(notice, options, width, i) for i in range(count)]
+            painter = QPainter()
+            if not painter.begin(printer):
+                raise OSError("the printer cannot be opened")
+            try:
+                for index, png in enumerate(pages):
+                    if index:
+                        printer.newPage()
+                    image = QImage.fromData(png, "PNG")
+                    scaled = image.size().scaled(
+                        area.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio
+                    )
+                    painter.drawImage(QRect(QPoint(0, 0), scaled), image)
+            finally:
+                painter.end()
+            where = printer.outputFileName() or printer.printerName() or "printer"
+            run_in_background(
+                lambda: printed(Path(where), options), lambda _none: None, self._failed, self
+            )
+        except (SignageError, OSError) as exc:
+            log.error("printing the sign failed: %s", exc)
+            self._failed(exc)
+            return
+        finally:
+            self.print_button.setEnabled(True)
+        self.message.setStyleSheet("color: #1b5e20;")
+        self.message.setText(self.tr("Sent to the printer: %1").replace("%1", where))
 
     def save(self) -> None:
         language, size = self.language.currentData(), self.size.currentData()

@@ -112,220 +112,466 @@
 <context>
     <name>AuditTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="42"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
         <source>Signed in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="43"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
         <source>Sign-in failed</source>
         <translation>サインイン失敗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="44"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
         <source>Account locked</source>
         <translation>アカウントのロック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="45"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
         <source>First-run setup</source>
         <translation>初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="46"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
         <source>Notice profile changed</source>
         <translation>告知内容の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="47"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
         <source>Signage printed</source>
         <translation>掲示物の出力</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="48"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
         <source>Settings changed</source>
         <translation>設定の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="49"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
         <source>Camera saved</source>
         <translation>カメラの保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="50"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
         <source>Camera removed</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="51"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
         <source>Account created</source>
         <translation>アカウントの作成</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="52"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
         <source>Role changed</source>
         <translation>権限の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="53"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="67"/>
         <source>Password changed</source>
         <translation>パスワードの変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="54"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="68"/>
         <source>Account removed</source>
         <translation>アカウントの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="55"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="69"/>
         <source>Account unlocked</source>
         <translation>アカウントのロック解除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="70"/>
         <source>Analysis stopped</source>
         <translation>分析の停止</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="71"/>
         <source>Staff enrolled</source>
         <translation>従業員の登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="72"/>
         <source>Staff removed</source>
         <translation>従業員の登録取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="73"/>
         <source>Unmasked view</source>
         <translation>マスクなし表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="74"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="75"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="78"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="79"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="80"/>
         <source>Export</source>
         <translation>エクスポート</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
+        <source>Sales imported</source>
+        <translation>売上データの取り込み</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="82"/>
+        <source>Register linked to a camera</source>
+        <translation>レジとカメラの対応付け</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="83"/>
+        <source>Register unlinked</source>
+        <translation>レジの対応付けの解除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="84"/>
+        <source>Database restored from a backup</source>
+        <translation>バックアップからデータベースを復元</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="85"/>
+        <source>Damaged database set aside</source>
+        <translation>破損したデータベースを退避</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="90"/>
+        <source>visitor</source>
+        <translation>来店者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="91"/>
+        <source>visitors</source>
+        <translation>来店者</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
+        <source>found</source>
+        <translation>該当</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <source>visits</source>
+        <translation>来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
+        <source>feature records</source>
+        <translation>特徴量データ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <source>path points</source>
+        <translation>動線の点</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="96"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <source>camera</source>
+        <translation>カメラ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
+        <source>name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <source>role</source>
+        <translation>権限</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="100"/>
+        <source>before</source>
+        <translation>変更前</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
+        <source>after</source>
+        <translation>変更後</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="102"/>
+        <source>notice version</source>
+        <translation>告知の版</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
+        <source>language</source>
+        <translation>言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="104"/>
+        <source>paper</source>
+        <translation>用紙</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="105"/>
+        <source>file</source>
+        <translation>ファイル</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="106"/>
+        <source>format</source>
+        <translation>形式</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="107"/>
+        <source>from</source>
+        <translation>開始</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
+        <source>to</source>
+        <translation>終了</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <source>store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="110"/>
+        <source>register</source>
+        <translation>レジ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="111"/>
+        <source>zone</source>
+        <translation>エリア</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="112"/>
+        <source>linked</source>
+        <translation>対応付け</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <source>imported</source>
+        <translation>取り込み件数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="114"/>
+        <source>statistics kept</source>
+        <translation>統計を残す</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="115"/>
+        <source>changed</source>
+        <translation>変更</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="116"/>
+        <source>backup</source>
+        <translation>バックアップ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="117"/>
+        <source>set aside as</source>
+        <translation>退避先</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="118"/>
+        <source>anonymous visits</source>
+        <translation>匿名の来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="119"/>
+        <source>visits kept as statistics</source>
+        <translation>統計として残した来店</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="120"/>
+        <source>as of</source>
+        <translation>基準時刻</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <source>account</source>
+        <translation>アカウント</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="127"/>
+        <source>Raiten (automatic)</source>
+        <translation>Raiten（自動）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="131"/>
+        <source>%1 (command line)</source>
+        <translation>%1（コマンドライン）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="133"/>
+        <source>demo</source>
+        <translation>デモ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="135"/>
+        <source>settings file edited outside Raiten</source>
+        <translation>Raiten の外で設定ファイルを編集</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="142"/>
+        <source>yes</source>
+        <translation>はい</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="142"/>
+        <source>no</source>
+        <translation>いいえ</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="149"/>
+        <source>%1 more</source>
+        <translation>ほか %1 件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="187"/>
+        <source>Entry %1</source>
+        <translation>記録 %1 番</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="188"/>
+        <source>When: %1</source>
+        <translation>日時: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
+        <source>Who: %1 (%2)</source>
+        <translation>操作者: %1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="190"/>
+        <source>What: %1 (%2)</source>
+        <translation>操作: %1（%2）</translation>
     </message>
 </context>
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="213"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="225"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
-        <source>Who (exact), e.g. user:tanaka</source>
-        <translation>操作者（完全一致）例: user:tanaka</translation>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="229"/>
+        <source>Who, e.g. tanaka</source>
+        <translation>操作者（例: tanaka）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="231"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="233"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="235"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="125"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="261"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="168"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="266"/>
+        <source>Details…</source>
+        <translation>詳細…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="314"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="170"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="316"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="326"/>
+        <source>Audit entry</source>
+        <translation>監査ログの記録</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="333"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="181"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="337"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="345"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="196"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="352"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="203"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="359"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>
@@ -333,375 +579,405 @@
 <context>
     <name>CalibrationDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="69"/>
         <source>Floor calibration</source>
         <translation>床の位置合わせ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="74"/>
         <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
         <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="83"/>
         <source>Test the camera&apos;s connection first.</source>
         <translation>先にカメラの接続テストをしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="85"/>
         <source>Load the floor plan picture.</source>
         <translation>平面図の画像を読み込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="94"/>
         <source>Floor plan…</source>
         <translation>平面図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="96"/>
         <source>Remove last pair</source>
         <translation>最後の組を取り消す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="98"/>
         <source>Clear</source>
         <translation>消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="126"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="129"/>
         <source>Floor plan</source>
         <translation>平面図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="126"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="129"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="139"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>平面図を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="167"/>
         <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
         <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="172"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="176"/>
         <source>These points cannot be used: %1</source>
         <translation>この点では位置合わせできません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="183"/>
+        <source>%1 pairs fit, but four always fit exactly, so their accuracy cannot be checked: mark a fifth spot to check it.</source>
+        <translation>%1組で位置合わせしましたが、4組では必ずぴったり合うため精度を確認できません。確認するために5か所目を指定してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="193"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="197"/>
+        <source>%1 pairs fit; checked against the others, the largest error is at point %2 (%3 % of the plan).</source>
+        <translation>%1組で位置合わせしました。ほかの点で確かめると、誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
 </context>
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="107"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="124"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="129"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="152"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="154"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="157"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="210"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="170"/>
+        <source>Open the log folder</source>
+        <translation>ログのフォルダーを開く</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="228"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="211"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="229"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="231"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="237"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="243"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="261"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="273"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="260"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="319"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="315"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="339"/>
         <source>Connected: %1×%2, %3 face(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="330"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="337"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="348"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="372"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="359"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="383"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="371"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="395"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="371"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="379"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="395"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="403"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="398"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="380"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="404"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="382"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="406"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="420"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="423"/>
+        <source>Details are in the log file %1.</source>
+        <translation>詳しい記録はログファイル %1 にあります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="439"/>
+        <source>Save a camera that did not connect?</source>
+        <translation>接続できなかったカメラを保存しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
+        <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
+        <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
 </context>
 <context>
     <name>CameraGrid</name>
     <message>
         <location filename="../../desktopapp/ui/camera_grid.py" line="28"/>
-        <source>No cameras are configured yet.
+        <source>No cameras are configured yet. Add one with Cameras → Add camera.
 
 Raiten shows every person masked, keeps only face feature data for the period you set, and never stores a picture.</source>
-        <translation>カメラはまだ登録されていません。
+        <translation>カメラはまだ登録されていません。「カメラ」→「カメラを追加」から登録してください。
 
-Raiten は映る人をすべてマスクして表示し、顔の特徴量だけを設定した期間保存します。画像は一切保存しません。</translation>
+Raiten は映っている人をすべてマスクして表示し、顔の特徴量データだけを設定した期間保存します。画像は一切保存しません。</translation>
     </message>
 </context>
 <context>
@@ -1023,7 +1299,7 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="407"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="465"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
@@ -1053,57 +1329,87 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="260"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="262"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="265"/>
         <source>expected false repeats: %1 (%2 visitors held)</source>
         <translation>誤照合による再来店の見込み: %1件（登録 %2 人）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="268"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="271"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="271"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="274"/>
         <source>rate over identified visits; identity unknown: %1 of all visits</source>
         <translation>本人確認できた来店に対する率。本人不明の来店: 全来店の%1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="304"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="311"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="358"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="367"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="371"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="377"/>
+        <source>No zone drawn yet: open a camera (Cameras → Edit camera) and draw the shelves, the checkout or the entrance on its picture.</source>
+        <translation>エリアがまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、映像の上に棚・レジ・入口を描いてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="385"/>
+        <source>No counting line drawn yet: open a camera (Cameras → Edit camera) and draw a line across the door or an aisle.</source>
+        <translation>計数線がまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、入口や通路を横切る線を描いてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="397"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="421"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="407"/>
+        <source>Nothing recorded in this period yet: visits appear here once a camera runs with a complete notice.</source>
+        <translation>この期間の記録はまだありません。告知内容がそろった状態でカメラが動くと、ここに来店が表示されます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="412"/>
+        <source>Fewer than %1 visits in this period: the figures are hidden so that no one can be singled out.</source>
+        <translation>この期間の来店は%1件未満です。個人が特定されないよう、数値を表示していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
+        <source>Sales were imported, but none is linked to a visit: say which camera watches each register (File → Import POS CSV…, Registers).</source>
+        <translation>売上データは取り込まれていますが、来店と結び付いた購買がありません。どのカメラがどのレジを映しているかを設定してください（「ファイル」→「POSデータの取り込み」→ レジ）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="431"/>
+        <source>No sales imported for this period (File → Import POS CSV…).</source>
+        <translation>この期間の売上データは取り込まれていません（「ファイル」→「POSデータの取り込み」）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="481"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="485"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="485"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="444"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="509"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1111,232 +1417,282 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="56"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
         <source>The data was deleted and the deletion is recorded in the audit log, but another Raiten window or program using the data folder kept the file from being cleaned up, so deleted data may still be in it. Close other Raiten windows and programs that use the data folder: Raiten finishes the clean-up at its next hourly run.</source>
         <translation>データは削除され、監査ログにも記録されました。ただし、データフォルダーを使っている別のRaitenのウィンドウやプログラムがあったため、ファイルの後片付けが終わっておらず、削除したデータがファイル内に残っている可能性があります。データフォルダーを使っている他のRaitenのウィンドウやプログラムを閉じてください。次回の定時処理（1時間ごと）でRaitenが後片付けを完了します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="67"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="71"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="84"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="72"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="85"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="75"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="88"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="93"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="83"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="96"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="86"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="99"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="92"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="105"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="94"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="111"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="114"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="104"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="123"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="113"/>
-        <source>The camera stopped on an unexpected error; the details are in the log.</source>
-        <translation>予期しないエラーでカメラが止まりました。詳しくはログを見てください。</translation>
+        <location filename="../../desktopapp/ui/error_texts.py" line="48"/>
+        <source>The notice has no English text yet. Fill in the purpose, the items, the contact and, if they are written in Japanese, the operator and store names in English under Settings → Notice profile.</source>
+        <translation>告知内容に英語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先と、日本語で書かれている場合は設置者名・店舗名を英語で入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="116"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
+        <source>The notice has no Japanese text yet. Fill in the purpose, the items and the contact in Japanese under Settings → Notice profile.</source>
+        <translation>告知内容に日本語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先を日本語で入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="126"/>
+        <source>Raiten met an error it did not expect while reading this camera. Try Test connection again; if it stays, send the log file %1 to your Raiten supplier.</source>
+        <translation>このカメラの読み込み中に想定外のエラーが起きました。もう一度「接続テスト」を押してください。続く場合はログファイル %1 を Raiten の販売店・サポートに送ってください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="130"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="121"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="124"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="138"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="128"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="132"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="146"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="140"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="155"/>
+        <source>Retrying in %1 s.</source>
+        <translation>%1 秒後に再接続します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="162"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="148"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="171"/>
+        <source>No device called %1 was found on the network. Check the address for typing errors; the camera&apos;s IP address (such as 192.168.1.20) is the safest.</source>
+        <translation>ネットワーク上に「%1」という機器が見つかりません。アドレスの入力ミスがないか確認してください。カメラの IP アドレス（例: 192.168.1.20）で指定するのが確実です。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="177"/>
+        <source>The device at %1 refuses connections on port %2: the camera may be starting up, its streaming may be switched off, or the port is wrong (RTSP usually uses 554, HTTP 80). Check the port in the camera&apos;s settings.</source>
+        <translation>%1 の機器がポート %2 への接続を拒否しました。カメラが起動中か、映像配信が無効になっているか、ポート番号が違う可能性があります（通常 RTSP は 554、HTTP は 80）。カメラ本体の設定でポート番号を確認してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <source>Nothing answers at %1 (port %2). Check that the camera is switched on, connected to the same network as this PC, and that the address is right.</source>
+        <translation>%1（ポート %2）から応答がありません。カメラの電源が入っているか、このPCと同じネットワークにつながっているか、アドレスが正しいかを確認してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
+        <source>The camera refused the user name or password. Enter them exactly as set in the camera&apos;s own settings: rtsp://user:password@address/…</source>
+        <translation>カメラがユーザー名またはパスワードを受け付けませんでした。カメラ本体に設定したとおりに入力してください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="200"/>
+        <source>The camera asks for a user name and password. Add them to the address: rtsp://user:password@address/…</source>
+        <translation>このカメラにはユーザー名とパスワードが必要です。アドレスに含めてください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="206"/>
+        <source>The camera at %1 has no video at %2. The stream&apos;s path is in the camera&apos;s manual (for example /stream1 or /live/ch0).</source>
+        <translation>%1 のカメラの %2 には映像がありません。映像のパスはカメラの取扱説明書に書かれています（例: /stream1、/live/ch0）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="215"/>
+        <source>%1 answers, but not with video (%2): this may be the camera&apos;s web page or another device. Use the stream address from the camera&apos;s manual.</source>
+        <translation>%1 は応答しましたが、映像ではありません（%2）。カメラの設定画面や別の機器のアドレスかもしれません。取扱説明書にある映像配信用のアドレスを使ってください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/error_texts.py" line="225"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="150"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="227"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="154"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="231"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="157"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="234"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="158"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="235"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="237"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="168"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="245"/>
         <source>The key that unlocks this data is kept in the computer&apos;s password store (keyring), which cannot be opened now. Nothing was changed. Sign in at this computer&apos;s desktop (or unlock the keyring) and start Raiten again.</source>
         <translation>このデータを開く鍵はコンピューターのパスワード保管庫（キーリング）に保存されていますが、今は開けません。何も変更していません。このコンピューターのデスクトップにサインインして（またはキーリングのロックを解除して）から、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="173"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="250"/>
         <source>The key found does not unlock this data: it was encrypted with another key. Nothing was changed. Put back the key file or keyring entry this data folder was made with, then start Raiten again.</source>
         <translation>見つかった鍵ではこのデータを開けません。データは別の鍵で暗号化されています。何も変更していません。このデータフォルダーを作成したときの鍵ファイルまたはキーリングの項目を元に戻してから、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="178"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
         <source>The key file that unlocks this data is damaged. Nothing was changed. Put back a good copy of the key file, then start Raiten again.</source>
         <translation>このデータを開く鍵ファイルが壊れています。何も変更していません。正常な鍵ファイルのコピーを戻してから、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="186"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="263"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="190"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="267"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="193"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="270"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="197"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="274"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="208"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="285"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="210"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="287"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="211"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="288"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="212"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="289"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="214"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="291"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="224"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="301"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="226"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="303"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="228"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="305"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="229"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="306"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="230"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="307"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="231"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="308"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -1428,45 +1784,73 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>FirstRunWizard</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="174"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="183"/>
         <source>Raiten — first start</source>
         <translation>Raiten — 初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="182"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="191"/>
         <source>Who you are</source>
         <translation>事業者の情報</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="184"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="193"/>
         <source>Printed on the sign at your entrance, so that people know whom to ask.</source>
         <translation>入口の掲示物に印刷され、問い合わせ先を来店者に知らせます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="187"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="196"/>
         <source>What you analyse and for how long</source>
         <translation>利用目的と保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="190"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="199"/>
         <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
         <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="204"/>
+        <source>Your sign in a second language (optional)</source>
+        <translation>もう一つの言語の掲示（任意）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="207"/>
+        <source>For customers who read the other language: a sign in that language only, or both languages on one sign. You can add this later in Settings.</source>
+        <translation>もう一方の言語を読むお客様のために、その言語だけの掲示、または両方の言語を載せた掲示を作れます。後から「設定」で追加することもできます。</translation>
+    </message>
+</context>
+<context>
+    <name>FramingGuide</name>
+    <message>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="63"/>
+        <source>Waiting for the camera&apos;s picture (people are shown masked).</source>
+        <translation>カメラの映像を待っています（人はマスクして表示します）。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="77"/>
+        <source>A face is seen: ask the person to stay there and press Capture and search.</source>
+        <translation>顔が映っています。その位置のままでいていただき、「撮影して検索」を押してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="80"/>
+        <source>No face seen yet: ask the person to stand close, face the camera and bring their face into the marked area.</source>
+        <translation>まだ顔が映っていません。カメラの近くでカメラの方を向き、枠の中に顔が入るように立っていただいてください。</translation>
     </message>
 </context>
 <context>
     <name>Gui</name>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="139"/>
+        <location filename="../../desktopapp/ui/app.py" line="142"/>
         <source>The data folder %1 cannot be opened: %2</source>
         <translation>データフォルダー %1 を開けません: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="190"/>
+        <location filename="../../desktopapp/ui/app.py" line="193"/>
         <source>Restoring a backup or starting empty replaces the database: an administrator must sign in first.</source>
         <translation>バックアップからの復元や空のデータベースでの開始はデータベースを置き換えます。先に管理者がサインインしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="204"/>
+        <location filename="../../desktopapp/ui/app.py" line="207"/>
         <source>Only an administrator may recover the database; %1 is not one.</source>
         <translation>データベースの復旧は管理者だけが行えます。%1 は管理者ではありません。</translation>
     </message>
@@ -1474,52 +1858,52 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="43"/>
+        <location filename="../../desktopapp/ui/login.py" line="44"/>
         <source>Raiten — sign in</source>
         <translation>Raiten — サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="46"/>
+        <location filename="../../desktopapp/ui/login.py" line="49"/>
         <source>Raiten</source>
         <translation>Raiten</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="51"/>
+        <location filename="../../desktopapp/ui/login.py" line="54"/>
         <source>The screen was locked. %1 or another account can unlock it.</source>
         <translation>画面がロックされました。%1 または他のアカウントで解除できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="69"/>
+        <location filename="../../desktopapp/ui/login.py" line="72"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="70"/>
+        <location filename="../../desktopapp/ui/login.py" line="73"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="79"/>
+        <location filename="../../desktopapp/ui/login.py" line="82"/>
         <source>Sign in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="92"/>
+        <location filename="../../desktopapp/ui/login.py" line="95"/>
         <source>Enter your name and password.</source>
         <translation>名前とパスワードを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="114"/>
+        <location filename="../../desktopapp/ui/login.py" line="121"/>
         <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
         <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="119"/>
+        <location filename="../../desktopapp/ui/login.py" line="126"/>
         <source>The name or the password is wrong.</source>
         <translation>名前またはパスワードが違います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="122"/>
+        <location filename="../../desktopapp/ui/login.py" line="129"/>
         <source>Signing in failed: %1</source>
         <translation>サインインできませんでした: %1</translation>
     </message>
@@ -1527,233 +1911,242 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="318"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="311"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="168"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="142"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="136"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="110"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="137"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="111"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="192"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="179"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="196"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="217"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="238"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="242"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="249"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="274"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="283"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="288"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="278"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="284"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="286"/>
+        <source>&amp;User guide</source>
+        <translation>使い方ガイド(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="289"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="320"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="313"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="333"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="316"/>
+        <source>DEMO — the dashboard shows sample figures</source>
+        <translation>デモ — ダッシュボードはサンプルの数値です</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="326"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="372"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="365"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="393"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="386"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="399"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="392"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="423"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="422"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="563"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="565"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="573"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="575"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="575"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="577"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="578"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="580"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="589"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="591"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="634"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="639"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="424"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="423"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="494"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="496"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="495"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="497"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="535"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="537"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="604"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="609"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="606"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="611"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1798,97 +2191,158 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="27"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="31"/>
+        <source>Raiten recognises faces and people with the programs below, called models. They run on this PC only and send nothing anywhere. A shop may use a model only if its licence allows business use.</source>
+        <translation>Raiten は下の「モデル」と呼ばれるプログラムで顔や人を認識します。モデルはこのPCの中だけで動き、外部には何も送りません。店舗で使えるのは、ライセンスが業務での利用を認めているモデルだけです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="43"/>
+        <source>What it does</source>
+        <translation>役割</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="44"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="45"/>
+        <source>Use in a shop</source>
+        <translation>店舗での利用</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="46"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
-        <source>Commercial use</source>
-        <translation>商用利用</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="56"/>
+        <source>Allowed</source>
+        <translation>利用できます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="90"/>
-        <source>Source</source>
-        <translation>入手元</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="59"/>
+        <source>Not allowed: non-commercial use only. Buy a licence from its maker or choose another model.</source>
+        <translation>利用できません: 非商用に限られています。開発元からライセンスを購入するか、別のモデルを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="96"/>
-        <source>yes</source>
-        <translation>可</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="64"/>
+        <source>Source: %1</source>
+        <translation>入手元: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="96"/>
-        <source>no</source>
-        <translation>不可</translation>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="86"/>
+        <source>Finds faces, so that they are masked</source>
+        <translation>顔を見つけてマスクする</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="87"/>
+        <source>Turns a face into feature data to recognise returns</source>
+        <translation>顔を特徴量データにして再来店を判定する</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="88"/>
+        <source>Estimates age band and gender</source>
+        <translation>年代と性別を推定する</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="89"/>
+        <source>Finds people, to mask and count them</source>
+        <translation>人を見つけてマスクし、人数を数える</translation>
     </message>
 </context>
 <context>
     <name>NoticeForm</name>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="47"/>
-        <source>e.g. Customer desk, 03-1234-5678</source>
-        <translation>例: お客様窓口 03-1234-5678</translation>
+        <location filename="../../desktopapp/ui/notice_form.py" line="52"/>
+        <source>e.g. Customer desk, 03-1234-5678 or info@example.jp</source>
+        <translation>例: お客様窓口 03-1234-5678、または info@example.jp</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="67"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="54"/>
+        <source>https://… (leave empty if the shop has no website)</source>
+        <translation>https://…（店舗にウェブサイトがなければ空欄）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="74"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="114"/>
         <source>One item per line</source>
         <translation>1行に1項目</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="70"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="77"/>
         <source>Suggest texts for this mode</source>
         <translation>この用途の文例を入れる</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="75"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="82"/>
         <source>%1 days</source>
         <translation>%1日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="76"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="83"/>
         <source>Other…</source>
         <translation>その他…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="79"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="86"/>
         <source> days</source>
         <translation> 日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="83"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="90"/>
         <source>from the first visit</source>
         <translation>初回来店日から</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="84"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="91"/>
         <source>from the last visit</source>
         <translation>最終来店日から</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="99"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="121"/>
+        <source>Suggest texts in this language</source>
+        <translation>この言語の文面を提案</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="139"/>
         <source>Use case</source>
         <translation>利用用途</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="100"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="140"/>
         <source>Period counted</source>
         <translation>期間の起算日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_form.py" line="101"/>
+        <location filename="../../desktopapp/ui/notice_form.py" line="141"/>
         <source>Sign language</source>
         <translation>掲示物の言語</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="231"/>
+        <source>The notice in English</source>
+        <translation>英語の告知内容</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="231"/>
+        <source>The notice in Japanese</source>
+        <translation>日本語の告知内容</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="235"/>
+        <source>Fill this in to print an English or a bilingual sign. Names written in Japanese need their English spelling; names left empty are printed as in the main notice.</source>
+        <translation>英語の掲示や日英併記の掲示を印刷するときに入力します。日本語で書いた名前には英語表記が必要です。空欄の名前は最初に入力した告知内容の表記で印刷します。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_form.py" line="241"/>
+        <source>Fill this in to print a Japanese or a bilingual sign; names left empty are printed as in the main notice.</source>
+        <translation>日本語の掲示や日英併記の掲示を印刷するときに入力します。空欄の名前は最初に入力した告知内容の表記で印刷します。</translation>
     </message>
 </context>
 <context>
@@ -1924,114 +2378,67 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>混雑状況（アイコンと人数のみ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
-        <source>To improve our store and service: face feature data is extracted from camera images and matched to count repeat visits, together with estimated age band and gender. No images are kept.</source>
-        <translation>店舗運営とサービス向上のため、カメラ画像から顔特徴量を抽出・照合して再来店を集計し、推定した年代・性別とあわせて分析します。画像は保存しません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="31"/>
-        <source>To count how many people pass by or are in the store, from body shapes only. No faces are analysed and no images are kept.</source>
-        <translation>通行量・店内人数を人の形のみから計測するため。顔は解析せず、画像は保存しません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="35"/>
-        <source>To improve our store layout and service from estimated age band, gender and movement in the store. No images and no data that identifies a person are kept.</source>
-        <translation>推定した年代・性別と店内の動線から売場とサービスを改善するため。画像や個人を識別できるデータは保存しません。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="42"/>
-        <source>face feature data</source>
-        <translation>顔特徴量</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="49"/>
-        <source>estimated age band and gender</source>
-        <translation>推定年代・性別</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="44"/>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="51"/>
-        <source>date, time and length of visits</source>
-        <translation>来店日時・滞在時間</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="47"/>
-        <source>number of people</source>
-        <translation>人数</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="47"/>
-        <source>date and time</source>
-        <translation>日時</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="50"/>
-        <source>movement in the store</source>
-        <translation>店内の動線</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="56"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="23"/>
         <source>operator (company) name</source>
         <translation>事業者名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="57"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="24"/>
         <source>store name</source>
         <translation>店舗名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="58"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
         <source>purpose of use</source>
         <translation>利用目的</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="59"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="26"/>
         <source>items acquired</source>
         <translation>取得する項目</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="60"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="27"/>
         <source>contact point</source>
         <translation>問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="61"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="28"/>
         <source>privacy policy URL</source>
         <translation>プライバシーポリシーの URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="62"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="29"/>
         <source>feedback URL</source>
         <translation>ご意見受付の URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="63"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="30"/>
         <source>retention period</source>
         <translation>保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="68"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="35"/>
         <source>%1 is not filled in</source>
         <translation>%1が未入力です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="69"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="36"/>
         <source>%1 must be a web address (https://…)</source>
         <translation>%1はウェブアドレス（https://…）にしてください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="70"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="37"/>
         <source>%1 must say that face feature data is matched</source>
         <translation>%1に顔の特徴量を照合することを明記してください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="75"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="42"/>
         <source>; </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="76"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
         <source>Analysis is blocked until the notice profile is complete: %1</source>
         <translation>告知内容が揃うまで解析は開始できません: %1</translation>
     </message>
@@ -2421,179 +2828,258 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="106"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="127"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="111"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="132"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="123"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="144"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="124"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="145"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="125"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="146"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="136"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="163"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="137"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="164"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="138"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="165"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="139"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="166"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="140"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="167"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="141"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="168"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="142"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="169"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="155"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="185"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="157"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="187"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="271"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="172"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="191"/>
+        <source>Print a receipt…</source>
+        <translation>控えを印刷…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="80"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="306"/>
+        <source>Delete everything held about this person (%1)? This cannot be undone.</source>
+        <translation>この方について保有しているデータ（%1）をすべて削除しますか？元に戻せません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="344"/>
+        <source>Deleted: %1.</source>
+        <translation>削除しました: %1。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="360"/>
+        <source>1 record</source>
+        <translation>1件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="360"/>
+        <source>%1 records</source>
+        <translation>%1件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="375"/>
+        <source>Store</source>
+        <translation>店舗</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="376"/>
+        <source>Date</source>
+        <translation>日時</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="384"/>
+        <source>Record %1</source>
+        <translation>データ %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="385"/>
+        <source>%1 visits from %2 to %3, kept until %4</source>
+        <translation>来店 %1 回（%2〜%3）、%4 まで保存</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="393"/>
+        <source>Found</source>
+        <translation>照会結果</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="393"/>
+        <source>Nothing is held about you.</source>
+        <translation>お客様に関するデータは保有していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="395"/>
+        <source>Deleted</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="395"/>
+        <source>Everything listed above was deleted.</source>
+        <translation>上記のデータはすべて削除しました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="399"/>
+        <source>Opt-out</source>
+        <translation>利用停止</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="400"/>
+        <source>You will be left out of future analysis at this operator&apos;s stores.</source>
+        <translation>今後、当社の店舗での分析の対象外とします。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="404"/>
+        <source>Contact</source>
+        <translation>お問い合わせ先</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="409"/>
+        <source>Your request about camera data</source>
+        <translation>カメラ画像に関するご請求の控え</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="415"/>
+        <source>This receipt holds no picture of you and no face feature data. The picture used to find your data was not stored.</source>
+        <translation>この控えには、お客様の画像や顔特徴量データは含まれていません。データの照会に使った画像も保存していません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="431"/>
+        <source>The receipt was sent to the printer.</source>
+        <translation>控えをプリンターに送りました。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
         <source>Pictures (%1)</source>
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="193"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="228"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="203"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="238"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="243"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="281"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="223"/>
-        <source>%n record(s) found for this person.</source>
-        <translation>
-            <numerusform>この方のデータが%n件見つかりました。</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="215"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
         <source>until withdrawn</source>
         <translation>取り消すまで</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="259"/>
+        <source>Found for this person: %1.</source>
+        <translation>この方のデータが見つかりました: %1。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
         <source>This person has opted out already: a new opt-out adds this capture to it.</source>
         <translation>この方はすでに利用停止（オプトアウト）を申し出ています。もう一度申し出を記録すると、今回の撮影がその記録に追加されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="235"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="273"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="236"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="274"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="241"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="279"/>
         <source>enrolled staff (no records kept)</source>
         <translation>登録済みの従業員（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="253"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="291"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="259"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="297"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="265"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="303"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
-        <source>Delete everything held about this person (%n record(s))? This cannot be undone.</source>
-        <translation>
-            <numerusform>この方について保有しているデータ（%n件）をすべて削除しますか？元に戻せません。</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="274"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="310"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="276"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="312"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktopapp/ui/public_requests.py" line="303"/>
-        <source>%n record(s) deleted.</source>
-        <translation>
-            <numerusform>%n件を削除しました。</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="307"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="348"/>
         <source>The person had opted out already; this capture was added to their opt-out.</source>
         <translation>この方はすでに利用停止を申し出ていました。今回の撮影をその記録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="311"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="352"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
@@ -2601,57 +3087,57 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PurgeDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="44"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="45"/>
         <source>Delete all personal data</source>
         <translation>個人データをすべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="49"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="52"/>
         <source>This deletes every visitor, feature record, visit and movement path of this PC for good: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay. Opt-outs and enrolled staff stay too, so that people who asked not to be analysed remain left out, unless you tick the box below.</source>
         <translation>このPCのすべての来店者・特徴量データ・来店記録・動線を完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ・カメラ・告知内容・アカウントは残ります。分析しないよう申し出た方が引き続き対象外となるよう、利用停止（オプトアウト）と登録済みの従業員も残します（下のチェックを入れた場合を除く）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="60"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="63"/>
         <source>Keep the statistics (hourly counts that identify nobody)</source>
         <translation>統計は残す（個人を識別しない時間帯別の件数）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="68"/>
         <source>Also delete opt-outs and staff: they will be analysed again like any visitor</source>
         <translation>利用停止と従業員も削除する（以後、他の来店者と同じく分析されます）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="73"/>
         <source>DELETE</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="75"/>
         <source>To confirm, type %1 below.</source>
         <translation>確認のため、下に「%1」と入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="90"/>
         <source>Delete everything</source>
         <translation>すべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="111"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="114"/>
         <source>Deleting…</source>
         <translation>削除しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="128"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="131"/>
         <source>Deleted %1 visitors, %2 feature records, %3 visits and %4 path points.</source>
         <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="138"/>
         <source>Opt-outs and staff kept: %1.</source>
         <translation>残した利用停止・従業員: %1件。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="147"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="150"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
     </message>
@@ -2798,47 +3284,67 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SignageDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="48"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="56"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="54"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="62"/>
         <source>Print this notice and put it up where people see it before they enter the cameras&apos; view, for example at the entrance. It shows notice version %1 of %2; change the notice in Settings and print again.</source>
         <translation>この掲示物を印刷し、カメラの撮影範囲に入る前に目に入る場所（入口など）に掲示してください。%2 作成の告知内容 第%1版を表示しています。内容を変えるときは設定で告知内容を変更し、印刷し直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="76"/>
+        <source>Japanese and English (Japanese above)</source>
+        <translation>日本語と英語（日本語が上）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="81"/>
         <source>Language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="82"/>
         <source>Paper</source>
         <translation>用紙</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="84"/>
         <source>Save as PDF…</source>
         <translation>PDFで保存…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="88"/>
+        <source>Print…</source>
+        <translation>印刷…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="96"/>
+        <source>The notice has no web address for its full policy, so the sign has a second page with the full policy: put it up beside the first or keep it at the counter.</source>
+        <translation>詳しい取扱い（プライバシーポリシー）のウェブアドレスがないため、掲示は2ページになり、2ページ目に詳しい取扱いを載せます。1ページ目の隣に掲示するか、レジなどに置いてください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="119"/>
         <source>Drawing the preview…</source>
         <translation>プレビューを作成しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="123"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="201"/>
+        <source>Sent to the printer: %1</source>
+        <translation>プリンターに送りました: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="207"/>
         <source>Save the sign as PDF</source>
         <translation>掲示物をPDFで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="228"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="234"/>
         <source>The sign could not be made: %1</source>
         <translation>掲示物を作成できません: %1</translation>
     </message>
@@ -2995,6 +3501,19 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
 </context>
 <context>
+    <name>UserGuide</name>
+    <message>
+        <location filename="../../desktopapp/ui/user_guide.py" line="36"/>
+        <source>User guide</source>
+        <translation>使い方ガイド</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/user_guide.py" line="63"/>
+        <source>The user guide is missing: reinstall Raiten.</source>
+        <translation>使い方ガイドが見つかりません。Raiten を再インストールしてください。</translation>
+    </message>
+</context>
+<context>
     <name>_AccountsTab</name>
     <message>
         <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
@@ -3097,42 +3616,42 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_AdminPage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="106"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="114"/>
         <source>Administrator account</source>
         <translation>管理者アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="109"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="117"/>
         <source>The administrator can change settings and cameras, answer requests from the public and delete data. Other staff get their own accounts later.</source>
         <translation>管理者は設定やカメラの変更、本人からの請求対応、データの削除ができます。他のスタッフのアカウントは後から作成できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="124"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="132"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="125"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="133"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="126"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="134"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="140"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="148"/>
         <source>Enter a name for the administrator.</source>
         <translation>管理者の名前を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="143"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="151"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="159"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="167"/>
         <source>Setup could not be saved: %1</source>
         <translation>設定を保存できません: %1</translation>
     </message>
@@ -3201,24 +3720,29 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_WelcomePage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="41"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="42"/>
         <source>Welcome to Raiten</source>
         <translation>Raiten へようこそ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="45"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="46"/>
         <source>Raiten analyses camera images in this PC&apos;s memory and never stores a picture. Before any camera is analysed, the public must be told what you do: this wizard writes that notice with you and creates the administrator account.</source>
         <translation>Raiten はカメラ画像をこのPCのメモリ上で分析し、画像を保存しません。分析を始める前に、何をするのかを来店者に知らせる必要があります。このウィザードで告知内容を作成し、管理者アカウントを作ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="54"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="55"/>
         <source>Set up my store</source>
         <translation>店舗を設定する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="59"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="60"/>
         <source>Explore with the demo camera first (a sample notice marked DEMO, kept apart from your store&apos;s data)</source>
         <translation>まずデモカメラで試す（DEMOと表示されたサンプルの告知。店舗のデータとは別に保存）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/first_run.py" line="80"/>
+        <source>Open the demo</source>
+        <translation>デモを開く</translation>
     </message>
 </context>
 </TS>

@@ -150,7 +150,7 @@ def test_faults_in_some_cameras_leave_the_others_running(
             "never connects": (
                 _live(f"rtsp://user:{PASSWORD}@127.0.0.1:{_closed_port()}/cam"),
                 SourceState.RECONNECTING,
-                SourceProblem.CANNOT_CONNECT,
+                SourceProblem.REFUSED,  # the port is closed: said as such
             ),
             "garbage over HTTP": (
                 _live(garbage.url),
@@ -160,7 +160,7 @@ def test_faults_in_some_cameras_leave_the_others_running(
             "garbage over RTSP": (
                 _live(f"rtsp://127.0.0.1:{not_a_camera}/cam"),
                 SourceState.RECONNECTING,
-                SourceProblem.CANNOT_CONNECT,
+                SourceProblem.NOT_VIDEO,  # it answers, but not as a camera
             ),
             "no such USB camera": (_live("7"), SourceState.RECONNECTING, SourceProblem.NO_USB),
             "frozen": (_live(frozen.url), SourceState.LIVE, SourceProblem.FROZEN),
@@ -366,7 +366,7 @@ def test_the_window_keeps_running_with_broken_cameras_beside_a_working_one(
             "cut": "壊れて",
             "empty": "空です",
             "usb": "USB",
-            "rtsp": "接続できません",
+            "rtsp": "接続を拒否",
         }
         for name, words in expected.items():
             qtbot.waitUntil(lambda n=name, w=words: w in tiles[n].status_text(), timeout=60_000)

@@ -618,7 +618,8 @@ def test_the_status_bar_says_visits_wait_and_the_backup_failed(
     try:
         # The window's own writer comes and goes with its cameras: once they are loaded, this
         # one stands in for a writer whose disk is full.
-        qtbot.waitUntil(lambda: window.camera_grid.tile_count == 1, timeout=30_000)
+        with qtbot.waitSignal(window.cameras_ready, timeout=30_000):
+            window.reload_cameras()
         window.writer = writer
         for _ in range(3):
             writer.submit(lambda recorder: recorder)

@@ -19,7 +19,8 @@ from desktopapp.core.config import Settings, VisionConfig
 from desktopapp.core.images import read_image
 from desktopapp.core.notice import NoticeProfile
 from desktopapp.core.session import Session
-from desktopapp.core.sources import SourceKind
+from desktopapp.core.sources import SourceKind, SourceSpec
+from desktopapp.core.store.cameras import Camera
 from desktopapp.core.store.purge import PurgeResult
 from desktopapp.core.store.users import MAX_NAME_LENGTH
 from desktopapp.core.workspace import Workspace
@@ -102,7 +103,9 @@ def test_the_camera_dialog_refuses_a_bad_address(qtbot: QtBot, kind: SourceKind,
 
 
 def test_the_camera_dialog_needs_a_name_and_bounds_its_numbers(qtbot: QtBot) -> None:
-    dialog = CameraDialog(VisionConfig(), None, None)
+    # The demo's picture as the camera: the dialog offers it only on a camera that has it.
+    demo_fed = Camera("Demo fed", SourceSpec(SourceKind.DEMO, "demo"))
+    dialog = CameraDialog(VisionConfig(), demo_fed, None)
     qtbot.addWidget(dialog)
     dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.DEMO.value))
     for name in ("", "   "):

@@ -110,7 +110,9 @@ def _toml(profile: dict[str, object]) -> str:
             return str(v)
         return '"' + str(v).replace('"', '\\"') + '"'
 
-    return "\n".join(f"{key} = {value(v)}" for key, v in profile.items() if v is not None)
+    return "\n".join(
+        f"{key} = {value(v)}" for key, v in profile.items() if v is not None and v != {}
+    )
 
 
 def test_a_looping_video_camera_is_analysed_on_every_pass(

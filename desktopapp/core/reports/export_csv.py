@@ -287,6 +287,7 @@ def _tables(
     def words(value: str) -> str:
         return text.get(value, value)  # gender and "unknown"; age bands stay as they are
 
+    names = analytics.camera_names()  # cameras by the names the operator gave them
     bucket = figures.bucket
     visits, repeats = figures.repeat.visits, figures.repeat.repeat_visits
     unknown, identified = figures.repeat.unknown_visits, figures.repeat.identified_visits
@@ -389,7 +390,7 @@ def _tables(
             (text["col_camera"], text["col_zone"], text["col_visits"], text["col_zone_dwell"]),
             [
                 (
-                    str(zone.camera_id),
+                    names.get(zone.camera_id, str(zone.camera_id)),
                     zone.zone,
                     cells.count(("zone", zone.camera_id, zone.zone)),
                     cells.derived(
@@ -406,7 +407,7 @@ def _tables(
             (text["col_camera"], text["col_line"], text["col_in"], text["col_out"]),
             [
                 (
-                    str(line.camera_id),
+                    names.get(line.camera_id, str(line.camera_id)),
                     line.line,
                     cells.count(("line", line.camera_id, line.line, "in")),
                     cells.count(("line", line.camera_id, line.line, "out")),
@@ -422,7 +423,7 @@ def _tables(
         heatmap = analytics.heatmap(period, camera)
         for y, row in enumerate(heatmap.cells):
             heat_rows += [
-                (str(camera), str(x + 1), str(y + 1), cells.small(visits))
+                (names.get(camera, str(camera)), str(x + 1), str(y + 1), cells.small(visits))
                 for x, visits in enumerate(row)
                 if visits
             ]

@@ -146,6 +146,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "col_zone_dwell": "平均滞在（分）",
         "conversion_heading": "購買転換と購買額",
         "no_purchases": "この期間の購買データがないため、購買転換と購買額は省略します。",
+        "no_linked_purchases": (
+            "この期間の購買データはありますが、来店と結び付いた購買がないため、購買転換と購買額は"
+            "省略します。どのカメラがどのレジを映しているかを設定すると結び付きます。"
+        ),
         "spend_chart": "年代・性別ごとの購買額",
         "col_segment": "年代・性別",
         "col_converted": "購買あり",
@@ -231,6 +235,11 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "conversion_heading": "Conversion and spend",
         "no_purchases": (
             "There are no purchase records for this period, so conversion and spend are left out."
+        ),
+        "no_linked_purchases": (
+            "Purchases were imported for this period, but no purchases are linked to visits, so "
+            "conversion and spend are left out. Say which camera watches each register to link "
+            "them."
         ),
         "spend_chart": "Spend by age band and gender",
         "col_segment": "Age and gender",
@@ -470,7 +479,7 @@ def _report(analytics: Analytics, period: Period, language: Language) -> _Report
                 flow += _zones_section(ctx, figures.zones)
             if figures.lines or figures.people:
                 flow += _lines_section(ctx, figures.lines)
-            flow += _conversion_section(ctx, figures.conversion, figures.spend)
+            flow += _conversion_section(ctx, figures.conversion, figures.spend, figures.purchases)
         else:
             flow += [Spacer(1, 18), ctx.paragraph(text["no_visits"])]
         flow.append(
@@ -743,13 +752,12 @@ def _demographics_section(ctx: _Context, cells: Sequence[DemographicCell]) -> li
 
 
 def _conversion_section(
-    ctx: _Context, conversion: Conversion, segments: Sequence[SpendCell]
+    ctx: _Context, conversion: Conversion, segments: Sequence[SpendCell], purchases: int
 ) -> list[Flowable]:
     text = ctx.text
     if not conversion.converted:
-        return [
-            KeepTogether([*ctx.heading("conversion_heading"), ctx.paragraph(text["no_purchases"])])
-        ]
+        why = text["no_linked_purchases"] if purchases else text["no_purchases"]
+        return [KeepTogether([*ctx.heading("conversion_heading"), ctx.paragraph(why)])]
 
     def money(amount: float) -> str:
         return text["money"].format(amount=f"{amount:,.0f}")

@@ -31,17 +31,20 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont  # type: ignore[import-un
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
 from desktopapp.core.modes import PRESETS, Mode
-from desktopapp.core.notice import NoticeVersion
+from desktopapp.core.notice import NoticeProfile, NoticeVersion, SignTexts
 from desktopapp.core.reports.files import write_atomically
 from desktopapp.core.resources import resources_dir
 
 log = logging.getLogger(__name__)
 
 Language = Literal["ja", "en"]
+# "ja+en": the bilingual sign, Japanese above English in every part.
+SignLanguage = Literal["ja", "en", "ja+en"]
+SIGN_LANGUAGES: tuple[SignLanguage, ...] = ("ja", "en", "ja+en")
 PaperSize = Literal["A4", "A3"]
 
-# Long texts shrink rather than flow onto a second sheet: a sign is one sheet on a door.
-PAGES = 1
+# Long texts shrink rather than flow onto a second sheet: a sign is one sheet on a door. A shop
+# without a website gets a second page, the full policy, which the first page points to.
 
 FONT_NAME = "IPAexGothic"
 FONT_FILE = Path("fonts") / "ipaexg.ttf"
@@ -70,6 +73,21 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "policy": "詳しい取扱いはこちら",
         "feedback": "ご意見はこちら",
         "stamp": "告知内容 第{version}版 · {date}",
+        "policy_on_page_2": "詳しい取扱いは2ページ目をご覧ください。",
+        "feedback_at_contact": "ご意見はお問い合わせ先で承ります。",
+        "policy_title": "カメラ画像の取扱いについて（詳細）",
+        "label_accuracy": "照合の精度",
+        "accuracy": (
+            "顔特徴量の照合は100%正確ではなく、別の方を同じ方と判定したり、同じ方を別の方と"
+            "判定したりすることがあります。"
+        ),
+        "label_requests": "ご本人の請求",
+        "requests": (
+            "ご自身のデータの開示・削除・利用停止は、お問い合わせ先または店頭でお申し出ください。"
+            "その場でご本人のデータを探し、ご希望に応じて削除し、以後の分析の対象外とします。"
+        ),
+        "label_feedback": "ご意見",
+        "page": "{page}/{pages}ページ",
     },
     "en": {
         "title": "Camera images in use",
@@ -99,6 +117,22 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "policy": "Full details",
         "feedback": "Your opinions",
         "stamp": "Notice version {version} · {date}",
+        "policy_on_page_2": "Full details are on page 2.",
+        "feedback_at_contact": "Please give us your opinions at the contact point.",
+        "policy_title": "How we handle camera images (full policy)",
+        "label_accuracy": "Accuracy",
+        "accuracy": (
+            "Face matching is not 100% accurate: different people may be counted as one "
+            "visitor, or one person as two."
+        ),
+        "label_requests": "Your requests",
+        "requests": (
+            "To see, delete or stop the use of data about you, ask at the contact point or at "
+            "the counter. We find your data there and then, delete it if you wish, and leave "
+            "you out of future analysis."
+        ),
+        "label_feedback": "Opinions",
+        "page": "page {page} of {pages}",
     },
 }
 BRAND = "Raiten"
@@ -154,14 +188,22 @@ class SignageError(Exception):
     """No sign can be made; ``str()`` says why in one sentence."""
 
 
+class SignTextsMissingError(SignageError):
+    """The notice has no text in ``language`` (the UI words it)."""
+
+    def __init__(self, message: str, language: Language):
+        super().__init__(message)
+        self.language = language
+
+
 @dataclass(frozen=True, slots=True)
 class SignageOptions:
-    language: Language = "ja"
+    language: SignLanguage = "ja"
     size: PaperSize = "A4"
 
     def __post_init__(self) -> None:
-        if self.language not in CATALOGUE:
-            raise ValueError(f"sign language must be ja or en, not {self.language!r}")
+        if self.language not in SIGN_LANGUAGES:
+            raise ValueError(f"sign language must be ja, en or ja+en, not {self.language!r}")
         if self.size not in _PAPER:
             raise ValueError(f"paper size must be A4 or A3, not {self.size!r}")
 
@@ -215,44 +257,50 @@ class _Page:
     subject: str
 
 
+def signage_pages(notice: NoticeVersion) -> int:
+    """How many pages the sign has: two when the full policy is printed (no policy URL)."""
+    return 1 if notice.profile.policy_url else 2
+
+
 def signage_pdf(notice: NoticeVersion, options: SignageOptions) -> bytes:
-    """The whole one-page PDF, in memory."""
-    page = _layout(notice, options.language)
+    """The whole PDF, in memory."""
+    pages = _layout(notice, options.language)
     width, height = _PAPER[options.size]
     scale = width / PAGE_WIDTH
     buffer = io.BytesIO()
     # Without initialFontName every page names Helvetica, a font no PDF embeds.
     canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1, initialFontName=FONT_NAME)
-    canvas.setTitle(page.title)
-    canvas.setAuthor(page.author)
-    canvas.setSubject(page.subject)
+    canvas.setTitle(pages[0].title)
+    canvas.setAuthor(pages[0].author)
+    canvas.setSubject(pages[0].subject)
     canvas.setCreator(BRAND)
-    canvas.scale(scale, scale)
-    for item in page.items:
-        if isinstance(item, _Shape):
-            path = canvas.beginPath()
-            _trace(item.ops, path.moveTo, path.lineTo, path.curveTo, path.close)
-            canvas.setFillColorRGB(*_rgb(item.fill))
-            canvas.drawPath(path, stroke=0, fill=1)
-        else:
-            canvas.setFillColorRGB(*_rgb(item.color))
-            canvas.setStrokeColorRGB(*_rgb(item.color))
-            canvas.setLineWidth(item.size * BOLD_STROKE)
-            canvas.setFont(FONT_NAME, item.size)
-            canvas.drawString(item.x, item.y, item.text, mode=2 if item.bold else 0)
-    canvas.showPage()
+    for page in pages:
+        canvas.scale(scale, scale)
+        for item in page.items:
+            if isinstance(item, _Shape):
+                path = canvas.beginPath()
+                _trace(item.ops, path.moveTo, path.lineTo, path.curveTo, path.close)
+                canvas.setFillColorRGB(*_rgb(item.fill))
+                canvas.drawPath(path, stroke=0, fill=1)
+            else:
+                canvas.setFillColorRGB(*_rgb(item.color))
+                canvas.setStrokeColorRGB(*_rgb(item.color))
+                canvas.setLineWidth(item.size * BOLD_STROKE)
+                canvas.setFont(FONT_NAME, item.size)
+                canvas.drawString(item.x, item.y, item.text, mode=2 if item.bold else 0)
+        canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
 def signage_preview_png(
-    notice: NoticeVersion, options: SignageOptions, width_px: int = 600
+    notice: NoticeVersion, options: SignageOptions, width_px: int = 600, page_index: int = 0
 ) -> bytes:
-    """The same page as a PNG ``width_px`` wide, drawn in memory and never written to disk
-    (G-03 allows no stored pictures besides the PDF the operator asked for)."""
+    """Page ``page_index`` as a PNG ``width_px`` wide, drawn in memory and never written to
+    disk (G-03 allows no stored pictures besides the PDF the operator asked for)."""
     if not 16 <= width_px <= 8000:
         raise ValueError(f"preview width must be 16 to 8000 pixels, not {width_px}")
-    page = _layout(notice, options.language)
+    page = _layout(notice, options.language)[page_index]
     width, height = _PAPER[options.size]
     zoom = width_px / PAGE_WIDTH
     state = _rl_renderPM.gstate(width_px, round(width_px * height / width), bg=WHITE)
@@ -292,7 +340,101 @@ def write_signage(path: Path, notice: NoticeVersion, options: SignageOptions) ->
     )
 
 
-def _layout(notice: NoticeVersion, language: Language) -> _Page:
+def _languages(language: SignLanguage) -> tuple[Language, ...]:
+    return ("ja", "en") if language == "ja+en" else (language,)
+
+
+def _words(profile: NoticeProfile, languages: Sequence[Language]) -> list[SignTexts]:
+    """The notice's words in each of the sign's languages; a sign never borrows another
+    language's text, so a missing translation stops the print."""
+    words = []
+    for language in languages:
+        found = profile.texts_in(language)
+        if found is None:
+            name = {"ja": "Japanese", "en": "English"}[language]
+            names = ", and the operator and store names" if language == "en" else ""
+            raise SignTextsMissingError(
+                f"the notice has no {name} text yet: fill in the purpose, items and contact"
+                f"{names} in {name} (Settings, Notice)",
+                language,
+            )
+        words.append(found)
+    return words
+
+
+def _joined(languages: Sequence[Language], key: str, separator: str = " ") -> str:
+    return separator.join(CATALOGUE[language][key] for language in languages)
+
+
+def _paragraphs(
+    texts: Iterable[str], kind: Literal["plain", "bullet", "highlight"] = "plain"
+) -> list[_Paragraph]:
+    """Each text once, in order: a name spelt alike in both languages is printed once."""
+    seen: list[str] = []
+    for text in texts:
+        if text and text not in seen:
+            seen.append(text)
+    return [_Paragraph(text, kind) for text in seen]
+
+
+def _content_rows(
+    profile: NoticeProfile, languages: Sequence[Language], words: Sequence[SignTexts], full: bool
+) -> list[_Row]:
+    """The labelled rows of the sign (``full``: of the policy page as well)."""
+    matching = profile.mode is Mode.REPEAT
+
+    def each(key: str) -> list[str]:
+        return [CATALOGUE[language][key] for language in languages]
+
+    if PRESETS[profile.mode].keeps_features:
+        key = "retention_first" if profile.retention_from == "first" else "retention_last"
+        retention = [t.format(days=profile.retention_days) for t in each(key)]
+    else:
+        retention = each("no_features")
+    names = [w.operator for w in words] + [w.store for w in words]
+    rows = [
+        _Row("operator", _joined(languages, "label_operator"), _paragraphs(names)),
+        _Row("purpose", _joined(languages, "label_purpose"), _paragraphs(w.purpose for w in words)),
+    ]
+    if matching:
+        # The face-matching statement has a row of its own, so a long purpose cannot shrink it.
+        rows.append(
+            _Row(
+                "face_matching",
+                _joined(languages, "label_matching"),
+                _paragraphs(each("face_matching"), "highlight"),
+            )
+        )
+    rows += [
+        _Row(
+            "items",
+            _joined(languages, "label_items"),
+            _paragraphs((i for w in words for i in w.items), "bullet"),
+        ),
+        _Row("images", _joined(languages, "label_images"), _paragraphs(each("images_deleted"))),
+        _Row("retention", _joined(languages, "label_retention"), _paragraphs(retention)),
+        _Row("sharing", _joined(languages, "label_sharing"), _paragraphs(each("sharing"))),
+    ]
+    if full:
+        if matching:
+            rows.append(
+                _Row(
+                    "accuracy", _joined(languages, "label_accuracy"), _paragraphs(each("accuracy"))
+                )
+            )
+        rows.append(
+            _Row("requests", _joined(languages, "label_requests"), _paragraphs(each("requests")))
+        )
+    rows.append(
+        _Row("contact", _joined(languages, "label_contact"), _paragraphs(w.contact for w in words))
+    )
+    if full:
+        feedback = [profile.feedback_url] if profile.feedback_url else each("feedback_at_contact")
+        rows.append(_Row("feedback", _joined(languages, "label_feedback"), _paragraphs(feedback)))
+    return rows
+
+
+def _layout(notice: NoticeVersion, language: SignLanguage) -> list[_Page]:
     profile = notice.profile
     problems = profile.problems()
     if problems:
@@ -300,70 +442,103 @@ def _layout(notice: NoticeVersion, language: Language) -> _Page:
             "the notice profile is incomplete, so no sign can be printed: " + "; ".join(problems)
         )
     _register_font()
-    text = CATALOGUE[language]
+    languages = _languages(language)
+    words = _words(profile, languages)
+    first = CATALOGUE[languages[0]]
     matching = profile.mode is Mode.REPEAT
-    headline = text["headline_matching" if matching else "headline_analysis"]
-    items: list[_Shape | _Text] = []
-
-    band_bottom = PAGE_HEIGHT - MARGIN - BAND_HEIGHT
-    items.append(_Shape(_round_rect(MARGIN, band_bottom, CONTENT_WIDTH, BAND_HEIGHT, 10), NAVY))
-    inset = (BAND_HEIGHT - PICTOGRAM) / 2
-    items += _camera_pictogram(MARGIN + inset, band_bottom + inset, PICTOGRAM)
-    title_x = MARGIN + inset + PICTOGRAM + 20
-    title_width = MARGIN + CONTENT_WIDTH - 18 - title_x
-    title_size = _fit(text["title"], 30, title_width)
-    headline_size = _fit(headline, 22, title_width)
-    middle = band_bottom + BAND_HEIGHT / 2
-    items.append(_Text(title_x, middle + 10, text["title"], title_size, WHITE, bold=True))
-    headline_y = middle - 10 - 0.8 * headline_size
-    items.append(_Text(title_x, headline_y, headline, headline_size, YELLOW, bold=True))
-
-    if PRESETS[profile.mode].keeps_features:
-        key = "retention_first" if profile.retention_from == "first" else "retention_last"
-        retention = text[key].format(days=profile.retention_days)
+    headline_key = "headline_matching" if matching else "headline_analysis"
+    if len(languages) == 1:
+        title, headline = first["title"], first[headline_key]
     else:
-        retention = text["no_features"]
-    # The face-matching statement has a row of its own, so a long purpose cannot shrink it.
-    matching_rows = [
-        _Row(
-            "face_matching",
-            text["label_matching"],
-            [_Paragraph(text["face_matching"], "highlight")],
-        )
-    ]
-    rows = [
-        _Row(
-            "operator",
-            text["label_operator"],
-            [_Paragraph(profile.operator), _Paragraph(profile.store)],
-        ),
-        _Row("purpose", text["label_purpose"], [_Paragraph(profile.purpose)]),
-        *(matching_rows if matching else []),
-        _Row("items", text["label_items"], [_Paragraph(i, "bullet") for i in profile.items]),
-        _Row("images", text["label_images"], [_Paragraph(text["images_deleted"])]),
-        _Row("retention", text["label_retention"], [_Paragraph(retention)]),
-        _Row("sharing", text["label_sharing"], [_Paragraph(text["sharing"])]),
-        _Row("contact", text["label_contact"], [_Paragraph(profile.contact)]),
-    ]
+        # Bilingual: the message in Japanese above, in English below.
+        title, headline = (CATALOGUE[lang][headline_key] for lang in languages)
+    items: list[_Shape | _Text] = []
+    band_bottom = _band(items, title, headline, BAND_HEIGHT)
+
     panel_bottom = MARGIN + 14
     rows_top = band_bottom - 20
     rows_bottom = panel_bottom + PANEL_HEIGHT + 18
+    rows = _content_rows(profile, languages, words, full=False)
     items += _rows(rows, rows_top, rows_top - rows_bottom)
-    items += _links_panel(
-        panel_bottom, profile.policy_url, profile.feedback_url, text["policy"], text["feedback"]
-    )
+    if profile.policy_url:
+        policy_block = (_joined(languages, "policy", " / "), [profile.policy_url])
+    else:
+        policy_block = (_joined(languages, "policy", " / "), _each(languages, "policy_on_page_2"))
+    if profile.feedback_url:
+        feedback_block = (_joined(languages, "feedback", " / "), [profile.feedback_url])
+    else:
+        feedback_block = (
+            _joined(languages, "feedback", " / "),
+            _each(languages, "feedback_at_contact"),
+        )
+    items += _links_panel(panel_bottom, profile.policy_url or None, [policy_block, feedback_block])
 
+    pages = 1 if profile.policy_url else 2
+    stamp = _stamp(items, notice, languages, 1, pages)
+    page_one = _Page(
+        tuple(items),
+        title=f"{first['title']} — {words[0].store}",
+        author=words[0].operator,
+        subject=stamp,
+    )
+    if pages == 1:
+        return [page_one]
+    # No website: the full policy, printed as page 2.
+    policy_items: list[_Shape | _Text] = []
+    # Bilingual: the title in Japanese above, in English below; otherwise the store's name.
+    second = CATALOGUE["en"]["policy_title"] if len(languages) > 1 else words[0].store
+    band_bottom = _band(policy_items, first["policy_title"], second, BAND_HEIGHT * 0.7)
+    top = band_bottom - 20
+    full_rows = _content_rows(profile, languages, words, full=True)
+    policy_items += _rows(full_rows, top, top - MARGIN - 8)
+    _stamp(policy_items, notice, languages, 2, pages)
+    page_two = _Page(
+        tuple(policy_items),
+        title=first["policy_title"],
+        author=words[0].operator,
+        subject=stamp,
+    )
+    return [page_one, page_two]
+
+
+def _each(languages: Sequence[Language], key: str) -> list[str]:
+    return [CATALOGUE[language][key] for language in languages]
+
+
+def _band(items: list[_Shape | _Text], title: str, headline: str, height: float) -> float:
+    """The navy band at the top with the pictogram; returns its bottom."""
+    band_bottom = PAGE_HEIGHT - MARGIN - height
+    items.append(_Shape(_round_rect(MARGIN, band_bottom, CONTENT_WIDTH, height, 10), NAVY))
+    pictogram = PICTOGRAM * height / BAND_HEIGHT
+    inset = (height - pictogram) / 2
+    items.extend(_camera_pictogram(MARGIN + inset, band_bottom + inset, pictogram))
+    title_x = MARGIN + inset + pictogram + 20
+    title_width = MARGIN + CONTENT_WIDTH - 18 - title_x
+    title_size = _fit(title, 30 * height / BAND_HEIGHT, title_width)
+    headline_size = _fit(headline, 22 * height / BAND_HEIGHT, title_width)
+    middle = band_bottom + height / 2
+    items.append(_Text(title_x, middle + 10, title, title_size, WHITE, bold=True))
+    headline_y = middle - 10 - 0.8 * headline_size
+    items.append(_Text(title_x, headline_y, headline, headline_size, YELLOW, bold=True))
+    return band_bottom
+
+
+def _stamp(
+    items: list[_Shape | _Text],
+    notice: NoticeVersion,
+    languages: Sequence[Language],
+    page: int,
+    pages: int,
+) -> str:
+    text = CATALOGUE[languages[0]]
     date = notice.created_at.astimezone().strftime("%Y-%m-%d")
     stamp = text["stamp"].format(version=notice.version, date=date)
+    if pages > 1:
+        stamp += " · " + text["page"].format(page=page, pages=pages)
     items.append(_Text(MARGIN, MARGIN - 16, stamp, STAMP_SIZE, MUTED))
     brand_x = MARGIN + CONTENT_WIDTH - _width(BRAND, STAMP_SIZE)
     items.append(_Text(brand_x, MARGIN - 16, BRAND, STAMP_SIZE, MUTED))
-    return _Page(
-        tuple(items),
-        title=f"{text['title']} — {profile.store}",
-        author=profile.operator,
-        subject=stamp,
-    )
+    return stamp
 
 
 def _row_lines(row: _Row, size: float) -> list[_Line]:
@@ -397,7 +572,8 @@ def _rows(rows: Sequence[_Row], top: float, space: float) -> list[_Shape | _Text
         if not shrinkable:
             longest = rows[max(range(len(rows)), key=heights.__getitem__)].field
             raise SignageError(f"the notice text is too long for one sign: shorten the {longest}")
-        sizes[max(shrinkable, key=heights.__getitem__)] -= 0.5
+        # The row taking most room at the largest type gives way first.
+        sizes[max(shrinkable, key=lambda i: heights[i] * sizes[i])] -= 0.5
     # Short texts spread out rather than leave a hole above the panel.
     gap = min(ROW_GAP + spare / (2 * (len(rows) - 1)), MAX_ROW_GAP)
 
@@ -439,36 +615,43 @@ def _rows(rows: Sequence[_Row], top: float, space: float) -> list[_Shape | _Text
 
 
 def _links_panel(
-    bottom: float, policy_url: str, feedback_url: str, policy: str, feedback: str
+    bottom: float, qr_value: str | None, blocks: Sequence[tuple[str, list[str]]]
 ) -> list[_Shape | _Text]:
-    """The QR code to the policy, the policy address as text, and where to send opinions."""
+    """The QR code to the policy (when there is a web address) beside labelled blocks: where
+    the full policy is and where to send opinions."""
     items: list[_Shape | _Text] = [
-        _Shape(_round_rect(MARGIN, bottom, CONTENT_WIDTH, PANEL_HEIGHT, 10), PANEL),
-        _Shape(_rect(MARGIN + PANEL_PAD, bottom + PANEL_PAD, QR_SIZE, QR_SIZE), WHITE),
-        _qr_code(policy_url, MARGIN + PANEL_PAD, bottom + PANEL_PAD, QR_SIZE),
+        _Shape(_round_rect(MARGIN, bottom, CONTENT_WIDTH, PANEL_HEIGHT, 10), PANEL)
     ]
-    x = MARGIN + PANEL_PAD + QR_SIZE + 16
+    x = MARGIN + PANEL_PAD
+    if qr_value:
+        items += [
+            _Shape(_rect(MARGIN + PANEL_PAD, bottom + PANEL_PAD, QR_SIZE, QR_SIZE), WHITE),
+            _qr_code(qr_value, MARGIN + PANEL_PAD, bottom + PANEL_PAD, QR_SIZE),
+        ]
+        x += QR_SIZE + 16
     width = MARGIN + CONTENT_WIDTH - PANEL_PAD - x
     size = 13.0
     while True:
-        blocks = [
-            (policy, _wrap(policy_url, size, width)),
-            (feedback, _wrap(feedback_url, size, width)),
+        wrapped = [
+            (label, [line for value in values for line in _wrap(value, size, width)])
+            for label, values in blocks
         ]
         label_size = 0.85 * size
-        height = sum(LEADING * (label_size + size * len(urls)) for _, urls in blocks) + BLOCK_GAP
+        height = sum(
+            LEADING * (label_size + size * len(lines)) for _, lines in wrapped
+        ) + BLOCK_GAP * (len(wrapped) - 1)
         if height <= PANEL_HEIGHT - 2 * PANEL_PAD or size <= MIN_SIZE:
             break
         size -= 0.5
     if height > PANEL_HEIGHT - 2 * PANEL_PAD:
         raise SignageError("the policy and feedback addresses are too long to fit on the sign")
     y = bottom + PANEL_HEIGHT - PANEL_PAD - (PANEL_HEIGHT - 2 * PANEL_PAD - height) / 2
-    for label, urls in blocks:
+    for label, lines in wrapped:
         y -= LEADING * label_size
         items.append(_Text(x, y + 0.3 * label_size, label, label_size, NAVY, bold=True))
-        for url in urls:
+        for line in lines:
             y -= LEADING * size
-            items.append(_Text(x, y + 0.3 * size, url, size, INK))
+            items.append(_Text(x, y + 0.3 * size, line, size, INK))
         y -= BLOCK_GAP
     return items
 
