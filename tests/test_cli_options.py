@@ -33,8 +33,10 @@ def _leaves(
 def _minimal_arguments(parser: argparse.ArgumentParser) -> list[str]:
     """Values for the command's required arguments, so that it parses."""
     values: list[str] = []
+    # One option of each required group (`calibrate --pairs | --folder`) stands for the group.
+    chosen = {id(g._group_actions[0]) for g in parser._mutually_exclusive_groups if g.required}
     for action in parser._actions:
-        if action.option_strings and not action.required:
+        if action.option_strings and not action.required and id(action) not in chosen:
             continue
         value = str(next(iter(action.choices)) if action.choices else "1")
         if action.option_strings:

@@ -244,7 +244,11 @@ def test_the_user_guide_has_a_page_per_task(
 def test_the_explanation_after_purge_is_not_clipped(qtbot: QtBot, tmp_path: Path) -> None:
     _set_up(tmp_path)
     workspace = Workspace(tmp_path, Settings())
-    dialog = PurgeDialog(lambda keep, progress: workspace.purge(keep, progress, "user:t"))
+    dialog = PurgeDialog(
+        lambda keep, include, progress: workspace.purge(
+            keep, progress, "user:t", include_exclusions=include
+        )
+    )
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.keyClicks(dialog.confirmation, dialog.word)

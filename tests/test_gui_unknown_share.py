@@ -53,8 +53,9 @@ def record_visits(data_dir: Path) -> None:
 @pytest.mark.parametrize(
     "shown",
     [
-        ("en", "identity unknown: 18% of all visits", "expected false repeats: 0.0"),
-        ("ja", "本人不明の来店: 全来店の18%", "誤照合による再来店の見込み: 0.0件"),
+        # 12 customers held at the per-model false-match rate measured on faces-calib.
+        ("en", "identity unknown: 18% of all visits", "expected false repeats: 0.1"),
+        ("ja", "本人不明の来店: 全来店の18%", "誤照合による再来店の見込み: 0.1件"),
     ],
 )
 def test_the_repeat_card_shows_the_unknown_share_and_expected_false_repeats(

@@ -1738,7 +1738,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
     <message>
         <location filename="../../desktopapp/ui/export_dialog.py" line="79"/>
         <source>From</source>
-        <translation>期間</translation>
+        <translation>開始日</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/export_dialog.py" line="80"/>
