@@ -105,7 +105,6 @@ def test_role_matrix_is_exactly_as_specified() -> None:
         "purge",
         "public_requests",
         "users",
-        "unmasked_view",
         "audit",
     }
     for role in Role:

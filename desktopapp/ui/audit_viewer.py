@@ -52,7 +52,6 @@ class AuditTexts(QObject):
             "user.role": self.tr("Role changed"),
             "user.password": self.tr("Password changed"),
             "user.remove": self.tr("Account removed"),
-            "unmask": self.tr("Unmasked view"),
             "request.search": self.tr("Request: search"),
             "request.erase": self.tr("Request: erasure"),
             "request.opt_out": self.tr("Request: opt-out"),

@@ -178,41 +178,36 @@
     </message>
     <message>
         <location filename="../../desktopapp/ui/audit_viewer.py" line="55"/>
-        <source>Unmasked view</source>
-        <translation>マスクなし表示</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
@@ -220,92 +215,92 @@
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="88"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
         <source>Who (exact), e.g. user:tanaka</source>
         <translation>操作者（完全一致）例: user:tanaka</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="96"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="120"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="164"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="163"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="166"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="165"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="173"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="172"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="177"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="176"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="185"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="184"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="192"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="191"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="199"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="198"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>
@@ -381,293 +376,298 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="62"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="57"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="62"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="69"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="66"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="67"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="88"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="90"/>
+        <source>Silhouette</source>
+        <translation>シルエット</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="101"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="110"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="121"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="124"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="126"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="151"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="154"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="210"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="216"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="211"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="223"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="217"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="223"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="231"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="237"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="237"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="243"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="243"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="261"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="260"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="266"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="302"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="315"/>
-        <source>Connected: %1×%2, %3 face(s) masked.</source>
-        <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="321"/>
+        <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
+        <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="330"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="337"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="337"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="344"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="348"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="355"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="359"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="366"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="371"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="371"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="379"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="386"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="374"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="381"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="380"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="387"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="382"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="389"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="397"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
@@ -687,77 +687,87 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>CameraTile</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="109"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
         <source>Not analysing</source>
         <translation>解析停止中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="112"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="117"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="132"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="72"/>
         <source>%1: in %2, out %3</source>
         <translation>%1: 入 %2、出 %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="79"/>
         <source>%1: %2 people (%3)</source>
         <translation>%1: %2人（%3）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="87"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="89"/>
         <source>quiet</source>
         <translation>空いている</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="90"/>
         <source>busy</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="91"/>
         <source>crowded</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="90"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="92"/>
         <source>full</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="124"/>
+        <source>Analysis failed</source>
+        <translation>解析に失敗しました</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="137"/>
         <source>%1 Last picture %2 s ago.</source>
         <translation>%1 最後の映像は %2 秒前です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="142"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="129"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="144"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="147"/>
         <source>%1 fps · faces: %2 · people: %3</source>
         <translation>%1 fps · 顔: %2 · 人: %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="139"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="154"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="190"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="209"/>
+        <source>The picture cannot be analysed, so it is not shown (people could not be masked). Details are in the log.</source>
+        <translation>映像を解析できないため表示していません（人物をマスクできないため）。詳細はログにあります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="215"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
@@ -765,178 +775,178 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="140"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="153"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="159"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="154"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="160"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="155"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="157"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="165"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="167"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="195"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="382"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="184"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="190"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="186"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="269"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="279"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="285"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="333"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="339"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="352"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="396"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="402"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="419"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1330,12 +1340,12 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="155"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
@@ -1350,173 +1360,173 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="177"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="181"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="207"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="209"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="211"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="215"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="230"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="248"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="308"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="346"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="347"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="364"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="365"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="371"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="372"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="395"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="555"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="568"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="397"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="466"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="474"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="467"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="475"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="507"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="520"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="525"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="538"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="527"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="540"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
