@@ -26,16 +26,19 @@ The reference is worked out here, from the source frames alone, never from Raite
   window's margin, hence the lower value); its box is the intersection of the pair, the part
   both agree is the person.
 
-A reference box counts as **obscured** when its structure is gone from all of it: the band-pass
-detail of the shown frame (a difference of Gaussians at 1/32 and 1/12 of the box width: the
+A reference box counts as **obscured** when its detail is gone from all of it. Detail is the
+band-pass of the grey picture (a difference of Gaussians at 1/48 and 1/16 of the box width: the
 eyes, mouth and edges that make a face recognisable, finer than the six samples across a box
-that masking leaves) is compared with the source's by correlation, over the whole box and over
-each of its four halves. Each must be below OBSCURED_CORRELATION; a part whose source has almost
-no detail (a plain wall, a dark coat) has nothing to hide and is not judged. So a face with one
-half left uncovered is a miss. An unmasked face, even written through the video encoder, keeps
-a correlation near 1 (the test checks this control); a pixelated, blurred, solid or silhouette
-one drops to about 0 (smaller cells were tried first: a 3x3 grid of a face has cells of a few
-hundred pixels, whose correlation with a pixelated picture scatters up to 0.8 by chance).
+that masking leaves; a coarser band would count the few blocks of a correctly pixelated face as
+kept detail). In the whole box and in each of its four halves, the shown frame must
+reproduce less than KEPT_DETAIL (half) of the source's detail energy (``retained``: one minus
+the error energy over the source's energy; it reaches 0.5 only with a correlation above 0.7
+and a matching strength). A part whose source has almost no detail (a plain wall, a dark coat)
+has nothing to hide and is not judged. So a face with one half left uncovered is a miss. An
+unmasked face written through the video encoder retains 0.87-1.0 (the test checks this
+control); a masked one about 0. (Correlation alone over a 3x3 grid was tried first: small
+cells of a pixelated face correlate up to 0.8 by chance where a block edge meets an edge of
+the face, at a fraction of its strength.)
 
 *Shown* is FrameAnalyser's output at default settings in repeat mode, fed at its analysis rate
 (10 frames a second, as the live view drops the rest); *anonymise* is ``core.anonymise`` over
@@ -86,7 +89,7 @@ FACE_THRESHOLDS = {"yuface": 0.5, "centerface": 0.3}
 FACE_AGREE_IOU = 0.4
 PERSON_AGREE_IOU = 0.3
 SSD_TILE_SHARE = 0.6  # tile side as a share of the frame height; tiles overlap by a third
-OBSCURED_CORRELATION = 0.5
+KEPT_DETAIL = 0.5
 MIN_DETAIL = 2.0  # grey levels (standard deviation of the band-pass) below which a cell is plain
 ANALYSIS_FPS = PipelineConfig().analysis_fps
 
@@ -182,7 +185,7 @@ def _agreeing(first: list[Box], second: list[Box], min_iou: float) -> list[tuple
 
 
 def _band_pass(grey: NDArray[np.float32], width: float) -> NDArray[np.float32]:
-    fine, coarse = max(0.7, width / 32), max(1.5, width / 12)
+    fine, coarse = max(0.7, width / 48), max(1.5, width / 16)
     result: NDArray[np.float32] = cv2.GaussianBlur(grey, (0, 0), fine) - cv2.GaussianBlur(
         grey, (0, 0), coarse
     )
@@ -203,7 +206,8 @@ def _regions(height: int, width: int) -> list[tuple[slice, slice]]:
 
 def obscured(shown: Image, source: Image, box: Box) -> bool:
     """Whether ``box`` of ``shown`` keeps none of the structure of ``source`` (see the module
-    docstring): the whole box and each of its halves decorrelated below OBSCURED_CORRELATION."""
+    docstring): in the whole box and in each of its halves, less than KEPT_DETAIL of the
+    source's detail is left."""
     height, width = source.shape[:2]
     x, y, w, h = box
     left, top = max(0, int(x)), max(0, int(y))
@@ -230,11 +234,16 @@ def obscured(shown: Image, source: Image, box: Box) -> bool:
         part_a, part_b = a[rows, columns].ravel(), b[rows, columns].ravel()
         if part_b.size < 4 or part_b.std() < MIN_DETAIL:
             continue  # plain in the source: nothing recognisable to hide
-        if part_a.std() < 1e-6:
-            continue  # flat in the shown frame: solid or silhouette
-        if float(np.corrcoef(part_a, part_b)[0, 1]) >= OBSCURED_CORRELATION:
+        if retained(part_a, part_b) >= KEPT_DETAIL:
             return False
     return True
+
+
+def retained(shown: NDArray[np.float32], source: NDArray[np.float32]) -> float:
+    """The share of the source's detail energy that the shown detail reproduces: 1 for an
+    unchanged picture, 0 or less for a picture that has none of it (or other detail)."""
+    error = float(np.square(shown - source).sum())
+    return 1.0 - error / max(float(np.square(source).sum()), 1e-9)
 
 
 @dataclasses.dataclass
