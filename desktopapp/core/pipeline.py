@@ -3,9 +3,9 @@ life").
 
 The masked frame is produced right after detection and is the only picture that leaves this
 module (in crowd mode not even that: a drawing of icons). Every mode that shows a picture
-detects persons, and masks each whole person and each face; a track the detectors lose keeps
-its mask for ``mask_hold_seconds`` (see ``_held``), so a person missed for a few frames is not
-shown. Features are computed only for a
+detects persons, and masks each whole person, each face and whatever moves (core.motion); a
+track the detectors lose keeps its mask for ``mask_hold_seconds`` (see ``_held``), so a person
+missed for a few frames is not shown. Features are computed only for a
 track's best shots (BestShots gates the embedder), and the source frame is zero-filled once
 analysed: after ``process`` returns, feature vectors, attributes and coarse positions are all
 that is left of it.
@@ -17,6 +17,7 @@ a closed person track carries its path and line crossings.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import threading
@@ -42,6 +43,7 @@ from desktopapp.core.counting import (
 from desktopapp.core.crowd import draw_icons
 from desktopapp.core.floor import FloorCalibration, Position, Space
 from desktopapp.core.modes import PRESETS, Mode
+from desktopapp.core.motion import MotionMasks
 from desktopapp.core.privacy import MaskStyle, Polygon, mask_frame
 from desktopapp.core.sources import (
     CameraSource,
@@ -62,6 +64,7 @@ from desktopapp.core.vision.types import (
     FaceEmbedder,
     Gender,
     Image,
+    Person,
     Vector,
     age_band,
 )
@@ -99,6 +102,8 @@ class PipelineConfig:
     # How long a face or person the detectors lost stays masked where its track predicts it.
     # Measured on vtest.avi and crowd.mp4 by bench/masking.py (see docs/decisions.md).
     mask_hold_seconds: float = 1.0
+    # What moves is masked too (core.motion): a backstop for persons the detector misses.
+    motion_masks: bool = True
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
@@ -214,6 +219,7 @@ class FrameAnalyser:
         self.preset = PRESETS[config.mode]
         self.keeps_features = self.preset.keeps_features and engine.embedder is not None
         self.tracker = Tracker(config.tracker)
+        self.motion = MotionMasks() if config.motion_masks else None
         self.person_tracker = Tracker(config.person_tracker)
         self.counters = [LineCounter(line) for line in config.lines]
         self._crossings: dict[int, list[Crossing]] = {}
@@ -237,7 +243,7 @@ class FrameAnalyser:
         image = frame.image
         height, width = image.shape[:2]
         faces = self.engine.detector.detect(image) if self.engine.detector else []
-        persons = self.engine.persons.detect(image) if self.engine.persons else []
+        persons, to_mask = self._detect_persons(image)
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
         person_boxes = [(p.x, p.y, p.w, p.h) for p in persons]
         self.tracker.set_frame_size((width, height))
@@ -261,12 +267,13 @@ class FrameAnalyser:
                 space,
             )
         else:
+            moving = self.motion.boxes(image) if self.motion is not None else []
             shown = mask_frame(
                 image,
                 boxes + held_faces,
                 self.config.polygons,
                 self.config.mask_style,
-                persons=person_boxes + held_persons,
+                persons=moving + [(p.x, p.y, p.w, p.h) for p in to_mask] + held_persons,
             )
         if self.engine.detector is not None:
             self._faces(image, faces, update.assignments, frame.timestamp)
@@ -295,6 +302,19 @@ class FrameAnalyser:
             line_counts=tuple((c.line.name, c.in_count, c.out_count) for c in self.counters),
         )
         return masked, closed
+
+    def _detect_persons(self, image: Image) -> tuple[list[Person], list[Person]]:
+        """(persons for tracking and counting, persons to mask): a detector that can look
+        harder for masking (SsdLitePersonDetector.detect_for_masking) does so."""
+        detector = self.engine.persons
+        if detector is None:
+            return [], []
+        for_masking = getattr(detector, "detect_for_masking", None)
+        if for_masking is not None:
+            found: tuple[list[Person], list[Person]] = for_masking(image)
+            return found
+        persons = detector.detect(image)
+        return persons, persons
 
     def _held(self, tracker: Tracker, timestamp: float) -> list[Box]:
         """Boxes still masked for the tracks the detector lost less than mask_hold_seconds ago:
@@ -518,5 +538,7 @@ def preview_frame(
     if frame is None:
         raise SourceError(f"no picture in {spec.location}")
     preview = VisionEngine(detector=engine.detector, persons=engine.persons)
-    masked, _ = FrameAnalyser(-1, preview, config).process(frame)
+    # One frame shows no motion: the motion model would call all of it new and mask it whole.
+    still = dataclasses.replace(config, motion_masks=False)
+    masked, _ = FrameAnalyser(-1, preview, still).process(frame)
     return masked
