@@ -1194,6 +1194,33 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_anonymise(args: argparse.Namespace) -> int:
+    from desktopapp.core.anonymise import MODE as ANONYMISE_MODE  # noqa: PLC0415
+    from desktopapp.core.anonymise import AnonymiseError, anonymise, check_paths  # noqa: PLC0415
+    from desktopapp.core.modes import engine_for_mode  # noqa: PLC0415
+    from desktopapp.core.store.db import open_database  # noqa: PLC0415
+
+    try:
+        check_paths(args.source, args.out, force=args.force)
+        db = open_database(args.data_dir)
+        notice = require_complete_notice(NoticeStore(db))
+        engine = engine_for_mode(load_settings(args.data_dir).vision, ANONYMISE_MODE)
+        result = anonymise(args.source, args.out, engine, force=args.force)
+    except AnonymiseError as exc:
+        raise BadInputError(str(exc)) from exc
+    details = {
+        "source": args.source.name,
+        "out": args.out.name,
+        "frames": result.frames,
+        "notice_version": notice.version,
+    }
+    _audit(db, "anonymise", details)
+    payload = result.as_dict()
+    text = f"{result.frames} frames anonymised into {args.out} in {result.seconds:.1f} s"
+    _emit(args, payload, text)
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     # The CLI must work without Qt loaded: the GUI is imported only here.
     if args.self_test:
@@ -1295,6 +1322,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; crossing from the line's left to its right is 'in')",
     )
     analyse.set_defaults(func=cmd_analyse)
+
+    anonymise = sub.add_parser(
+        "anonymise",
+        parents=[common],
+        help="write a copy of a video with every face and person masked, without audio or "
+        "metadata (incidental capture); JSON: frames, faces, persons, seconds (time taken), fps",
+    )
+    anonymise.add_argument("source", type=Path, metavar="SRC", help="a video file")
+    anonymise.add_argument("out", type=Path, metavar="OUT", help="the copy: .mp4, .avi or .mkv")
+    anonymise.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    anonymise.set_defaults(func=cmd_anonymise)
 
     retention = sub.add_parser("retention", parents=[common], help="run the retention sweep")
     retention.add_argument("--now", default=None, help="as of this ISO date-time")

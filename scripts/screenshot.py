@@ -84,7 +84,12 @@ SCREENS = [
     "login-locked",
     "purge-done",
     "requests-guide",
+    "live-video",
+    "live-demo",
 ]
+# The live view of one camera in the sample notice's mode (repeat), to check that nobody in it
+# is recognisable: a video file (--video, default the test data's vtest.avi) or the demo.
+TEST_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "video" / "vtest.avi"
 
 
 def _sample_profile() -> NoticeProfile:
@@ -118,6 +123,7 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=int, default=2500)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--screen", choices=SCREENS, default="main")
+    parser.add_argument("--video", type=Path, default=TEST_VIDEO, help="for live-video")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="raiten-shot-"))
     settings = Settings()
@@ -130,6 +136,10 @@ def main() -> int:
     if not fresh and workspace.needs_first_run():
         workspace.complete_first_run(FirstRunAnswers(_sample_profile(), "tanaka", "kanri2026store"))
         workspace.authenticate("tanaka", "kanri2026store")
+    if args.screen == "live-video":
+        workspace.save_camera(Camera("Hall", SourceSpec(SourceKind.FILE, str(args.video))))
+    elif args.screen == "live-demo":
+        workspace.save_camera(Camera("Entrance", SourceSpec(SourceKind.DEMO, "demo")))
     shown: list[QWidget] = []
     screen = args.screen
     if screen.startswith("wizard"):

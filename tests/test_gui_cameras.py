@@ -402,3 +402,39 @@ def test_counting_lines_crowd_levels_and_floor_calibration_are_kept(
     assert camera is not None and camera.lines == (line,)
     assert (camera.congestion.medium, camera.congestion.high, camera.congestion.full) == (5, 7, 9)
     assert camera.calibration is not None and len(camera.calibration.image_points) == 5
+
+
+@pytest.mark.parametrize("mode", [Mode.CROWD, Mode.REPEAT])
+def test_the_preview_masks_in_the_cameras_own_mode(qtbot: QtBot, mode: Mode) -> None:
+    """The preview is what the live view will show: crowd mode's icons, or in repeat mode the
+    picture with every walking person masked (vtest.avi: faces too small to detect)."""
+    dialog = CameraDialog(Settings().vision, None, None, mode=mode)
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData(SourceKind.FILE.value))
+    dialog.location_edit.setText(str(VIDEO))
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=60_000)
+    image = dialog.preview.image
+    assert image is not None and image.width() == 768
+    pixels = image.convertToFormat(QImage.Format.Format_RGB888)
+    shown = np.frombuffer(pixels.constBits(), np.uint8).reshape(576, pixels.bytesPerLine())
+    colours = len(np.unique(shown[:, : 768 * 3].reshape(-1, 3), axis=0))
+    if mode is Mode.CROWD:
+        assert colours < 400  # a drawing, no picture
+    else:
+        assert colours > 1000
+        persons = int(dialog.message.text().split(" and ")[1].split(" ")[0])
+        assert persons >= 2, dialog.message.text()
+
+
+def test_a_tile_whose_analysis_keeps_failing_goes_dark_and_says_why(qtbot: QtBot) -> None:
+    tile = CameraTile(1, "Entrance")
+    qtbot.addWidget(tile)
+    image = np.full((480, 640, 3), 90, np.uint8)
+    tile.show_frame(MaskedFrame(1, image, 0, 0.0, 0, 0), 10.0)
+    assert tile.has_picture
+    tile.show_analysis_failing()
+    assert not tile.has_picture and tile.analysis_failing
+    assert tile.status_text() == "Analysis failed"
+    tile.show_frame(MaskedFrame(1, image, 1, 0.1, 0, 0), 10.0)  # analysis works again
+    assert tile.has_picture and not tile.analysis_failing

@@ -175,3 +175,48 @@ def test_the_hook_does_catch_a_written_picture(watch: WriteWatch, tmp_path: Path
         handle.write(encoded.tobytes())
     assert str(target) in watch.opened
     assert _new_image_files([tmp_path], started) == [target]
+
+
+def test_anonymise_writes_only_its_masked_copy(
+    watch: WriteWatch, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Use case 5 is the one exception to G-03: OUT, and nothing else, holds pictures, and every
+    frame of it is masked wherever the reference (two detectors agreeing, bench/masking.py)
+    finds a person or a face in the source."""
+    from bench.masking import ReferenceDetectors, obscured  # noqa: PLC0415
+    from tests.test_anonymise import read_all, write_clip  # noqa: PLC0415
+
+    data_dir = tmp_path / "data"
+    notice = tmp_path / "notice.toml"
+    notice.write_text(COMPLETE, encoding="utf-8")
+    assert main(["notice", "set", str(notice), "--data-dir", str(data_dir)]) == 0
+    source = write_clip(tmp_path / "source.avi", frames=8, start=100)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "copy.avi"
+    started = time.time() - 1
+    watch.opened.clear()
+    assert main(["anonymise", str(source), str(out), "--data-dir", str(data_dir)]) == 0
+    written = sorted(set(watch.opened))
+    assert written, "the audit hook saw no write at all: it is not watching"
+    # The video itself is written by OpenCV's FFmpeg, below Python: the folders are checked.
+    assert [p for p in written if not _allowed(p, data_dir)] == []
+    assert sorted(out_dir.iterdir()) == [out]
+    own = tmp_path_factory.getbasetemp()
+    others = tuple(p for p in own.parent.glob("pytest-*") if p != own)
+    roots = [data_dir, Path(tempfile.gettempdir()), ROOT]
+    assert _new_image_files(roots, started, (*others, source.parent)) == []
+    # The test's own source clip aside, OUT (an AVI: RIFF) is the one new picture file.
+    assert [p for p in _new_image_files([tmp_path], started) if p != source] == [out]
+    assert _blobs_that_are_images(data_dir / "raiten.db") == []
+
+    detectors = ReferenceDetectors()
+    persons = 0
+    for shown, original in zip(read_all(out), read_all(source), strict=True):
+        reference = detectors.reference(original)
+        for box in reference.persons:
+            assert obscured(shown, original, box), box
+        for box in reference.faces:
+            assert obscured(shown, original, box), box
+        persons += len(reference.persons)
+    assert persons >= 8  # the check had people to look at

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
 
+from bench.masking import obscured
 from desktopapp.core.modes import Mode
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
-from desktopapp.core.privacy import UnmaskDeniedError, authorise_unmasked_view
 from desktopapp.core.sources import (
     DEMO_FPS,
     DEMO_RUN_FRAMES,
+    DEMO_SIZE,
     Frame,
     demo_face_box,
     demo_frame,
@@ -147,29 +149,125 @@ def test_config_is_validated(changes: dict[str, float], message: str) -> None:
         PipelineConfig(**changes)  # type: ignore[arg-type]
 
 
-def test_unmasking_needs_an_admin_and_is_audited(engine: VisionEngine) -> None:
-    audit: list[tuple[str, dict[str, object]]] = []
-    with pytest.raises(UnmaskDeniedError):
-        authorise_unmasked_view(1, "mika", "manager", lambda e, d: audit.append((e, d)))
-    assert audit == []
+@pytest.fixture(scope="module")
+def masking_engine(engine: VisionEngine, registry: ModelRegistry) -> VisionEngine:
+    """Repeat mode's models (engine_for_mode): faces, features, attributes and persons."""
+    persons = VisionEngine.load(registry, [Role.PERSON_DETECTION]).persons
+    return VisionEngine(engine.detector, engine.embedder, engine.attributes, persons)
 
-    def failing_audit(event: str, details: dict[str, object]) -> None:
-        raise OSError("disk full")
 
-    with pytest.raises(OSError):
-        authorise_unmasked_view(1, "root", "admin", failing_audit)
+def _visible(box: tuple[float, float, float, float]) -> float:
+    """The share of the demo face's width inside the picture."""
+    x, _y, w, _h = box
+    return (min(DEMO_SIZE[0], x + w) - max(0.0, x)) / w
 
-    grant = authorise_unmasked_view(1, "root", "admin", lambda e, d: audit.append((e, d)))
-    assert audit == [("unmask", {"camera_id": 1, "user": "root"})]
-    analyser = FrameAnalyser(1, engine, PipelineConfig())
-    with pytest.raises(ValueError, match="another camera"):
-        FrameAnalyser(2, engine, PipelineConfig()).set_unmasked(grant)
-    index = next(i for i in range(0, DEMO_RUN_FRAMES, 10) if demo_person_visible(i))
-    analyser.set_unmasked(grant)
-    shown, _ = analyser.process(demo(index))
-    assert not shown.masked
-    assert np.array_equal(shown.image, demo_frame(index))
-    analyser.set_unmasked(None)
-    shown, _ = analyser.process(demo(index))
-    assert shown.faces == 1
-    assert shown.masked and not np.array_equal(shown.image, demo_frame(index))
+
+def test_a_face_cut_by_the_border_is_masked(masking_engine: VisionEngine) -> None:
+    """The demo visitor walks in and out at the picture's edges: every frame in which at least
+    a third of her face shows is masked there, at the live view's rate. (Walking in, a smaller
+    sliver is found by neither detector; walking out, the held track covers it.)"""
+    analyser = FrameAnalyser(1, masking_engine, PipelineConfig())
+    checked = 0
+    # Around each walk in and out only (1 s either side), at 7.5 analysed frames a second.
+    border = [i for i in range(DEMO_RUN_FRAMES) if (b := demo_face_box(i)) and _visible(b) < 1]
+    near = {i for i in range(0, DEMO_RUN_FRAMES, 2) if any(abs(i - j) <= DEMO_FPS for j in border)}
+    for index in sorted(near):
+        frame = demo(index)
+        source = frame.image.copy()
+        masked, _ = analyser.process(frame)
+        box = demo_face_box(index)
+        if box is None or not 1 / 3 <= _visible(box) < 1.0:
+            continue
+        assert obscured(masked.image, source, box), f"frame {index}: {box}"
+        checked += 1
+    assert checked >= 15
+
+
+class _Missing:
+    """The real person and face detectors, blind on chosen frames: a detector's miss."""
+
+    def __init__(self, inner: object, blind: set[int]):
+        self.inner, self.blind, self.index = inner, blind, 0
+        self.info = inner.info  # type: ignore[attr-defined]
+
+    def detect(self, image: Image) -> list[object]:
+        found = [] if self.index in self.blind else self.inner.detect(image)  # type: ignore[attr-defined]
+        return found  # type: ignore[no-any-return]
+
+
+def test_a_lost_track_stays_masked_for_the_hold_time(masking_engine: VisionEngine) -> None:
+    """Both detectors miss the demo visitor from frame 60 of the run on (0.4 s after she is in
+    full view): her last boxes, moved on, stay masked for mask_hold_seconds, then no longer."""
+    config = PipelineConfig(motion_masks=False)  # she walks: motion alone would mask her
+    start = next(i for i in range(0, DEMO_RUN_FRAMES) if demo_person_visible(i)) + 30
+    indices = list(range(start - 30, start + 40, 2))
+    blind = {n for n, i in enumerate(indices) if i >= start}
+    faces = _Missing(masking_engine.detector, blind)
+    persons = _Missing(masking_engine.persons, blind)
+    analyser = FrameAnalyser(1, VisionEngine(faces, persons=persons), config)  # type: ignore[arg-type]
+    held, released = [], []
+    for n, index in enumerate(indices):
+        faces.index = persons.index = n
+        frame = demo(index)
+        source = frame.image.copy()
+        masked, _ = analyser.process(frame)
+        box = demo_face_box(index)
+        assert box is not None and demo_person_visible(index)
+        lost_for = (index - start + 2) / DEMO_FPS  # seconds since the last detection
+        if n not in blind:
+            assert masked.held == 0
+        elif lost_for < config.mask_hold_seconds - 1e-6:
+            assert masked.faces == masked.persons == 0
+            assert masked.held >= 1
+            assert obscured(masked.image, source, box), f"{lost_for:.2f} s"
+            held.append(lost_for)
+        else:
+            assert masked.held == 0
+            released.append(lost_for)
+            # Nothing is masked any more: the picture is the source (the test's own blindness).
+            assert np.array_equal(masked.image, source)
+    assert held and max(held) >= config.mask_hold_seconds - 0.15
+    assert released
+
+
+def test_the_hold_is_validated() -> None:
+    with pytest.raises(ValueError, match="mask hold"):
+        PipelineConfig(mask_hold_seconds=5.0)
+
+
+class _Broken:
+    info = None
+
+    def detect(self, image: Image) -> list[Face]:
+        raise RuntimeError("the model crashed")
+
+
+def test_a_camera_whose_analysis_fails_shows_nothing_and_says_so() -> None:
+    """No frame is emitted unanalysed: the tile keeps nothing and is told why."""
+    from desktopapp.core.pipeline import CameraWorker  # noqa: PLC0415
+    from desktopapp.core.sources import CameraSource, SourceKind, SourceSpec  # noqa: PLC0415
+
+    frames: list[object] = []
+    failing: list[str] = []
+    told = threading.Event()
+
+    def on_failing(detail: str) -> None:
+        failing.append(detail)
+        told.set()
+
+    worker = CameraWorker(
+        1,
+        CameraSource(SourceSpec(SourceKind.DEMO, "demo"), realtime=True),
+        VisionEngine(_Broken()),  # type: ignore[arg-type]
+        PipelineConfig(),
+        on_frame=frames.append,
+        on_closed=frames.append,
+        on_failing=on_failing,
+    )
+    worker.start()
+    try:
+        assert told.wait(30), "the failing analysis was never reported"
+    finally:
+        worker.stop()
+    assert frames == []
+    assert failing == ["RuntimeError: the model crashed"]

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from desktopapp.core.images import read_image
-from desktopapp.core.privacy import SOLID_GREY, MaskStyle, mask_frame
+from desktopapp.core.privacy import (
+    BORDER_SNAP,
+    SILHOUETTE_FIGURE,
+    SILHOUETTE_GROUND,
+    SOLID_GREY,
+    MaskStyle,
+    mask_frame,
+)
 from desktopapp.core.tracking import Box
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelRegistry
@@ -30,12 +37,20 @@ def noise(height: int = 480, width: int = 640) -> Image:
 
 
 def outside(shape: tuple[int, ...], box: Box, margin: float) -> np.ndarray:
-    """True for pixels more than one pixel away from ``box`` grown by ``margin``."""
+    """True for pixels more than one pixel away from ``box`` grown by ``margin``, a side near
+    the border (BORDER_SNAP) reaching the border."""
     x, y, w, h = box
-    rows = np.arange(shape[0])[:, None]
-    cols = np.arange(shape[1])[None, :]
-    far_x = (cols < x - margin * w - 1) | (cols > x + w + margin * w + 1)
-    far_y = (rows < y - margin * h - 1) | (rows > y + h + margin * h + 1)
+    height, width = shape[:2]
+    rows = np.arange(height)[:, None]
+    cols = np.arange(width)[None, :]
+    snap_x = margin * w + BORDER_SNAP * min(w, h)
+    snap_y = margin * h + BORDER_SNAP * min(w, h)
+    left = -1 if x < snap_x else x - margin * w
+    right = width if x + w > width - snap_x else x + w + margin * w
+    top = -1 if y < snap_y else y - margin * h
+    bottom = height if y + h > height - snap_y else y + h + margin * h
+    far_x = (cols < left - 1) | (cols > right + 1)
+    far_y = (rows < top - 1) | (rows > bottom + 1)
     return np.asarray(far_x | far_y)
 
 
@@ -160,6 +175,7 @@ def test_grey_images_work() -> None:
         ({"boxes": [], "polygons": [[(0.0, 0.0), (1.0, 1.0)]]}, "three"),
         ({"boxes": [], "polygons": [[(0.0, 0.0), (1.0, np.nan), (0.0, 1.0)]]}, "finite"),
         ({"boxes": [], "margin": -0.1}, "margin"),
+        ({"boxes": [], "person_margin": -0.1}, "margin"),
         ({"boxes": [], "style": "smudge"}, "smudge"),
     ],
 )
@@ -171,3 +187,38 @@ def test_bad_arguments_are_refused(kwargs: dict[str, object], message: str) -> N
 def test_float_images_are_refused() -> None:
     with pytest.raises(ValueError, match="uint8"):
         mask_frame(np.zeros((10, 10, 3), dtype=np.float32), [])
+
+
+def test_a_box_near_the_border_is_extended_to_it() -> None:
+    """A face cut by the border: the detector's box stops short of the edge, the mask does not."""
+    image = noise()
+    near_left = (10.0, 200.0, 60.0, 60.0)  # 10 px from the left edge
+    masked = mask_frame(image, [near_left], style=MaskStyle.SOLID)
+    assert (masked[185:275, 0:85] == SOLID_GREY).all()
+    well_inside = (300.0, 200.0, 60.0, 60.0)
+    masked = mask_frame(image, [well_inside], style=MaskStyle.SOLID)
+    assert not (masked[185:275, 0:270] == SOLID_GREY).all(axis=-1).any()
+
+
+def test_persons_get_their_own_margin_and_faces_are_masked_on_top() -> None:
+    image = noise()
+    person = (200.0, 100.0, 100.0, 300.0)
+    masked = mask_frame(image, [], persons=[person], style=MaskStyle.SOLID)
+    assert (masked[70:430, 190:310] == SOLID_GREY).all()
+    assert np.array_equal(masked[:, 320:], image[:, 320:])
+    assert np.array_equal(masked[:60], image[:60])
+
+
+@pytest.mark.parametrize("whole_person", [True, False])
+def test_silhouette_is_a_flat_pictogram(whole_person: bool) -> None:
+    image = noise()
+    box = (200.0, 60.0, 120.0, 360.0) if whole_person else (250.0, 150.0, 100.0, 120.0)
+    boxes, persons = ([], [box]) if whole_person else ([box], [])
+    masked = mask_frame(image, boxes, style=MaskStyle.SILHOUETTE, persons=persons)
+    x, y, w, h = (round(v) for v in box)
+    inside = masked[y : y + h, x : x + w].reshape(-1, 3)
+    colours = {tuple(int(c) for c in pixel) for pixel in np.unique(inside, axis=0)}
+    # Two flat colours (and the anti-aliasing-free edge between them): no picture at all.
+    assert colours == {SILHOUETTE_GROUND, SILHOUETTE_FIGURE}
+    figure = np.all(masked[y : y + h, x : x + w] == SILHOUETTE_FIGURE, axis=-1)
+    assert 0.15 < figure.mean() < 0.8

@@ -318,3 +318,25 @@ def test_best_shots_rarely_want_a_frame(qualities: list[float]) -> None:
 def test_best_shots_settings_are_validated(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         BestShots(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_lost_track_is_predicted_onwards_for_the_hold_time_only() -> None:
+    """The pipeline keeps masking where a missed person should be: the track's last box moved
+    on by its velocity, for ``within`` seconds after the last detection, never longer."""
+    tracker = Tracker(TrackerConfig(max_missing_seconds=2.0))
+    for step in range(5):
+        tracker.update([(100.0 + 10 * step, 50.0, 40.0, 80.0)], step * 0.1)
+    assert tracker.lost(0.4, within=1.0) == []  # seen just now: not lost
+    for step in range(5, 15):
+        timestamp = step * 0.1
+        tracker.update([], timestamp)
+        lost = tracker.lost(timestamp, within=1.0)
+        if timestamp - 0.4 < 1.0 - 1e-9:
+            (track,) = lost
+            x, y, w, h = track.predicted_box(timestamp)
+            # 10 px per 0.1 s to the right, as before it was lost.
+            assert x == pytest.approx(140.0 + 100 * (timestamp - 0.4))
+            assert (y, w, h) == (50.0, 40.0, 80.0)
+        else:
+            assert lost == []
+    assert len(tracker.active) == 1  # still open: holding the mask ends before the track does

@@ -106,7 +106,6 @@ def test_role_matrix_is_exactly_as_specified() -> None:
         "purge",
         "public_requests",
         "users",
-        "unmasked_view",
         "audit",
         "stop_analysis",
         "staff",

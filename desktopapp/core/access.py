@@ -34,7 +34,6 @@ class Permission(enum.StrEnum):
     PURGE = "purge"
     PUBLIC_REQUESTS = "public_requests"
     USERS = "users"
-    UNMASKED_VIEW = "unmasked_view"
     AUDIT = "audit"
     STOP_ANALYSIS = "stop_analysis"
     STAFF = "staff"
@@ -77,7 +76,6 @@ _WHAT = {
     Permission.PURGE: "delete personal data",
     Permission.PUBLIC_REQUESTS: "handle requests from the public",
     Permission.USERS: "manage user accounts",
-    Permission.UNMASKED_VIEW: "view unmasked pictures",
     Permission.AUDIT: "read the audit log",
     Permission.STOP_ANALYSIS: "stop the analysis",
     Permission.STAFF: "enrol or remove staff",

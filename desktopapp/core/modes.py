@@ -1,5 +1,11 @@
 """The six use cases of the guidebook, as presets: which models each loads, what it shows and
-what it may keep (G-13)."""
+what it may keep (G-13).
+
+Every mode that shows a picture loads the person detector, because masking needs it (G-12):
+a person whose face is small, turned away or cut by the border is found only as a person. In
+the face modes (attributes, repeat) persons are detected for masking alone: no person track,
+count or path is kept (``person_analysis`` is False).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +43,9 @@ class ModePreset:
     keeps_features: bool  # feature data survives the visit (only repeat analysis)
     face_visits: bool = False  # a face track becomes a visit (with age band and gender)
     person_visits: bool = False  # a person track becomes an anonymous visit with its path
-    mask_persons: bool = False  # whole persons are masked, not only faces
+    # Person tracks are analysed (counting lines, zones, hourly counts); otherwise persons are
+    # detected only to be masked.
+    person_analysis: bool = True
     icons_only: bool = False  # the live view shows icons on a plain drawing, no picture
     # The kinds of personal data the mode keeps (KEPT_DATA): what the notice must have told
     # the public. Counts and icons are not personal and are left out.
@@ -52,10 +60,11 @@ class ModePreset:
 PRESETS: dict[Mode, ModePreset] = {
     Mode.ATTRIBUTES: ModePreset(
         Mode.ATTRIBUTES,
-        (Role.FACE_DETECTION, Role.FACE_ATTRIBUTES),
+        (Role.FACE_DETECTION, Role.FACE_ATTRIBUTES, Role.PERSON_DETECTION),
         keeps_features=False,
         face_visits=True,
         keeps=frozenset({"visits", "attributes"}),
+        person_analysis=False,
     ),
     # Any feature would be kept only while the person is in the store; movement needs none,
     # so none is computed at all.
@@ -68,20 +77,16 @@ PRESETS: dict[Mode, ModePreset] = {
     ),
     Mode.REPEAT: ModePreset(
         Mode.REPEAT,
-        (Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES),
+        (Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES, Role.PERSON_DETECTION),
         keeps_features=True,
         face_visits=True,
         keeps=frozenset(KEPT_DATA),
+        person_analysis=False,
     ),
-    # By shape only: no face model is loaded, so whole persons are masked.
-    Mode.PASSERBY: ModePreset(
-        Mode.PASSERBY, (Role.PERSON_DETECTION,), keeps_features=False, mask_persons=True
-    ),
+    # By shape only: no face model is loaded; whole persons are masked as in every mode.
+    Mode.PASSERBY: ModePreset(Mode.PASSERBY, (Role.PERSON_DETECTION,), keeps_features=False),
     Mode.INCIDENTAL: ModePreset(
-        Mode.INCIDENTAL,
-        (Role.FACE_DETECTION, Role.PERSON_DETECTION),
-        keeps_features=False,
-        mask_persons=True,
+        Mode.INCIDENTAL, (Role.FACE_DETECTION, Role.PERSON_DETECTION), keeps_features=False
     ),
     Mode.CROWD: ModePreset(
         Mode.CROWD, (Role.PERSON_DETECTION,), keeps_features=False, icons_only=True

@@ -2,18 +2,22 @@
 life").
 
 The masked frame is produced right after detection and is the only picture that leaves this
-module (in crowd mode not even that: a drawing of icons). Features are computed only for a
+module (in crowd mode not even that: a drawing of icons). Every mode that shows a picture
+detects persons, and masks each whole person, each face and whatever moves (core.motion); a
+track the detectors lose keeps its mask for ``mask_hold_seconds`` (see ``_held``), so a person
+missed for a few frames is not shown. Features are computed only for a
 track's best shots (BestShots gates the embedder), and the source frame is zero-filled once
 analysed: after ``process`` returns, feature vectors, attributes and coarse positions are all
 that is left of it.
 
-Modes with person detection (modes.PRESETS) track persons as well as faces: each person's foot
+Modes with person analysis (modes.PRESETS) use the person tracks as well: each person's foot
 point goes through the camera's counting lines (with hysteresis, core.counting) and zones, and
 a closed person track carries its path and line crossings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import threading
@@ -39,7 +43,8 @@ from desktopapp.core.counting import (
 from desktopapp.core.crowd import draw_icons
 from desktopapp.core.floor import FloorCalibration, Position, Space
 from desktopapp.core.modes import PRESETS, Mode
-from desktopapp.core.privacy import MaskStyle, Polygon, UnmaskGrant, mask_frame
+from desktopapp.core.motion import MotionMasks
+from desktopapp.core.privacy import MaskStyle, Polygon, mask_frame
 from desktopapp.core.sources import (
     CameraSource,
     Frame,
@@ -49,7 +54,7 @@ from desktopapp.core.sources import (
     iter_frames,
     redact_url,
 )
-from desktopapp.core.tracking import BestShots, Track, Tracker, TrackerConfig
+from desktopapp.core.tracking import BestShots, Box, Track, Tracker, TrackerConfig, TrackUpdate
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.quality import face_quality
@@ -59,6 +64,7 @@ from desktopapp.core.vision.types import (
     FaceEmbedder,
     Gender,
     Image,
+    Person,
     Vector,
     age_band,
 )
@@ -70,6 +76,9 @@ log = logging.getLogger(__name__)
 MAX_ATTRIBUTE_SAMPLES = 5
 # A track's last features are awaited when it closes; a child this late has a problem.
 FEATURE_TIMEOUT_S = 30.0
+# Analysis failing for this long takes the camera's last picture off the screen: a frozen
+# picture would pass for a live one.
+FAILING_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +102,27 @@ class PipelineConfig:
     lines: tuple[CountingLine, ...] = ()
     calibration: FloorCalibration | None = None
     congestion: CongestionThresholds = field(default_factory=CongestionThresholds)
+    # How long a face or person the detectors lost stays masked where its track predicts it:
+    # on crowd.mp4 at 10 frames a second, 1 s covers 90 % of the spells in which a tracked
+    # person or face went undetected, 1.5 s 99 % (docs/decisions.md).
+    mask_hold_seconds: float = 1.5
+    # What moves is masked too (core.motion): a backstop for persons the detector misses.
+    motion_masks: bool = True
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
             raise ValueError("analysis rate must be between 0.1 and 60 frames per second")
         if not 1 <= self.best_shots <= 10:
             raise ValueError("best shots per person must be between 1 and 10")
+        longest = min(self.tracker.max_missing_seconds, self.person_tracker.max_missing_seconds)
+        if not 0 <= self.mask_hold_seconds <= longest:
+            # A track that has closed has no box left to mask.
+            raise ValueError(f"the mask hold must be between 0 and {longest} seconds")
 
 
 @dataclass(frozen=True, slots=True)
 class MaskedFrame:
-    """What the UI may show: the masked picture and counters. ``masked`` is False only while an
-    administrator's audited UnmaskGrant is in force for this camera."""
+    """What the UI may show: the masked picture (or crowd mode's icons) and counters."""
 
     camera_id: int
     image: Image
@@ -112,8 +130,9 @@ class MaskedFrame:
     timestamp: float
     faces: int
     active_tracks: int
-    masked: bool = True
     persons: int = 0
+    # Boxes masked though no detector found them in this frame (lost tracks held, _held).
+    held: int = 0
     # People standing in each zone now, and its congestion level (crowd mode shows them).
     zone_counts: tuple[tuple[str, int, CongestionLevel], ...] = ()
     # Crossings per line since the camera started: (line, in, out).
@@ -204,6 +223,7 @@ class FrameAnalyser:
         self.preset = PRESETS[config.mode]
         self.keeps_features = self.preset.keeps_features and engine.embedder is not None
         self.tracker = Tracker(config.tracker)
+        self.motion = MotionMasks() if config.motion_masks else None
         self.person_tracker = Tracker(config.person_tracker)
         self.counters = [LineCounter(line) for line in config.lines]
         self._crossings: dict[int, list[Crossing]] = {}
@@ -212,29 +232,35 @@ class FrameAnalyser:
         self.faces = 0
         self.persons = 0
         self.tracks_closed = 0
-        self._unmask: UnmaskGrant | None = None
         self._closing: list[tuple[Track, _TrackState | None]] = []
         self._closed_persons: list[TrackClosed] = []
 
-    def set_unmasked(self, grant: UnmaskGrant | None) -> None:
-        """Show this camera unmasked under ``grant`` (see privacy.authorise_unmasked_view), or
-        mask again with None."""
-        if grant is not None and grant.camera_id != self.camera_id:
-            raise ValueError("the grant is for another camera")
-        self._unmask = grant
-
     def process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
+        """The masked frame and the tracks that ended. The source picture is zero-filled
+        before this returns or raises: no copy of the unmasked frame lingers."""
+        try:
+            return self._process(frame)
+        finally:
+            frame.image.fill(0)
+
+    def _process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
         height, width = image.shape[:2]
         faces = self.engine.detector.detect(image) if self.engine.detector else []
-        persons = self.engine.persons.detect(image) if self.engine.persons else []
+        persons, to_mask = self._detect_persons(image)
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
         person_boxes = [(p.x, p.y, p.w, p.h) for p in persons]
+        self.tracker.set_frame_size((width, height))
+        update = self.tracker.update(boxes, frame.timestamp)
+        self.person_tracker.set_frame_size((width, height))
+        person_update = self.person_tracker.update(person_boxes, frame.timestamp)
+        held_faces = self._held(self.tracker, frame.timestamp)
+        held_persons = self._held(self.person_tracker, frame.timestamp)
+        analysed = self.engine.persons is not None and self.preset.person_analysis
         positions = [
             Position.of_box(b, (width, height), self.config.calibration) for b in person_boxes
         ]
-        levels = self._zones(positions)
-        unmasked = self._unmask is not None
+        levels = self._zones(positions) if analysed else ()
         if self.preset.icons_only:
             space = Space.FLOOR if self.config.calibration is not None else Space.IMAGE
             shown = draw_icons(
@@ -244,13 +270,15 @@ class FrameAnalyser:
                 {name: level for name, _count, level in levels},
                 space,
             )
-        elif unmasked:
-            shown = image.copy()
         else:
-            hidden = boxes + (person_boxes if self.preset.mask_persons else [])
-            shown = mask_frame(image, hidden, self.config.polygons, self.config.mask_style)
-        self.tracker.set_frame_size((width, height))
-        update = self.tracker.update(boxes, frame.timestamp)
+            moving = self.motion.boxes(image) if self.motion is not None else []
+            shown = mask_frame(
+                image,
+                boxes + held_faces,
+                self.config.polygons,
+                self.config.mask_style,
+                persons=moving + [(p.x, p.y, p.w, p.h) for p in to_mask] + held_persons,
+            )
         if self.engine.detector is not None:
             self._faces(image, faces, update.assignments, frame.timestamp)
         for track in update.closed:
@@ -258,8 +286,8 @@ class FrameAnalyser:
         active = {t.track_id for t in self.tracker.active}
         for track_id in [t for t in self._states if t not in active]:
             del self._states[track_id]
-        if self.engine.persons is not None:
-            self._persons(person_boxes, positions, frame.timestamp, (width, height))
+        if analysed:
+            self._persons(person_update, positions, frame.timestamp)
         closed = self._ready_closed() + self._closed_persons
         self._closed_persons = []
         self.frames += 1
@@ -272,17 +300,40 @@ class FrameAnalyser:
             timestamp=frame.timestamp,
             faces=len(faces),
             active_tracks=len(self.tracker.active) + len(self.person_tracker.active),
-            masked=not unmasked or self.preset.icons_only,
             persons=len(persons),
+            held=len(held_faces) + len(held_persons),
             zone_counts=levels,
             line_counts=tuple((c.line.name, c.in_count, c.out_count) for c in self.counters),
         )
-        # The picture is done with: wipe it so no copy of the unmasked frame lingers.
-        image.fill(0)
         return masked, closed
 
+    def _detect_persons(self, image: Image) -> tuple[list[Person], list[Person]]:
+        """(persons for tracking and counting, persons to mask): a detector that can look
+        harder for masking (SsdLitePersonDetector.detect_for_masking) does so."""
+        detector = self.engine.persons
+        if detector is None:
+            return [], []
+        for_masking = getattr(detector, "detect_for_masking", None)
+        if for_masking is not None:
+            found: tuple[list[Person], list[Person]] = for_masking(image)
+            return found
+        persons = detector.detect(image)
+        return persons, persons
+
+    def _held(self, tracker: Tracker, timestamp: float) -> list[Box]:
+        """Boxes still masked for the tracks the detector lost less than mask_hold_seconds ago:
+        the union of the last box and where its velocity carries it, as the person may have
+        stopped or walked on."""
+        held: list[Box] = []
+        for track in tracker.lost(timestamp, self.config.mask_hold_seconds):
+            x, y, w, h = track.box
+            px, py, _, _ = track.predicted_box(timestamp)
+            left, top = min(x, px), min(y, py)
+            held.append((left, top, max(x, px) + w - left, max(y, py) + h - top))
+        return held
+
     def _zones(self, positions: list[Position]) -> tuple[tuple[str, int, CongestionLevel], ...]:
-        if not self.config.zones or self.engine.persons is None:
+        if not self.config.zones:
             return ()
         counts = count_in_zones(self.config.zones, positions)
         levels = congestion_levels(counts, self.config.congestion)
@@ -330,15 +381,7 @@ class FrameAnalyser:
         log.error("the feature processes took no face for %.0f s", FEATURE_TIMEOUT_S)
         return False
 
-    def _persons(
-        self,
-        boxes: list[tuple[float, float, float, float]],
-        positions: list[Position],
-        timestamp: float,
-        frame_size: tuple[int, int],
-    ) -> None:
-        self.person_tracker.set_frame_size(frame_size)
-        update = self.person_tracker.update(boxes, timestamp)
+    def _persons(self, update: TrackUpdate, positions: list[Position], timestamp: float) -> None:
         for index, track_id in update.assignments.items():
             for counter in self.counters:
                 crossing = counter.update(track_id, timestamp, positions[index])
@@ -358,7 +401,9 @@ class FrameAnalyser:
         for track in self.tracker.close_all(timestamp):
             self._closing.append((track, self._states.pop(track.track_id, None)))
         self._states.clear()
-        persons = [self._close_person(t) for t in self.person_tracker.close_all(timestamp)]
+        ended = self.person_tracker.close_all(timestamp)
+        # In the face modes persons are detected only to be masked: their tracks end unseen.
+        persons = [self._close_person(t) for t in ended] if self.preset.person_analysis else []
         return self._ready_closed(wait=True) + persons
 
     def _ready_closed(self, *, wait: bool = False) -> list[TrackClosed]:
@@ -416,7 +461,9 @@ class CameraWorker:
     """One camera's analysis thread: newest frame in, masked frame and events out.
 
     Callbacks run on this worker thread; the UI wraps them in queued Qt signals. A failing frame
-    is logged and skipped: one bad frame never stops a camera.
+    is logged and skipped: one bad frame never stops a camera, and its picture is never shown.
+    When analysis keeps failing for FAILING_SECONDS, ``on_failing`` is told why (the UI then
+    takes the last picture away and says so); the next analysed frame ends that.
     """
 
     def __init__(
@@ -428,8 +475,10 @@ class CameraWorker:
         *,
         on_frame: Callable[[MaskedFrame], None],
         on_closed: Callable[[TrackClosed], None],
+        on_failing: Callable[[str], None] | None = None,
     ):
         self.analyser = FrameAnalyser(camera_id, engine, config)
+        self._on_failing = on_failing
         self.source = source
         self.config = config
         self._on_frame = on_frame
@@ -458,6 +507,8 @@ class CameraWorker:
         interval = 1.0 / self.config.analysis_fps
         last_timestamp = 0.0
         started = time.monotonic()
+        failing_since: float | None = None
+        told = False
         while not self._stop.is_set():
             frame = self.source.latest(timeout=0.5)
             if frame is None:
@@ -465,9 +516,15 @@ class CameraWorker:
             began = time.monotonic()
             try:
                 masked, closed = self.analyser.process(frame)
-            except Exception:
+            except Exception as exc:
                 log.exception("camera %s: frame %d failed", self.analyser.camera_id, frame.index)
+                failing_since = began if failing_since is None else failing_since
+                if not told and began - failing_since >= FAILING_SECONDS and self._on_failing:
+                    self._on_failing(f"{type(exc).__name__}: {exc}")
+                    told = True
+                self._stop.wait(interval)
                 continue
+            failing_since, told = None, False
             last_timestamp = frame.timestamp
             self._on_frame(masked)
             for event in closed:
@@ -499,5 +556,7 @@ def preview_frame(
     if frame is None:
         raise SourceError(f"no picture in {spec.location}")
     preview = VisionEngine(detector=engine.detector, persons=engine.persons)
-    masked, _ = FrameAnalyser(-1, preview, config).process(frame)
+    # One frame shows no motion: the motion model would call all of it new and mask it whole.
+    still = dataclasses.replace(config, motion_masks=False)
+    masked, _ = FrameAnalyser(-1, preview, still).process(frame)
     return masked

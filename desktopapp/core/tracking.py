@@ -163,6 +163,14 @@ class Tracker:
             assignments[index] = track.track_id
         return TrackUpdate(assignments, closed, len(ended) - len(closed))
 
+    def lost(self, timestamp: float, within: float) -> list[Track]:
+        """Live tracks the detector missed at ``timestamp`` (after ``update``) but saw less than
+        ``within`` seconds before: the person is most likely still there, near the track's
+        ``predicted_box``."""
+        return [
+            t for t in self._tracks if t.last_seen < timestamp and timestamp - t.last_seen < within
+        ]
+
     def close_all(self, timestamp: float) -> list[Track]:
         """End of stream: close every live track (tracks with too few hits are dropped)."""
         self._advance(timestamp)

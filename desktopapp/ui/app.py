@@ -303,8 +303,6 @@ class _DemoWatch(QObject):
 
     @Slot(object)
     def _frame(self, frame: MaskedFrame) -> None:
-        if not frame.masked:
-            return
         now = time.monotonic()
         self.frames += 1
         if self.first_frame is None:

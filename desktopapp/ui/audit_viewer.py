@@ -70,7 +70,6 @@ class AuditTexts(QObject):
             "analysis.stop": self.tr("Analysis stopped"),
             "staff.add": self.tr("Staff enrolled"),
             "staff.remove": self.tr("Staff removed"),
-            "unmask": self.tr("Unmasked view"),
             "request.search": self.tr("Request: search"),
             "request.erase": self.tr("Request: erasure"),
             "request.opt_out": self.tr("Request: opt-out"),

@@ -52,9 +52,14 @@ class CameraDialog(QDialog):
         camera: Camera | None,
         parent: QWidget | None,
         floor_plan: str | None = None,
+        *,
+        mode: Mode = Mode.REPEAT,
     ):
+        """``mode`` is the one the camera will run in (the notice's): the preview masks as the
+        live view will."""
         super().__init__(parent)
         self._vision = vision
+        self._mode = mode
         self._floor_plan = floor_plan
         # A floor plan first loaded in the calibration, for the dashboard to show too.
         self.chosen_floor_plan: str | None = None
@@ -91,6 +96,7 @@ class CameraDialog(QDialog):
             (MaskStyle.PIXELATE, self.tr("Pixelate")),
             (MaskStyle.BLUR, self.tr("Blur")),
             (MaskStyle.SOLID, self.tr("Solid")),
+            (MaskStyle.SILHOUETTE, self.tr("Silhouette")),
         ):
             self.mask_combo.addItem(label, style.value)
         self.fps_spin = QDoubleSpinBox()
@@ -318,14 +324,14 @@ class CameraDialog(QDialog):
         self.message.setStyleSheet("")
         self.message.setText(self.tr("Connecting…"))
         config = PipelineConfig(
-            mode=Mode.ATTRIBUTES,
+            mode=self._mode,
             mask_style=MaskStyle(self.mask_combo.currentData()),
             polygons=self.preview.polygons(),
         )
-        vision = self._vision
+        vision, mode = self._vision, self._mode
 
         def probe() -> MaskedFrame:
-            return preview_frame(spec, engine_for_mode(vision, Mode.ATTRIBUTES), config)
+            return preview_frame(spec, engine_for_mode(vision, mode), config)
 
         run_in_background(probe, self._preview_ready, self._preview_failed, self)
 
@@ -336,10 +342,11 @@ class CameraDialog(QDialog):
         height, width = frame.image.shape[:2]
         self.message.setStyleSheet("color: #1b5e20;")
         self.message.setText(
-            self.tr("Connected: %1×%2, %3 face(s) masked.")
+            self.tr("Connected: %1×%2, %3 face(s) and %4 person(s) masked.")
             .replace("%1", str(width))
             .replace("%2", str(height))
             .replace("%3", str(frame.faces))
+            .replace("%4", str(frame.persons))
         )
 
     def _zone_kind_changed(self) -> None:

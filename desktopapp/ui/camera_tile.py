@@ -40,6 +40,7 @@ class CameraTile(QFrame):
         self._blocked = ""
         self._painted = 0
         self._label = ""
+        self._failing = False
 
     @property
     def painted_frames(self) -> int:
@@ -55,6 +56,7 @@ class CameraTile(QFrame):
         self.update()
 
     def show_frame(self, frame: MaskedFrame, fps: float) -> None:
+        self._failing = False
         self._image = to_qimage(frame.image)
         self._faces = frame.faces
         self._frame = frame
@@ -104,9 +106,22 @@ class CameraTile(QFrame):
         self._image = None
         self.update()
 
+    @property
+    def analysis_failing(self) -> bool:
+        return self._failing
+
+    def show_analysis_failing(self) -> None:
+        """Frames keep failing analysis: a frozen last picture would pass for a live one, and
+        an unanalysed one may never be shown, so the tile goes dark and says why."""
+        self._failing = True
+        self._image = None
+        self.update()
+
     def status_text(self) -> str:
         if self._blocked:
             return self.tr("Not analysing")
+        if self._failing:
+            return self.tr("Analysis failed")
         status = self._status
         if status is None or status.state is SourceState.CONNECTING:
             return self.tr("Connecting…")
@@ -164,9 +179,13 @@ class CameraTile(QFrame):
         title = f"{self.name}  [{self._label}]" if self._label else self.name
         painter.drawText(self.rect().adjusted(8, 2, -8, 0), Qt.AlignmentFlag.AlignTop, title)
         painter.setFont(self.font())
-        stale = self._blocked or (
-            self._status is not None
-            and (self._status.state is not SourceState.LIVE or self._status.problem is not None)
+        stale = (
+            self._blocked
+            or self._failing
+            or (
+                self._status is not None
+                and (self._status.state is not SourceState.LIVE or self._status.problem is not None)
+            )
         )
         painter.setPen(QColor("#ffb74d") if stale else QColor("#c8e6c9"))
         painter.drawText(
@@ -185,7 +204,17 @@ class CameraTile(QFrame):
                 QColor(0, 0, 0, 150),
             )
             painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, counts)
-        if self._image is None and not self._blocked:
+        if self._failing and not self._blocked:
+            painter.setPen(QColor("#ffb74d"))
+            painter.drawText(
+                area.adjusted(12, 0, -12, 0),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.tr(
+                    "The picture cannot be analysed, so it is not shown (people could not be "
+                    "masked). Details are in the log."
+                ),
+            )
+        elif self._image is None and not self._blocked:
             painter.setPen(QColor("#9aa0a6"))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.tr("Waiting for picture…"))
         elif self._blocked:

@@ -29,6 +29,8 @@ class CameraController(QObject):
     fps_ready = Signal(int, float)
     track_closed = Signal(object)  # TrackClosed
     failed = Signal(int, str)  # camera id, plain message
+    # Analysis keeps failing: the tile takes its last picture away (camera id, detail for logs).
+    analysis_failing = Signal(int, str)
 
     def __init__(self, vision: VisionConfig, parent: QObject | None = None):
         super().__init__(parent)
@@ -61,6 +63,7 @@ class CameraController(QObject):
                 config,
                 on_frame=self.frame_ready.emit,
                 on_closed=self.track_closed.emit,
+                on_failing=lambda detail: self.analysis_failing.emit(camera_id, detail),
             )
             self.workers[camera_id] = worker
             worker.start()

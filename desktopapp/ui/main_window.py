@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.controller.status_ready.connect(self._status_ready)
         self.controller.fps_ready.connect(self._fps_ready)
         self.controller.failed.connect(self._camera_failed)
+        self.controller.analysis_failing.connect(self._analysis_failing)
         # Direct: workers hand closed tracks straight to the writer's queue, so the last tracks
         # of a camera being stopped at shutdown are still recorded.
         self.controller.track_closed.connect(self._track_closed, Qt.ConnectionType.DirectConnection)
@@ -473,8 +474,14 @@ class MainWindow(QMainWindow):
     def edit_camera(self, camera: Camera | None) -> None:
         if not self._allowed(Permission.CAMERAS):
             return
-        plan = self.workspace.settings.reports.floor_plan  # the dashboard may have chosen one
-        dialog = CameraDialog(self.settings.vision, camera, self, plan)
+        notice = self.workspace.current_notice()
+        dialog = CameraDialog(
+            self.settings.vision,
+            camera,
+            self,
+            self.workspace.settings.reports.floor_plan,  # the dashboard may have chosen one
+            mode=notice.profile.mode if notice is not None else PipelineConfig().mode,
+        )
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
         if dialog.chosen_floor_plan:
@@ -530,6 +537,11 @@ class MainWindow(QMainWindow):
 
     def _fps_ready(self, camera_id: int, fps: float) -> None:
         self._fps[camera_id] = fps
+
+    def _analysis_failing(self, camera_id: int, _detail: str) -> None:
+        tile = self.camera_grid.tiles.get(camera_id)
+        if tile is not None:
+            tile.show_analysis_failing()
 
     def _camera_failed(self, camera_id: int, message: str) -> None:
         tile = self.camera_grid.tiles.get(camera_id)

@@ -361,7 +361,7 @@ class PublicRequestsDialog(QDialog):
         )
 
     def _frame(self, frame: MaskedFrame) -> None:
-        if frame.camera_id == self.source.currentData() and frame.masked:
+        if frame.camera_id == self.source.currentData():
             self.guide.show_frame(frame)
 
     def receipt_html(self) -> str:

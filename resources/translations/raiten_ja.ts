@@ -198,277 +198,272 @@
     </message>
     <message>
         <location filename="../../desktopapp/ui/audit_viewer.py" line="73"/>
-        <source>Unmasked view</source>
-        <translation>マスクなし表示</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="74"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="75"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="74"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="75"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="78"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="79"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="78"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="80"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="79"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="80"/>
         <source>Sales imported</source>
         <translation>売上データの取り込み</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="82"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
         <source>Register linked to a camera</source>
         <translation>レジとカメラの対応付け</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="83"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="82"/>
         <source>Register unlinked</source>
         <translation>レジの対応付けの解除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="84"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="83"/>
         <source>Database restored from a backup</source>
         <translation>バックアップからデータベースを復元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="85"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="84"/>
         <source>Damaged database set aside</source>
         <translation>破損したデータベースを退避</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="90"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
         <source>visitor</source>
         <translation>来店者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="91"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="90"/>
         <source>visitors</source>
         <translation>来店者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="91"/>
         <source>found</source>
         <translation>該当</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
         <source>visits</source>
         <translation>来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
         <source>feature records</source>
         <translation>特徴量データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
         <source>path points</source>
         <translation>動線の点</translation>
     </message>
     <message>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
         <location filename="../../desktopapp/ui/audit_viewer.py" line="96"/>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
         <source>camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
         <source>name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
         <source>role</source>
         <translation>権限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="100"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
         <source>before</source>
         <translation>変更前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="100"/>
         <source>after</source>
         <translation>変更後</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="102"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
         <source>notice version</source>
         <translation>告知の版</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="102"/>
         <source>language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="104"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
         <source>paper</source>
         <translation>用紙</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="105"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="104"/>
         <source>file</source>
         <translation>ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="106"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="105"/>
         <source>format</source>
         <translation>形式</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="107"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="106"/>
         <source>from</source>
         <translation>開始</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="107"/>
         <source>to</source>
         <translation>終了</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
         <source>store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="110"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
         <source>register</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="111"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="110"/>
         <source>zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="112"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="111"/>
         <source>linked</source>
         <translation>対応付け</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="112"/>
         <source>imported</source>
         <translation>取り込み件数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="114"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>statistics kept</source>
         <translation>統計を残す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="115"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="114"/>
         <source>changed</source>
         <translation>変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="116"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="115"/>
         <source>backup</source>
         <translation>バックアップ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="117"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="116"/>
         <source>set aside as</source>
         <translation>退避先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="118"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="117"/>
         <source>anonymous visits</source>
         <translation>匿名の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="119"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="118"/>
         <source>visits kept as statistics</source>
         <translation>統計として残した来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="120"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="119"/>
         <source>as of</source>
         <translation>基準時刻</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="120"/>
         <source>account</source>
         <translation>アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="127"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="126"/>
         <source>Raiten (automatic)</source>
         <translation>Raiten（自動）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="131"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="130"/>
         <source>%1 (command line)</source>
         <translation>%1（コマンドライン）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="133"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="132"/>
         <source>demo</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="135"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="134"/>
         <source>settings file edited outside Raiten</source>
         <translation>Raiten の外で設定ファイルを編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="142"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="141"/>
         <source>yes</source>
         <translation>はい</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="142"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="141"/>
         <source>no</source>
         <translation>いいえ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="149"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="148"/>
         <source>%1 more</source>
         <translation>ほか %1 件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="187"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="186"/>
         <source>Entry %1</source>
         <translation>記録 %1 番</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="188"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="187"/>
         <source>When: %1</source>
         <translation>日時: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="188"/>
         <source>Who: %1 (%2)</source>
         <translation>操作者: %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="190"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
         <source>What: %1 (%2)</source>
         <translation>操作: %1（%2）</translation>
     </message>
@@ -476,102 +471,102 @@
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="213"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="212"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="225"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="224"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="229"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="228"/>
         <source>Who, e.g. tanaka</source>
         <translation>操作者（例: tanaka）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="231"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="230"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="233"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="232"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="235"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="234"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="261"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="260"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="266"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="265"/>
         <source>Details…</source>
         <translation>詳細…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="314"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="313"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="316"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="315"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="326"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="325"/>
         <source>Audit entry</source>
         <translation>監査ログの記録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="333"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="332"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="337"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="336"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="345"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="344"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="352"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="351"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="359"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="358"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>
@@ -657,313 +652,318 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="75"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="71"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="72"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <source>Silhouette</source>
+        <translation>シルエット</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="109"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="110"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="107"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="121"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="124"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="129"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="153"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="152"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="158"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="154"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="160"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="157"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="163"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="170"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="176"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="228"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="234"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="229"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="241"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="241"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="261"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="261"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="267"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="273"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="279"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="302"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="319"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="325"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="339"/>
-        <source>Connected: %1×%2, %3 face(s) masked.</source>
-        <translation>接続しました: %1×%2、顔 %3 件をマスクしました。</translation>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="345"/>
+        <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
+        <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="354"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="368"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="372"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="379"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="378"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="385"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="383"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="395"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="402"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="395"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="403"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="402"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="410"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="398"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="405"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="404"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="411"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="406"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="413"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="420"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="427"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="423"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="430"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="439"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="446"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="448"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
@@ -983,77 +983,87 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>CameraTile</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="109"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
         <source>Not analysing</source>
         <translation>解析停止中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="112"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="117"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="132"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="72"/>
         <source>%1: in %2, out %3</source>
         <translation>%1: 入 %2、出 %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="79"/>
         <source>%1: %2 people (%3)</source>
         <translation>%1: %2人（%3）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="87"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="89"/>
         <source>quiet</source>
         <translation>空いている</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="90"/>
         <source>busy</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="91"/>
         <source>crowded</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="90"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="92"/>
         <source>full</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="124"/>
+        <source>Analysis failed</source>
+        <translation>解析に失敗しました</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="137"/>
         <source>%1 Last picture %2 s ago.</source>
         <translation>%1 最後の映像は %2 秒前です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="142"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="129"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="144"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="147"/>
         <source>%1 fps · faces: %2 · people: %3</source>
         <translation>%1 fps · 顔: %2 · 人: %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="139"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="154"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="190"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="213"/>
+        <source>The picture cannot be analysed, so it is not shown (people could not be masked). Details are in the log.</source>
+        <translation>映像を解析できないため表示していません（人物をマスクできないため）。詳細はログにあります。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="219"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
@@ -1911,12 +1921,12 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="311"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="312"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="142"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="143"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
@@ -1931,222 +1941,222 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="179"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="213"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="215"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="217"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="260"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="261"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="265"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="274"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="278"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="284"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="286"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
         <source>&amp;User guide</source>
         <translation>使い方ガイド(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="289"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="290"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="313"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="314"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="316"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="317"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="326"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="327"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="365"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="366"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="386"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="387"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="392"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="393"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="422"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="423"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="565"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="577"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="575"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="587"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="577"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="589"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="580"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="592"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="591"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="603"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="639"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="651"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="423"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="424"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="496"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="503"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="497"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="504"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="537"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="549"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="609"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="621"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="611"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>

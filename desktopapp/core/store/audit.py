@@ -1,6 +1,6 @@
 """The audit log (G-09): an append-only, hash-chained record of who did what.
 
-Logins, settings and notice changes, exports, purges, deletions, unmasking and retention
+Logins, settings and notice changes, exports, purges, deletions and retention
 sweeps each add one entry. It is separate from debug logging, and it never holds feature data
 or pictures: details that contain bytes are refused.
 
