@@ -53,6 +53,7 @@ from desktopapp.core.tracking import BestShots, Track, Tracker, TrackerConfig
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.quality import face_quality
+from desktopapp.core.vision.schedule import detect_faces
 from desktopapp.core.vision.types import (
     Attributes,
     Face,
@@ -223,8 +224,10 @@ class FrameAnalyser:
     def process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
         height, width = image.shape[:2]
-        faces = self.engine.detector.detect(image) if self.engine.detector else []
         persons = self.engine.persons.detect(image) if self.engine.persons else []
+        # Persons first: the face detector searches small faces where persons stand.
+        found = persons if self.engine.persons else None
+        faces = detect_faces(self.engine.detector, image, found) if self.engine.detector else []
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
         person_boxes = [(p.x, p.y, p.w, p.h) for p in persons]
         positions = [
