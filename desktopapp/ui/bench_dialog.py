@@ -242,7 +242,8 @@ class BenchDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("bench-dialog")
         self.setWindowTitle(self.tr("Check this PC's capacity"))
-        self.setMinimumWidth(620)
+        self.setMinimumSize(760, 600)
+        plan = plan or BenchPlan()
         self.result: dict[str, Any] | None = None
         layout = QVBoxLayout(self)
         intro = QLabel(
@@ -256,7 +257,7 @@ class BenchDialog(QDialog):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.meter = PaintMeter(parent=self)
+        self.meter = PaintMeter(max(plan.cameras), parent=self)
         layout.addWidget(self.meter, 1)
         self.progress = QProgressBar(self)
         self.progress.setObjectName("bench-progress")
@@ -289,7 +290,7 @@ class BenchDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.run = BenchRun(vision, mode, plan or BenchPlan(), self.meter, self)
+        self.run = BenchRun(vision, mode, plan, self.meter, self)
         self.run.progressed.connect(self._progressed)
         self.run.done.connect(self._done)
         self.run.failed.connect(self._failed)
@@ -308,6 +309,7 @@ class BenchDialog(QDialog):
             return
         self.result = None
         self.table.setVisible(False)
+        self.meter.setVisible(True)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setEnabled(False)
@@ -349,6 +351,18 @@ class BenchDialog(QDialog):
         )
 
     def verdict(self, result: dict[str, Any]) -> str:
+        text = self._measured_verdict(result)
+        estimate = int(result.get("pipeline.cameras_by_cpu_estimate") or 0)
+        load = result.get("bench.load_average_before")
+        cpus = int(result.get("pipeline.cpus") or 1)
+        if load is not None and load > cpus / 2 and estimate > result["pipeline.cameras_at_10fps"]:
+            text += " " + self.tr(
+                "Other programs kept this PC busy during the check; without them, cameras it "
+                "could analyse: about %1."
+            ).replace("%1", str(estimate))
+        return text
+
+    def _measured_verdict(self, result: dict[str, Any]) -> str:
         cameras = int(result["pipeline.cameras_at_10fps"])
         tried = max(int(n) for n in result["pipeline.fps_per_camera"])
         if cameras == 0:
@@ -358,17 +372,17 @@ class BenchDialog(QDialog):
             )
         if cameras >= tried:
             return self.tr(
-                "This PC can analyse %1 cameras at 10 pictures a second or more (the most "
-                "that was tried)."
+                "Cameras this PC can analyse at 10 pictures a second or more at these "
+                "settings: %1 (the most that was tried)."
             ).replace("%1", str(cameras))
         return self.tr(
-            "This PC can analyse %1 cameras at 10 pictures a second or more at these settings."
+            "Cameras this PC can analyse at 10 pictures a second or more at these settings: %1."
         ).replace("%1", str(cameras))
 
     def _rows(self, result: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows = [
             (
-                self.tr("Pictures analysed per second, per camera, with %1 cameras").replace(
+                self.tr("Pictures analysed per second by each camera, %1 running at once").replace(
                     "%1", cameras
                 ),
                 f"{fps:.1f}",
@@ -429,6 +443,7 @@ class BenchDialog(QDialog):
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        self.meter.setVisible(False)  # the table needs the room; Start shows the cameras again
         self.table.setVisible(True)
 
     def reject(self) -> None:

@@ -311,6 +311,160 @@
     </message>
 </context>
 <context>
+    <name>BenchDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="244"/>
+        <source>Check this PC&apos;s capacity</source>
+        <translation>この PC の処理能力を調べる</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="251"/>
+        <source>Raiten analyses test cameras showing six people at once, at this PC&apos;s settings, and measures how many cameras it can follow at 10 pictures a second or more. It takes about two minutes; other programs running now make the result lower. No picture is saved.</source>
+        <translation>6 人が同時に映るテスト用カメラを、この PC の設定のまま解析し、1 秒に 10 枚以上の速さで何台のカメラを解析できるかを測ります。約 2 分かかります。ほかのプログラムが動いていると結果は低めになります。画像は保存しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="274"/>
+        <source>What was measured</source>
+        <translation>測ったもの</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="274"/>
+        <source>Result</source>
+        <translation>結果</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="274"/>
+        <source>Target</source>
+        <translation>目標</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="282"/>
+        <source>Start</source>
+        <translation>開始</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="284"/>
+        <source>Stop</source>
+        <translation>中止</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="300"/>
+        <source>Loading the models…</source>
+        <translation>モデルを読み込んでいます…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="301"/>
+        <source>Timing face and person detection…</source>
+        <translation>顔と人物の検出時間を測っています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="302"/>
+        <source>Analysing test cameras…</source>
+        <translation>テスト用カメラを解析しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="303"/>
+        <source>Timing the search among returning visitors…</source>
+        <translation>再来店者の照合時間を測っています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="304"/>
+        <source>Timing the deletion of old records…</source>
+        <translation>古い記録の削除時間を測っています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="305"/>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="318"/>
+        <source>Measuring…</source>
+        <translation>測定中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="323"/>
+        <source>Stopping…</source>
+        <translation>中止しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="346"/>
+        <source>Stopped. Nothing was measured to the end.</source>
+        <translation>中止しました。最後まで測れたものはありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="350"/>
+        <source>The check could not finish: %1</source>
+        <translation>測定を終えられませんでした: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="360"/>
+        <source>Other programs kept this PC busy during the check; without them, cameras it could analyse: about %1.</source>
+        <translation>測定中はほかのプログラムがこの PC を使っていました。それがなければ、解析できるカメラは約 %1 台の見込みです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="375"/>
+        <source>Cameras this PC can analyse at 10 pictures a second or more at these settings: %1 (the most that was tried).</source>
+        <translation>この設定で、この PC が 1 秒 10 枚以上の速さで解析できるカメラ: %1 台 (試した最大の台数です)。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="379"/>
+        <source>Cameras this PC can analyse at 10 pictures a second or more at these settings: %1.</source>
+        <translation>この設定で、この PC が 1 秒 10 枚以上の速さで解析できるカメラ: %1 台。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="370"/>
+        <source>This PC cannot analyse even one camera at 10 pictures a second at these settings. Close other programs, or choose a simpler mode.</source>
+        <translation>この設定では、この PC は 1 台のカメラも 1 秒 10 枚の速さで解析できません。ほかのプログラムを閉じるか、より軽い利用目的を選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="385"/>
+        <source>Pictures analysed per second by each camera, %1 running at once</source>
+        <translation>カメラ %1 台を同時に動かしたときの、1 台あたり 1 秒に解析した枚数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="400"/>
+        <source>Live view: pictures shown per second</source>
+        <translation>ライブ映像: 1 秒に表示した枚数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="405"/>
+        <source>Longest pause of the window</source>
+        <translation>画面がいちばん長く止まった時間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="409"/>
+        <source>Face detection per picture</source>
+        <translation>1 枚あたりの顔検出</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="410"/>
+        <source>Feature record per face</source>
+        <translation>1 人の顔あたりの特徴量作成</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="412"/>
+        <source>Search among 100,000 records</source>
+        <translation>10 万件の中からの照合</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="417"/>
+        <source>Search among 1,000,000 records (estimated)</source>
+        <translation>100 万件の中からの照合 (推定)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="422"/>
+        <source>Deleting 1,000,000 visits (estimated)</source>
+        <translation>100 万件の来店記録の削除 (推定)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="427"/>
+        <source>Retention sweep over 1,000,000 visits (estimated)</source>
+        <translation>100 万件の来店記録の保存期間処理 (推定)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="432"/>
+        <source>From start to the first masked picture</source>
+        <translation>起動から最初のマスク済み画像まで</translation>
+    </message>
+</context>
+<context>
     <name>CalibrationDialog</name>
     <message>
         <location filename="../../desktopapp/ui/calibration_dialog.py" line="68"/>
@@ -765,178 +919,178 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="138"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="140"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="146"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="142"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="148"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="144"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="150"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="153"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="159"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="154"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="160"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="155"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="161"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="156"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="157"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="162"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
         <source>Visits (blue), new (orange), repeat (green)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="163"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="169"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="165"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="167"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="168"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="170"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="176"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="195"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="382"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="388"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="184"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="190"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="186"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="187"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="257"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="263"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="269"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="279"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="285"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="333"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="339"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="346"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="352"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="396"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="402"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="400"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="406"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="419"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="425"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -1330,193 +1484,198 @@ Raiten は映る人をすべてマスクして表示し、顔の特徴量だけ�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="154"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="160"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="126"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="132"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="127"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="133"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="176"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="182"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="206"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="212"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="208"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="211"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="217"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="214"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="234"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="257"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="274"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="270"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="276"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
+        <source>&amp;Check this PC&apos;s capacity…</source>
+        <translation>この PC の処理能力を調べる(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="281"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="303"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="307"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="316"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="346"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="355"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="364"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="373"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="371"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="380"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="395"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="404"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="555"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="572"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
-        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="306"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="405"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="466"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="475"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="467"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="476"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="507"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="516"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="525"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="542"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="527"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="544"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -1561,37 +1720,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="76"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="79"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="83"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="83"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="83"/>
         <source>Commercial use</source>
         <translation>商用利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="80"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="83"/>
         <source>Source</source>
         <translation>入手元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="89"/>
         <source>yes</source>
         <translation>可</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="86"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="89"/>
         <source>no</source>
         <translation>不可</translation>
     </message>
@@ -1797,6 +1956,14 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <location filename="../../desktopapp/ui/notice_texts.py" line="76"/>
         <source>Analysis is blocked until the notice profile is complete: %1</source>
         <translation>告知内容が揃うまで解析は開始できません: %1</translation>
+    </message>
+</context>
+<context>
+    <name>PaintMeter</name>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="61"/>
+        <source>Test camera %1</source>
+        <translation>テスト用カメラ %1</translation>
     </message>
 </context>
 <context>
