@@ -21,18 +21,21 @@ Every frame is made in memory; nothing here writes a picture to disk. Two source
 
 Headless: N ``CameraWorker`` threads, each with its own engine from ``engine_for_mode(
 VisionConfig(threads=1), Mode.REPEAT)`` (detection, masking, tracking, dlib features of best
-shots, age/gender), run with ``analysis_fps`` 30 so the rate is what the machine sustains; after
-a warm-up, rate = analysed frames / window. Then, at the largest camera count, tuned
-configurations (``TUNED_SETUPS``):
+shots, age/gender) plus the person detector on every frame, as the masked pipeline runs it
+(every person masked in every mode), with faces searched by need (``vision.face_search_side``,
+core.vision.schedule); run with ``analysis_fps`` 30 so the rate is what the machine sustains;
+after a warm-up, rate = analysed frames / window. The quality figure beside each rate is the
+faces and persons found per analysed frame (the six-face source always shows six faces); CPU is
+this process's and its children's (the feature processes), in cores and in ms per analysed
+frame. Then, at the largest camera count, other configurations (``TUNED_SETUPS``):
 
-* ``tuned_gil_held``: settings only: detection input 320 px instead of 640, one best shot per
-  person, tracks kept 5 s unseen (at low rates the 2 s default ends every track between two
-  analysed frames, so every face becomes a new person and is embedded again), with detection
-  called through the ``yuface`` extension, which holds the GIL for the whole call (as dlib
-  does): analysis threads then share one core and the UI thread waits for them;
-* ``tuned``: the same with the app's detection call (ctypes, GIL released);
-* ``tuned_no_features``: the same without the dlib embedder, standing in for features computed
-  outside the analysis threads' process.
+* ``no_persons_640``: what the repeat mode ran before every person was masked: no person
+  detector, faces searched in the whole frame at 640 px every frame;
+* ``persons_whole_frame``: persons detected, faces searched in the whole frame at 640 px;
+
+The detection call releases the GIL (ctypes), and dlib's features run in a child process: a
+py-spy ``--gil`` sample over four cameras found the GIL held in about 3 % of samples, so the
+analysis threads are not serialised by it; CPU per frame is what limits the rate.
 
 GUI (QT_QPA_PLATFORM=offscreen unless set): a shown QMainWindow holding a real ``CameraGrid`` of
 N ``CameraTile``; workers call ``CameraController.frame_ready.emit`` as the app's do, the queued
@@ -41,7 +44,7 @@ Phase "live": paint rate per tile (``painted_frames`` / window; a tile repaints 
 arrives, so this is bounded by the analysis rate). Phase "paint-only": the same workers keep
 analysing but the tiles are fed one pre-masked frame by a 30 fps QTimer, which shows what the UI
 can paint while analysis runs. A 10 ms QTimer records the longest gap between its firings minus
-10 ms: the worst event-loop stall. Run with the default configuration and the last tuned one.
+10 ms: the worst event-loop stall. Run with the default configuration and the last other one.
 
 PySide6 6.12.0's ``Signal.emit`` drops a reference to ``True`` at every call, which aborts a
 Python 3.11 process once they run out; the GUI run detects this and gives them back
@@ -66,7 +69,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -82,6 +84,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.vision import letterbox  # noqa: E402 - one letterbox for both benchmarks
+from desktopapp.core.benchmark import SyntheticSource, process_tree_cpu  # noqa: E402
 from desktopapp.core.config import VisionConfig  # noqa: E402
 from desktopapp.core.images import read_image  # noqa: E402
 from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
@@ -94,21 +97,21 @@ from desktopapp.core.pipeline import (  # noqa: E402
 from desktopapp.core.privacy import mask_frame  # noqa: E402
 from desktopapp.core.sources import (  # noqa: E402
     CameraSource,
-    Frame,
-    FrameRing,
     SourceKind,
     SourceSpec,
-    SourceState,
     SourceStatus,
 )
 from desktopapp.core.tracking import TrackerConfig  # noqa: E402
 from desktopapp.core.vision.engine import VisionEngine  # noqa: E402
 from desktopapp.core.vision.faces import YuFaceDetector  # noqa: E402
+from desktopapp.core.vision.persons import load_person_detector  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
+from desktopapp.core.vision.schedule import ScheduledFaceDetector  # noqa: E402
 from desktopapp.core.vision.types import (  # noqa: E402
     AttributeEstimator,
     Attributes,
     Face,
+    FaceDetector,
     FaceEmbedder,
     Image,
     Vector,
@@ -131,117 +134,8 @@ HEADLESS_ANALYSIS_FPS: Final = 30.0
 GUI_ANALYSIS_FPS: Final = 10.0
 PAINT_ONLY_FPS: Final = 30.0
 STALL_PROBE_MS: Final = 10
-# Tuned configuration: what the default misses is mostly detection at 640 px and the dlib
-# features of every new person's best shots (see --profile).
-TUNED_MAX_SIDE: Final = 320
-TUNED_BEST_SHOTS: Final = 1
-TUNED_MAX_MISSING_SECONDS: Final = 5.0
-
 
 # --- the six-face source ------------------------------------------------------------------
-
-
-class SyntheticSource:
-    """A camera showing the six faces of t1.jpg: what ``CameraWorker`` needs of a
-    ``CameraSource`` (``start``, ``stop``, ``latest``) and what ``CameraController`` polls
-    (``status``), served by one thread through a depth-2 ``FrameRing`` at ``fps``.
-
-    The picture pans ``pan`` pixels left and right, one pixel a frame; every ``turnover``
-    seconds it jumps ``JUMP`` pixels down or back up so that every face lands where no face was
-    (the tracker opens six new tracks). ``phase`` (0..1) staggers several sources.
-    """
-
-    JUMP: Final = 60
-
-    def __init__(
-        self,
-        picture: Image,
-        *,
-        name: str = "six faces",
-        fps: float = 25.0,
-        pan: int = 16,
-        turnover: float = 10.0,
-        phase: float = 0.0,
-    ) -> None:
-        if fps <= 0 or pan < 0 or turnover <= 0:
-            raise ValueError("fps and turnover must be positive and pan not negative")
-        self.name = name
-        self._fps = fps
-        self._pan = pan
-        self._turnover_frames = max(1, round(turnover * fps))
-        self._offset = round(phase * 2 * self._turnover_frames)
-        width, height = FRAME_SIZE
-        framed = letterbox(picture)
-        # The frame plus room to pan to either side and to jump down.
-        self._canvas = np.zeros((height + self.JUMP, width + 2 * pan, 3), np.uint8)
-        self._canvas[self.JUMP : self.JUMP + height, pan : pan + width] = framed
-        self._ring = FrameRing(2)
-        self._lock = threading.Lock()
-        self._frames = 0
-        self._last_frame_at: float | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def frame_at(self, index: int) -> Image:
-        """Picture number ``index``: a fresh array (the analyser zero-fills what it is given)."""
-        width, height = FRAME_SIZE
-        step = index + self._offset
-        period = 4 * self._pan
-        swing = step % period if period else 0
-        dx = swing if swing <= 2 * self._pan else period - swing  # 0 .. 2*pan .. 0
-        # Even turnover periods show the group JUMP px lower than odd ones.
-        dy = 0 if (step // self._turnover_frames) % 2 else self.JUMP
-        return self._canvas[dy : dy + height, dx : dx + width].copy()
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(self._stop,), name=f"source {self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def latest(self, timeout: float | None = None) -> Frame | None:
-        return self._ring.latest(timeout)
-
-    def status(self) -> SourceStatus:
-        with self._lock:
-            frames, last = self._frames, self._last_frame_at
-        width, height = FRAME_SIZE
-        return SourceStatus(
-            state=SourceState.LIVE if frames else SourceState.CONNECTING,
-            frames=frames,
-            dropped=self._ring.dropped,
-            last_frame_at=last,
-            message=f"Receiving pictures from {self.name}." if frames else "",
-            width=width,
-            height=height,
-            fps=self._fps if frames else 0.0,
-        )
-
-    def _run(self, stop: threading.Event) -> None:
-        started = time.monotonic()
-        index = 0
-        while True:
-            due = started + index / self._fps
-            now = time.monotonic()
-            if now - due > 1.0:  # far behind (a starved thread): carry on from here, no burst
-                started, due = now - index / self._fps, now
-            if stop.wait(max(0.0, due - now)):
-                return
-            image = self.frame_at(index)
-            received = time.monotonic()
-            with self._lock:
-                self._frames += 1
-                self._last_frame_at = received
-            self._ring.put(Frame(image, index, time.time(), received))
-            index += 1
 
 
 AnySource = CameraSource | SyntheticSource
@@ -256,7 +150,9 @@ def make_source(kind: str, camera: int, cameras: int, picture: Image | None) -> 
     if kind == "six_faces":
         if picture is None:
             raise ValueError("the six-face source needs its picture")
-        return SyntheticSource(picture, name=f"six faces {camera}", phase=camera / cameras)
+        return SyntheticSource(
+            letterbox(picture), name=f"six faces {camera}", phase=camera / cameras
+        )
     if kind == "demo":
         return CameraSource(
             SourceSpec(SourceKind.DEMO, "demo"), name=f"demo {camera}", realtime=True
@@ -281,6 +177,10 @@ class Setup:
     # The app calls libfacedetection through ctypes, which releases the GIL; False measures the
     # yuface extension's call, which holds it for the whole detection.
     gil_free_detection: bool = True
+    # The person detector on every frame (masking every person, as every mode now does).
+    persons: bool = False
+    # Faces searched by need at this coarse size (0: the whole frame at max_side every frame).
+    search_side: int = 0
 
     def describe(self) -> str:
         side = "640 (manifest)" if self.max_side is None else str(self.max_side)
@@ -291,6 +191,9 @@ class Setup:
             parts.append("no features (attributes only)")
         if not self.gil_free_detection:
             parts.append("detection holding the GIL")
+        parts.append("persons detected" if self.persons else "no person detector")
+        if self.search_side:
+            parts.append(f"faces searched by need ({self.search_side} px whole frame)")
         return ", ".join(parts)
 
     def token(self) -> str:
@@ -303,12 +206,14 @@ class Setup:
                 str(self.max_missing_seconds or 0),
                 str(int(self.features)),
                 str(int(self.gil_free_detection)),
+                str(int(self.persons)),
+                str(self.search_side),
             )
         )
 
     @classmethod
     def from_token(cls, token: str) -> Setup:
-        label, side, shots, missing, features, gil_free = token.split(":")
+        label, side, shots, missing, features, gil_free, persons, search = token.split(":")
         return cls(
             label,
             max_side=int(side) or None,
@@ -316,24 +221,15 @@ class Setup:
             max_missing_seconds=float(missing) or None,
             features=bool(int(features)),
             gil_free_detection=bool(int(gil_free)),
+            persons=bool(int(persons)),
+            search_side=int(search),
         )
 
 
-DEFAULT_SETUP: Final = Setup("default")
+DEFAULT_SETUP: Final = Setup("default", persons=True, search_side=VisionConfig().face_search_side)
 TUNED_SETUPS: Final = (
-    Setup(
-        "tuned_gil_held", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, gil_free_detection=False,
-    ),
-    Setup(
-        "tuned", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        max_missing_seconds=TUNED_MAX_MISSING_SECONDS,
-    ),
-    # Stands in for features computed outside the analysis threads' process.
-    Setup(
-        "tuned_no_features", max_side=TUNED_MAX_SIDE, best_shots=TUNED_BEST_SHOTS,
-        max_missing_seconds=TUNED_MAX_MISSING_SECONDS, features=False,
-    ),
+    Setup("no_persons_640"),
+    Setup("persons_whole_frame", persons=True),
 )  # fmt: skip
 
 
@@ -411,12 +307,19 @@ def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> V
     options["release_gil"] = setup.gil_free_detection
     if setup.max_side is not None:
         options["max_side"] = setup.max_side
-    detector = YuFaceDetector(entry.info, _verified_paths(registry, entry.model_id), options, 1)
+    paths = _verified_paths(registry, entry.model_id)
+    detector: FaceDetector = YuFaceDetector(entry.info, paths, options, 1)
+    if setup.search_side:
+        coarse = YuFaceDetector(entry.info, paths, {**options, "max_side": setup.search_side}, 1)
+        detector = ScheduledFaceDetector(coarse, detector, coarse_side=setup.search_side)
+    persons = load_person_detector(registry, None, 1) if setup.persons else None
     embedder = None
     if engine.embedder is not None and setup.features:
         embedder = _CountingEmbedder(engine.embedder)
     attributes = None if engine.attributes is None else _CountingAttributes(engine.attributes)
-    return VisionEngine(detector=detector, embedder=embedder, attributes=attributes)
+    return VisionEngine(
+        detector=detector, embedder=embedder, attributes=attributes, persons=persons
+    )
 
 
 def pipeline_config(setup: Setup, analysis_fps: float) -> PipelineConfig:
@@ -436,11 +339,12 @@ class _Counts:
     """What the workers' callbacks saw; each camera's counters are written by its thread."""
 
     faces: list[int]
+    persons: list[int]
     closed: list[int]
 
     @classmethod
     def zeros(cls, cameras: int) -> _Counts:
-        return cls([0] * cameras, [0] * cameras)
+        return cls([0] * cameras, [0] * cameras, [0] * cameras)
 
 
 def _workers(
@@ -494,6 +398,7 @@ class _Snapshot:
     cpu: float
     frames: list[int]
     faces: list[int]
+    persons: list[int]
     closed: list[int]
     received: list[int]
     dropped: list[int]
@@ -512,9 +417,10 @@ class _Snapshot:
         calls = [model_calls(e) for e in engines]
         return cls(
             at=time.monotonic(),
-            cpu=time.process_time(),
+            cpu=process_tree_cpu(),
             frames=[w.analyser.frames for w in workers],
             faces=list(counts.faces),
+            persons=list(counts.persons),
             closed=list(counts.closed),
             received=[s.frames for s in statuses],
             dropped=[s.dropped for s in statuses],
@@ -545,6 +451,7 @@ def measure_headless(
 
     def on_frame(frame: MaskedFrame) -> None:
         counts.faces[frame.camera_id] += frame.faces
+        counts.persons[frame.camera_id] += frame.persons
 
     def on_closed(event: TrackClosed) -> None:
         counts.closed[event.camera_id] += 1
@@ -576,6 +483,10 @@ def measure_headless(
         "frames_dropped": dropped,
         "dropped_share": round(sum(dropped) / max(1, sum(received)), 3),
         "faces_per_frame": round(sum(_minus(after.faces, before.faces)) / max(1, sum(analysed)), 2),
+        "persons_per_frame": round(
+            sum(_minus(after.persons, before.persons)) / max(1, sum(analysed)), 2
+        ),
+        "cpu_ms_per_frame": round(1000 * (after.cpu - before.cpu) / max(1, sum(analysed)), 1),
         "features_per_s": round((after.features - before.features) / elapsed, 2),
         "attributes_per_s": round((after.attributes - before.attributes) / elapsed, 2),
         "tracks_closed": sum(_minus(after.closed, before.closed)),
@@ -1087,8 +998,9 @@ def _pipeline_table(result: dict[str, Any]) -> list[str]:
         f"before, {result['pipeline.load_average_after']} after.",
         "",
         "| source | config | cameras | window s | min fps | mean fps | fps per camera | dropped "
-        "| faces/frame | features/s | attributes/s | tracks closed | CPU cores | >=10 fps |",
-        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| faces/frame | persons/frame | features/s | attributes/s | tracks closed | CPU cores "
+        "| CPU ms/frame | >=10 fps |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["pipeline.runs"]:
         dropped = f"{sum(r['frames_dropped'])} ({100 * r['dropped_share']:.0f}%)"
@@ -1096,8 +1008,10 @@ def _pipeline_table(result: dict[str, Any]) -> list[str]:
             f"| {_SOURCE_NAMES.get(r['source'], r['source'])} | {r['config']} | {r['cameras']} "
             f"| {r['seconds']:.0f} | {r['min_fps']:.1f} | {r['mean_fps']:.1f} "
             f"| {_numbers(r['fps'])} | {dropped} "
-            f"| {r['faces_per_frame']:.2f} | {r['features_per_s']:.1f} "
+            f"| {r['faces_per_frame']:.2f} | {r['persons_per_frame']:.2f} "
+            f"| {r['features_per_s']:.1f} "
             f"| {r['attributes_per_s']:.1f} | {r['tracks_closed']} | {r['cpu_cores_used']:.2f} "
+            f"| {r['cpu_ms_per_frame']:.1f} "
             f"| {_verdict(r['min_fps'] >= TARGET_FPS)} |"
         )
     at_target = result["pipeline.cameras_at_10fps"]

@@ -60,6 +60,7 @@ if str(ROOT) not in sys.path:
 import keyring  # noqa: E402
 import keyring.backends.fail  # noqa: E402
 
+from desktopapp.core.benchmark import children_of  # noqa: E402
 from desktopapp.core.config import Settings, VisionConfig  # noqa: E402
 from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
 from desktopapp.core.notice import (  # noqa: E402
@@ -141,28 +142,6 @@ def rss_bytes(pid: int) -> int:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, IndexError, ValueError):
         return 0
-
-
-def children_of(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (the feature processes and anything they started)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            parents[int(entry)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found: list[int] = []
-    frontier = [pid]
-    while frontier:
-        current = frontier.pop()
-        kids = [child for child, parent in parents.items() if parent == current]
-        found.extend(kids)
-        frontier.extend(kids)
-    return found
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -41,8 +41,7 @@ import logging
 import os
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
@@ -58,27 +57,31 @@ if str(ROOT) not in sys.path:
 
 from bench.machine import load_average, machine  # noqa: E402
 from desktopapp.core.matching import IVF_NPROBE, Gallery, MatchResult, ivf_cells  # noqa: E402
+from desktopapp.core.synthetic_gallery import (  # noqa: E402 - shared with `raiten bench`
+    DIM,
+    MAX_TEMPLATES,
+    Matrix,
+    decision,
+    stats,
+    synthetic_gallery,
+    synthetic_probes,
+    time_each,
+)
 
 log = logging.getLogger(__name__)
 
-DIM = 128
 SIZES = (10_000, 100_000, 1_000_000)
 EXACT_BACKEND_SIZES = (10_000, 100_000)
 HNSW_SIZES = (10_000, 100_000)
 PROBES = 1000
 # The comparison of brute-force kernels is a side measure; 200 probes keep it short.
 EXACT_BACKEND_PROBES = 200
-NOISE = 0.02  # per coordinate: cosine ~0.95 between two noisy copies of one centre
-THRESHOLD = 0.8  # synthetic returning probes score ~0.95, strangers below 0.5
-MARGIN = 0.02
-MAX_TEMPLATES = 5
 # HNSW settings compared: M=32 with efSearch=64 reaches recall@1 ~0.99 on returning probes.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 64
 TOP_K = 2 * MAX_TEMPLATES + 1
 UPDATES = 200  # adds and removals timed per size
-Matrix = NDArray[np.float32]
 
 
 def size_label(count: int) -> str:
@@ -88,60 +91,6 @@ def size_label(count: int) -> str:
     if count % 1000 == 0:
         return f"{count // 1000}k"
     return str(count)
-
-
-def _unit(rows: Matrix) -> Matrix:
-    normalised: Matrix = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-    return normalised
-
-
-def synthetic_gallery(templates: int, seed: int = 0) -> tuple[list[str], Matrix, Matrix]:
-    """(visitor id per template, features, qualities) for ``templates`` templates."""
-    rng = np.random.default_rng(seed)
-    per_visitor = rng.integers(1, MAX_TEMPLATES + 1, size=templates)
-    visitors = int(np.searchsorted(np.cumsum(per_visitor), templates)) + 1
-    per_visitor = per_visitor[:visitors]
-    per_visitor[-1] -= int(per_visitor.sum()) - templates
-    ids = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(visitors)]
-    owner = np.repeat(np.arange(visitors), per_visitor)
-    centres = _unit(rng.standard_normal((visitors, DIM), dtype=np.float32))
-    features = centres[owner]
-    features += NOISE * rng.standard_normal((templates, DIM), dtype=np.float32)
-    qualities = rng.random(templates, dtype=np.float32)
-    return [ids[i] for i in owner], _unit(features), qualities
-
-
-def synthetic_probes(features: Matrix, count: int, seed: int = 1) -> Matrix:
-    """The first half: gallery templates plus noise (returning); the rest: random (new)."""
-    rng = np.random.default_rng(seed)
-    returning = count // 2
-    copies = features[rng.integers(0, len(features), size=returning)]
-    copies = copies + NOISE * rng.standard_normal(copies.shape, dtype=np.float32)
-    fresh = rng.standard_normal((count - returning, DIM), dtype=np.float32)
-    return _unit(np.vstack([copies, fresh]))
-
-
-def stats(samples: Sequence[float]) -> dict[str, float]:
-    """Median and 90th percentile of ``samples`` (seconds), in milliseconds."""
-    values = np.asarray(samples, dtype=np.float64) * 1000.0
-    return {
-        "median_ms": round(float(np.median(values)), 4),
-        "p90_ms": round(float(np.percentile(values, 90)), 4),
-    }
-
-
-def time_each(
-    search: Callable[[Matrix], Any], probes: Matrix
-) -> tuple[dict[str, float], list[Any]]:
-    """Timings of ``search`` on each probe alone, after one untimed call, and its answers."""
-    search(probes[0])
-    samples: list[float] = []
-    answers: list[Any] = []
-    for probe in probes:
-        started = time.perf_counter()
-        answers.append(search(probe))
-        samples.append(time.perf_counter() - started)
-    return stats(samples), answers
 
 
 def _rss_bytes() -> int | None:
@@ -198,12 +147,6 @@ def _time_updates(
     }
 
 
-def _decision(result: MatchResult) -> str | None:
-    """The visitor a gallery with THRESHOLD and MARGIN would have matched, or None (new)."""
-    matched = result.score >= THRESHOLD and result.score - result.runner_up >= MARGIN
-    return result.visitor_id if matched else None
-
-
 def measure_matching(
     sizes: Sequence[int] = SIZES, probes: int = PROBES, seed: int = 0
 ) -> dict[str, Any]:
@@ -247,7 +190,7 @@ def measure_matching(
         )
         agree = np.array(
             [
-                _decision(e) == _decision(a)
+                decision(e) == decision(a)
                 for e, a in zip(answers["exact"], answers["ivf"], strict=True)
             ]
         )
@@ -259,7 +202,7 @@ def measure_matching(
         result[f"matching.ann_recall_at_1_all_{label}"] = round(recall_all, 4)
         result[f"matching.ann_decision_agreement_{label}"] = round(agreement, 4)
         result[f"matching.exact_returning_matched_{label}"] = round(
-            float(np.mean([_decision(e) is not None for e in answers["exact"][:returning]])), 4
+            float(np.mean([decision(e) is not None for e in answers["exact"][:returning]])), 4
         )
         recalls.append(recall)
         recalls_all.append(recall_all)

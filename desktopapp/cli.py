@@ -428,6 +428,35 @@ def _deletion(
         _replace_backups(args, db)
 
 
+def _bench_mode(args: argparse.Namespace) -> Mode:
+    """The notice's mode when a store is set up here (its cameras run it), else repeat
+    analysis, the heaviest."""
+    if not (args.data_dir / DB_FILE).is_file():
+        return Mode.REPEAT
+    current = _notice_store(args).current()
+    return current.profile.mode if current is not None else Mode.REPEAT
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from desktopapp.core.benchmark import BenchPlan  # noqa: PLC0415
+    from desktopapp.ui.bench_dialog import run_bench_with_view  # noqa: PLC0415
+
+    mode = _bench_mode(args)
+    plan = BenchPlan.quick() if args.quick else BenchPlan()
+    result = run_bench_with_view(load_settings(args.data_dir).vision, mode, plan)
+    cameras = result["pipeline.cameras_at_10fps"]
+    lines = [
+        f"This PC can analyse {cameras} camera(s) at 10 fps or more ({result['bench.settings']}).",
+        *(
+            f"{key}: {json.dumps(value, ensure_ascii=False)}"
+            for key, value in result.items()
+            if key != "pipeline.runs"
+        ),
+    ]
+    _emit(args, result, "\n".join(lines))
+    return 0
+
+
 def _replace_backups(args: argparse.Namespace, db: sqlite_utils.Database) -> None:
     """Personal data was deleted: the backups holding it go, a fresh one replaces them. A
     failure to write the fresh one is a warning; the deletion stands."""
@@ -1337,6 +1366,17 @@ def build_parser() -> argparse.ArgumentParser:
     retention = sub.add_parser("retention", parents=[common], help="run the retention sweep")
     retention.add_argument("--now", default=None, help="as of this ISO date-time")
     retention.set_defaults(func=cmd_retention)
+
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="how many cameras this PC can analyse at its settings, and the other "
+        "performance figures (about two minutes)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="every step on a tiny scale, in seconds"
+    )
+    bench.set_defaults(func=cmd_bench)
 
     purge = sub.add_parser("purge", parents=[common], help="delete all personal data")
     purge.add_argument("--yes", action="store_true", help="confirm")

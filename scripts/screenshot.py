@@ -24,6 +24,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktopapp.core.access import Role
+from desktopapp.core.benchmark import BenchPlan
 from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.counting import CountingLine, Zone, ZoneKind
 from desktopapp.core.floor import Space
@@ -38,6 +39,7 @@ from desktopapp.core.store.users import LoginError, User
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import Gui, apply_language, create_main_window
 from desktopapp.ui.audit_viewer import AuditViewer
+from desktopapp.ui.bench_dialog import BenchDialog
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.export_dialog import ExportDialog
@@ -86,6 +88,7 @@ SCREENS = [
     "requests-guide",
     "live-video",
     "live-demo",
+    "bench",
 ]
 # The live view of one camera in the sample notice's mode (repeat), to check that nobody in it
 # is recognisable: a video file (--video, default the test data's vtest.avi) or the demo.
@@ -319,6 +322,12 @@ def main() -> int:
                 calibration.plan.current.append((x, 1 - y))
             calibration.check()
             dialog = calibration
+        elif screen == "bench":
+            # The quick plan: every step of the real check on a tiny scale; shoot once done
+            # (--delay-ms 60000) or while it runs (a shorter delay).
+            bench = BenchDialog(window.settings.vision, Mode.REPEAT, window, BenchPlan.quick())
+            QTimer.singleShot(300, bench.start)
+            dialog = bench
         elif screen == "audit":
             dialog = AuditViewer(ws.audit_entries, ws.verify_audit, window)
             QTimer.singleShot(500, dialog.verify_chain)

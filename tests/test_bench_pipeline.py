@@ -68,6 +68,8 @@ def test_every_run_is_reported(result: dict[str, Any]) -> None:
         assert run["cpu_cores_used"] > 0
     six_faces = runs[0]
     assert six_faces["faces_per_frame"] > 0
+    assert six_faces["persons_per_frame"] > 0  # the default setup runs the person detector
+    assert six_faces["cpu_ms_per_frame"] > 0
     assert six_faces["features_per_s"] >= 0 and six_faces["attributes_per_s"] >= 0
 
 
@@ -91,7 +93,7 @@ def test_reports_render(result: dict[str, Any]) -> None:
 
 
 def test_synthetic_source_serves_fresh_frames() -> None:
-    source = bench.SyntheticSource(bench.load_six_faces(), fps=50.0, turnover=0.1)
+    source = bench.SyntheticSource(bench.letterbox(bench.load_six_faces()), fps=50.0, turnover=0.1)
     first, same = source.frame_at(0), source.frame_at(0)
     assert first.shape == (480, 640, 3) and first.dtype == np.uint8
     assert first is not same and np.array_equal(first, same)

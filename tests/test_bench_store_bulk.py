@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bench import store_bulk as bench
+from desktopapp.core.store.bulk import PATH_POINTS_PER_VISIT
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def test_headline_numbers_are_positive(result: dict[str, object]) -> None:
 
 def test_the_data_and_what_was_deleted(result: dict[str, object]) -> None:
     assert result["store.rows"] == result["store.purge.deleted_visits"] == 2000
-    assert result["store.path_points"] == 2000 * bench.PATH_POINTS_PER_VISIT
+    assert result["store.path_points"] == 2000 * PATH_POINTS_PER_VISIT
     for field in ("visitors", "templates", "visits", "path_points", "anonymous_visits"):
         deleted = result[f"store.retention.deleted_{field}"]
         assert isinstance(deleted, int) and deleted > 0, field

@@ -252,3 +252,27 @@ def test_choosing_an_unknown_or_non_person_model_is_an_error(registry: ModelRegi
     with pytest.raises(ModelError) as caught:
         load_person_detector(registry, "yuface")
     assert caught.value.problem is ModelProblem.UNKNOWN
+
+
+def test_the_int8_model_finds_the_persons_the_float_model_finds(
+    registry: ModelRegistry, detector: PersonDetector, frames: dict[int, Image]
+) -> None:
+    """models/tools/quantise_ssdlite.py's output: verified by its SHA-256 like every model,
+    and at its own threshold it finds every person the float model finds in the test frames."""
+    quantised = load_person_detector(registry, "ssdlite-mobilenet-v2-int8")
+    assert isinstance(quantised, SsdLitePersonDetector)
+    assert quantised.info.fallback_for is None
+    assert registry.default(Role.PERSON_DETECTION).model_id == MODEL_ID  # not the default
+
+    def overlap(a: Person, b: Person) -> float:
+        left, top = max(a.x, b.x), max(a.y, b.y)
+        right, bottom = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+        inter = max(0.0, right - left) * max(0.0, bottom - top)
+        return inter / (a.w * a.h + b.w * b.h - inter)
+
+    reference = found = 0
+    for image in frames.values():
+        expected, got = detector.detect(image), quantised.detect(image)
+        reference += len(expected)
+        found += sum(any(overlap(e, g) >= 0.5 for g in got) for e in expected)
+    assert reference > 0 and found == reference

@@ -60,6 +60,10 @@ class VisionConfig(_Section):
     # Face features run in this many child processes (0: in the analysis thread). dlib holds
     # the GIL for ~100 ms per face; in a child it no longer stalls the cameras and the UI.
     feature_processes: int = Field(default=1, ge=0, le=8)
+    # With persons detected, faces are searched in the whole frame at this size and at full
+    # resolution only where small faces can be (core.vision.schedule); 0 searches the whole
+    # frame at the detector's own size every frame.
+    face_search_side: int = Field(default=320, ge=0, le=4096)
     # Overrides the embedder's own decision point (cosine similarity), e.g. after calibration.
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
     # Overrides the model's margin over the second-best visitor, e.g. after calibration.

@@ -58,6 +58,7 @@ from desktopapp.core.tracking import BestShots, Box, Track, Tracker, TrackerConf
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.quality import face_quality
+from desktopapp.core.vision.schedule import detect_faces
 from desktopapp.core.vision.types import (
     Attributes,
     Face,
@@ -246,8 +247,11 @@ class FrameAnalyser:
     def _process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
         height, width = image.shape[:2]
-        faces = self.engine.detector.detect(image) if self.engine.detector else []
         persons, to_mask = self._detect_persons(image)
+        # Persons first: the face detector searches small faces where persons stand (every
+        # person the masking looks for, so that search by need misses no face it would mask).
+        found = to_mask if self.engine.persons else None
+        faces = detect_faces(self.engine.detector, image, found) if self.engine.detector else []
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
         person_boxes = [(p.x, p.y, p.w, p.h) for p in persons]
         self.tracker.set_frame_size((width, height))

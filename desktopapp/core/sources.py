@@ -1126,21 +1126,54 @@ def demo_frame(index: int) -> BGRImage:
     pose = _pose(index)
     if pose is None:
         return scene
-    sprite = _sprite()
     scale, left, top = _placement(pose)
+    _paste(
+        scene,
+        scale,
+        left,
+        top,
+        contrast=pose.appearance.contrast,
+        brightness=pose.appearance.brightness,
+    )
+    return scene
+
+
+def demo_group_frame(count: int = 6, face_width: float = 56.0) -> BGRImage:
+    """The demo shop with ``count`` astronauts standing in two rows, faces ``face_width`` px
+    wide: a busy entrance for `raiten bench`, made from the demo's own picture."""
+    if not 1 <= count <= 12:
+        raise ValueError("between 1 and 12 figures")
+    scene = _shop().copy()
     width, height = DEMO_SIZE
+    per_row = math.ceil(count / 2)
+    scale = face_width / _FACE[2]
+    for number in range(count):
+        row, column = divmod(number, per_row)
+        centre_x = width * (column + 0.5 + 0.25 * row) / (per_row + 0.5)
+        centre_y = height * (0.3 + 0.35 * row)
+        left = centre_x - (_FACE[0] + _FACE[2] / 2 - _CROP[0]) * scale
+        top = centre_y - (_FACE[1] + _FACE[3] / 2 - _CROP[1]) * scale
+        _paste(scene, scale, left, top, contrast=1.0, brightness=0.0)
+    return scene
+
+
+def _paste(
+    scene: BGRImage, scale: float, left: float, top: float, *, contrast: float, brightness: float
+) -> None:
+    """The astronaut drawn into ``scene`` at ``scale`` with her crop's corner at (left, top)."""
+    sprite = _sprite()
+    height, width = scene.shape[:2]
     x0, y0 = max(0, math.floor(left)), max(0, math.floor(top))
     x1 = min(width, math.ceil(left + sprite.colour.shape[1] * scale))
     y1 = min(height, math.ceil(top + sprite.colour.shape[0] * scale))
     if x0 >= x1 or y0 >= y1:
-        return scene
+        return
     # Scale and place the figure straight into the part of the frame it covers.
     matrix = np.array([[scale, 0.0, left - x0], [0.0, scale, top - y0]])
     region = (x1 - x0, y1 - y0)
     colour = cv2.warpAffine(sprite.colour, matrix, region, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(sprite.alpha, matrix, region, flags=cv2.INTER_LINEAR)[:, :, None]
-    lit = colour * pose.appearance.contrast + pose.appearance.brightness
+    lit = colour * contrast + brightness
     background = scene[y0:y1, x0:x1].astype(np.float32)
     blended = background + alpha * (lit - background)
     scene[y0:y1, x0:x1] = np.clip(blended, 0, 255).astype(np.uint8)
-    return scene

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from desktopapp import __version__
 from desktopapp.core.access import Permission
+from desktopapp.core.benchmark import BenchPlan
 from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE, seed_sample_visits
+from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.reports.signage import SignageOptions
@@ -41,6 +43,7 @@ from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.analytics_panel import DashboardPanel
 from desktopapp.ui.audit_viewer import AuditViewer
+from desktopapp.ui.bench_dialog import BenchDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_grid import LAYOUTS, CameraGrid
 from desktopapp.ui.camera_tile import CameraTile
@@ -85,6 +88,9 @@ class MainWindow(QMainWindow):
 
     language_changed = Signal()
     cameras_ready = Signal()  # the configured cameras are loaded and started
+
+    # How much the capacity check measures (None: the full check); tests make it quick.
+    bench_plan: BenchPlan | None = None
 
     def __init__(
         self,
@@ -288,6 +294,9 @@ class MainWindow(QMainWindow):
         )
         self.models_action = self._action(
             help_menu, self.tr("&Models and licences…"), self.show_models
+        )
+        self.bench_action = self._action(
+            help_menu, self.tr("&Check this PC's capacity…"), self.show_bench
         )
         self._action(help_menu, self.tr("&About Raiten"), self.show_about)
 
@@ -614,6 +623,14 @@ class MainWindow(QMainWindow):
 
     def show_models(self) -> None:
         ModelsDialog(self.model_checks, self.model_status, self).exec()
+
+    def show_bench(self) -> None:
+        """How many cameras this PC can analyse at its settings (``raiten bench``)."""
+        # The cameras run the notice's mode; without a notice yet, repeat analysis (the
+        # heaviest) gives the figure that holds whatever is chosen later.
+        current = self.workspace.current_notice()
+        mode = current.profile.mode if current is not None else Mode.REPEAT
+        BenchDialog(self.workspace.settings.vision, mode, self, self.bench_plan).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(

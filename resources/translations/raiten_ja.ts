@@ -572,6 +572,160 @@
     </message>
 </context>
 <context>
+    <name>BenchDialog</name>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="244"/>
+        <source>Check this PC&apos;s capacity</source>
+        <translation>この PC の処理能力を調べる</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="251"/>
+        <source>Raiten analyses test cameras showing six people at once, at this PC&apos;s settings, and measures how many cameras it can follow at 10 pictures a second or more. It takes about two minutes; other programs running now make the result lower. No picture is saved.</source>
+        <translation>6 人が同時に映るテスト用カメラを、この PC の設定のまま解析し、1 秒に 10 枚以上の速さで何台のカメラを解析できるかを測ります。約 2 分かかります。ほかのプログラムが動いていると結果は低めになります。画像は保存しません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="274"/>
+        <source>What was measured</source>
+        <translation>測ったもの</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="274"/>
+        <source>Result</source>
+        <translation>結果</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="274"/>
+        <source>Target</source>
+        <translation>目標</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="282"/>
+        <source>Start</source>
+        <translation>開始</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="284"/>
+        <source>Stop</source>
+        <translation>中止</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="300"/>
+        <source>Loading the models…</source>
+        <translation>モデルを読み込んでいます…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="301"/>
+        <source>Timing face and person detection…</source>
+        <translation>顔と人物の検出時間を測っています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="302"/>
+        <source>Analysing test cameras…</source>
+        <translation>テスト用カメラを解析しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="303"/>
+        <source>Timing the search among returning visitors…</source>
+        <translation>再来店者の照合時間を測っています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="304"/>
+        <source>Timing the deletion of old records…</source>
+        <translation>古い記録の削除時間を測っています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="305"/>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="318"/>
+        <source>Measuring…</source>
+        <translation>測定中…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="323"/>
+        <source>Stopping…</source>
+        <translation>中止しています…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="346"/>
+        <source>Stopped. Nothing was measured to the end.</source>
+        <translation>中止しました。最後まで測れたものはありません。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="350"/>
+        <source>The check could not finish: %1</source>
+        <translation>測定を終えられませんでした: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="360"/>
+        <source>Other programs kept this PC busy during the check; without them, cameras it could analyse: about %1.</source>
+        <translation>測定中はほかのプログラムがこの PC を使っていました。それがなければ、解析できるカメラは約 %1 台の見込みです。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="370"/>
+        <source>This PC cannot analyse even one camera at 10 pictures a second at these settings. Close other programs, or choose a simpler mode.</source>
+        <translation>この設定では、この PC は 1 台のカメラも 1 秒 10 枚の速さで解析できません。ほかのプログラムを閉じるか、より軽い利用目的を選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="375"/>
+        <source>Cameras this PC can analyse at 10 pictures a second or more at these settings: %1 (the most that was tried).</source>
+        <translation>この設定で、この PC が 1 秒 10 枚以上の速さで解析できるカメラ: %1 台 (試した最大の台数です)。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="379"/>
+        <source>Cameras this PC can analyse at 10 pictures a second or more at these settings: %1.</source>
+        <translation>この設定で、この PC が 1 秒 10 枚以上の速さで解析できるカメラ: %1 台。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="385"/>
+        <source>Pictures analysed per second by each camera, %1 running at once</source>
+        <translation>カメラ %1 台を同時に動かしたときの、1 台あたり 1 秒に解析した枚数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="400"/>
+        <source>Live view: pictures shown per second</source>
+        <translation>ライブ映像: 1 秒に表示した枚数</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="405"/>
+        <source>Longest pause of the window</source>
+        <translation>画面がいちばん長く止まった時間</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="409"/>
+        <source>Face detection per picture</source>
+        <translation>1 枚あたりの顔検出</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="410"/>
+        <source>Feature record per face</source>
+        <translation>1 人の顔あたりの特徴量作成</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="412"/>
+        <source>Search among 100,000 records</source>
+        <translation>10 万件の中からの照合</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="417"/>
+        <source>Search among 1,000,000 records (estimated)</source>
+        <translation>100 万件の中からの照合 (推定)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="422"/>
+        <source>Deleting 1,000,000 visits (estimated)</source>
+        <translation>100 万件の来店記録の削除 (推定)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="427"/>
+        <source>Retention sweep over 1,000,000 visits (estimated)</source>
+        <translation>100 万件の来店記録の保存期間処理 (推定)</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="432"/>
+        <source>From start to the first masked picture</source>
+        <translation>起動から最初のマスク済み画像まで</translation>
+    </message>
+</context>
+<context>
     <name>CalibrationDialog</name>
     <message>
         <location filename="../../desktopapp/ui/calibration_dialog.py" line="69"/>
@@ -1837,12 +1991,12 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>カメラの映像を待っています（人はマスクして表示します）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/framing_guide.py" line="77"/>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="75"/>
         <source>A face is seen: ask the person to stay there and press Capture and search.</source>
         <translation>顔が映っています。その位置のままでいていただき、「撮影して検索」を押してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/framing_guide.py" line="80"/>
+        <location filename="../../desktopapp/ui/framing_guide.py" line="78"/>
         <source>No face seen yet: ask the person to stand close, face the camera and bring their face into the marked area.</source>
         <translation>まだ顔が映っていません。カメラの近くでカメラの方を向き、枠の中に顔が入るように立っていただいてください。</translation>
     </message>
@@ -1921,242 +2075,247 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="312"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="321"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="143"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="149"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="110"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="116"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="111"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="117"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="180"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="193"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="213"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="215"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="218"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="255"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="261"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="258"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="261"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="265"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="274"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
         <source>&amp;User guide</source>
         <translation>使い方ガイド(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="290"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="299"/>
+        <source>&amp;Check this PC&apos;s capacity…</source>
+        <translation>この PC の処理能力を調べる(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="314"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="317"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="326"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="327"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="366"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="375"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="387"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="393"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="423"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="432"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="577"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="586"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="587"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="596"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="589"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="598"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="592"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="601"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="603"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="612"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="651"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="668"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="424"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="433"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="503"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="512"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="504"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="513"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="549"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="558"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="621"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="638"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="640"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -2504,6 +2663,14 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <location filename="../../desktopapp/ui/own_password.py" line="106"/>
         <source>The current password is wrong.</source>
         <translation>現在のパスワードが違います。</translation>
+    </message>
+</context>
+<context>
+    <name>PaintMeter</name>
+    <message>
+        <location filename="../../desktopapp/ui/bench_dialog.py" line="61"/>
+        <source>Test camera %1</source>
+        <translation>テスト用カメラ %1</translation>
     </message>
 </context>
 <context>

@@ -16,6 +16,7 @@ from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE, DEFAULT_MARGIN
 from desktopapp.core.vision.quality import FaceQuality, face_quality
 from desktopapp.core.vision.registry import ModelEntry, ModelError, ModelRegistry
+from desktopapp.core.vision.schedule import ScheduledFaceDetector
 from desktopapp.core.vision.types import (
     AttributeEstimator,
     Attributes,
@@ -44,13 +45,31 @@ BACKENDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_backend(registry: ModelRegistry, entry: ModelEntry, threads: int = 1) -> Any:
-    """Verify the entry's files and construct its backend."""
+def load_backend(
+    registry: ModelRegistry,
+    entry: ModelEntry,
+    threads: int = 1,
+    options: Mapping[str, Any] | None = None,
+) -> Any:
+    """Verify the entry's files and construct its backend (``options`` over the manifest's)."""
     paths = registry.verified_paths(entry)
     module_name, class_name = BACKENDS[entry.backend]
     backend_class = getattr(importlib.import_module(module_name), class_name)
     log.info("loading %s for %s", entry.model_id, entry.role.value)
-    return backend_class(entry.info, paths, entry.options, threads)
+    return backend_class(entry.info, paths, {**entry.options, **(options or {})}, threads)
+
+
+def load_face_detector(
+    registry: ModelRegistry, entry: ModelEntry, threads: int = 1, search_side: int = 0
+) -> Any:
+    """The entry's face detector; with ``search_side`` and a detector that shrinks frames to
+    a ``max_side``, one that searches by need (core.vision.schedule)."""
+    full = load_backend(registry, entry, threads)
+    side = int(entry.options.get("max_side", 0))
+    if not search_side or not side or search_side >= side:
+        return full
+    coarse = load_backend(registry, entry, threads, {"max_side": search_side})
+    return ScheduledFaceDetector(coarse, full, coarse_side=search_side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +137,10 @@ class VisionEngine:
         roles: Iterable[Role],
         choices: Mapping[Role, str] | None = None,
         threads: int = 1,
+        face_search_side: int = 0,
     ) -> VisionEngine:
-        """Load one model per requested role: the chosen id, else the manifest's default."""
+        """Load one model per requested role: the chosen id, else the manifest's default
+        (``face_search_side``: see ``load_face_detector``)."""
         choices = choices or {}
         loaded: dict[Role, Any] = {}
         for role in roles:
@@ -131,6 +152,9 @@ class VisionEngine:
                 loaded[role] = load_person_detector(registry, choices.get(role), threads)
                 continue
             entry = registry.get(choices[role]) if role in choices else registry.default(role)
+            if role is Role.FACE_DETECTION:
+                loaded[role] = load_face_detector(registry, entry, threads, face_search_side)
+                continue
             loaded[role] = load_backend(registry, entry, threads)
         return cls(
             detector=cast(FaceDetector | None, loaded.get(Role.FACE_DETECTION)),
@@ -148,7 +172,13 @@ class VisionEngine:
         registry = ModelRegistry.load()
         remote = config.feature_processes > 0 and Role.FACE_FEATURES in roles
         local_roles = [r for r in roles if not (remote and r is Role.FACE_FEATURES)]
-        engine = cls.load(registry, local_roles, choices, threads=config.threads)
+        engine = cls.load(
+            registry,
+            local_roles,
+            choices,
+            threads=config.threads,
+            face_search_side=config.face_search_side,
+        )
         if remote:
             from desktopapp.core.vision.remote import RemoteEmbedder  # noqa: PLC0415
 

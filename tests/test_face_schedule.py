@@ -1,0 +1,105 @@
+"""Face detection by need (core.vision.schedule) on real footage with the real models."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from desktopapp.core.config import VisionConfig
+from desktopapp.core.modes import Mode, engine_for_mode
+from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
+from desktopapp.core.sources import Frame
+from desktopapp.core.vision.engine import load_backend, load_face_detector
+from desktopapp.core.vision.persons import load_person_detector
+from desktopapp.core.vision.registry import ModelRegistry
+from desktopapp.core.vision.schedule import (
+    ScheduledFaceDetector,
+    detect_faces,
+    merge_regions,
+)
+from desktopapp.core.vision.types import Face, Image
+from tests.conftest import TESTDATA, VIDEO
+
+CROWD = TESTDATA / "video" / "crowd.mp4"
+
+
+def _frames(path: object, every: int, count: int) -> list[Image]:
+    cap = cv2.VideoCapture(str(path))
+    frames: list[Image] = []
+    index = 0
+    while len(frames) < count:
+        ok, image = cap.read()
+        if not ok:
+            break
+        if index % every == 0:
+            frames.append(image)
+        index += 1
+    cap.release()
+    assert len(frames) == count, f"{path} has too few frames"
+    return frames
+
+
+def _covered(face: Face, found: list[Face]) -> bool:
+    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    return any(f.x <= cx <= f.x + f.w and f.y <= cy <= f.y + f.h for f in found)
+
+
+def test_overlapping_regions_join_only_when_that_searches_fewer_pixels() -> None:
+    # Two heads side by side, overlapping: one region.
+    assert merge_regions([(0, 0, 100, 100), (50, 0, 150, 100)]) == [(0, 0, 150, 100)]
+    # Two regions touching at a corner: their bounding box would search far more pixels.
+    apart = merge_regions([(0, 0, 100, 100), (90, 90, 300, 300)])
+    assert sorted(apart) == [(0, 0, 100, 100), (90, 90, 300, 300)]
+
+
+@pytest.mark.parametrize(("video", "every"), [(VIDEO, 20), (CROWD, 12)])
+def test_search_by_need_finds_the_faces_the_whole_frame_search_finds(
+    registry: ModelRegistry, video: object, every: int
+) -> None:
+    """On real footage, with the persons of each frame, the scheduled detector finds at least
+    as many of the full-resolution reference faces as the default whole-frame search at
+    640 px, while searching fewer pixels at full resolution."""
+    entry = registry.get("yuface")
+    scheduled = load_face_detector(registry, entry, 1, search_side=320)
+    assert isinstance(scheduled, ScheduledFaceDetector)
+    whole = load_backend(registry, entry, 1)
+    reference = load_backend(registry, entry, 1, {"max_side": 4096})
+    persons = load_person_detector(registry)
+    references = by_need = by_whole = 0
+    for image in _frames(video, every, 12):
+        truth = reference.detect(image)
+        found = detect_faces(scheduled, image, persons.detect(image))
+        references += len(truth)
+        by_need += sum(_covered(f, found) for f in truth)
+        by_whole += sum(_covered(f, whole.detect(image)) for f in truth)
+    assert references > 0
+    assert by_need >= by_whole
+    stats = scheduled.stats
+    height, width = image.shape[:2]
+    assert stats.frames == 12
+    assert stats.region_pixels < 12 * width * height
+
+
+def test_without_persons_the_whole_frame_is_searched(registry: ModelRegistry) -> None:
+    entry = registry.get("yuface")
+    scheduled = load_face_detector(registry, entry, 1, search_side=320)
+    whole = load_backend(registry, entry, 1)
+    image = _frames(CROWD, 1, 1)[0]
+    assert isinstance(scheduled, ScheduledFaceDetector)
+    found = detect_faces(scheduled, image, None)
+    assert [(f.x, f.y) for f in found] == [(f.x, f.y) for f in whole.detect(image)]
+    assert scheduled.stats.full_frames == 1
+
+
+def test_a_mode_with_persons_searches_faces_by_need_in_the_pipeline() -> None:
+    """The incidental mode runs both detectors: its frames go through the scheduled search,
+    and the settings can turn it off."""
+    engine = engine_for_mode(VisionConfig(), Mode.INCIDENTAL)
+    assert isinstance(engine.detector, ScheduledFaceDetector)
+    analyser = FrameAnalyser(0, engine, PipelineConfig(mode=Mode.INCIDENTAL))
+    for index, image in enumerate(_frames(CROWD, 12, 3)):
+        masked, _ = analyser.process(Frame(image, index, float(index), float(index)))
+        assert masked.faces > 0
+    assert engine.detector.stats.frames == 3
+    plain = engine_for_mode(VisionConfig(face_search_side=0), Mode.INCIDENTAL)
+    assert not isinstance(plain.detector, ScheduledFaceDetector)
