@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 import sqlite_utils
 
@@ -111,12 +111,23 @@ _FOLDS = (
 # Large sorts may use a helper thread: the fold takes a fifth less time on two cores.
 _SORT_THREADS = 2
 
+# A notice that names no retention period (allowed outside repeat mode) keeps nothing personal
+# beyond the visit: what is recorded under it ages out a day after it was seen.
+NO_PERIOD_DAYS = 1
+
 _EXPIRED_VISITORS = "SELECT id FROM visitor WHERE expires_at <= :now"
 _OLD_ANONYMOUS = "visitor_id IS NULL AND ended_at <= :cutoff"
 
 
 class ScrubIncompleteError(RuntimeError):
     """The rows are deleted, but another connection kept the WAL from being truncated."""
+
+
+class StatedRetention(Protocol):
+    """What a notice profile says about retention (``desktopapp.core.notice.NoticeProfile``)."""
+
+    retention_days: int
+    retention_from: Literal["first", "last"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,15 @@ class RetentionPolicy:
             raise ValueError("the retention period must be between 1 and 3650 days")
         if self.counted_from not in ("first", "last"):
             raise ValueError("the retention period counts from the first or the last visit")
+
+    @classmethod
+    def of_notice(cls, notice: StatedRetention | None) -> RetentionPolicy:
+        """The policy of the notice in force, whatever its mode: its period, or
+        ``NO_PERIOD_DAYS`` when it names none (or no notice exists yet), so that a sweep
+        always has something to apply."""
+        if notice is None:
+            return cls(NO_PERIOD_DAYS)
+        return cls(notice.retention_days or NO_PERIOD_DAYS, notice.retention_from)
 
 
 @dataclass(frozen=True, slots=True)
