@@ -5,16 +5,22 @@ Run from the repository root::
     .venv/bin/python bench/store_bulk.py                 # Markdown table
     .venv/bin/python bench/store_bulk.py --json          # one JSON object
     .venv/bin/python bench/store_bulk.py --rows 100000   # a smaller run
+    .venv/bin/python bench/store_bulk.py --outbox        # as a store joined to a chain
 
 A synthetic gallery is written to a fresh database in a temporary folder: one visitor per
 ``VISITS_PER_VISITOR`` visits (1 % staff), one AES-GCM encrypted 128-float template each,
-``PATH_POINTS_PER_VISIT`` path points per visit, and ``ANONYMOUS_SHARE`` of the visits without
-a visitor (attribute-only mode). First-seen times spread over ``SPAN_DAYS`` days and the
-retention period is half of that, so the sweep deletes about half of everything. The file is
+``PATH_POINTS_PER_VISIT`` path points per visit, ``ZONE_DWELL_SHARE`` of the visits with time in
+a zone, and ``ANONYMOUS_SHARE`` of the visits without a visitor (attribute-only mode).
+First-seen times spread over ``SPAN_DAYS`` days and the retention period is half of that, so
+the sweep deletes about half of everything (anonymous visits included). The file is
 copied; the sweep runs on one copy and the purge (keeping statistics) on the other. Both times
 include the WAL truncation and VACUUM that make the deleted bytes unrecoverable. Times are
 single wall-clock runs (``time.perf_counter``); the DESIGN targets are a purge of 1M visit rows
 in 10 s and a retention sweep over 1M rows in 30 s.
+
+With ``--outbox`` the file carries, before the sweep and the purge, triggers of the shape chain
+mode installs while a store is joined: one outbox row for every visitor, template and visit
+written or changed, every visitor deleted and every statistics row the fold adds or changes.
 """
 
 from __future__ import annotations
@@ -45,11 +51,13 @@ from desktopapp.core.store.crypto import Cipher  # noqa: E402
 from desktopapp.core.store.db import DB_FILE, open_database  # noqa: E402
 from desktopapp.core.store.purge import purge_personal_data  # noqa: E402
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for, sweep  # noqa: E402
+from desktopapp.core.store.statistics import STAT_TABLES  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 VISITS_PER_VISITOR = 10
 PATH_POINTS_PER_VISIT = 2
+ZONE_DWELL_SHARE = 0.5
 ANONYMOUS_SHARE = 0.2
 STAFF_SHARE = 0.01
 FEATURE_DIM = 128
@@ -189,6 +197,11 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
         points,
     )
     point_seconds = time.perf_counter() - timed
+    in_zone = np.flatnonzero(rng.random(rows) < ZONE_DWELL_SHARE) + 1
+    conn.executemany(
+        "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, 1, 'shelf', ?)",
+        [(int(v), float(dwell[v - 1]) / 2) for v in in_zone],
+    )
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -198,10 +211,51 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
         "store.templates": n_visitors,
         "store.path_points": n_points,
         "store.anonymous_visits": int(anonymous.sum()),
+        "store.zone_dwell": len(in_zone),
         "store.insert_visits_per_s": rows / visit_seconds,
         "store.insert_path_points_per_s": n_points / point_seconds,
         "store.file_bytes": _file_bytes(data_dir),
     }
+
+
+_OUTBOX_TABLE = """CREATE TABLE bench_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL, key TEXT NOT NULL, info TEXT)"""
+_OUTBOX_TRIGGERS = (
+    ("visitor", "INSERT", "'visitor', NEW.id, NULL"),
+    ("visitor", "UPDATE", "'visitor', NEW.id, NULL"),
+    ("visitor", "DELETE", "'gone', OLD.id, OLD.expires_at"),
+    ("template", "INSERT", "'visitor', NEW.visitor_id, NULL"),
+    ("visit", "INSERT", "'visit', NEW.id, NULL"),
+    ("visit", "UPDATE", "'visit', NEW.id, NULL"),
+    *(
+        (table, event, f"'stat:{table}', NEW.rowid, NULL")
+        for table in STAT_TABLES
+        for event in ("INSERT", "UPDATE")
+    ),
+)
+
+
+def install_outbox(data_dir: Path) -> None:
+    """An outbox filled by triggers, as chain mode keeps one while the store is joined."""
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    try:
+        with conn:
+            conn.execute(_OUTBOX_TABLE)
+            for number, (table, event, values) in enumerate(_OUTBOX_TRIGGERS):
+                conn.execute(
+                    f"CREATE TRIGGER bench_outbox_{number} AFTER {event} ON {table} BEGIN "
+                    f"INSERT INTO bench_outbox (entity, key, info) VALUES ({values}); END"
+                )
+    finally:
+        conn.close()
+
+
+def _outbox_rows(data_dir: Path) -> int:
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM bench_outbox").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def _visit_total(data_dir: Path) -> int:
@@ -218,11 +272,11 @@ def _visit_total(data_dir: Path) -> int:
         conn.close()
 
 
-def run(rows: int = 1_000_000) -> dict[str, Any]:
+def run(rows: int = 1_000_000, outbox: bool = False) -> dict[str, Any]:
     """Generate ``rows`` visits, then time a retention sweep and a purge: a flat dict of dotted
     keys. ``store.retention_1m_s`` and ``store.purge_1m_s`` are wall-clock seconds at ``rows``
     (1M by default); the ``_cpu_s`` twins are this process's CPU seconds, steadier on a busy
-    machine."""
+    machine. With ``outbox``, chain mode's outbox triggers are in place for both."""
     started = time.perf_counter()
     result: dict[str, Any] = {
         **machine(),
@@ -232,6 +286,9 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
         swept_dir, purged_dir = Path(tmp) / "swept", Path(tmp) / "purged"
         log.info("generating %d visits", rows)
         result |= generate(swept_dir, rows)
+        result["store.outbox"] = outbox
+        if outbox:
+            install_outbox(swept_dir)
         purged_dir.mkdir()
         shutil.copy2(swept_dir / DB_FILE, purged_dir / DB_FILE)
         customer_visits = _visit_total(swept_dir)
@@ -248,6 +305,8 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
         result["store.retention.folded_visits"] = swept.folded_visits
         result["store.retention.statistics_kept"] = _visit_total(swept_dir) == customer_visits
         result["store.file_bytes_after_retention"] = _file_bytes(swept_dir)
+        if outbox:
+            result["store.retention.outbox_rows"] = _outbox_rows(swept_dir)
 
         log.info("purge")
         db = open_database(purged_dir)
@@ -259,6 +318,8 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
         result["store.purge.deleted_visits"] = purged.visits
         result["store.purge.statistics_kept"] = _visit_total(purged_dir) == customer_visits
         result["store.file_bytes_after_purge"] = _file_bytes(purged_dir)
+        if outbox:
+            result["store.purge.outbox_rows"] = _outbox_rows(purged_dir)
     result["machine.loadavg_end"] = load_average()
     result["store.seconds"] = time.perf_counter() - started
     return result
@@ -280,7 +341,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Storage benchmark: {result['store.rows']:,} visits ({result['store.anonymous_visits']:,}"
         f" anonymous), {result['store.visitors']:,} visitors and templates, "
-        f"{result['store.path_points']:,} path points; {result['machine.cpus']} CPUs, "
+        f"{result['store.path_points']:,} path points, {result['store.zone_dwell']:,} zone "
+        f"dwell rows{'; chain outbox triggers in place' if result['store.outbox'] else ''}; "
+        f"{result['machine.cpus']} CPUs, "
         f"load average {result['machine.loadavg_start']} -> {result['machine.loadavg_end']}, "
         f"SQLite {result['machine.sqlite']}, {result['store.seconds']:.0f} s "
         f"({result['machine.platform']}).",
@@ -301,6 +364,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"| visit totals unchanged (sweep, purge) | {result['store.retention.statistics_kept']}, "
         f"{result['store.purge.statistics_kept']} | True, True |",
     ]
+    if result["store.outbox"]:
+        lines.append(
+            f"| outbox rows written (sweep, purge) | {result['store.retention.outbox_rows']:,}, "
+            f"{result['store.purge.outbox_rows']:,} | |"
+        )
     return "\n".join(lines)
 
 
@@ -308,9 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--rows", type=int, default=1_000_000, help="visit rows (default 1M)")
+    parser.add_argument(
+        "--outbox", action="store_true", help="with chain mode's outbox triggers in place"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = run(rows=args.rows)
+    result = run(rows=args.rows, outbox=args.outbox)
     print(json.dumps(result, indent=2) if args.json else markdown(result))
     return 0
 
