@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -134,6 +135,8 @@ _FOLDS = (
 )
 # Large sorts may use a helper thread: the fold takes a fifth less time on two cores.
 _SORT_THREADS = 2
+# The page cache of a sweep, in KiB (negative: SQLite's unit for a size rather than a count).
+_SWEEP_CACHE_KIB = -131072
 
 # A notice that names no retention period (allowed outside repeat mode) keeps nothing personal
 # beyond the visit: what is recorded under it ages out a day after it was seen.
@@ -255,6 +258,19 @@ def scrub(conn: sqlite3.Connection) -> None:
     checkpoint(conn)
 
 
+@contextmanager
+def _sweep_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    """A larger page cache while a sweep runs: its deletes touch most pages of the path and
+    visit tables, and with the default 2 MB cache a page changed twice is written to the WAL
+    twice (a tenth less CPU time in bench/store_bulk.py)."""
+    size = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = {_SWEEP_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {size}")
+
+
 def sweep(db: sqlite_utils.Database, policy: RetentionPolicy, now: datetime) -> SweepResult:
     """Delete what has expired at ``now``, folding it into statistics first if the policy says
     so. Nothing is deleted if any step fails."""
@@ -265,7 +281,7 @@ def sweep(db: sqlite_utils.Database, policy: RetentionPolicy, now: datetime) -> 
         "cutoff": (now - timedelta(days=policy.days)).isoformat(),
     }
     conn: sqlite3.Connection = db.conn
-    with immediate_transaction(conn):
+    with _sweep_cache(conn), immediate_transaction(conn):
         # The expired visits are listed once, by id, and every step below reads that list.
         conn.execute(_EXPIRING_TABLE)
         conn.execute(_EXPIRING_ROWS, params)
@@ -281,8 +297,11 @@ def sweep(db: sqlite_utils.Database, policy: RetentionPolicy, now: datetime) -> 
         # Zone dwell goes with its visit, and purchases lose their link, by ON DELETE.
         visits = conn.execute(f"DELETE FROM visit WHERE {_IN_EXPIRING}").rowcount - anonymous
         conn.execute("DROP TABLE temp.expiring")
+        # By row id, so that the table's pages are rewritten in order, each once.
         templates = conn.execute(
-            f"DELETE FROM template WHERE visitor_id IN ({_EXPIRED_VISITORS})", params
+            f"""DELETE FROM template WHERE id IN (
+                SELECT id FROM template WHERE visitor_id IN ({_EXPIRED_VISITORS}))""",
+            params,
         ).rowcount
         visitors = conn.execute("DELETE FROM visitor WHERE expires_at <= :now", params).rowcount
     if visitors or templates or visits or path_points or anonymous:
