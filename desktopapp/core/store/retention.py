@@ -2,9 +2,11 @@
 
 A sweep folds the visits it is about to delete into the ``stat_*`` tables (statistics survive,
 ``desktopapp.core.store.statistics``),
-deletes the expired visitors with their templates, visits and path points, and deletes
-anonymous visits older than the period. It runs in one transaction; afterwards the WAL is
-truncated and the file vacuumed so that the deleted bytes do not survive in it (G-11).
+deletes the expired visitors with their templates, visits, path points and zone dwell, and
+deletes anonymous visits (no visitor) that ended a period ago, with theirs. It runs whatever the
+notice's mode; a notice that names no period counts as ``NO_PERIOD_DAYS``
+(``RetentionPolicy.of_notice``). It runs in one transaction; afterwards the WAL is truncated and
+the file vacuumed so that the deleted bytes do not survive in it (G-11).
 
 Times are ISO 8601 UTC strings, so they compare correctly as text.
 """
