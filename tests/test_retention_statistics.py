@@ -215,3 +215,30 @@ def test_a_purge_folds_what_a_plain_fold_gives(varied: Path, tmp_path: Path) -> 
 def test_the_plain_fold_covers_every_folded_statistic() -> None:
     # stat_count is written as people are counted and never folded.
     assert {table for table, _keys, _sql in PLAIN} == set(STAT_TABLES) - {"stat_count"}
+
+
+def test_a_sweep_after_a_failed_one_runs_and_the_cache_is_given_back(
+    varied: Path, tmp_path: Path
+) -> None:
+    """The sweep's temporary list and its larger page cache do not outlive a failure."""
+    data_dir = _copy(varied, tmp_path)
+    db = open_database(data_dir)
+    cache = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(
+        "CREATE TRIGGER fail BEFORE DELETE ON visitor BEGIN SELECT RAISE(ABORT, 'injected'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="injected"):
+        sweep(db, store_bulk.POLICY, store_bulk.NOW)
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == cache
+    assert all(count == 0 for count in _stat_rows(db.conn))
+    db.execute("DROP TRIGGER fail")
+
+    result = sweep(db, store_bulk.POLICY, store_bulk.NOW)
+
+    assert result.visitors > 0 and result.folded_visits > 0
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == cache
+    db.conn.close()
+
+
+def _stat_rows(conn: sqlite3.Connection) -> list[int]:
+    return [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in STAT_TABLES]
