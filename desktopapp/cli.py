@@ -384,16 +384,14 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
     store = _notice_store(args)
     current = store.current()
-    if current is None or not current.profile.retention_days:
-        raise BadInputError("no retention period is set: set the notice profile first")
     try:
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     except ValueError as exc:
         raise BadInputError(f"--now must be an ISO date and time, not {args.now!r}") from exc
     if now.tzinfo is None:
         now = now.astimezone()  # the operator's local time zone
-    profile = current.profile
-    policy = RetentionPolicy(profile.retention_days, profile.retention_from)
+    # Like the hourly sweep: whatever the notice's mode, with a day where it names no period.
+    policy = RetentionPolicy.of_notice(current.profile if current else None)
     with _deletion(args, store.db, "retention.sweep", {"now": now.isoformat()}) as record:
         result = record(sweep(store.db, policy, now))
     payload = dataclasses.asdict(result)

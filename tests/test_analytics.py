@@ -300,7 +300,8 @@ def test_figures_survive_a_partial_and_a_full_sweep(shop: Shop) -> None:
 
 def test_figures_survive_a_purge_that_keeps_statistics(shop: Shop) -> None:
     before = all_figures(shop.db)
-    purge_personal_data(shop.db, keep_statistics=True)
+    # Opt-outs and staff would stay by default (tests/test_exclusions.py); here all goes.
+    purge_personal_data(shop.db, keep_statistics=True, include_exclusions=True)
     assert all(shop.count(f"SELECT COUNT(*) FROM {table}") == 0 for table in PERSONAL)
     assert all(shop.count(f"SELECT COUNT(*) FROM {table}") > 0 for table in STAT_TABLES)
     assert all_figures(shop.db) == before

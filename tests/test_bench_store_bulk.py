@@ -35,6 +35,7 @@ def test_headline_numbers_are_positive(result: dict[str, object]) -> None:
 def test_the_data_and_what_was_deleted(result: dict[str, object]) -> None:
     assert result["store.rows"] == result["store.purge.deleted_visits"] == 2000
     assert result["store.path_points"] == 2000 * PATH_POINTS_PER_VISIT
+    assert 0 < result["store.zone_dwell"] < 2000
     for field in ("visitors", "templates", "visits", "path_points", "anonymous_visits"):
         deleted = result[f"store.retention.deleted_{field}"]
         assert isinstance(deleted, int) and deleted > 0, field
@@ -46,3 +47,15 @@ def test_reports_render(result: dict[str, object]) -> None:
     table = bench.markdown(result)
     assert "| purge, statistics kept (2,000 visits) |" in table
     assert json.loads(json.dumps(result)) == result
+
+
+def test_with_chain_outbox_triggers_the_outbox_fills() -> None:
+    measured = bench.run(rows=2000, outbox=True)
+    assert measured["store.retention.statistics_kept"] is True
+    assert measured["store.purge.statistics_kept"] is True
+    # At least one row per visitor deleted and per statistics row written.
+    swept = measured["store.retention.outbox_rows"]
+    assert isinstance(swept, int) and swept > measured["store.retention.deleted_visitors"]
+    purged = measured["store.purge.outbox_rows"]
+    assert isinstance(purged, int) and purged > measured["store.visitors"]
+    assert "| outbox rows written (sweep, purge) |" in bench.markdown(measured)

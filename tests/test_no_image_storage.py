@@ -142,7 +142,9 @@ def test_headless_analysis_writes_no_picture(
     # Other pytest runs on this machine (a developer's, a second checkout's) write their own
     # test pictures into their own base folders; this run's folder is still scanned.
     own = tmp_path_factory.getbasetemp()
+    # Other pytest runs, and this run's other tests (the hook's control writes a picture).
     others = tuple(p for p in own.parent.glob("pytest-*") if p != own)
+    others += tuple(p for p in own.iterdir() if p != tmp_path)
     assert _new_image_files(roots, started, others) == []
     assert _blobs_that_are_images(data_dir / "raiten.db") == []
 
@@ -203,7 +205,9 @@ def test_anonymise_writes_only_its_masked_copy(
     assert [p for p in written if not _allowed(p, data_dir)] == []
     assert sorted(out_dir.iterdir()) == [out]
     own = tmp_path_factory.getbasetemp()
+    # Other pytest runs, and this run's other tests (the hook's control writes a picture).
     others = tuple(p for p in own.parent.glob("pytest-*") if p != own)
+    others += tuple(p for p in own.iterdir() if p != tmp_path)
     roots = [data_dir, Path(tempfile.gettempdir()), ROOT]
     assert _new_image_files(roots, started, (*others, source.parent)) == []
     # The test's own source clip aside, OUT (an AVI: RIFF) is the one new picture file.

@@ -238,15 +238,9 @@ class Workspace:
             if before is not None and saved.version == before.version:
                 return saved
             self._audit.append(actor, "notice.set", {"version": saved.version})
-            old = before.profile if before else None
-            if profile.retention_days and (
-                old is None
-                or (old.retention_days, old.retention_from)
-                != (profile.retention_days, profile.retention_from)
-            ):
-                changed = reapply_policy(
-                    self._db, RetentionPolicy(profile.retention_days, profile.retention_from)
-                )
+            policy = RetentionPolicy.of_notice(profile)
+            if before is None or policy != RetentionPolicy.of_notice(before.profile):
+                changed = reapply_policy(self._db, policy)
                 log.info("retention period changed: %d visitors re-dated", changed)
             return saved
 
@@ -401,24 +395,21 @@ class Workspace:
             return exc.items
         return []
 
-    def run_retention(self, now: datetime | None = None) -> SweepResult | None:
-        """At start-up and every hour: the retention sweep as of ``now`` (G-04), audited (None
-        when no period is set yet), then the daily backup."""
+    def run_retention(self, now: datetime | None = None) -> SweepResult:
+        """At start-up and every hour: the retention sweep as of ``now`` (G-04), audited, then
+        the daily backup. It runs whatever the notice's mode, under the notice's period or,
+        when it names none, ``RetentionPolicy.of_notice``'s day."""
         moment = now or datetime.now(UTC)
         with self._store():
             current = self._notices.current()
-            if current is not None and current.profile.retention_days:
-                profile = current.profile
-                policy = RetentionPolicy(profile.retention_days, profile.retention_from)
-                return self._deleting(
-                    "system",
-                    "retention.sweep",
-                    {"now": moment.isoformat()},
-                    lambda: sweep(self._db, policy, moment),
-                    moment,
-                )
-            self._back_up(moment, replace=False)
-            return None
+            policy = RetentionPolicy.of_notice(current.profile if current else None)
+            return self._deleting(
+                "system",
+                "retention.sweep",
+                {"now": moment.isoformat()},
+                lambda: sweep(self._db, policy, moment),
+                moment,
+            )
 
     def _back_up(self, now: datetime, *, replace: bool) -> None:
         """The daily backup, or with ``replace`` (personal data was just deleted) a fresh one

@@ -23,11 +23,13 @@ from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import DB_FILE, open_database
 from desktopapp.core.store.purge import purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for, sweep
+from desktopapp.core.store.statistics import STAT_TABLES
 
 log = logging.getLogger(__name__)
 
 VISITS_PER_VISITOR = 10
 PATH_POINTS_PER_VISIT = 2
+ZONE_DWELL_SHARE = 0.5
 ANONYMOUS_SHARE = 0.2
 STAFF_SHARE = 0.01
 FEATURE_DIM = 128
@@ -167,6 +169,11 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
         points,
     )
     point_seconds = time.perf_counter() - timed
+    in_zone = np.flatnonzero(rng.random(rows) < ZONE_DWELL_SHARE) + 1
+    conn.executemany(
+        "INSERT INTO zone_dwell (visit_id, camera_id, zone, seconds) VALUES (?, 1, 'shelf', ?)",
+        [(int(v), float(dwell[v - 1]) / 2) for v in in_zone],
+    )
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -176,10 +183,51 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
         "store.templates": n_visitors,
         "store.path_points": n_points,
         "store.anonymous_visits": int(anonymous.sum()),
+        "store.zone_dwell": len(in_zone),
         "store.insert_visits_per_s": rows / visit_seconds,
         "store.insert_path_points_per_s": n_points / point_seconds,
         "store.file_bytes": _file_bytes(data_dir),
     }
+
+
+_OUTBOX_TABLE = """CREATE TABLE bench_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL, key TEXT NOT NULL, info TEXT)"""
+_OUTBOX_TRIGGERS = (
+    ("visitor", "INSERT", "'visitor', NEW.id, NULL"),
+    ("visitor", "UPDATE", "'visitor', NEW.id, NULL"),
+    ("visitor", "DELETE", "'gone', OLD.id, OLD.expires_at"),
+    ("template", "INSERT", "'visitor', NEW.visitor_id, NULL"),
+    ("visit", "INSERT", "'visit', NEW.id, NULL"),
+    ("visit", "UPDATE", "'visit', NEW.id, NULL"),
+    *(
+        (table, event, f"'stat:{table}', NEW.rowid, NULL")
+        for table in STAT_TABLES
+        for event in ("INSERT", "UPDATE")
+    ),
+)
+
+
+def install_outbox(data_dir: Path) -> None:
+    """An outbox filled by triggers, as chain mode keeps one while the store is joined."""
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    try:
+        with conn:
+            conn.execute(_OUTBOX_TABLE)
+            for number, (table, event, values) in enumerate(_OUTBOX_TRIGGERS):
+                conn.execute(
+                    f"CREATE TRIGGER bench_outbox_{number} AFTER {event} ON {table} BEGIN "
+                    f"INSERT INTO bench_outbox (entity, key, info) VALUES ({values}); END"
+                )
+    finally:
+        conn.close()
+
+
+def _outbox_rows(data_dir: Path) -> int:
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM bench_outbox").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def _visit_total(data_dir: Path) -> int:
@@ -196,15 +244,19 @@ def _visit_total(data_dir: Path) -> int:
         conn.close()
 
 
-def measure_store(rows: int) -> dict[str, Any]:
+def measure_store(rows: int, outbox: bool = False) -> dict[str, Any]:
     """Generate ``rows`` visits in a temporary folder, then time a retention sweep and a purge
     (each on its own copy): ``store.retention_1m_s`` and ``store.purge_1m_s`` are wall-clock
-    seconds at ``rows``; the ``_cpu_s`` twins are this process's CPU seconds."""
+    seconds at ``rows``; the ``_cpu_s`` twins are this process's CPU seconds, steadier on a busy
+    machine. With ``outbox``, chain mode's outbox triggers are in place for both."""
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="raiten-bench-") as tmp:
         swept_dir, purged_dir = Path(tmp) / "swept", Path(tmp) / "purged"
         log.info("generating %d visits", rows)
         result |= generate(swept_dir, rows)
+        result["store.outbox"] = outbox
+        if outbox:
+            install_outbox(swept_dir)
         purged_dir.mkdir()
         shutil.copy2(swept_dir / DB_FILE, purged_dir / DB_FILE)
         customer_visits = _visit_total(swept_dir)
@@ -221,6 +273,8 @@ def measure_store(rows: int) -> dict[str, Any]:
         result["store.retention.folded_visits"] = swept.folded_visits
         result["store.retention.statistics_kept"] = _visit_total(swept_dir) == customer_visits
         result["store.file_bytes_after_retention"] = _file_bytes(swept_dir)
+        if outbox:
+            result["store.retention.outbox_rows"] = _outbox_rows(swept_dir)
 
         log.info("purge")
         db = open_database(purged_dir)
@@ -232,4 +286,6 @@ def measure_store(rows: int) -> dict[str, Any]:
         result["store.purge.deleted_visits"] = purged.visits
         result["store.purge.statistics_kept"] = _visit_total(purged_dir) == customer_visits
         result["store.file_bytes_after_purge"] = _file_bytes(purged_dir)
+        if outbox:
+            result["store.purge.outbox_rows"] = _outbox_rows(purged_dir)
     return result
