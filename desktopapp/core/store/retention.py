@@ -345,8 +345,8 @@ def reapply_policy(db: sqlite_utils.Database, policy: RetentionPolicy) -> int:
     """Recompute every visitor's expiry under ``policy`` (one UPDATE); returns the number of
     visitors whose expiry changed. The next sweep deletes those now expired.
 
-    Opt-outs (kind ``dnt``) keep theirs: they last until the person withdraws them, not for a
-    retention period (``desktopapp.core.requests``)."""
+    Only customers: opt-outs (kind ``dnt``) and consenting staff keep theirs, since they last
+    until withdrawn, not for a retention period (``desktopapp.core.requests``, ``core.staff``)."""
 
     def expiry(first_seen: str, last_seen: str) -> str:
         first, last = datetime.fromisoformat(first_seen), datetime.fromisoformat(last_seen)
@@ -358,7 +358,7 @@ def reapply_policy(db: sqlite_utils.Database, policy: RetentionPolicy) -> int:
         with immediate_transaction(conn):
             changed = conn.execute(
                 """UPDATE visitor SET expires_at = raiten_expiry(first_seen, last_seen)
-                WHERE kind <> 'dnt' AND expires_at <> raiten_expiry(first_seen, last_seen)"""
+                WHERE kind = 'customer' AND expires_at <> raiten_expiry(first_seen, last_seen)"""
             ).rowcount
     finally:
         conn.create_function("raiten_expiry", 2, None)
