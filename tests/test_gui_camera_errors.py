@@ -16,9 +16,10 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.core.config import Settings
 from desktopapp.core.logs import log_file, setup_logging
-from desktopapp.core.sources import SourceKind, SourceProblem
+from desktopapp.core.sources import CameraSource, SourceKind, SourceProblem, parse_source
 from desktopapp.ui.app import apply_language
 from desktopapp.ui.camera_dialog import CameraDialog
+from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.error_texts import ErrorTexts
 from tests.conftest import VIDEO
 from tests.streams import MjpegServer
@@ -157,3 +158,24 @@ def test_the_reasons_are_in_japanese(
 
 def test_the_log_file_is_known(logged: Path) -> None:
     assert log_file() == logged
+
+
+def test_a_camera_tile_in_trouble_opens_the_log_folder(
+    qtbot: QtBot, logged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live tile of a camera that cannot connect offers the log's folder too, not only the
+    camera dialog."""
+    tile = CameraTile(7, "Back door")
+    qtbot.addWidget(tile)
+    tile.resize(480, 360)
+    tile.show()
+    assert not tile.log_button.isVisible()
+    spec = parse_source(f"rtsp://127.0.0.1:{_free_port()}/stream1")
+    with CameraSource(spec, realtime=True, open_timeout=5.0) as source:
+        qtbot.waitUntil(lambda: source.status().problem is not None, timeout=60_000)
+        tile.show_status(source.status())
+    assert tile.log_button.isVisible()
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
+    qtbot.mouseClick(tile.log_button, Qt.MouseButton.LeftButton)
+    assert [url.toLocalFile() for url in opened] == [str(logged.parent)]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,6 +36,7 @@ from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.log_folder import open_log_folder
 from desktopapp.ui.workers import run_in_background
 from desktopapp.ui.zone_editor import MIN_CORNERS, ZoneEditor
 
@@ -175,7 +175,7 @@ class CameraDialog(QDialog):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.log_button = QPushButton(self.tr("Open the log folder"))
         self.log_button.setObjectName("open-log-folder")
-        self.log_button.clicked.connect(self.open_log_folder)
+        self.log_button.clicked.connect(open_log_folder)
         self.log_button.hide()
         # The source of the last connection test, and of the last one that failed.
         self._tested_source: SourceSpec | None = None
@@ -430,11 +430,6 @@ class CameraDialog(QDialog):
             text += "\n" + self.tr("Details are in the log file %1.").replace("%1", str(log_path))
         self._show_error(text)
         self.log_button.setVisible(log_path is not None)
-
-    def open_log_folder(self) -> None:
-        log_path = log_file()
-        if log_path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_path.parent)))
 
     def accept(self) -> None:
         camera = self.camera()

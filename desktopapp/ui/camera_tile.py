@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QFrame, QPushButton, QSizePolicy, QWidget
 
 from desktopapp.core.counting import CongestionLevel
+from desktopapp.core.logs import log_file
 from desktopapp.core.pipeline import MaskedFrame
 from desktopapp.core.sources import SourceState, SourceStatus
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.log_folder import open_log_folder
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -41,6 +51,11 @@ class CameraTile(QFrame):
         self._painted = 0
         self._label = ""
         self._failing = False
+        # A camera in trouble says the details are in the log: the folder is one click away.
+        self.log_button = QPushButton(self.tr("Open the log folder"), self)
+        self.log_button.setObjectName(f"camera-tile-log-{camera_id}")
+        self.log_button.clicked.connect(open_log_folder)
+        self.log_button.setVisible(False)
 
     @property
     def painted_frames(self) -> int:
@@ -57,6 +72,7 @@ class CameraTile(QFrame):
 
     def show_frame(self, frame: MaskedFrame, fps: float) -> None:
         self._failing = False
+        self._show_log_button()
         self._image = to_qimage(frame.image)
         self._faces = frame.faces
         self._frame = frame
@@ -94,7 +110,17 @@ class CameraTile(QFrame):
 
     def show_status(self, status: SourceStatus) -> None:
         self._status = status
+        self._show_log_button()
         self.update()
+
+    def _show_log_button(self) -> None:
+        troubled = self._failing or (self._status is not None and self._status.problem is not None)
+        self.log_button.setVisible(troubled and log_file() is not None)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.log_button.adjustSize()
+        self.log_button.move(self.width() - self.log_button.width() - 8, 24)
 
     @property
     def blocked_reason(self) -> str:
@@ -115,6 +141,7 @@ class CameraTile(QFrame):
         an unanalysed one may never be shown, so the tile goes dark and says why."""
         self._failing = True
         self._image = None
+        self._show_log_button()
         self.update()
 
     def status_text(self) -> str:

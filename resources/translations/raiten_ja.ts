@@ -1112,12 +1112,12 @@
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="446"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="448"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="443"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
@@ -1137,87 +1137,92 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>CameraTile</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="122"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="149"/>
         <source>Not analysing</source>
         <translation>解析停止中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="127"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="154"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="159"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="72"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
         <source>%1: in %2, out %3</source>
         <translation>%1: 入 %2、出 %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="79"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="55"/>
+        <source>Open the log folder</source>
+        <translation>ログのフォルダーを開く</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="95"/>
         <source>%1: %2 people (%3)</source>
         <translation>%1: %2人（%3）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="105"/>
         <source>quiet</source>
         <translation>空いている</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="90"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="106"/>
         <source>busy</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="91"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="107"/>
         <source>crowded</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="92"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="108"/>
         <source>full</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="124"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="151"/>
         <source>Analysis failed</source>
         <translation>解析に失敗しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="137"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="164"/>
         <source>%1 Last picture %2 s ago.</source>
         <translation>%1 最後の映像は %2 秒前です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="142"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="169"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="144"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="171"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="147"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="174"/>
         <source>%1 fps · faces: %2 · people: %3</source>
         <translation>%1 fps · 顔: %2 · 人: %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="154"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="181"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="213"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="240"/>
         <source>The picture cannot be analysed, so it is not shown (people could not be masked). Details are in the log.</source>
         <translation>映像を解析できないため表示していません（人物をマスクできないため）。詳細はログにあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="219"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="246"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
