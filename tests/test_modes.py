@@ -136,7 +136,11 @@ def test_repeat_mode_keeps_visitors_and_their_features(
     engines: dict[Mode, VisionEngine], tmp_path: Path
 ) -> None:
     rows = _run(tmp_path, engines[Mode.REPEAT], PipelineConfig(Mode.REPEAT), _demo(600))
-    assert rows["visitor"] == 1 and rows["template"] >= 1 and rows["visit"] >= 1
+    # G-13: repeat mode keeps visitors and their features. Whether the demo's appearances link
+    # into one visitor depends on the precision-first operating point (issue 16: at 0.944 one
+    # of the astronaut's walks can stay a new visitor); bench/identity.py measures linking.
+    assert rows["visitor"] >= 1 and rows["template"] >= 1 and rows["visit"] >= 1
+    assert rows["visitor"] <= rows["visit"]
     assert rows["stat_count"] == 0
 
 
