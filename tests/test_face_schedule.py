@@ -92,14 +92,14 @@ def test_without_persons_the_whole_frame_is_searched(registry: ModelRegistry) ->
 
 
 def test_a_mode_with_persons_searches_faces_by_need_in_the_pipeline() -> None:
-    """The incidental mode runs both detectors: its frames go through the scheduled search,
-    and the settings can turn it off."""
-    engine = engine_for_mode(VisionConfig(), Mode.INCIDENTAL)
+    """The incidental mode runs both detectors: with the setting on, its frames go through the
+    scheduled search; off (the default) they do not."""
+    engine = engine_for_mode(VisionConfig(face_search_side=320), Mode.INCIDENTAL)
     assert isinstance(engine.detector, ScheduledFaceDetector)
     analyser = FrameAnalyser(0, engine, PipelineConfig(mode=Mode.INCIDENTAL))
     for index, image in enumerate(_frames(CROWD, 12, 3)):
         masked, _ = analyser.process(Frame(image, index, float(index), float(index)))
         assert masked.faces > 0
     assert engine.detector.stats.frames == 3
-    plain = engine_for_mode(VisionConfig(face_search_side=0), Mode.INCIDENTAL)
+    plain = engine_for_mode(VisionConfig(), Mode.INCIDENTAL)
     assert not isinstance(plain.detector, ScheduledFaceDetector)
