@@ -198,7 +198,9 @@ class _Missing:
 def test_a_lost_track_stays_masked_for_the_hold_time(masking_engine: VisionEngine) -> None:
     """Both detectors miss the demo visitor from frame 60 of the run on (0.4 s after she is in
     full view): her last boxes, moved on, stay masked for mask_hold_seconds, then no longer."""
-    config = PipelineConfig(motion_masks=False)  # she walks: motion alone would mask her
+    # She walks: motion alone would mask her. Faces are looked for in every frame here, so that
+    # every frame after the first blind one is a frame of the hold.
+    config = PipelineConfig(motion_masks=False, face_detection_every=1)
     start = next(i for i in range(0, DEMO_RUN_FRAMES) if demo_person_visible(i)) + 30
     indices = list(range(start - 30, start + 40, 2))
     blind = {n for n, i in enumerate(indices) if i >= start}
@@ -228,6 +230,44 @@ def test_a_lost_track_stays_masked_for_the_hold_time(masking_engine: VisionEngin
             assert np.array_equal(masked.image, source)
     assert held and max(held) >= config.mask_hold_seconds - 0.15
     assert released
+
+
+class _CountingDetector:
+    def __init__(self, inner: object):
+        self.inner, self.calls = inner, 0
+        self.info = inner.info  # type: ignore[attr-defined]
+
+    def detect(self, image: Image) -> list[Face]:
+        self.calls += 1
+        return self.inner.detect(image)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_faces_stay_masked_between_face_detections(engine: VisionEngine) -> None:
+    """Faces looked for in one frame of three, with no person detector and no motion masks to
+    cover for them: the demo visitor's face is obscured in every frame she is in full view, and
+    the face detector ran on a third of the frames."""
+    detector = _CountingDetector(engine.detector)
+    config = PipelineConfig(motion_masks=False, face_detection_every=3)
+    analyser = FrameAnalyser(1, VisionEngine(detector), config)  # type: ignore[arg-type]
+    indices = [i for i in range(0, DEMO_RUN_FRAMES, 2) if demo_person_visible(i)][:60]
+    checked = 0
+    for index in indices:
+        frame = demo(index)
+        source = frame.image.copy()
+        masked, _ = analyser.process(frame)
+        box = demo_face_box(index)
+        if box is None or _visible(box) < 1.0 or analyser.frames <= 1:
+            continue
+        assert masked.faces == 1, f"frame {index}: the face found last is still counted"
+        assert obscured(masked.image, source, box), f"frame {index}: {box}"
+        checked += 1
+    assert checked >= 30
+    assert detector.calls == -(-len(indices) // 3)
+
+
+def test_the_face_detection_interval_is_validated() -> None:
+    with pytest.raises(ValueError, match="faces must be looked for"):
+        PipelineConfig(face_detection_every=0)
 
 
 def test_the_hold_is_validated() -> None:

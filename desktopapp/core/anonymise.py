@@ -14,7 +14,9 @@ import logging
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +24,12 @@ import cv2
 
 from desktopapp.core.images import IMAGE_SUFFIXES
 from desktopapp.core.modes import Mode
-from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
+from desktopapp.core.pipeline import Detections, FrameAnalyser, PipelineConfig
 from desktopapp.core.privacy import MaskStyle
-from desktopapp.core.sources import SourceError, SourceKind, SourceSpec, iter_frames
+from desktopapp.core.sources import Frame, SourceError, SourceKind, SourceSpec, iter_frames
 from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.schedule import ScheduledFaceDetector
+from desktopapp.core.vision.types import Image
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,11 @@ MODE = Mode.INCIDENTAL
 # Container by OUT's suffix -> FourCC that OpenCV's bundled FFmpeg writes on every platform.
 CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 FALLBACK_FPS = 25.0
+# The detectors keep no state between frames, so the next frames are detected in worker threads
+# while this thread decodes, tracks, masks and encodes: both cores work on one file. A frame
+# waits in memory, unmasked, only until its turn (as in a live camera's ring of frames).
+DETECTION_THREADS = 2
+FRAMES_AHEAD = 2
 
 
 class AnonymiseError(Exception):
@@ -94,6 +103,15 @@ def _source_fps(source: Path) -> float:
     return fps if math.isfinite(fps) and 0.0 < fps <= 1000.0 else FALLBACK_FPS
 
 
+def _open_writer(partial: Path, out: Path, fps: float, first: Image) -> cv2.VideoWriter:
+    height, width = first.shape[:2]
+    fourcc = cv2.VideoWriter.fourcc(*CODECS[out.suffix.lower()])
+    writer = cv2.VideoWriter(str(partial), fourcc, fps, (width, height))
+    if not writer.isOpened():
+        raise AnonymiseError(f"cannot write a video to {out}")
+    return writer
+
+
 def anonymise(
     source: Path,
     out: Path,
@@ -111,21 +129,32 @@ def anonymise(
     check_paths(source, out, force=force)
     fps = _source_fps(source)
     analyser = FrameAnalyser(0, engine, PipelineConfig(mode=MODE, mask_style=style))
+    # A search by need remembers the frame before: its frames are detected one by one, in order.
+    ahead = 0 if isinstance(engine.detector, ScheduledFaceDetector) else FRAMES_AHEAD
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")
     writer: cv2.VideoWriter | None = None
+    pending: deque[tuple[Frame, Future[Detections]]] = deque()
     started = time.perf_counter()
     try:
-        for frame in iter_frames(SourceSpec(SourceKind.FILE, str(source), loop=False)):
-            shown, _closed = analyser.process(frame)
-            if writer is None:
-                height, width = shown.image.shape[:2]
-                fourcc = cv2.VideoWriter.fourcc(*CODECS[out.suffix.lower()])
-                writer = cv2.VideoWriter(str(partial), fourcc, fps, (width, height))
-                if not writer.isOpened():
-                    raise AnonymiseError(f"cannot write a video to {out}")
-            writer.write(shown.image)
-            if progress is not None:
-                progress(analyser.frames)
+        with ThreadPoolExecutor(DETECTION_THREADS, thread_name_prefix="anonymise") as pool:
+
+            def write_ready(waiting: int) -> None:
+                nonlocal writer
+                while len(pending) > waiting:
+                    frame, found = pending[0]
+                    shown, _closed = analyser.process(frame, found.result())
+                    pending.popleft()
+                    if writer is None:
+                        writer = _open_writer(partial, out, fps, shown.image)
+                    writer.write(shown.image)
+                    if progress is not None:
+                        progress(analyser.frames)
+
+            spec = SourceSpec(SourceKind.FILE, str(source), loop=False)
+            for number, frame in enumerate(iter_frames(spec)):
+                pending.append((frame, pool.submit(analyser.detect, frame.image, number)))
+                write_ready(ahead)
+            write_ready(0)
         if writer is None:
             raise AnonymiseError(f"{source} holds no picture")
         writer.release()
@@ -134,6 +163,9 @@ def anonymise(
     except SourceError as exc:
         raise AnonymiseError(str(exc)) from exc
     finally:
+        for frame, found in pending:
+            found.cancel()
+            frame.image.fill(0)
         if writer is not None:
             writer.release()
         partial.unlink(missing_ok=True)

@@ -57,6 +57,7 @@ from desktopapp.core.sources import (
 from desktopapp.core.tracking import BestShots, Box, Track, Tracker, TrackerConfig, TrackUpdate
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
+from desktopapp.core.vision.persons import SQUARES
 from desktopapp.core.vision.quality import face_quality
 from desktopapp.core.vision.schedule import detect_faces
 from desktopapp.core.vision.types import (
@@ -71,6 +72,14 @@ from desktopapp.core.vision.types import (
 )
 
 log = logging.getLogger(__name__)
+
+# How far a box not seen for a while may have moved other than its track predicts, in box widths
+# a second: a track seen once has no velocity yet, and a walker crossing the picture covers up
+# to about 9 face widths a second (1.4 m/s, a 16 cm face); one seen twice or more may turn or
+# change pace. Never more than SPREAD_MAX widths either side.
+SPREAD_UNKNOWN = 8.0
+SPREAD_KNOWN = 2.0
+SPREAD_MAX = 2.0
 
 # At most this many attribute estimates per track: the median of a few good shots is steadier
 # than one, and more only costs time.
@@ -109,16 +118,35 @@ class PipelineConfig:
     mask_hold_seconds: float = 1.5
     # What moves is masked too (core.motion): a backstop for persons the detector misses.
     motion_masks: bool = True
+    # Faces are looked for in every n-th frame. In the frames between, every face track stays
+    # masked where its motion carries it, as a lost track is held, and the persons around the
+    # faces are masked in every frame anyway; features need no more than 5 shots a second.
+    # Face detection is the largest cost of a frame (docs/decisions.md, issue 15).
+    face_detection_every: int = 2
+    # The masking's second look at the left and right squares of a wide frame takes one square
+    # a frame, in turn; the persons masked in the frame before stay masked one frame longer.
+    alternate_squares: bool = True
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
             raise ValueError("analysis rate must be between 0.1 and 60 frames per second")
         if not 1 <= self.best_shots <= 10:
             raise ValueError("best shots per person must be between 1 and 10")
+        if not 1 <= self.face_detection_every <= 10:
+            raise ValueError("faces must be looked for in one frame of every 1 to 10")
         longest = min(self.tracker.max_missing_seconds, self.person_tracker.max_missing_seconds)
         if not 0 <= self.mask_hold_seconds <= longest:
             # A track that has closed has no box left to mask.
             raise ValueError(f"the mask hold must be between 0 and {longest} seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """What the detectors found in one frame (FrameAnalyser.detect)."""
+
+    persons: list[Person]  # for tracking and counting
+    to_mask: list[Person]  # every person masking covers (persons and more)
+    faces: list[Face] | None  # None: faces were not looked for in this frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,27 +263,52 @@ class FrameAnalyser:
         self.tracks_closed = 0
         self._closing: list[tuple[Track, _TrackState | None]] = []
         self._closed_persons: list[TrackClosed] = []
+        # Faces found at the last face detection (shown between detections too).
+        self._faces_seen = 0
+        # Persons masked in the frame before, masked once more when the squares alternate.
+        self._masked_before: list[Box] = []
 
-    def process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
-        """The masked frame and the tracks that ended. The source picture is zero-filled
-        before this returns or raises: no copy of the unmasked frame lingers."""
+    def process(
+        self, frame: Frame, found: Detections | None = None
+    ) -> tuple[MaskedFrame, list[TrackClosed]]:
+        """The masked frame and the tracks that ended. ``found``: what ``detect`` found in this
+        frame, when the caller ran it ahead (anonymise overlaps frames' detections); detected
+        here otherwise. The source picture is zero-filled before this returns or raises: no
+        copy of the unmasked frame lingers."""
         try:
-            return self._process(frame)
+            return self._process(frame, found or self.detect(frame.image, self.frames))
         finally:
             frame.image.fill(0)
 
-    def _process(self, frame: Frame) -> tuple[MaskedFrame, list[TrackClosed]]:
-        image = frame.image
-        height, width = image.shape[:2]
-        persons, to_mask = self._detect_persons(image)
+    def detect(self, image: Image, number: int) -> Detections:
+        """The detectors' findings in frame ``number`` (0-based, as ``frames`` counts): the only
+        step that keeps no state between frames, so frames may be detected ahead, in parallel."""
+        persons, to_mask = self._detect_persons(image, number)
+        if self.engine.detector is None or number % self.config.face_detection_every:
+            return Detections(persons, to_mask, None)
         # Persons first: the face detector searches small faces where persons stand (every
         # person the masking looks for, so that search by need misses no face it would mask).
-        found = to_mask if self.engine.persons else None
-        faces = detect_faces(self.engine.detector, image, found) if self.engine.detector else []
+        where = to_mask if self.engine.persons else None
+        return Detections(persons, to_mask, detect_faces(self.engine.detector, image, where))
+
+    def _process(self, frame: Frame, found: Detections) -> tuple[MaskedFrame, list[TrackClosed]]:
+        image = frame.image
+        height, width = image.shape[:2]
+        persons, to_mask = found.persons, found.to_mask
+        looks_for_faces = found.faces is not None
+        faces = found.faces or []
+        if looks_for_faces:
+            self._faces_seen = len(faces)
         boxes = [(f.x, f.y, f.w, f.h) for f in faces]
         person_boxes = [(p.x, p.y, p.w, p.h) for p in persons]
         self.tracker.set_frame_size((width, height))
-        update = self.tracker.update(boxes, frame.timestamp)
+        # Between face detections the face tracks are left alone: they are held (masked where
+        # they are heading) and not counted as missed.
+        update = (
+            self.tracker.update(boxes, frame.timestamp)
+            if looks_for_faces
+            else TrackUpdate({}, [], 0)
+        )
         self.person_tracker.set_frame_size((width, height))
         person_update = self.person_tracker.update(person_boxes, frame.timestamp)
         held_faces = self._held(self.tracker, frame.timestamp)
@@ -276,13 +329,16 @@ class FrameAnalyser:
             )
         else:
             moving = self.motion.boxes(image) if self.motion is not None else []
+            masked_persons = [(p.x, p.y, p.w, p.h) for p in to_mask]
             shown = mask_frame(
                 image,
                 boxes + held_faces,
                 self.config.polygons,
                 self.config.mask_style,
-                persons=moving + [(p.x, p.y, p.w, p.h) for p in to_mask] + held_persons,
+                persons=moving + masked_persons + self._masked_before + held_persons,
             )
+            if self.config.alternate_squares:
+                self._masked_before = masked_persons
         if self.engine.detector is not None:
             self._faces(image, faces, update.assignments, frame.timestamp)
         for track in update.closed:
@@ -302,7 +358,7 @@ class FrameAnalyser:
             image=shown,
             index=frame.index,
             timestamp=frame.timestamp,
-            faces=len(faces),
+            faces=self._faces_seen,
             active_tracks=len(self.tracker.active) + len(self.person_tracker.active),
             persons=len(persons),
             held=len(held_faces) + len(held_persons),
@@ -311,7 +367,7 @@ class FrameAnalyser:
         )
         return masked, closed
 
-    def _detect_persons(self, image: Image) -> tuple[list[Person], list[Person]]:
+    def _detect_persons(self, image: Image, number: int) -> tuple[list[Person], list[Person]]:
         """(persons for tracking and counting, persons to mask): a detector that can look
         harder for masking (SsdLitePersonDetector.detect_for_masking) does so."""
         detector = self.engine.persons
@@ -319,21 +375,26 @@ class FrameAnalyser:
             return [], []
         for_masking = getattr(detector, "detect_for_masking", None)
         if for_masking is not None:
-            found: tuple[list[Person], list[Person]] = for_masking(image)
+            squares = (number % len(SQUARES),) if self.config.alternate_squares else SQUARES
+            found: tuple[list[Person], list[Person]] = for_masking(image, squares)
             return found
         persons = detector.detect(image)
         return persons, persons
 
     def _held(self, tracker: Tracker, timestamp: float) -> list[Box]:
-        """Boxes still masked for the tracks the detector lost less than mask_hold_seconds ago:
-        the union of the last box and where its velocity carries it, as the person may have
-        stopped or walked on."""
+        """Boxes still masked for the tracks not seen in this frame (lost by the detector, or
+        between face detections) less than mask_hold_seconds ago: the union of the last box and
+        where its velocity carries it, as the person may have stopped or walked on, grown by how
+        far they may have gone otherwise."""
         held: list[Box] = []
         for track in tracker.lost(timestamp, self.config.mask_hold_seconds):
             x, y, w, h = track.box
             px, py, _, _ = track.predicted_box(timestamp)
-            left, top = min(x, px), min(y, py)
-            held.append((left, top, max(x, px) + w - left, max(y, py) + h - top))
+            rate = SPREAD_KNOWN if track.hits >= 2 else SPREAD_UNKNOWN
+            spread = w * min(SPREAD_MAX, rate * (timestamp - track.last_seen))
+            left, top = min(x, px) - spread, min(y, py) - spread
+            right, bottom = max(x, px) + w + spread, max(y, py) + h + spread
+            held.append((left, top, right - left, bottom - top))
         return held
 
     def _zones(self, positions: list[Position]) -> tuple[tuple[str, int, CongestionLevel], ...]:
