@@ -108,8 +108,10 @@ def test_the_default_person_model_is_ssdlite_and_verifies(
     assert entry.model_id == MODEL_ID and entry.backend in BACKENDS
     assert entry.commercial_use and entry.licence == "Apache-2.0"
     assert (registry.models_dir / entry.notice).is_file(), "the licence notice must ship"
-    (path,) = registry.verified_paths(entry).values()
-    assert path.suffix == ".onnx" and path.is_relative_to(registry.models_dir)
+    paths = registry.verified_paths(entry)
+    assert set(paths) == {"onnx", "masking"}, "the float network, and its int8 copy for masking"
+    for path in paths.values():
+        assert path.suffix == ".onnx" and path.is_relative_to(registry.models_dir)
     assert isinstance(detector, SsdLitePersonDetector) and isinstance(detector, PersonDetector)
     assert detector.info.fallback_for is None and detector.info.role is Role.PERSON_DETECTION
 

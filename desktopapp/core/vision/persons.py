@@ -125,6 +125,11 @@ class SsdLitePersonDetector:
             detail = f"inputs {inputs}, outputs {sorted(outputs)}"
             log.error("%s is not the converted SSDLite person model: %s", source, detail)
             raise ModelError(ModelProblem.CORRUPT, info.model_id, source, detail)
+        # The masking's second look at the squares may use a cheaper copy of the network: a
+        # needless mask costs little, and it runs as often as the whole frame.
+        self._mask_session = self._session
+        if "masking" in paths:
+            self._mask_session = onnx_session(paths["masking"], info.model_id, threads)
         log.info("ssdlite person detector ready (%s, %d threads)", source, threads)
 
     def detect(self, image: Image) -> list[Person]:
@@ -147,14 +152,15 @@ class SsdLitePersonDetector:
             for square in squares:
                 left = (0, width - height)[square]
                 part = np.ascontiguousarray(image[:, left : left + height])
-                masked += [replace(p, x=p.x + left) for p in self._detect(part, MASK_CONFIDENCE)]
+                found_there = self._detect(part, MASK_CONFIDENCE, self._mask_session)
+                masked += [replace(p, x=p.x + left) for p in found_there]
         return found, masked
 
-    def _detect(self, image: Image, min_confidence: float) -> list[Person]:
+    def _detect(self, image: Image, min_confidence: float, session: Any = None) -> list[Person]:
         height, width = image.shape[:2]
         small = cv2.resize(image, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
         blob = np.ascontiguousarray(small[None, :, :, ::-1])  # BGR -> RGB
-        boxes, scores = self._session.run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
+        boxes, scores = (session or self._session).run(list(OUTPUT_NAMES), {INPUT_NAME: blob})
         return decode(
             boxes[0],
             scores[0],
