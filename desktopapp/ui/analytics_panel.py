@@ -417,7 +417,7 @@ class DashboardPanel(QWidget):
             _say_in_table(
                 self.zones,
                 self.tr(
-                    "Time in zones is shown for This store only: each store draws zones on "
+                    "Time in zones is shown for “This store” only: each store draws zones on "
                     "its own cameras."
                 ),
             )
@@ -445,7 +445,7 @@ class DashboardPanel(QWidget):
         self.heat.show_cells(cells)
         if not own:
             self.heat.note.setText(
-                self.tr("Shown for This store only: each store has its own floor plan.")
+                self.tr("Shown for “This store” only: each store has its own floor plan.")
             )
         elif data.calibrated_cameras:
             self.heat.note.setText("")
@@ -495,7 +495,7 @@ class DashboardPanel(QWidget):
                 "Other stores' figures are as of the last sync (%1). A repeat visit is a visit "
                 "by someone a store of the chain had seen before. Sales, time in zones, the "
                 "floor heat map and who is in the store now stay with each store: choose "
-                "This store to see them."
+                "“This store” to see them."
             ).replace("%1", synced)
         )
         self.scope_note.setVisible(True)
@@ -521,7 +521,7 @@ class DashboardPanel(QWidget):
             for chart in (self.over_time, self.frequency, self.demographics, self.dwell):
                 chart.note.setText(why)
         if not figures.store_only_shown:
-            self.spend.note.setText(self.tr("Sales are shown for This store only."))
+            self.spend.note.setText(self.tr("Sales are shown for “This store” only."))
             return
         if figures.conversion.converted:
             return

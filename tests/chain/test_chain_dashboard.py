@@ -101,7 +101,7 @@ def test_the_store_picker_shows_this_store_each_store_and_all_stores(
         # What each store keeps for itself is not passed off as the chain's.
         assert dashboard.in_store.value.text() == "–"
         assert dashboard.in_store.detail.text() == "This store only"
-        assert "This store only" in dashboard.zones.item(0, 0).text()
+        assert "“This store” only" in dashboard.zones.item(0, 0).text()
 
         choose(qtbot, picker, "Ueno")
         qtbot.waitUntil(
