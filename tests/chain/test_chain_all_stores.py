@@ -15,6 +15,7 @@ import pytest
 from desktopapp.core.analytics import ALL_STORES, THIS_STORE, Analytics, Period, other_store
 from desktopapp.core.chain import membership
 from desktopapp.core.chain.local import load_state
+from desktopapp.core.chain.server import SCHEMA_COMMENT, install_schema
 from desktopapp.core.store.statistics import DWELL_BINS_SECONDS, VISIT_NUMBER_CAP
 from tests.chain.stores import BASE, RETENTION_DAYS, Store, new_chain, person, seen, stores
 
@@ -174,3 +175,35 @@ def test_another_operator_receives_no_statistics_of_the_first(
             0,
             0,
         )
+
+
+def test_the_schema_applies_twice_and_brings_schema_1_up_to_date(
+    pg_admin_url: str, tmp_path: Path
+) -> None:
+    enrolment = new_chain(pg_admin_url, tmp_path)
+    with stores(tmp_path, "Shibuya", "Ueno") as (shibuya, ueno):
+        shibuya.join(enrolment)
+        ueno.join(enrolment)
+        shibuya.visit(person(1))
+        shibuya.now = BASE + timedelta(days=RETENTION_DAYS + 5)
+        shibuya.retention()
+        shibuya.sync()
+        # A server of schema 1: its statistics rows had no change number.
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            admin.execute("ALTER TABLE raiten.stat DROP COLUMN change")
+            admin.execute("COMMENT ON SCHEMA raiten IS 'raiten chain schema 1'")
+            pushed = admin.execute("SELECT count(*) FROM raiten.stat").fetchone()
+            assert pushed is not None and pushed[0] > 0
+            for _ in range(2):
+                install_schema(admin)
+            numbered = admin.execute(
+                "SELECT count(*), count(DISTINCT change) FROM raiten.stat"
+            ).fetchone()
+            assert numbered == (pushed[0], pushed[0])
+            comment = admin.execute(
+                "SELECT obj_description('raiten'::regnamespace, 'pg_namespace')"
+            ).fetchone()
+            assert comment == (SCHEMA_COMMENT,)
+        ueno.sync()
+        every = Period(BASE - timedelta(days=1), BASE + timedelta(days=60), scope=ALL_STORES)
+        assert _totals(ueno, every) == (1, 0, 0)
