@@ -563,40 +563,42 @@ class ChainSync:
 
     def pull_statistics(self, pg: psycopg.Connection[Any]) -> int:
         """The other stores of the chain, their statistics rows changed since the last sync
-        and their held visits folded by the server (core.chain.stats); rows written. A server
-        of an older schema without these functions shares no statistics (logged)."""
+        and their held visits folded by the server (core.chain.stats); rows written. All is
+        read in one REPEATABLE READ snapshot, and the held set is replaced in the transaction
+        of the last page, so a visit folded at its store meanwhile is never counted twice. A
+        server of an older schema without these functions shares no statistics (logged)."""
         with immediate_transaction(self._conn):
             stats.ensure_mirrors(self._conn)
+        written = 0
         try:
-            names = pg.execute("SELECT store_id, name FROM raiten.stores()").fetchall()
-            written = 0
-            while True:
-                after = stats.cursor(self._conn)
-                rows = pg.execute(
-                    "SELECT change, store_id, tbl, stat_key, stat_row "
-                    "FROM raiten.pull_stats(%s, %s)",
-                    (after, PULL_PAGE),
+            with pg.transaction():
+                pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                names = pg.execute("SELECT store_id, name FROM raiten.stores()").fetchall()
+                held = pg.execute(
+                    "SELECT store_id, tbl, stat_key, stat_row FROM raiten.held_stats(%s, %s)",
+                    ([float(edge) for edge in DWELL_BINS_SECONDS[1:]], VISIT_NUMBER_CAP),
                 ).fetchall()
-                if not rows:
-                    break
-                with immediate_transaction(self._conn):
-                    written += stats.apply(self._conn, [r[1:] for r in rows], held=False)
-                    stats.set_cursor(self._conn, int(rows[-1][0]))
-                if len(rows) < PULL_PAGE:
-                    break
-            held = pg.execute(
-                "SELECT store_id, tbl, stat_key, stat_row FROM raiten.held_stats(%s, %s)",
-                ([float(edge) for edge in DWELL_BINS_SECONDS[1:]], VISIT_NUMBER_CAP),
-            ).fetchall()
+                last = False
+                while not last:
+                    rows = pg.execute(
+                        "SELECT change, store_id, tbl, stat_key, stat_row "
+                        "FROM raiten.pull_stats(%s, %s)",
+                        (stats.cursor(self._conn), PULL_PAGE),
+                    ).fetchall()
+                    last = len(rows) < PULL_PAGE
+                    with immediate_transaction(self._conn):
+                        written += stats.apply(self._conn, [r[1:] for r in rows], held=False)
+                        if rows:
+                            stats.set_cursor(self._conn, int(rows[-1][0]))
+                        if last:
+                            stats.replace_stores(self._conn, names)
+                            written += stats.replace_held(self._conn, held)
         except psycopg.errors.UndefinedFunction:
             log.warning(
                 "the chain server's schema is older than this Raiten: other stores' statistics "
                 "are not shared until the server's schema is updated"
             )
             return 0
-        with immediate_transaction(self._conn):
-            stats.replace_stores(self._conn, names)
-            written += stats.replace_held(self._conn, held)
         log.info("chain: %d statistics rows of %d other stores", written, len(names))
         return written
 
