@@ -17,6 +17,13 @@ time zone.
 Two methods read what only held rows have, so their figures change as data expires, by
 design: the in-store count of ``live_counts`` (visit end times) and ``incident_report`` (what
 is held, G-15).
+
+A period's ``scope`` says whose figures: this PC's (the default), another store of its chain,
+or all stores. Other stores' figures come from the statistics the chain's server passed at the
+last sync (``desktopapp.core.chain.stats``): their folded statistics and their held visits
+folded in the same shape. Figures each store keeps for itself (sales linked to visits, time in
+the zones drawn on its cameras, heat maps over its pictures and floor plan, who is in the
+store now) are for this store only: ``Figures.store_only_shown`` is False for another scope.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from desktopapp.core.chain.stats import ChainStore, mirror, other_stores
 from desktopapp.core.geometry_config import CameraGeometryConfig
 from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE, expected_false_repeats
 from desktopapp.core.store.statistics import (
@@ -96,12 +104,35 @@ def default_bucket(period: Period) -> Bucket:
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose figures: this PC's own (``here``) and which other stores of its chain
+    (``others``: their ids on the chain's server, None for every one of them)."""
+
+    here: bool = True
+    others: tuple[str, ...] | None = ()
+
+    @property
+    def this_store(self) -> bool:
+        return self.here and self.others == ()
+
+
+THIS_STORE = Scope()
+ALL_STORES = Scope(here=True, others=None)
+
+
+def other_store(store_id: str) -> Scope:
+    return Scope(here=False, others=(store_id,))
+
+
+@dataclass(frozen=True, slots=True)
 class Period:
-    """[start, end) with time zones; ``store_id`` None means every store."""
+    """[start, end) with time zones; ``store_id`` None means every store held on this PC;
+    ``scope`` adds other stores of a chain."""
 
     start: datetime
     end: datetime
     store_id: int | None = None
+    scope: Scope = THIS_STORE
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -177,10 +208,16 @@ class ZoneDwell:
 
 @dataclass(frozen=True, slots=True)
 class LineCount:
-    camera_id: int
+    camera_id: int  # the camera's number at its store
     line: str
     crossed_in: int
     crossed_out: int
+    store: str = ""  # another store of the chain by name; "" for this store
+
+    def key(self, direction: Literal["in", "out"]) -> tuple[Any, ...]:
+        """The count's key in ``Figures.disclosure``."""
+        own = ("line", self.camera_id, self.line, direction)
+        return (*own, self.store) if self.store else own
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +238,7 @@ class SpendCell:
 
 @dataclass(frozen=True, slots=True)
 class LiveCounts:
-    in_store_now: int
+    in_store_now: int | None  # None beyond this store: other stores' doors are not watched here
     today_visits: int
 
 
@@ -257,6 +294,9 @@ class Figures:
     lines: list[LineCount]
     people: int  # persons counted by the counting modes (passer-by, crowd, ...)
     purchases: int = 0  # purchase records in the period, linked to a visit or not
+    # False for a scope beyond this store: sales, zones and heat maps, which each store keeps
+    # for itself, are left empty rather than shown for a part of the scope.
+    store_only_shown: bool = True
 
     def disclosure(self, k: int) -> Disclosure:
         """Which of these counts to hide (G-07), primary and complementary, with the sums
@@ -302,8 +342,8 @@ class Figures:
         for zone in self.zones:
             d.add(("zone", zone.camera_id, zone.zone), zone.visits)
         for line in self.lines:
-            d.add(("line", line.camera_id, line.line, "in"), line.crossed_in)
-            d.add(("line", line.camera_id, line.line, "out"), line.crossed_out)
+            d.add(line.key("in"), line.crossed_in)
+            d.add(line.key("out"), line.crossed_out)
         d.add(("people",), self.people)
         return d
 
@@ -332,7 +372,7 @@ FROM (
     UNION ALL
     SELECT hour, age_band, gender, visits, CASE WHEN is_repeat = 1 THEN visits ELSE 0 END,
            converted, spend, unknown
-    FROM stat_visit_hour WHERE {{stat}}
+    FROM {{stat}}
 ) {{group}}
 """
 # Held visits and one daily statistic, by the statistic's bin.
@@ -340,7 +380,7 @@ _DAILY = """
 SELECT bin, SUM(visits) FROM (
     SELECT {expression} AS bin, COUNT(*) AS visits FROM visit WHERE {held} GROUP BY 1
     UNION ALL
-    SELECT {column}, visits FROM {table} WHERE {stat}
+    SELECT {column}, visits FROM {stat}
 ) GROUP BY 1
 """
 # Distinct visits per camera and cell. A visit has one day, so distinct visits over the held
@@ -444,7 +484,8 @@ class Analytics:
     @staticmethod
     def _filters(period: Period, unit: timedelta, column: str) -> tuple[str, str, dict[str, Any]]:
         """(condition on held visits, condition on a statistics table keyed by ``column``,
-        parameters) for the hours or days that begin inside ``period``."""
+        parameters) for the hours or days that begin inside ``period``; this PC's rows only,
+        none when the scope leaves this store out."""
         fmt = "%Y-%m-%dT%H" if unit == timedelta(hours=1) else "%Y-%m-%d"
         params: dict[str, Any] = {
             "lo": f"{_ceil(period.start, unit):{fmt}}",
@@ -458,13 +499,48 @@ class Analytics:
         if period.store_id is not None:
             stat += " AND store_id = :store"
             params["store"] = period.store_id
+        if not period.scope.here:
+            return "0", "0", params
         return held, stat, params
+
+    def _has(self, table: str) -> bool:
+        found = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        return found is not None
+
+    @staticmethod
+    def _others(period: Period, column: str, params: dict[str, Any], alias: str = "") -> str:
+        """Condition on a mirror of the chain's statistics (``alias``-qualified) for the
+        scope's other stores and the period's hours or days (``:lo``, ``:hi``)."""
+        where = f"{alias}{column} >= :lo AND {alias}{column} < :hi"
+        others = period.scope.others
+        if others is not None:
+            names = []
+            for index, store_id in enumerate(others):
+                params[f"other{index}"] = store_id
+                names.append(f":other{index}")
+            where += f" AND {alias}store_id IN ({', '.join(names)})"
+        return where
+
+    def _stat(
+        self, table: str, stat: str, column: str, period: Period, params: dict[str, Any]
+    ) -> str:
+        """The rows of statistics table ``table`` in the period's scope as a FROM item: this
+        PC's that meet ``stat``, and the mirrored rows of the scope's other stores."""
+        local = f"SELECT * FROM {table} WHERE {stat}"
+        if period.scope.others == () or not self._has(mirror(table)):
+            return f"({local})"
+        columns = ", ".join(str(row[1]) for row in self.db.execute(f"PRAGMA table_info({table})"))
+        where = self._others(period, column, params)
+        return f"({local} UNION ALL SELECT {columns} FROM {mirror(table)} WHERE {where})"
 
     def _hourly(self, period: Period, keys: Sequence[str]) -> list[tuple[Any, ...]]:
         held, stat, params = self._filters(period, timedelta(hours=1), "hour")
         columns = "".join(f"{key}, " for key in keys)
         group = f"GROUP BY {', '.join(keys)}" if keys else ""
-        sql = _HOURLY.format(keys=columns, held=held, stat=stat, group=group)
+        rows = self._stat("stat_visit_hour", stat, "hour", period, params)
+        sql = _HOURLY.format(keys=columns, held=held, stat=rows, group=group)
         return list(self.db.execute(sql, params).fetchall())
 
     def _totals(self, period: Period) -> _Totals:
@@ -473,7 +549,8 @@ class Analytics:
 
     def _daily(self, period: Period, expression: str, table: str, column: str) -> dict[int, int]:
         held, stat, params = self._filters(period, timedelta(days=1), "day")
-        sql = _DAILY.format(expression=expression, column=column, table=table, held=held, stat=stat)
+        rows = self._stat(table, stat, "day", period, params)
+        sql = _DAILY.format(expression=expression, column=column, held=held, stat=rows)
         return {int(key): int(count) for key, count in self.db.execute(sql, params)}
 
     # --- figures ---------------------------------------------------------------------------
@@ -481,6 +558,11 @@ class Analytics:
     def stores(self) -> list[StoreRef]:
         rows = self.db.execute("SELECT id, name FROM store ORDER BY name").fetchall()
         return [StoreRef(int(store_id), str(name)) for store_id, name in rows]
+
+    def chain_stores(self) -> list[ChainStore]:
+        """The other stores of this PC's chain as of its last sync; empty when it is a store
+        on its own (or has not synced yet)."""
+        return other_stores(self.db.conn)
 
     def visits_over_time(self, period: Period, bucket: Bucket) -> list[TimeBucket]:
         """Visits per local hour, day or week (Monday first); every bucket that overlaps the
@@ -546,20 +628,23 @@ class Analytics:
         return self.repeat_rate(period, self.false_match_rate, int(row[0]))
 
     def figures(self, period: Period, bucket: Bucket | None = None) -> Figures:
+        own = period.scope.this_store
+        repeat = self.held_repeat_rate(period)
         return Figures(
             period=period,
             bucket=bucket or default_bucket(period),
             over_time=self.visits_over_time(period, bucket or default_bucket(period)),
-            repeat=self.held_repeat_rate(period),
+            repeat=repeat,
             frequency=self.visit_frequency(period),
             demographics=self.demographics(period),
             dwell=self.dwell_distribution(period),
-            conversion=self.conversion(period),
-            spend=self.spend_by_segment(period),
-            zones=self._with_drawn_zones(self.zone_dwell(period)),
-            lines=self._with_drawn_lines(self.line_counts(period)),
+            conversion=self.conversion(period) if own else Conversion(repeat.visits, 0, 0.0),
+            spend=self.spend_by_segment(period) if own else [],
+            zones=self._with_drawn_zones(self.zone_dwell(period)) if own else [],
+            lines=self._with_drawn_lines(self.line_counts(period), period.scope),
             people=self.people_counted(period),
-            purchases=self.purchases(period),
+            purchases=self.purchases(period) if own else 0,
+            store_only_shown=own,
         )
 
     def camera_names(self) -> dict[int, str]:
@@ -587,15 +672,17 @@ class Analytics:
         ]
         return sorted([*zones, *drawn], key=lambda z: (z.camera_id, z.zone))
 
-    def _with_drawn_lines(self, lines: list[LineCount]) -> list[LineCount]:
-        seen = {(line.camera_id, line.line) for line in lines}
+    def _with_drawn_lines(self, lines: list[LineCount], scope: Scope) -> list[LineCount]:
+        """Every line drawn on this store's cameras appears (when the scope has this store),
+        this store's first, then the other stores' by name."""
+        seen = {(line.store, line.camera_id, line.line) for line in lines}
         drawn = [
             LineCount(camera_id, line.name, 0, 0)
-            for camera_id, geometry in self._drawn()
+            for camera_id, geometry in (self._drawn() if scope.here else [])
             for line in geometry.lines
-            if (camera_id, line.name) not in seen
+            if ("", camera_id, line.name) not in seen
         ]
-        return sorted([*lines, *drawn], key=lambda line: (line.camera_id, line.line))
+        return sorted([*lines, *drawn], key=lambda line: (line.store, line.camera_id, line.line))
 
     def purchases(self, period: Period) -> int:
         """Purchase records (POS import) in the period, whether linked to a visit or not."""
@@ -634,6 +721,8 @@ class Analytics:
         """Visits per cell of a HEAT_CELLS × HEAT_CELLS grid over a camera's picture; with no
         camera, the cameras' grids added up (a visit seen by two cameras counts in both)."""
         held, stat, params = self._filters(period, timedelta(days=1), "day")
+        if not period.scope.this_store:
+            held = stat = "0"  # each store's pictures are its own
         camera = ""
         if camera_id is not None:
             camera = "AND camera_id = :camera"
@@ -646,6 +735,8 @@ class Analytics:
         from every camera calibrated against it; a visit seen in one spot by two cameras
         counts once there."""
         held, stat, params = self._filters(period, timedelta(days=1), "day")
+        if not period.scope.this_store:
+            held = stat = "0"  # each store's floor plan is its own
         sql = _FLOOR_HEAT.format(held=held, stat=stat)
         return self._grid(self.db.execute(sql, params))
 
@@ -676,7 +767,8 @@ class Analytics:
         """Visits that entered each analysis zone the operator drew on a camera's picture, and
         their mean time in it (``desktopapp.core.store.zones``), per camera and zone, by UTC
         day like the other daily figures. A zone renamed or removed keeps its past figures
-        under its old name."""
+        under its old name. This PC's zones only: each store draws zones on its own cameras,
+        and the time another store's held visits spent in them stays at that store."""
         held, stat, params = self._filters(period, timedelta(days=1), "day")
         camera = ""
         if camera_id is not None:
@@ -699,29 +791,40 @@ class Analytics:
         ]
 
     def _counts(self, period: Period, what: str) -> list[tuple[Any, ...]]:
+        """(store, camera, line, what, count): store "" for this PC's rows, else the other
+        store's name."""
         _held, stat, params = self._filters(period, timedelta(hours=1), "hour")
+        rows = f"SELECT '' AS store, camera_id, line, what, count FROM stat_count WHERE {stat}"
+        if period.scope.others != () and self._has(mirror("stat_count")):
+            rows += (
+                " UNION ALL SELECT coalesce(n.name, c.store_id), c.camera_id, c.line, c.what, "
+                f"c.count FROM {mirror('stat_count')} AS c "
+                "LEFT JOIN chain_store AS n ON n.store_id = c.store_id "
+                f"WHERE {self._others(period, 'hour', params, 'c.')}"
+            )
         return list(
             self.db.execute(
-                f"""SELECT camera_id, line, what, SUM(count) FROM stat_count
-                WHERE {stat} AND {what} GROUP BY 1, 2, 3 ORDER BY 1, 2""",
+                f"""SELECT store, camera_id, line, what, SUM(count) FROM ({rows})
+                WHERE {what} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3""",
                 params,
             )
         )
 
     def line_counts(self, period: Period) -> list[LineCount]:
         """Crossings of each counting line in each direction, by the hours that begin in the
-        period (passer-by and the other counting modes, ``stat_count``)."""
-        counts: dict[tuple[int, str], dict[str, int]] = {}
-        for camera_id, line, what, count in self._counts(period, "what IN ('in', 'out')"):
-            counts.setdefault((int(camera_id), str(line)), {})[str(what)] = int(count)
+        period (passer-by and the other counting modes, ``stat_count``); another store's
+        lines are its own, named with the store."""
+        counts: dict[tuple[str, int, str], dict[str, int]] = {}
+        for store, camera_id, line, what, count in self._counts(period, "what IN ('in', 'out')"):
+            counts.setdefault((str(store), int(camera_id), str(line)), {})[str(what)] = int(count)
         return [
-            LineCount(camera_id, line, found.get("in", 0), found.get("out", 0))
-            for (camera_id, line), found in counts.items()
+            LineCount(camera_id, line, found.get("in", 0), found.get("out", 0), store)
+            for (store, camera_id, line), found in counts.items()
         ]
 
     def people_counted(self, period: Period) -> int:
         """People the counting modes saw (one per person track), by hour like line_counts."""
-        return sum(int(row[3]) for row in self._counts(period, "what = 'persons'"))
+        return sum(int(row[4]) for row in self._counts(period, "what = 'persons'"))
 
     def conversion(self, period: Period) -> Conversion:
         """Visits with at least one purchase linked to them (POS import) over all visits."""
@@ -737,11 +840,16 @@ class Analytics:
         ]
 
     def live_counts(
-        self, now: datetime, open_minutes: int = 10, store_id: int | None = None
+        self,
+        now: datetime,
+        open_minutes: int = 10,
+        store_id: int | None = None,
+        scope: Scope = THIS_STORE,
     ) -> LiveCounts:
         """Visits seen in the last ``open_minutes`` (still in the store, as far as anyone can
         tell: a visit is extended while its person is seen; one begun over a day ago is not
-        counted) and visits since local midnight."""
+        counted; this store only) and visits since local midnight in ``scope`` (other stores'
+        as of the last sync)."""
         if now.tzinfo is None:
             raise ValueError("now must carry a time zone")
         stores = _EVERY_STORE if store_id is None else "store_id = :store"
@@ -754,8 +862,8 @@ class Analytics:
             "now": now.astimezone(UTC).isoformat(),
             "store": store_id,
         }
-        in_store = int(self.db.execute(sql, params).fetchone()[0])
-        today = Period(self._midnight(self._local(now).date()), now, store_id)
+        in_store = int(self.db.execute(sql, params).fetchone()[0]) if scope.this_store else None
+        today = Period(self._midnight(self._local(now).date()), now, store_id, scope)
         return LiveCounts(in_store, self._totals(today).visits)
 
     def period_counts(self, now: datetime | None = None) -> list[PeriodCount]:

@@ -5,12 +5,16 @@ its error band, visit frequency, age band and gender, dwell, spend by segment, t
 operator's zones and a floor heat map. Every figure comes from core.analytics in a worker;
 counts below k show as "<k", and counts that would give one away by subtraction are hidden
 too (core.suppression, G-07).
+
+The store picker appears once this PC's chain has other stores: "This store", each other store
+by name, and "All stores". Figures each store keeps for itself (sales, zones, heat map, who is
+in the store now) are shown for This store only, and the panel says so.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,13 +40,18 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.analytics import (
+    ALL_STORES,
+    THIS_STORE,
     Analytics,
+    ChainStore,
     Figures,
     Heatmap,
     LiveCounts,
     Period,
     RepeatRate,
+    Scope,
     StoreRef,
+    other_store,
     suppressed,
 )
 from desktopapp.core.images import read_image
@@ -55,11 +64,23 @@ from desktopapp.ui.workers import run_in_background
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 60_000
+# The picker's item data: this store, all stores, or STORE_PREFIX + another store's id.
+HERE, EVERY, STORE_PREFIX = "here", "all", "store:"
+
+
+def scope_of(choice: str | None) -> Scope:
+    if choice == EVERY:
+        return ALL_STORES
+    if choice and choice.startswith(STORE_PREFIX):
+        return other_store(choice.removeprefix(STORE_PREFIX))
+    return THIS_STORE
 
 
 @dataclass(frozen=True, slots=True)
 class DashboardData:
-    stores: list[StoreRef]
+    stores: list[StoreRef]  # the stores this PC's data names (exports, POS import)
+    chain_stores: list[ChainStore]  # the chain's other stores; empty for a store on its own
+    last_sync: datetime | None
     cameras: dict[int, str]
     live: LiveCounts
     figures: Figures
@@ -74,12 +95,16 @@ def _gather(
     now: datetime,
     cameras: dict[int, str],
     calibrated_cameras: int,
+    *,
+    last_sync: datetime | None,
 ) -> DashboardData:
     figures = analytics.figures(period)
     return DashboardData(
         stores=analytics.stores(),
+        chain_stores=analytics.chain_stores(),
+        last_sync=last_sync,
         cameras=cameras,
-        live=analytics.live_counts(now),
+        live=analytics.live_counts(now, scope=period.scope),
         figures=figures,
         disclosure=figures.disclosure(analytics.k),
         heatmap=analytics.floor_heatmap(period),
@@ -143,7 +168,12 @@ class DashboardPanel(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.dateChanged.connect(self.refresh)
         self.store = QComboBox(self)
-        self.store.addItem(self.tr("All stores"), None)
+        self.store.addItem(self.tr("This store"), HERE)
+        self.store.setToolTip(
+            self.tr("Whose figures: this store, another store of the chain, or all stores")
+        )
+        # Shown once the chain has other stores: a store on its own has nothing to choose.
+        self.store.setVisible(False)
         self.store.currentIndexChanged.connect(self.refresh)
         self.floor_button = QPushButton(self.tr("Floor plan…"), self)
         self.floor_button.clicked.connect(self.choose_floor_plan)
@@ -155,6 +185,11 @@ class DashboardPanel(QWidget):
         pickers.addStretch(1)
         pickers.addWidget(self.floor_button)
         outer.addLayout(pickers)
+        self.scope_note = QLabel(self)
+        self.scope_note.setWordWrap(True)
+        self.scope_note.setStyleSheet("color: #555;")
+        self.scope_note.setVisible(False)
+        outer.addWidget(self.scope_note)
 
         content = QWidget(self)
         grid = QGridLayout(content)
@@ -225,9 +260,8 @@ class DashboardPanel(QWidget):
         self.refresh()
 
     def period(self) -> Period:
-        return local_days(
-            self.since.date().toPython(), self.until.date().toPython(), self.store.currentData()
-        )
+        days = local_days(self.since.date().toPython(), self.until.date().toPython(), None)
+        return replace(days, scope=scope_of(self.store.currentData()))
 
     def refresh(self) -> None:
         if self._busy:
@@ -241,7 +275,11 @@ class DashboardPanel(QWidget):
             stored = workspace.cameras()
             cameras = {c.camera_id: c.name for c in stored if c.camera_id}
             calibrated = sum(c.calibration is not None for c in stored)
-            return workspace.aggregates(lambda a: _gather(a, period, now, cameras, calibrated))
+            chain = workspace.chain_status()
+            synced = chain.last_sync if chain else None
+            return workspace.aggregates(
+                lambda a: _gather(a, period, now, cameras, calibrated, last_sync=synced)
+            )
 
         run_in_background(
             gather,
@@ -283,20 +321,21 @@ class DashboardPanel(QWidget):
             QTimer.singleShot(0, self.refresh)
         self.data = data
         k, d, figures = self.k, data.disclosure, data.figures
-        known = {self.store.itemData(i) for i in range(self.store.count())}
-        for ref in data.stores:
-            if ref.store_id not in known:
-                self.store.addItem(ref.name, ref.store_id)
+        self._show_stores(data)
+        own = figures.store_only_shown
+        only_here = self.tr("This store only")
         # A live count of who is in the shop right now, seen on screen by staff who see the
         # same people: not a published statistic, so shown exactly (docs/decisions.md, G-07).
-        self.in_store.value.setText(str(data.live.in_store_now))
+        in_store = data.live.in_store_now
+        self.in_store.value.setText("–" if in_store is None else str(in_store))
+        self.in_store.detail.setText("" if in_store is not None else only_here)
         self.today.value.setText(suppressed(data.live.today_visits, k))
         self.visits.value.setText(self.text(("visits",)))
         self._show_repeat(figures.repeat, shown=not d.any_hidden(("visits",), ("repeat",)))
         conversion = figures.conversion
-        shown = conversion.converted and not d.any_hidden(("visits",), ("converted",))
+        shown = own and conversion.converted and not d.any_hidden(("visits",), ("converted",))
         self.converted.value.setText(f"{conversion.rate:.0%}" if shown else "–")
-        self.converted.detail.setText(self.text(("converted",)))
+        self.converted.detail.setText(self.text(("converted",)) if own else only_here)
         labels = [self._bucket_label(b.start) for b in figures.over_time]
         series = [
             [
@@ -356,10 +395,14 @@ class DashboardPanel(QWidget):
                 self.zones.setItem(row, column, QTableWidgetItem(value))
         rows = [
             (
-                data.cameras.get(line.camera_id, str(line.camera_id)),
+                self.tr("%1: camera %2")
+                .replace("%1", line.store)
+                .replace("%2", str(line.camera_id))
+                if line.store
+                else data.cameras.get(line.camera_id, str(line.camera_id)),
                 line.line,
-                self.text(("line", line.camera_id, line.line, "in")),
-                self.text(("line", line.camera_id, line.line, "out")),
+                self.text(line.key("in")),
+                self.text(line.key("out")),
             )
             for line in figures.lines
         ]
@@ -370,7 +413,15 @@ class DashboardPanel(QWidget):
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.lines.setItem(row, column, QTableWidgetItem(value))
-        if not figures.zones:
+        if not own:
+            _say_in_table(
+                self.zones,
+                self.tr(
+                    "Time in zones is shown for “This store” only: each store draws zones on "
+                    "its own cameras."
+                ),
+            )
+        elif not figures.zones:
             _say_in_table(
                 self.zones,
                 self.tr(
@@ -384,25 +435,77 @@ class DashboardPanel(QWidget):
                 self.tr(
                     "No counting line drawn yet: open a camera (Cameras → Edit camera) and draw "
                     "a line across the door or an aisle."
-                ),
+                )
+                if own
+                else self.tr("No people counted at lines in this period."),
             )
         cells = np.array(data.heatmap.cells, dtype=int) if data.heatmap.cells else np.zeros((1, 1))
         for x, y in data.heatmap.suppressed:
             cells[y, x] = 0
         self.heat.show_cells(cells)
-        self.heat.note.setText(
-            ""
-            if data.calibrated_cameras
-            else self.tr(
-                "No camera is placed on the floor plan yet: open a camera and use Floor "
-                "calibration… to see where visitors go."
+        if not own:
+            self.heat.note.setText(
+                self.tr("Shown for “This store” only: each store has its own floor plan.")
             )
+        elif data.calibrated_cameras:
+            self.heat.note.setText("")
+        else:
+            self.heat.note.setText(
+                self.tr(
+                    "No camera is placed on the floor plan yet: open a camera and use Floor "
+                    "calibration… to see where visitors go."
+                )
+            )
+
+    def _show_stores(self, data: DashboardData) -> None:
+        """The picker lists this store, the chain's other stores and all stores, and is
+        shown only when there are other stores; the note says where other stores' figures
+        come from and what stays with each store."""
+        wanted = [(HERE, self.tr("This store"))]
+        if data.chain_stores:
+            wanted += [(STORE_PREFIX + s.store_id, s.name) for s in data.chain_stores]
+            wanted.append((EVERY, self.tr("All stores")))
+        listed = [
+            (self.store.itemData(i), self.store.itemText(i)) for i in range(self.store.count())
+        ]
+        if listed != wanted:
+            chosen = self.store.currentData()
+            self.store.blockSignals(True)
+            self.store.clear()
+            for choice, name in wanted:
+                self.store.addItem(name, choice)
+            index = self.store.findData(chosen)
+            self.store.setCurrentIndex(max(index, 0))
+            self.store.blockSignals(False)
+            if index < 0:
+                # The store chosen has gone from the chain (or this PC left it): the figures
+                # shown were of a scope no longer offered.
+                QTimer.singleShot(0, self.refresh)
+        self.store.setVisible(bool(data.chain_stores))
+        if data.figures.period.scope.this_store:
+            self.scope_note.setVisible(False)
+            return
+        synced = (
+            data.last_sync.astimezone().strftime("%Y-%m-%d %H:%M")
+            if data.last_sync
+            else self.tr("not yet")
         )
+        self.scope_note.setText(
+            self.tr(
+                "Other stores' figures are as of the last sync (%1). A repeat visit is a visit "
+                "by someone a store of the chain had seen before. Sales, time in zones, the "
+                "floor heat map and who is in the store now stay with each store: choose "
+                "“This store” to see them."
+            ).replace("%1", synced)
+        )
+        self.scope_note.setVisible(True)
 
     def _explain_empty(self, data: DashboardData) -> None:
         """An empty chart says why: nothing recorded, too few to show, or no sales linked."""
         figures, d = data.figures, data.disclosure
-        if not figures.repeat.visits:
+        if not figures.repeat.visits and not figures.store_only_shown:
+            why = self.tr("No visits recorded in this period as of the last sync.")
+        elif not figures.repeat.visits:
             why = self.tr(
                 "Nothing recorded in this period yet: visits appear here once a camera runs "
                 "with a complete notice."
@@ -417,6 +520,9 @@ class DashboardPanel(QWidget):
         if why:
             for chart in (self.over_time, self.frequency, self.demographics, self.dwell):
                 chart.note.setText(why)
+        if not figures.store_only_shown:
+            self.spend.note.setText(self.tr("Sales are shown for “This store” only."))
+            return
         if figures.conversion.converted:
             return
         if figures.purchases:

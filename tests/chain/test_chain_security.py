@@ -104,12 +104,25 @@ def test_row_level_security_is_forced_and_roles_have_only_their_functions(
                 "SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'raiten'::regnamespace "
                 "AND has_function_privilege('raiten_store', p.oid, 'EXECUTE') ORDER BY 1"
             ).fetchall()
-            assert callable_by_store == [("pull",), ("push",)]
+            assert callable_by_store == [
+                ("held_stats",),
+                ("pull",),
+                ("pull_stats",),
+                ("push",),
+                ("stores",),
+            ]
             definers = admin.execute(
                 "SELECT proname FROM pg_proc WHERE pronamespace = 'raiten'::regnamespace "
                 "AND prosecdef ORDER BY 1"
             ).fetchall()
-            assert definers == [("enrol",), ("pull",), ("push",)]
+            assert definers == [
+                ("enrol",),
+                ("held_stats",),
+                ("pull",),
+                ("pull_stats",),
+                ("push",),
+                ("stores",),
+            ]
         with psycopg.connect(_store_url(shibuya), autocommit=True) as conn:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("SELECT raiten.enrol('x', 'raiten_s_0000000000000000', 'x')")

@@ -143,18 +143,20 @@ def ensure_triggers(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _chain_objects(conn: sqlite3.Connection, kind: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = ? AND name LIKE 'chain\\_%' ESCAPE '\\'",
+        (kind,),
+    )
+    return [str(row[0]) for row in rows]
+
+
 def uninstall(conn: sqlite3.Connection) -> None:
-    """Drop the triggers and the chain's tables; the store's own data stays."""
-    names = [
-        str(row[0])
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'chain\\_%' "
-            "ESCAPE '\\'"
-        )
-    ]
-    for name in names:
+    """Drop the triggers and the chain's tables, the other stores' statistics among them
+    (core.chain.stats); the store's own data stays."""
+    for name in _chain_objects(conn, "trigger"):
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-    for table in ("chain_outbox", "chain_applying", "chain_known", "chain_merged", "chain_state"):
+    for table in _chain_objects(conn, "table"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 

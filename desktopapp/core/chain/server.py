@@ -23,8 +23,10 @@ from desktopapp.core.chain.errors import ChainError, ChainProblem
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_COMMENT = f"raiten chain schema {SCHEMA_VERSION}"
+# Older schemas that server.sql brings up to date when applied again (it only adds).
+UPGRADABLE = tuple(f"raiten chain schema {v}" for v in range(1, SCHEMA_VERSION))
 CONNECT_TIMEOUT_S = 10
 
 
@@ -74,7 +76,7 @@ def install_schema(conn: psycopg.Connection[Any]) -> None:
     row = conn.execute(
         "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = 'raiten'"
     ).fetchone()
-    if row is not None and row[0] not in (None, SCHEMA_COMMENT):
+    if row is not None and row[0] not in (None, SCHEMA_COMMENT, *UPGRADABLE):
         raise ChainError(
             ChainProblem.SERVER,
             f"the chain server has another schema ({row[0]}); update Raiten on this PC",

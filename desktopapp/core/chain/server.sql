@@ -4,8 +4,9 @@
 -- Every row carries operator_id; every table has row-level security enabled AND forced, so
 -- even raiten_owner, which owns the tables and runs the SECURITY DEFINER functions, sees only
 -- the rows of the operator of the session user. Store roles (members of raiten_store) may
--- only call raiten.push and raiten.pull; an operator's enrolment role (member of
--- raiten_enrol) may only call raiten.enrol. The server holds template ciphertext it cannot
+-- only call the sync functions (raiten.push, raiten.pull, raiten.stores, raiten.pull_stats,
+-- raiten.held_stats); an operator's enrolment role (member of raiten_enrol) may only call
+-- raiten.enrol. The server holds template ciphertext it cannot
 -- decrypt: the gallery key stays with the operator's stores.
 --
 -- Idempotent: running it again on a server that has it changes nothing.
@@ -136,8 +137,16 @@ CREATE TABLE IF NOT EXISTS raiten.stat (
     tbl text NOT NULL,
     key jsonb NOT NULL,
     row jsonb NOT NULL,
+    -- Set anew by every push that changes the row: the other stores pull above their cursor.
+    change bigint NOT NULL,
     PRIMARY KEY (operator_id, store_id, tbl, key)
 );
+-- Schema 1 had no change number: its rows are numbered once (a volatile default fills every
+-- existing row when the column is added), and pushes number them from then on.
+ALTER TABLE raiten.stat ADD COLUMN IF NOT EXISTS change bigint NOT NULL
+    DEFAULT nextval('raiten.change_seq');
+ALTER TABLE raiten.stat ALTER COLUMN change DROP DEFAULT;
+CREATE INDEX IF NOT EXISTS stat_change ON raiten.stat (operator_id, change);
 
 -- The stores' audit entries, append-only: no UPDATE, DELETE or TRUNCATE by grant or trigger.
 CREATE TABLE IF NOT EXISTS raiten.audit (
@@ -406,12 +415,13 @@ BEGIN
     accepted := accepted + n;
 
     WITH s AS (
-        INSERT INTO raiten.stat AS old (operator_id, store_id, tbl, key, row)
+        INSERT INTO raiten.stat AS old (operator_id, store_id, tbl, key, row, change)
         SELECT DISTINCT ON (i.doc->>'table', i.doc->'key') op, st, i.doc->>'table',
-               i.doc->'key', i.doc->'row'
+               i.doc->'key', i.doc->'row', nextval('raiten.change_seq')
         FROM pg_temp.raiten_push_item i WHERE i.kind = 'stat'
         ORDER BY i.doc->>'table', i.doc->'key', i.seq DESC
-        ON CONFLICT (operator_id, store_id, tbl, key) DO UPDATE SET row = excluded.row
+        ON CONFLICT (operator_id, store_id, tbl, key) DO UPDATE SET
+            row = excluded.row, change = excluded.change
         RETURNING 1
     )
     SELECT count(*) INTO n FROM s;
@@ -482,6 +492,102 @@ BEGIN
     ORDER BY 1 LIMIT p_limit;
 END $$;
 
+-- The other stores of the session user's operator, for the dashboard's store picker.
+CREATE OR REPLACE FUNCTION raiten.stores()
+RETURNS TABLE (store_id uuid, name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = raiten, pg_catalog, pg_temp AS $$
+DECLARE
+    op uuid := raiten.current_operator();
+    st uuid := raiten.current_store();
+BEGIN
+    IF op IS NULL OR st IS NULL THEN
+        RAISE EXCEPTION 'not a store of any operator' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT s.store_id, s.name FROM raiten.store s
+    WHERE s.operator_id = op AND s.store_id <> st ORDER BY s.name;
+END $$;
+
+-- One page of the other stores' statistics rows (the visits they folded, and what the counting
+-- modes counted) changed above p_cursor, in change order. Statistics rows hold no visitor id:
+-- they are the only rows of another store a store receives besides the shared gallery.
+-- No advisory lock: every writer of change numbers holds the operator's lock until it
+-- commits, so what a snapshot sees is every number up to some point, never a gap.
+CREATE OR REPLACE FUNCTION raiten.pull_stats(p_cursor bigint, p_limit integer)
+RETURNS TABLE (change bigint, store_id uuid, tbl text, stat_key jsonb, stat_row jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = raiten, pg_catalog, pg_temp AS $$
+DECLARE
+    op uuid := raiten.current_operator();
+    st uuid := raiten.current_store();
+BEGIN
+    IF op IS NULL OR st IS NULL THEN
+        RAISE EXCEPTION 'not a store of any operator' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT s.change, s.store_id, s.tbl, s.key, s.row FROM raiten.stat s
+    WHERE s.operator_id = op AND s.store_id <> st AND s.change > p_cursor
+    ORDER BY s.change LIMIT p_limit;
+END $$;
+
+-- The other stores' visits still held (not yet folded into their statistics), folded here into
+-- the statistics' shape by the store's rules: counts per UTC hour, age band, gender and repeat
+-- (stat_visit_hour), per UTC day and visit number (stat_visit_number) and per day and dwell bin
+-- (stat_dwell). Staff and opted-out visitors are not counted; no visitor id leaves. The store
+-- passes its bins (the upper edges of the dwell bins in seconds, the visit-number cap), so
+-- the binning has one definition. Sales stay at each store: converted and spend are 0 here.
+CREATE OR REPLACE FUNCTION raiten.held_stats(p_dwell_edges double precision[],
+                                             p_number_cap integer)
+RETURNS TABLE (store_id uuid, tbl text, stat_key jsonb, stat_row jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = raiten, pg_catalog, pg_temp AS $$
+DECLARE
+    op uuid := raiten.current_operator();
+    st uuid := raiten.current_store();
+BEGIN
+    IF op IS NULL OR st IS NULL THEN
+        RAISE EXCEPTION 'not a store of any operator' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY
+    WITH v AS (
+        SELECT v.store_id AS st_id, coalesce(v.row->>'store', '') AS site,
+               substr(v.row->>'started_at', 1, 13) AS hour,
+               substr(v.row->>'started_at', 1, 10) AS day,
+               coalesce(v.row->>'age_band', 'unknown') AS age_band,
+               coalesce(v.row->>'gender', 'unknown') AS gender,
+               coalesce((v.row->>'is_repeat')::integer, 0) AS is_repeat,
+               coalesce((v.row->>'dwell_seconds')::double precision, 0) AS dwell,
+               least(coalesce((v.row->>'visit_number')::integer, 1), p_number_cap) AS number,
+               (v.visitor_id IS NULL)::integer AS unknown
+        FROM raiten.visit v
+        WHERE v.operator_id = op AND v.store_id <> st
+          AND NOT EXISTS (SELECT FROM raiten.gallery g
+                          WHERE g.operator_id = op AND g.visitor_id = v.visitor_id
+                            AND g.kind IN ('staff', 'dnt'))
+    )
+    SELECT v.st_id, 'stat_visit_hour'::text,
+           jsonb_build_object('store', v.site, 'hour', v.hour, 'age_band', v.age_band,
+                              'gender', v.gender, 'is_repeat', v.is_repeat),
+           jsonb_build_object('store', v.site, 'hour', v.hour, 'age_band', v.age_band,
+                              'gender', v.gender, 'is_repeat', v.is_repeat,
+                              'visits', count(*), 'dwell_seconds', sum(v.dwell),
+                              'converted', 0, 'spend', 0, 'unknown', sum(v.unknown))
+    FROM v GROUP BY v.st_id, v.site, v.hour, v.age_band, v.gender, v.is_repeat
+    UNION ALL
+    SELECT v.st_id, 'stat_visit_number'::text,
+           jsonb_build_object('store', v.site, 'day', v.day, 'visit_number', v.number),
+           jsonb_build_object('store', v.site, 'day', v.day, 'visit_number', v.number,
+                              'visits', count(*))
+    FROM v GROUP BY v.st_id, v.site, v.day, v.number
+    UNION ALL
+    SELECT b.st_id, 'stat_dwell'::text,
+           jsonb_build_object('store', b.site, 'day', b.day, 'dwell_bin', b.bin),
+           jsonb_build_object('store', b.site, 'day', b.day, 'dwell_bin', b.bin,
+                              'visits', count(*))
+    FROM (SELECT v.st_id, v.site, v.day,
+                 (SELECT count(*) FROM unnest(p_dwell_edges) AS e (edge)
+                  WHERE v.dwell >= e.edge)::integer
+                     AS bin
+          FROM v) AS b
+    GROUP BY b.st_id, b.site, b.day, b.bin;
+END $$;
+
 -- Enrol a store: a login role of the enrolment role's operator, with the password given as a
 -- SCRAM verifier (the server never sees the password itself). Returns the store's id.
 CREATE OR REPLACE FUNCTION raiten.enrol(p_name text, p_role name, p_verifier text)
@@ -515,7 +621,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA raiten FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA raiten FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION raiten.push(timestamptz, jsonb, bytea[]) TO raiten_store;
 GRANT EXECUTE ON FUNCTION raiten.pull(timestamptz, bigint, integer) TO raiten_store;
+GRANT EXECUTE ON FUNCTION raiten.stores() TO raiten_store;
+GRANT EXECUTE ON FUNCTION raiten.pull_stats(bigint, integer) TO raiten_store;
+GRANT EXECUTE ON FUNCTION raiten.held_stats(double precision[], integer) TO raiten_store;
 GRANT EXECUTE ON FUNCTION raiten.enrol(text, name, text) TO raiten_enrol;
 
 -- The version of this file, read by `raiten chain init` and `join`.
-COMMENT ON SCHEMA raiten IS 'raiten chain schema 1';
+COMMENT ON SCHEMA raiten IS 'raiten chain schema 2';

@@ -33,7 +33,7 @@ import numpy as np
 import psycopg
 import sqlite_utils
 
-from desktopapp.core.chain import local
+from desktopapp.core.chain import local, stats
 from desktopapp.core.chain.errors import ChainError, ChainProblem
 from desktopapp.core.chain.local import describe
 from desktopapp.core.chain.server import connect, connection_error
@@ -43,6 +43,7 @@ from desktopapp.core.notice import NoticeStore
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import fold_visits, scrub
+from desktopapp.core.store.statistics import DWELL_BINS_SECONDS, VISIT_NUMBER_CAP
 from desktopapp.core.store.visits import VisitStore, _template_context
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
@@ -174,6 +175,7 @@ class ChainSync:
                 merged = self.merge_duplicates(new_ids)
                 if merged:
                     pushed += self.push(pg)[0]
+                self.pull_statistics(pg)
         except psycopg.OperationalError as exc:
             raise self._offline(connection_error(exc)) from exc
         except psycopg.Error as exc:
@@ -556,6 +558,49 @@ class ChainSync:
             )
             self._forget(gone)
         scrub(self._conn)
+
+    # -- the other stores' statistics -----------------------------------------------------
+
+    def pull_statistics(self, pg: psycopg.Connection[Any]) -> int:
+        """The other stores of the chain, their statistics rows changed since the last sync
+        and their held visits folded by the server (core.chain.stats); rows written. All is
+        read in one REPEATABLE READ snapshot, and the held set is replaced in the transaction
+        of the last page, so a visit folded at its store meanwhile is never counted twice. A
+        server of an older schema without these functions shares no statistics (logged)."""
+        with immediate_transaction(self._conn):
+            stats.ensure_mirrors(self._conn)
+        written = 0
+        try:
+            with pg.transaction():
+                pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                names = pg.execute("SELECT store_id, name FROM raiten.stores()").fetchall()
+                held = pg.execute(
+                    "SELECT store_id, tbl, stat_key, stat_row FROM raiten.held_stats(%s, %s)",
+                    ([float(edge) for edge in DWELL_BINS_SECONDS[1:]], VISIT_NUMBER_CAP),
+                ).fetchall()
+                last = False
+                while not last:
+                    rows = pg.execute(
+                        "SELECT change, store_id, tbl, stat_key, stat_row "
+                        "FROM raiten.pull_stats(%s, %s)",
+                        (stats.cursor(self._conn), PULL_PAGE),
+                    ).fetchall()
+                    last = len(rows) < PULL_PAGE
+                    with immediate_transaction(self._conn):
+                        written += stats.apply(self._conn, [r[1:] for r in rows], held=False)
+                        if rows:
+                            stats.set_cursor(self._conn, int(rows[-1][0]))
+                        if last:
+                            stats.replace_stores(self._conn, names)
+                            written += stats.replace_held(self._conn, held)
+        except psycopg.errors.UndefinedFunction:
+            log.warning(
+                "the chain server's schema is older than this Raiten: other stores' statistics "
+                "are not shared until the server's schema is updated"
+            )
+            return 0
+        log.info("chain: %d statistics rows of %d other stores", written, len(names))
+        return written
 
     # -- merge ----------------------------------------------------------------------------
 
