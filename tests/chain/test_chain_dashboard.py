@@ -103,6 +103,14 @@ def test_the_store_picker_shows_this_store_each_store_and_all_stores(
         assert dashboard.in_store.detail.text() == "This store only"
         assert "“This store” only" in dashboard.zones.item(0, 0).text()
 
+        # Ueno records one more visit; this store's background sync brings it to the dashboard
+        # at once, without choosing again.
+        ueno.visit(person(999))
+        ueno.sync()
+        with qtbot.waitSignal(window.chain_status.synced, timeout=30_000):
+            window.chain_status.sync_now()
+        qtbot.waitUntil(lambda: dashboard.visits.value.text() == "10", timeout=10_000)
+
         choose(qtbot, picker, "Ueno")
         qtbot.waitUntil(
             lambda: (
