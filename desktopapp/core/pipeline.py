@@ -118,11 +118,13 @@ class PipelineConfig:
     mask_hold_seconds: float = 1.5
     # What moves is masked too (core.motion): a backstop for persons the detector misses.
     motion_masks: bool = True
-    # Faces are looked for in every n-th frame. In the frames between, every face track stays
-    # masked where its motion carries it, as a lost track is held, and the persons around the
-    # faces are masked in every frame anyway; features need no more than 5 shots a second.
-    # Face detection is the largest cost of a frame (docs/decisions.md, issue 15).
-    face_detection_every: int = 2
+    # Faces are looked for in every n-th frame (None: every frame in a mode where a face track
+    # becomes a visit, every other frame where faces are only masked). In the frames between,
+    # every face track stays masked where its motion carries it, as a lost track is held, and
+    # the persons around the faces are masked in every frame anyway. Face detection is the
+    # largest cost of a frame; but shots from every other frame gave worse identities on
+    # bench/identity.py, so visits keep every frame (docs/decisions.md, issue 15).
+    face_detection_every: int | None = None
     # The masking's second look at the left and right squares of a wide frame takes one square
     # a frame, in turn; the persons masked in the frame before stay masked one frame longer.
     alternate_squares: bool = True
@@ -132,7 +134,7 @@ class PipelineConfig:
             raise ValueError("analysis rate must be between 0.1 and 60 frames per second")
         if not 1 <= self.best_shots <= 10:
             raise ValueError("best shots per person must be between 1 and 10")
-        if not 1 <= self.face_detection_every <= 10:
+        if self.face_detection_every is not None and not 1 <= self.face_detection_every <= 10:
             raise ValueError("faces must be looked for in one frame of every 1 to 10")
         longest = min(self.tracker.max_missing_seconds, self.person_tracker.max_missing_seconds)
         if not 0 <= self.mask_hold_seconds <= longest:
@@ -251,6 +253,7 @@ class FrameAnalyser:
         self.config = config
         self.preset = PRESETS[config.mode]
         self.keeps_features = self.preset.keeps_features and engine.embedder is not None
+        self.face_every = config.face_detection_every or (1 if self.preset.face_visits else 2)
         self.tracker = Tracker(config.tracker)
         self.motion = MotionMasks() if config.motion_masks else None
         self.person_tracker = Tracker(config.person_tracker)
@@ -284,7 +287,7 @@ class FrameAnalyser:
         """The detectors' findings in frame ``number`` (0-based, as ``frames`` counts): the only
         step that keeps no state between frames, so frames may be detected ahead, in parallel."""
         persons, to_mask = self._detect_persons(image, number)
-        if self.engine.detector is None or number % self.config.face_detection_every:
+        if self.engine.detector is None or number % self.face_every:
             return Detections(persons, to_mask, None)
         # Persons first: the face detector searches small faces where persons stand (every
         # person the masking looks for, so that search by need misses no face it would mask).
