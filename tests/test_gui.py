@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,16 +90,19 @@ def test_a_damaged_model_is_named_in_the_status_bar(
     models_dir = tmp_path / "models"
     models_dir.mkdir()
     entry = shipped.default(ModelRole.FACE_FEATURES)
-    good_hash = entry.files[0].sha256
+    damaged = entry.files[0]
+    assert damaged.package is None, "the converted ResNet ships under models/"
+    (models_dir / damaged.path).parent.mkdir(parents=True)
+    shutil.copyfile(shipped.models_dir / damaged.path, models_dir / damaged.path)
     text = (shipped.models_dir / MANIFEST).read_text(encoding="utf-8")
-    (models_dir / MANIFEST).write_text(text.replace(good_hash, "f" * 64), encoding="utf-8")
+    (models_dir / MANIFEST).write_text(text.replace(damaged.sha256, "f" * 64), encoding="utf-8")
     monkeypatch.setenv("RAITEN_MODELS_DIR", str(models_dir))
 
     window = open_window(tmp_path / "data")  # type: ignore[operator]
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     labels = _model_labels(window)
     features = labels["model-face_features"].text()
-    assert "dlib_face_recognition_resnet_model_v1.dat" in features
+    assert "dlib-resnet128.onnx" in features
     assert "SHA-256" in features
     assert "yuface" in labels["model-face_detection"].text(), "other roles still report"
     assert window.isVisible()
