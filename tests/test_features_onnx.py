@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import itertools
+import json
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -103,3 +105,29 @@ def test_onnx_vectors_equal_dlibs_on_real_faces(
     assert threshold == dlib_embedder.threshold
     for (a_ours, a_theirs), (b_ours, b_theirs) in itertools.pairwise(pairs):
         assert float(a_ours @ b_ours) == pytest.approx(float(a_theirs @ b_theirs), abs=1e-4)
+
+
+@needs_calib
+def test_the_comparison_benchmark_reports_equal_vectors_and_decisions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench/features_onnx.py on three people of faces-calib (test input copied in)."""
+    from bench import features_onnx  # noqa: PLC0415 - the benchmark loads every model
+
+    folder = tmp_path / "people"
+    for person in sorted({p.identity for p in labelled_photos(FACES_CALIB)})[:3]:
+        shutil.copytree(FACES_CALIB / person, folder / person)
+    assert features_onnx.main(["--folder", str(folder), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["faces"] == len(labelled_photos(folder))
+    assert result["cosine"]["min"] >= 0.9999
+    assert result["pairs_decided_differently"] == 0
+    dlib_side, onnx_side = (
+        result["decisions"][m] for m in ("dlib-resnet128", "dlib-resnet128-onnx")
+    )
+    assert dlib_side == onnx_side and dlib_side["genuine_pairs"] > 0
+    steps = result["cpu_ms_per_face"]
+    assert set(steps) == {"dlib-resnet128", "dlib-resnet128-onnx", "landmarks", "chip", "net"}
+    assert all(s["mean"] >= 0.0 for s in steps.values())
+    assert features_onnx.main(["--folder", str(tmp_path / "absent")]) == 2
+    assert "no such folder" in capsys.readouterr().err
