@@ -1,6 +1,6 @@
 """Convert dlib's face recognition ResNet (``dlib_face_recognition_resnet_model_v1.dat``) to ONNX.
 
-Run by a developer when the source file changes, never by users or CI; the result is committed
+Run by a developer when the source file changes, never by users; the result is committed
 as ``models/features/dlib-resnet128.onnx`` and pinned by its SHA-256 in
 ``models/manifest.toml``. Only numpy and onnx are needed (both in Raiten's environment); from
 the repository root::
@@ -9,9 +9,10 @@ the repository root::
 
 reads the ``.dat`` file of the installed ``face_recognition_models`` package (``--dat`` names
 another), writes the ONNX file (``--output`` puts it elsewhere) and prints its size and
-SHA-256. The conversion is deterministic: the same ``.dat`` file and onnx version give a
-byte-identical file, so anyone can rebuild it and compare the hash. ``bench/features_onnx.py``
-compares the converted network with dlib on real faces.
+SHA-256. The conversion is deterministic: the same ``.dat`` file gives a byte-identical file
+(the committed one was made with onnx 1.23.2 and protobuf 7.36.2; the opset and IR version are
+fixed here), so anyone can rebuild it and compare the hash; tests/test_features_onnx.py does.
+``bench/features_onnx.py`` compares the converted network with dlib on real faces.
 
 dlib's serialisation, as this file uses it (``dlib/serialize.h``, ``dlib/dnn/core.h``,
 ``layers.h``, ``input.h``, ``tensor.h``):
