@@ -115,7 +115,7 @@ def test_mean_score_does_not_let_one_lucky_template_decide() -> None:
 def test_the_manifest_ships_the_measured_operating_point() -> None:
     entry = ModelRegistry.load().default(Role.FACE_FEATURES)
     options = entry.options
-    assert entry.model_id == "dlib-resnet128"
+    assert entry.model_id == "dlib-resnet128-onnx"
     for key in ("threshold", "margin", "false_match_rate", "calibration"):
         assert key in options, key
     # The repeat rate's band reads the measured rate through the function it always used.

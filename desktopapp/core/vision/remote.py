@@ -1,7 +1,9 @@
 """An embedder running in a child process.
 
-dlib's ResNet holds the GIL for its whole ~100 ms per face, so in-process every other camera's
-thread and the UI thread waited for it (bench/pipeline.py measured UI stalls of ~1 s). Here the
+dlib's own ResNet runtime (dlib-resnet128) holds the GIL for its whole ~90 ms per face, so
+in-process every other camera's thread and the UI thread waited for it (bench/pipeline.py
+measured UI stalls of ~1 s). The default, the same network on onnxruntime, takes ~8 ms of CPU
+and releases the GIL in the network, but not in dlib's landmarks and chip (~1.6 ms). Here the
 analysis thread sends the face's surroundings to a child process and waits on a pipe, which
 releases the GIL. Only the crop around one face crosses the pipe — in memory, never on disk —
 and both copies are zero-filled as soon as the feature is back.
