@@ -1,11 +1,12 @@
-"""Account roles and password rules (core.access, core.store.users) in the operator's language."""
+"""Account roles and password rules (core.access, core.services.accounts) in the operator's
+language."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
 from desktopapp.core.access import Role
-from desktopapp.core.store.users import MAX_NAME_LENGTH, MIN_PASSWORD_LENGTH, UserError
+from desktopapp.core.services.accounts import MAX_NAME_LENGTH, MIN_PASSWORD_LENGTH, UserError
 
 
 class AccountTexts(QObject):

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopapp.core.services.accounts import LoginError, User
 from desktopapp.core.session import Session
-from desktopapp.core.store.users import LoginError, User
 from desktopapp.ui.dates import local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background

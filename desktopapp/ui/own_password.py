@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopapp.core.services.accounts import LoginError, password_problems
 from desktopapp.core.session import Session
-from desktopapp.core.store.users import LoginError, password_problems
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.dates import local_time_text

@@ -44,9 +44,9 @@ from desktopapp.core.requests import (
     probe_from_image,
     probe_from_source,
 )
+from desktopapp.core.services.cameras import Camera
+from desktopapp.core.services.deletion import ScrubIncompleteError
 from desktopapp.core.session import Session
-from desktopapp.core.store.cameras import Camera
-from desktopapp.core.store.retention import ScrubIncompleteError
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Role, Vector
 from desktopapp.core.visits import DO_NOT_TRACK, STAFF

@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
 from desktopapp.core.access import Permission
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.requests import NoFaceError
+from desktopapp.core.services.cameras import Camera
 from desktopapp.core.session import Session
 from desktopapp.core.staff import Enrolment, StaffMember
-from desktopapp.core.store.cameras import Camera
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.dates import local_time_text
