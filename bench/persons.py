@@ -44,7 +44,7 @@ from desktopapp.core.floor import Space  # noqa: E402
 from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: E402
 from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames  # noqa: E402
-from desktopapp.core.vision.engine import load_backend  # noqa: E402
+from desktopapp.core.vision.backends import load_backend  # noqa: E402
 from desktopapp.core.vision.persons import HogPersonDetector, hog_info  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
 from desktopapp.core.vision.types import Image, PersonDetector, Role  # noqa: E402

@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import load_average, machine  # noqa: E402
-from desktopapp.core.vision.engine import load_backend  # noqa: E402
+from desktopapp.core.vision.backends import load_backend  # noqa: E402
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
 from desktopapp.core.vision.types import Face, FaceDetector, Image, Role  # noqa: E402
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from desktopapp.core.vision.backends import load_backend
 from desktopapp.core.vision.centerface import CenterFaceDetector
-from desktopapp.core.vision.engine import load_backend
 from desktopapp.core.vision.registry import ModelError, ModelProblem, ModelRegistry
 from desktopapp.core.vision.types import Face, FaceDetector, Image, Role
 

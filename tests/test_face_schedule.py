@@ -9,7 +9,8 @@ from desktopapp.core.config import VisionConfig
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
 from desktopapp.core.sources import Frame
-from desktopapp.core.vision.engine import load_backend, load_face_detector
+from desktopapp.core.vision.backends import load_backend
+from desktopapp.core.vision.engine import load_face_detector
 from desktopapp.core.vision.persons import load_person_detector
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.schedule import (

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktopapp.core.vision.engine import BACKENDS, load_backend
+from desktopapp.core.vision.backends import BACKENDS, load_backend
 from desktopapp.core.vision.persons import (
     HOG_MODEL_ID,
     HogPersonDetector,

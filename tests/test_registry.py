@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktopapp.core.vision.engine import VisionEngine, load_backend
+from desktopapp.core.vision.backends import load_backend
+from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import (
     MANIFEST,
     ModelError,

@@ -20,7 +20,7 @@ from desktopapp.core.notice import NoticeVersion
 from desktopapp.core.reports.signage import SignageOptions, signage_pdf, signage_preview_png
 from desktopapp.core.resources import resources_dir
 from desktopapp.core.sources import demo_frame
-from desktopapp.core.vision.engine import load_backend
+from desktopapp.core.vision.backends import load_backend
 from desktopapp.core.vision.registry import ModelRegistry, platform_tag
 from desktopapp.core.vision.types import Face, Role
 

@@ -1,11 +1,18 @@
-"""Account roles and password rules (core.access, core.store.users) in the operator's language."""
+"""Account roles and password rules (core.access, core.services.accounts) in the operator's
+language."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
 from desktopapp.core.access import Role
-from desktopapp.core.store.users import MAX_NAME_LENGTH, MIN_PASSWORD_LENGTH, UserError
+from desktopapp.core.services.accounts import (
+    MAX_NAME_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    LoginError,
+    UserError,
+)
+from desktopapp.ui.dates import local_time_text
 
 
 class AccountTexts(QObject):
@@ -39,6 +46,17 @@ class AccountTexts(QObject):
             "contains_name": self.tr("The password must not contain the name."),
             "common": self.tr("This password is too common; choose another."),
         }.get(code, code)
+
+    def login_refused(self, error: LoginError, wrong: str) -> str:
+        """Why a password was refused: the lock-out with its end, else ``wrong`` (the dialog's
+        own words for a wrong password)."""
+        if error.reason != "locked":
+            return wrong
+        until = local_time_text(error.locked_until) if error.locked_until else ""
+        return self.tr(
+            "Too many wrong passwords: this account is locked until %1. "
+            "Ask an administrator if you cannot wait."
+        ).replace("%1", until)
 
     def user_error(self, error: UserError) -> str:
         return {

@@ -29,11 +29,9 @@ from desktopapp.core.selftest import (
     process_age,
     remove_scratch,
 )
+from desktopapp.core.services.errors import StoreError, StoreProblem
+from desktopapp.core.services.recovery import Recovery, RecoveryAccounts
 from desktopapp.core.session import Session
-from desktopapp.core.store.backup import list_backups, restore_backup, set_aside_damaged
-from desktopapp.core.store.crypto import Cipher, DataKeyError, load_key
-from desktopapp.core.store.db import StoreError, StoreProblem
-from desktopapp.core.store.recovery import RecoveryAccounts, recovery_accounts
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.collector import MainThreadCollector
 from desktopapp.ui.error_texts import ErrorTexts
@@ -148,29 +146,22 @@ class Gui:
         """The damaged database replaced by a backup the operator picks, or set aside for an
         empty one; None when the operator quits. A backup that turns out damaged too is said
         in the dialog, which offers the others again."""
-        try:
-            cipher: Cipher | None = Cipher(load_key(self.data_dir))
-        except DataKeyError as exc:
-            log.error("the data key cannot be loaded: %s", exc)
-            cipher = None
-        accounts = recovery_accounts(self.data_dir, cipher)
+        recovery = Recovery(self.data_dir)
         while True:
-            dialog = RecoveryDialog(error, list_backups(self.data_dir))
+            dialog = RecoveryDialog(error, recovery.backups())
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
-            actor = self._recovery_admin(accounts)
+            actor = self._recovery_admin(recovery.accounts)
             if actor is None:
                 continue
             now = datetime.now(UTC)
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
                 if dialog.backup is not None:
-                    aside = restore_backup(
-                        self.data_dir, dialog.backup, cipher or Cipher(load_key(self.data_dir)), now
-                    )
+                    aside = recovery.restore(dialog.backup, now)
                     action, details = "database.restore", {"backup": dialog.backup.name}
                 else:
-                    aside = set_aside_damaged(self.data_dir, now)
+                    aside = recovery.start_empty(now)
                     action, details = "database.start_empty", {}
                 workspace = Workspace(self.data_dir, settings)
             except StoreError as exc:

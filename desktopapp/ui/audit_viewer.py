@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopapp.core.store.audit import AuditEntry, AuditVerification
+from desktopapp.core.services.audit import AuditEntry, AuditVerification
 from desktopapp.ui.dates import local_time_text
 from desktopapp.ui.workers import run_in_background
 

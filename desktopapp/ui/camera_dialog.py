@@ -31,8 +31,8 @@ from desktopapp.core.logs import log_file
 from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, preview_frame
 from desktopapp.core.privacy import MaskStyle
+from desktopapp.core.services.cameras import Camera
 from desktopapp.core.sources import SourceError, SourceKind, SourceSpec, parse_source
-from desktopapp.core.store.cameras import Camera
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.error_texts import ErrorTexts

@@ -13,11 +13,16 @@ from desktopapp.core.config import SettingsError
 from desktopapp.core.images import ImageReadError
 from desktopapp.core.logs import log_file
 from desktopapp.core.reports.signage import SignTextsMissingError
+from desktopapp.core.services.accounts import PasswordRuleError, UserError
+from desktopapp.core.services.deletion import ScrubIncompleteError
+from desktopapp.core.services.errors import (
+    DataKeyError,
+    KeyProblem,
+    StoreError,
+    StoreProblem,
+    store_error,
+)
 from desktopapp.core.sources import SourceAddressError, SourceError, SourceProblem
-from desktopapp.core.store.crypto import DataKeyError, KeyProblem
-from desktopapp.core.store.db import StoreError, StoreProblem, store_error
-from desktopapp.core.store.retention import ScrubIncompleteError
-from desktopapp.core.store.users import PasswordRuleError, UserError
 from desktopapp.core.vision.registry import ModelError, ModelProblem
 from desktopapp.ui.account_texts import AccountTexts
 

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.access import Role
 from desktopapp.core.notice import NoticeGateError
+from desktopapp.core.services.accounts import PasswordRuleError, UserError, password_problems
 from desktopapp.core.session import Session
 from desktopapp.core.setup import FirstRunAnswers
-from desktopapp.core.store.users import PasswordRuleError, UserError, password_problems
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.notice_form import OTHER_KEYS, WHAT_KEYS, WHO_KEYS, NoticeForm

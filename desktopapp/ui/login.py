@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopapp.core.services.accounts import LoginError, User
 from desktopapp.core.session import Session
-from desktopapp.core.store.users import LoginError, User
-from desktopapp.ui.dates import local_time_text
+from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.password_field import password_field
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,7 @@ class LoginDialog(QDialog):
         form = QFormLayout()
         self.name_edit = QLineEdit(locked_by, self)
         self.name_edit.setObjectName("login-name")
-        self.password_edit = QLineEdit(self)
-        self.password_edit.setObjectName("login-password")
-        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit = password_field(self, "login-password")
         form.addRow(self.tr("Name"), self.name_edit)
         form.addRow(self.tr("Password"), self.password_edit)
         layout.addLayout(form)
@@ -114,16 +113,9 @@ class LoginDialog(QDialog):
         self.adjustSize()
 
     def _say_refusal(self, error: Exception) -> None:
-        if isinstance(error, LoginError) and error.reason == "locked":
-            until = local_time_text(error.locked_until) if error.locked_until else ""
-            self.message.setText(
-                self.tr(
-                    "Too many wrong passwords: this account is locked until %1. "
-                    "Ask an administrator if you cannot wait."
-                ).replace("%1", until)
-            )
-        elif isinstance(error, LoginError):
-            self.message.setText(self.tr("The name or the password is wrong."))
+        if isinstance(error, LoginError):
+            wrong = self.tr("The name or the password is wrong.")
+            self.message.setText(AccountTexts(self).login_refused(error, wrong))
         else:
             self.message.setText(
                 self.tr("Signing in failed: %1").replace(

@@ -31,14 +31,13 @@ from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.reports.signage import SignageOptions
+from desktopapp.core.services.cameras import Camera
+from desktopapp.core.services.deletion import ScrubIncompleteError, SweepResult
+from desktopapp.core.services.recording import StoreWriter, visit_writer
 from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceStatus
-from desktopapp.core.store.cameras import Camera
-from desktopapp.core.store.db import DB_FILE
-from desktopapp.core.store.retention import ScrubIncompleteError, SweepResult
-from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.vision.status import ModelCheck, check_active_models
-from desktopapp.core.visits import VisitRecorder, open_recorder
+from desktopapp.core.visits import VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.analytics_panel import DashboardPanel
@@ -439,10 +438,7 @@ class MainWindow(QMainWindow):
                 self.controller.start(DEMO_CAMERA_ID, DEMO_SOURCE, config, "demo")
             return
         if not problems and self.start_cameras:
-            data_dir, vision = self.data_dir, self.settings.vision
-            self.writer = StoreWriter(
-                lambda: open_recorder(data_dir, vision), path=data_dir / DB_FILE
-            )
+            self.writer = visit_writer(self.data_dir, self.settings.vision)
         for camera in cameras:
             assert camera.camera_id is not None
             tile = CameraTile(camera.camera_id, camera.name)

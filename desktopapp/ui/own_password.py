@@ -9,18 +9,17 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktopapp.core.services.accounts import LoginError, password_problems
 from desktopapp.core.session import Session
-from desktopapp.core.store.users import LoginError, password_problems
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
-from desktopapp.ui.dates import local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.password_field import password_field
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -37,9 +36,9 @@ class OwnPasswordDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(self.tr("Account: %1").replace("%1", session.name), self))
         form = QFormLayout()
-        self.current = self._password_field("own-password-current")
-        self.first = self._password_field("own-password-new")
-        self.second = self._password_field("own-password-again")
+        self.current = password_field(self, "own-password-current")
+        self.first = password_field(self, "own-password-new")
+        self.second = password_field(self, "own-password-again")
         form.addRow(self.tr("Current password"), self.current)
         form.addRow(self.tr("New password"), self.first)
         form.addRow(self.tr("New password again"), self.second)
@@ -60,12 +59,6 @@ class OwnPasswordDialog(QDialog):
         self.change.clicked.connect(self.submit)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-
-    def _password_field(self, name: str) -> QLineEdit:
-        field = QLineEdit(self)
-        field.setObjectName(name)
-        field.setEchoMode(QLineEdit.EchoMode.Password)
-        return field
 
     def submit(self) -> None:
         name, old, new = self._session.name, self.current.text(), self.first.text()
@@ -94,15 +87,8 @@ class OwnPasswordDialog(QDialog):
     def _refused(self, error: Exception) -> None:
         self.change.setEnabled(True)
         self.current.clear()
-        if isinstance(error, LoginError) and error.reason == "locked":
-            until = local_time_text(error.locked_until) if error.locked_until else ""
-            self.message.setText(
-                self.tr(
-                    "Too many wrong passwords: this account is locked until %1. "
-                    "Ask an administrator if you cannot wait."
-                ).replace("%1", until)
-            )
-        elif isinstance(error, LoginError):
-            self.message.setText(self.tr("The current password is wrong."))
+        if isinstance(error, LoginError):
+            wrong = self.tr("The current password is wrong.")
+            self.message.setText(self._texts.login_refused(error, wrong))
         else:
             self.message.setText(ErrorTexts(self).error(error))

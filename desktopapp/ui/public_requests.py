@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal, SignalInstance
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QCloseEvent, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -35,58 +34,25 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.config import VisionConfig
-from desktopapp.core.images import IMAGE_SUFFIXES, read_image
 from desktopapp.core.pipeline import MaskedFrame
 from desktopapp.core.requests import (
     Exclusion,
     HeldRecord,
     NoFaceError,
-    probe_from_image,
-    probe_from_source,
 )
+from desktopapp.core.services.cameras import Camera
+from desktopapp.core.services.deletion import ScrubIncompleteError
 from desktopapp.core.session import Session
-from desktopapp.core.store.cameras import Camera
-from desktopapp.core.store.retention import ScrubIncompleteError
-from desktopapp.core.vision.engine import VisionEngine
-from desktopapp.core.vision.types import Role, Vector
+from desktopapp.core.vision.types import FaceEmbedder, Vector
 from desktopapp.core.visits import DO_NOT_TRACK, STAFF
 from desktopapp.core.workspace import Workspace
+from desktopapp.ui.counter_capture import CounterCapture
 from desktopapp.ui.dates import local_date_text, local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.framing_guide import FramingGuide
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
-
-_FILE = "file"
-
-
-def counter_engine(vision: VisionConfig) -> VisionEngine:
-    """Detection and features for a capture at the counter (requests, staff enrolment)."""
-    # feature_processes must stay >= 1: dlib computing in a Qt pool thread corrupts the heap
-    # (docs/decisions.md); the child process is the safe place for it.
-    settings = vision.model_copy(update={"feature_processes": max(1, vision.feature_processes)})
-    return VisionEngine.configured(settings, [Role.FACE_DETECTION, Role.FACE_FEATURES])
-
-
-def capture_probe(engine: VisionEngine, camera: Camera | None, image_path: Path | None) -> Vector:
-    """The feature of the face in the picture, or in a fresh capture of ``camera`` that is
-    never shown; run off the UI thread."""
-    if image_path is not None:
-        return probe_from_image(engine, read_image(image_path))
-    assert camera is not None
-    return probe_from_source(engine, camera.source)
-
-
-def choose_picture(parent: QWidget, title: str) -> Path | None:
-    suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-    chosen, _filter = QFileDialog.getOpenFileName(
-        parent,
-        title,
-        "",
-        QCoreApplication.translate("PublicRequestsDialog", "Pictures (%1)").replace("%1", suffixes),
-    )
-    return Path(chosen) if chosen else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +83,6 @@ class PublicRequestsDialog(QDialog):
         super().__init__(parent)
         self._workspace = workspace
         self._session = session
-        self._vision = vision
-        self._cameras = {camera.camera_id: camera for camera in cameras}
-        self._engine: VisionEngine | None = None
         self._probe: Vector | None = None
         self._records: list[HeldRecord] = []
         # What the receipt lists: the last search's findings, then what was deleted.
@@ -140,9 +103,13 @@ class PublicRequestsDialog(QDialog):
         row = QHBoxLayout()
         self.source = QComboBox(self)
         self.source.setObjectName("request-source")
-        for camera_id, camera in self._cameras.items():
-            self.source.addItem(self.tr("Camera: %1").replace("%1", camera.name), camera_id)
-        self.source.addItem(self.tr("A picture the person brings…"), _FILE)
+        self._capture = CounterCapture(
+            self.source,
+            cameras,
+            vision,
+            self.tr("Camera: %1"),
+            self.tr("A picture the person brings…"),
+        )
         self.capture = QPushButton(self.tr("Capture and search"), self)
         self.capture.setObjectName("request-capture")
         self.capture.clicked.connect(self.capture_and_search)
@@ -150,7 +117,7 @@ class PublicRequestsDialog(QDialog):
         row.addWidget(self.capture)
         layout.addLayout(row)
         self.guide = FramingGuide(self)
-        self.guide.setVisible(frames is not None and bool(self._cameras))
+        self.guide.setVisible(frames is not None and bool(cameras))
         layout.addWidget(self.guide, 0, Qt.AlignmentFlag.AlignHCenter)
         if frames is not None:
             # The live view's masked frames, never a picture of its own (G-12).
@@ -201,27 +168,18 @@ class PublicRequestsDialog(QDialog):
         layout.addWidget(buttons)
 
     def capture_and_search(self) -> None:
-        choice = self.source.currentData()
-        image_path: Path | None = None
-        if choice == _FILE:
-            image_path = choose_picture(self, self.tr("The person's picture"))
-            if image_path is None:
-                return
-        self.search(choice, image_path)
+        chosen = self._capture.chosen(self, self.tr("The person's picture"))
+        if chosen is not None:
+            self.search(*chosen)
 
     def search(self, choice: object, image_path: Path | None = None) -> None:
         """Capture from camera ``choice`` (or read ``image_path``), then search the gallery."""
-        camera = self._cameras.get(choice) if isinstance(choice, int) else None
-        workspace, actor, vision = self._workspace, self._session.actor, self._vision
+        workspace, actor = self._workspace, self._session.actor
 
-        def job() -> tuple[Vector, list[HeldRecord]]:
-            if self._engine is None:
-                self._engine = counter_engine(vision)
-            engine = self._engine
-            probe = capture_probe(engine, camera, image_path)
-            assert engine.embedder is not None
-            return probe, workspace.find_held(probe, engine.embedder, actor)
+        def found(probe: Vector, embedder: FaceEmbedder) -> tuple[Vector, list[HeldRecord]]:
+            return probe, workspace.find_held(probe, embedder, actor)
 
+        job = self._capture.job(choice, image_path, found)
         self._forget()
         self.capture.setEnabled(False)
         self.message.setStyleSheet("")
@@ -316,7 +274,7 @@ class PublicRequestsDialog(QDialog):
     def delete_held(self, opt_out: bool) -> None:
         workspace, actor = self._workspace, self._session.actor
         visitors = [r.visitor_id for r in self._records if r.kind == "customer"]
-        probe, engine = self._probe, self._engine
+        probe, embedder = self._probe, self._capture.embedder
 
         def job() -> tuple[int, bool, Exclusion | None]:
             incomplete = False
@@ -326,8 +284,8 @@ class PublicRequestsDialog(QDialog):
                 except ScrubIncompleteError:
                     incomplete = True  # erased and audited; only the file clean-up waits
             exclusion = None
-            if opt_out and probe is not None and engine is not None and engine.embedder:
-                exclusion = workspace.opt_out(probe, engine.embedder, actor)
+            if opt_out and probe is not None and embedder is not None:
+                exclusion = workspace.opt_out(probe, embedder, actor)
             return len(visitors), incomplete, exclusion
 
         self.delete.setEnabled(False)

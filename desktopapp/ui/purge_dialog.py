@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopapp.core.store.purge import PurgeResult
-from desktopapp.core.store.retention import ScrubIncompleteError
+from desktopapp.core.services.deletion import PurgeResult, ScrubIncompleteError
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_with_progress
 

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopapp.core.store.backup import Backup
-from desktopapp.core.store.db import StoreError
+from desktopapp.core.services.errors import StoreError
+from desktopapp.core.services.recovery import Backup
 from desktopapp.ui.dates import local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
 

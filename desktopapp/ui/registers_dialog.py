@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.counting import ZoneKind
 from desktopapp.core.pos import RegisterCamera
+from desktopapp.core.services.cameras import Camera
 from desktopapp.core.session import Session
-from desktopapp.core.store.cameras import Camera
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.workers import run_in_background

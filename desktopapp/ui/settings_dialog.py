@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.access import Role
 from desktopapp.core.notice import NoticeVersion
+from desktopapp.core.services.accounts import PasswordRuleError, User, password_problems
 from desktopapp.core.session import Session
-from desktopapp.core.store.users import PasswordRuleError, User, password_problems
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.dates import local_date_text, local_time_text

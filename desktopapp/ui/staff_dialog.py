@@ -35,19 +35,17 @@ from PySide6.QtWidgets import (
 from desktopapp.core.access import Permission
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.requests import NoFaceError
+from desktopapp.core.services.cameras import Camera
 from desktopapp.core.session import Session
 from desktopapp.core.staff import Enrolment, StaffMember
-from desktopapp.core.store.cameras import Camera
-from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.types import FaceEmbedder, Vector
 from desktopapp.core.workspace import Workspace
+from desktopapp.ui.counter_capture import CounterCapture
 from desktopapp.ui.dates import local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
-from desktopapp.ui.public_requests import capture_probe, choose_picture, counter_engine
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
-
-_FILE = "file"
 
 
 class StaffDialog(QDialog):
@@ -69,9 +67,6 @@ class StaffDialog(QDialog):
             raise PermissionError(f"{session.actor} may not manage staff")
         self._workspace = workspace
         self._session = session
-        self._vision = vision
-        self._cameras = {camera.camera_id: camera for camera in cameras}
-        self._engine: VisionEngine | None = None
         self._members: list[StaffMember] = []
         self.setWindowTitle(self.tr("Staff"))
         self.resize(760, 560)
@@ -111,9 +106,13 @@ class StaffDialog(QDialog):
         form = QFormLayout()
         self.source = QComboBox(self)
         self.source.setObjectName("staff-source")
-        for camera_id, camera in self._cameras.items():
-            self.source.addItem(self.tr("Camera: %1").replace("%1", camera.name), camera_id)
-        self.source.addItem(self.tr("A picture of the employee…"), _FILE)
+        self._capture = CounterCapture(
+            self.source,
+            cameras,
+            vision,
+            self.tr("Camera: %1"),
+            self.tr("A picture of the employee…"),
+        )
         form.addRow(self.tr("Capture from"), self.source)
         self.consented_on = QDateEdit(QDate.currentDate(), self)
         self.consented_on.setObjectName("staff-consented-on")
@@ -174,29 +173,20 @@ class StaffDialog(QDialog):
         if not self.consent.isChecked():
             self._say(self.tr("Tick the box once the employee has agreed."), error=True)
             return
-        choice = self.source.currentData()
-        image_path: Path | None = None
-        if choice == _FILE:
-            image_path = choose_picture(self, self.tr("The employee's picture"))
-            if image_path is None:
-                return
-        self.enrol_from(choice, image_path)
+        chosen = self._capture.chosen(self, self.tr("The employee's picture"))
+        if chosen is not None:
+            self.enrol_from(*chosen)
 
     def enrol_from(self, choice: object, image_path: Path | None = None) -> None:
         """Capture from camera ``choice`` (or read ``image_path``), then enrol."""
-        camera = self._cameras.get(choice) if isinstance(choice, int) else None
-        workspace, actor, vision = self._workspace, self._session.actor, self._vision
+        workspace, actor = self._workspace, self._session.actor
         qdate = self.consented_on.date()
         consented_on = date(qdate.year(), qdate.month(), qdate.day())
 
-        def job() -> Enrolment:
-            if self._engine is None:
-                self._engine = counter_engine(vision)
-            engine = self._engine
-            probe = capture_probe(engine, camera, image_path)
-            assert engine.embedder is not None
-            return workspace.enrol_staff(probe, engine.embedder, consented_on, actor)
+        def enrol(probe: Vector, embedder: FaceEmbedder) -> Enrolment:
+            return workspace.enrol_staff(probe, embedder, consented_on, actor)
 
+        job = self._capture.job(choice, image_path, enrol)
         self.enrol.setEnabled(False)
         self._say(self.tr("Looking for a face…"))
         run_in_background(job, self._enrolled, self._failed, self)

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
-from desktopapp.core.store.writer import StoreWriter
+from desktopapp.core.services.recording import StoreWriter
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.error_texts import ErrorTexts
 

@@ -30,6 +30,7 @@ import sqlite_utils
 
 from desktopapp.core.store.crypto import Cipher, DecryptError
 from desktopapp.core.store.db import (
+    BACKUP_DIR,
     DB_FILE,
     SCHEMA_VERSION,
     StoreError,
@@ -40,7 +41,6 @@ from desktopapp.core.store.db import (
 
 log = logging.getLogger(__name__)
 
-BACKUP_DIR: Final = "backups"
 DAMAGED_DIR: Final = "damaged"
 KEEP: Final = 7
 INTERVAL: Final = timedelta(days=1)

@@ -27,6 +27,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from desktopapp.core.store.db import BACKUP_DIR, BUSY_TIMEOUT_S, DB_FILE
+
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "Raiten"
@@ -131,9 +133,6 @@ class _Held:
 
 
 def _held(data_dir: Path) -> _Held:
-    from desktopapp.core.store.backup import BACKUP_DIR  # noqa: PLC0415 - backup uses Cipher
-    from desktopapp.core.store.db import DB_FILE  # noqa: PLC0415
-
     backups = data_dir / BACKUP_DIR
     has_backups = backups.is_dir() and any(backups.iterdir())
     path = data_dir / DB_FILE
@@ -177,8 +176,6 @@ def _record_check(data_dir: Path, key: bytes, held: _Held) -> None:
     """Seal the check value into the database the first time a key is used with it."""
     if held.check is not None or not held.writable:
         return
-    from desktopapp.core.store.db import BUSY_TIMEOUT_S, DB_FILE  # noqa: PLC0415
-
     sealed = base64.b64encode(Cipher(key).encrypt(_CHECK_PLAINTEXT, _CHECK_CONTEXT)).decode()
     try:
         conn = sqlite3.connect(data_dir / DB_FILE, timeout=BUSY_TIMEOUT_S)

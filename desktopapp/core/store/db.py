@@ -20,6 +20,8 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 DB_FILE = "raiten.db"
+# The data folder's encrypted backups (core.store.backup); the data key's check looks here too.
+BACKUP_DIR = "backups"
 # How long a write waits for another connection's write to finish before giving up.
 BUSY_TIMEOUT_S = 10.0
 

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.zones import NOWHERE, add_zone_dwell, camera_zones
-from desktopapp.core.vision.types import Vector
+from desktopapp.core.vectors import Vector
 
 log = logging.getLogger(__name__)
 

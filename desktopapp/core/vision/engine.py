@@ -6,7 +6,6 @@ mode that needs no embedder never loads one (G-13).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any, cast
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import DEFAULT_FALSE_MATCH_RATE, DEFAULT_MARGIN
+from desktopapp.core.vision.backends import load_backend
 from desktopapp.core.vision.quality import FaceQuality, face_quality
 from desktopapp.core.vision.registry import ModelEntry, ModelError, ModelRegistry
 from desktopapp.core.vision.schedule import ScheduledFaceDetector
@@ -31,33 +31,6 @@ from desktopapp.core.vision.types import (
 )
 
 log = logging.getLogger(__name__)
-
-# backend name -> (module, class). Each class takes (info, paths, options, threads).
-BACKENDS: dict[str, tuple[str, str]] = {
-    "yuface": ("desktopapp.core.vision.faces", "YuFaceDetector"),
-    "centerface": ("desktopapp.core.vision.centerface", "CenterFaceDetector"),
-    "dlib": ("desktopapp.core.vision.features", "DlibEmbedder"),
-    "dlib_onnx": ("desktopapp.core.vision.features", "OnnxResNetEmbedder"),
-    "age_and_gender": ("desktopapp.core.vision.attributes", "AgeGenderEstimator"),
-    "ssdlite": ("desktopapp.core.vision.persons", "SsdLitePersonDetector"),
-    "insightface_scrfd": ("desktopapp.core.vision.insightface", "ScrfdDetector"),
-    "insightface_arcface": ("desktopapp.core.vision.insightface", "ArcFaceEmbedder"),
-    "insightface_genderage": ("desktopapp.core.vision.insightface", "GenderAgeEstimator"),
-}
-
-
-def load_backend(
-    registry: ModelRegistry,
-    entry: ModelEntry,
-    threads: int = 1,
-    options: Mapping[str, Any] | None = None,
-) -> Any:
-    """Verify the entry's files and construct its backend (``options`` over the manifest's)."""
-    paths = registry.verified_paths(entry)
-    module_name, class_name = BACKENDS[entry.backend]
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    log.info("loading %s for %s", entry.model_id, entry.role.value)
-    return backend_class(entry.info, paths, {**entry.options, **(options or {})}, threads)
 
 
 def load_face_detector(

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from desktopapp.core.vision.engine import load_backend
+from desktopapp.core.vision.backends import load_backend
 from desktopapp.core.vision.faces import check_image, shrink_for_detection
 from desktopapp.core.vision.registry import ModelEntry, ModelError, ModelProblem, ModelRegistry
 from desktopapp.core.vision.runtime import onnx_session

@@ -13,8 +13,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+# Re-exported: the vision modules and their callers name it with the other vision types.
+from desktopapp.core.vectors import Vector as Vector  # noqa: PLC0414
+
 Image = NDArray[np.uint8]
-Vector = NDArray[np.float32]
 
 
 class Role(enum.StrEnum):
