@@ -9,6 +9,12 @@ the chain, and none can forget it. The triggers exist only while the PC is a mem
 names what changed (entity, key), never the data; a push reads the current rows, so many
 changes to one visitor between two syncs travel once.
 
+Statistics rows change again and again between two syncs (each fold adds to thousands of them,
+the counting modes add to an hour's row at every person), so their triggers only mark the row in
+``chain_stat_changed``, once however often it changes; each push first moves the marks into the
+outbox (``queue_changed_statistics``). A row changed after that move is marked again and
+pushed again.
+
 Changes applied from the server are written while ``chain_applying`` holds a row (inside the
 same transaction), and the triggers stay silent for them, so nothing echoes back.
 
@@ -62,8 +68,16 @@ _TABLES = (
     # Visitors merged into another here, until the merge is pushed.
     """CREATE TABLE IF NOT EXISTS chain_merged (
         loser TEXT PRIMARY KEY, survivor TEXT NOT NULL) WITHOUT ROWID""",
+    # Statistics rows changed since the last push began: one row each, whatever the number of
+    # changes (entity 'stat:TABLE', key the row's rowid, as in the outbox).
+    """CREATE TABLE IF NOT EXISTS chain_stat_changed (
+        entity TEXT NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (entity, key)) WITHOUT ROWID""",
 )
 _QUIET = "WHEN NOT EXISTS (SELECT 1 FROM chain_applying)"
+_OUTBOX = "INSERT INTO chain_outbox (entity, key, info) VALUES ({})"
+# DO NOTHING rather than OR IGNORE: an OR clause of the statement that fires the trigger would
+# override the trigger's own.
+_STAT_CHANGED = "INSERT INTO chain_stat_changed (entity, key) VALUES ({}) ON CONFLICT DO NOTHING"
 # (name, event, outbox values, extra condition)
 _TRIGGERS = (
     ("chain_visitor_ins", "AFTER INSERT ON visitor", "'visitor', NEW.id, NULL", ""),
@@ -93,25 +107,29 @@ def stat_tables(conn: sqlite3.Connection) -> list[str]:
 
 
 def _trigger_statements(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    triggers = list(_TRIGGERS)
+    """(name, CREATE TRIGGER statement) of every chain trigger, the statement exactly as
+    SQLite keeps it in sqlite_master, so that an outdated trigger can be told apart."""
+    triggers = [
+        (name, event, _OUTBOX.format(values), condition)
+        for name, event, values, condition in _TRIGGERS
+    ]
     for table in stat_tables(conn):
         for when, event in (("ins", "INSERT"), ("upd", "UPDATE")):
             triggers.append(
                 (
                     f"chain_{table}_{when}",
                     f"AFTER {event} ON {table}",
-                    f"'stat:{table}', NEW.rowid, NULL",
+                    _STAT_CHANGED.format(f"'stat:{table}', NEW.rowid"),
                     "",
                 )
             )
     return [
         (
             name,
-            f"CREATE TRIGGER IF NOT EXISTS {name} {event} {_QUIET}"
-            f"{' AND ' + condition if condition else ''} BEGIN "
-            f"INSERT INTO chain_outbox (entity, key, info) VALUES ({values}); END",
+            f"CREATE TRIGGER {name} {event} {_QUIET}"
+            f"{' AND ' + condition if condition else ''} BEGIN {body}; END",
         )
-        for name, event, values, condition in triggers
+        for name, event, body, condition in triggers
     ]
 
 
@@ -123,23 +141,54 @@ def describe(address: dict[str, Any]) -> str:
     return f"{host}{':' + str(port) if port else ''}/{database}"
 
 
-def is_joined(conn: sqlite3.Connection) -> bool:
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     found = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_state'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()
-    return found is not None and conn.execute("SELECT 1 FROM chain_state").fetchone() is not None
+    return found is not None
+
+
+def is_joined(conn: sqlite3.Connection) -> bool:
+    return (
+        _has_table(conn, "chain_state")
+        and conn.execute("SELECT 1 FROM chain_state").fetchone() is not None
+    )
+
+
+def is_installed(conn: sqlite3.Connection) -> bool:
+    """Whether the chain's outbox is in this file (the chain's tables and triggers are)."""
+    return _has_table(conn, "chain_outbox")
+
+
+def _installed_triggers(conn: sqlite3.Connection) -> dict[str, str]:
+    """The chain's triggers in this file: name to CREATE statement."""
+    return {
+        str(name): str(sql)
+        for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'chain\\_%' "
+            "ESCAPE '\\'"
+        )
+    }
 
 
 def install(conn: sqlite3.Connection) -> None:
     """The chain's tables and triggers (inside the caller's transaction)."""
-    for statement in _TABLES:
-        conn.execute(statement)
     ensure_triggers(conn)
 
 
 def ensure_triggers(conn: sqlite3.Connection) -> None:
-    """(Re)create any missing trigger: a migration that rebuilt a table dropped its triggers."""
-    for _name, statement in _trigger_statements(conn):
+    """Bring the chain's tables and triggers up to date (inside the caller's transaction): a
+    migration that rebuilt a table dropped its triggers, and a store that joined under an
+    earlier version has triggers of an earlier form (statistics rows straight into the
+    outbox) and lacks the tables added since."""
+    for statement in _TABLES:
+        conn.execute(statement)
+    held = _installed_triggers(conn)
+    for name, statement in _trigger_statements(conn):
+        if held.get(name) == statement:
+            continue
+        if name in held:
+            conn.execute(f"DROP TRIGGER {name}")
         conn.execute(statement)
 
 
@@ -165,12 +214,26 @@ def seed_outbox(conn: sqlite3.Connection) -> int:
     before = int(conn.execute("SELECT count(*) FROM chain_outbox").fetchone()[0])
     conn.execute("INSERT INTO chain_outbox (entity, key) SELECT 'visitor', id FROM visitor")
     conn.execute("INSERT INTO chain_outbox (entity, key) SELECT 'visit', id FROM visit ORDER BY id")
+    # Every statistics row is queued, so the marks of changed ones are redundant.
+    conn.execute("DELETE FROM chain_stat_changed")
     for table in stat_tables(conn):
         conn.execute(
             f"INSERT INTO chain_outbox (entity, key) SELECT 'stat:{table}', rowid FROM {table}"
         )
     conn.execute("INSERT INTO chain_outbox (entity, key) SELECT 'audit', id FROM audit ORDER BY id")
     return int(conn.execute("SELECT count(*) FROM chain_outbox").fetchone()[0]) - before
+
+
+def queue_changed_statistics(conn: sqlite3.Connection) -> int:
+    """Move the marks of changed statistics rows into the outbox, each with a sequence number
+    of its own (inside the caller's transaction, which a push commits before it reads any
+    value); how many were moved. A row changed after this is marked again, so a change made
+    while a push is under way is never taken for one it has sent."""
+    moved = conn.execute(
+        "INSERT INTO chain_outbox (entity, key) SELECT entity, key FROM chain_stat_changed"
+    ).rowcount
+    conn.execute("DELETE FROM chain_stat_changed")
+    return int(moved)
 
 
 @contextmanager
@@ -256,7 +319,12 @@ def load_state(conn: sqlite3.Connection, cipher: Cipher) -> ChainState:
 
 
 def pending(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM chain_outbox").fetchone()[0])
+    """Changes waiting to be pushed: outbox rows and changed statistics rows not yet queued."""
+    return int(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM chain_outbox) + (SELECT count(*) FROM chain_stat_changed)"
+        ).fetchone()[0]
+    )
 
 
 @dataclass(frozen=True, slots=True)

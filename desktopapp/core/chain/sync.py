@@ -208,6 +208,10 @@ class ChainSync:
     def push(self, pg: psycopg.Connection[Any]) -> tuple[int, bool]:
         """Send the outbox; (items the server accepted, whether it asks for a full pull first)."""
         accepted = 0
+        # Committed before any value is read: a statistics row changed from here on is marked
+        # again, and the next push sends it once more.
+        with immediate_transaction(self._conn):
+            local.queue_changed_statistics(self._conn)
         while True:
             rows = self._conn.execute(
                 "SELECT seq, entity, key, info FROM chain_outbox ORDER BY seq LIMIT ?",

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from desktopapp.core.chain import local as chain
 from desktopapp.core.store.crypto import Cipher
-from desktopapp.core.store.db import DB_FILE, open_database
+from desktopapp.core.store.db import DB_FILE, immediate_transaction, open_database
 from desktopapp.core.store.purge import purge_personal_data
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for, sweep
 from desktopapp.core.store.statistics import STAT_TABLES
@@ -190,42 +191,33 @@ def generate(data_dir: Path, rows: int, seed: int = 0) -> dict[str, Any]:
     }
 
 
-_OUTBOX_TABLE = """CREATE TABLE bench_outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL, key TEXT NOT NULL, info TEXT)"""
-_OUTBOX_TRIGGERS = (
-    ("visitor", "INSERT", "'visitor', NEW.id, NULL"),
-    ("visitor", "UPDATE", "'visitor', NEW.id, NULL"),
-    ("visitor", "DELETE", "'gone', OLD.id, OLD.expires_at"),
-    ("template", "INSERT", "'visitor', NEW.visitor_id, NULL"),
-    ("visit", "INSERT", "'visit', NEW.id, NULL"),
-    ("visit", "UPDATE", "'visit', NEW.id, NULL"),
-    *(
-        (table, event, f"'stat:{table}', NEW.rowid, NULL")
-        for table in STAT_TABLES
-        for event in ("INSERT", "UPDATE")
-    ),
-)
-
-
-def install_outbox(data_dir: Path) -> None:
-    """An outbox filled by triggers, as chain mode keeps one while the store is joined."""
-    conn = sqlite3.connect(data_dir / DB_FILE)
+def _join_chain(data_dir: Path) -> None:
+    """Chain mode's own outbox tables and triggers, as ``raiten chain join`` installs them
+    (without a server: nothing is pushed)."""
+    conn = sqlite3.connect(data_dir / DB_FILE, isolation_level=None)
     try:
-        with conn:
-            conn.execute(_OUTBOX_TABLE)
-            for number, (table, event, values) in enumerate(_OUTBOX_TRIGGERS):
-                conn.execute(
-                    f"CREATE TRIGGER bench_outbox_{number} AFTER {event} ON {table} BEGIN "
-                    f"INSERT INTO bench_outbox (entity, key, info) VALUES ({values}); END"
-                )
+        with immediate_transaction(conn):
+            chain.install(conn)
     finally:
         conn.close()
 
 
 def _outbox_rows(data_dir: Path) -> int:
+    """Changes queued for the chain; 0 once the store has left it (a purge does)."""
     conn = sqlite3.connect(data_dir / DB_FILE)
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM bench_outbox").fetchone()[0])
+        return chain.pending(conn) if chain.is_installed(conn) else 0
+    finally:
+        conn.close()
+
+
+def _statistics_rows(data_dir: Path) -> int:
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    try:
+        return sum(
+            int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+            for table in STAT_TABLES
+        )
     finally:
         conn.close()
 
@@ -248,7 +240,8 @@ def measure_store(rows: int, outbox: bool = False) -> dict[str, Any]:
     """Generate ``rows`` visits in a temporary folder, then time a retention sweep and a purge
     (each on its own copy): ``store.retention_1m_s`` and ``store.purge_1m_s`` are wall-clock
     seconds at ``rows``; the ``_cpu_s`` twins are this process's CPU seconds, steadier on a busy
-    machine. With ``outbox``, chain mode's outbox triggers are in place for both."""
+    machine. With ``outbox``, chain mode's outbox triggers are in place for both (the purge
+    leaves the chain before it deletes, so it queues nothing)."""
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="raiten-bench-") as tmp:
         swept_dir, purged_dir = Path(tmp) / "swept", Path(tmp) / "purged"
@@ -256,7 +249,7 @@ def measure_store(rows: int, outbox: bool = False) -> dict[str, Any]:
         result |= generate(swept_dir, rows)
         result["store.outbox"] = outbox
         if outbox:
-            install_outbox(swept_dir)
+            _join_chain(swept_dir)
         purged_dir.mkdir()
         shutil.copy2(swept_dir / DB_FILE, purged_dir / DB_FILE)
         customer_visits = _visit_total(swept_dir)
@@ -272,6 +265,7 @@ def measure_store(rows: int, outbox: bool = False) -> dict[str, Any]:
             result[f"store.retention.deleted_{field}"] = getattr(swept, field)
         result["store.retention.folded_visits"] = swept.folded_visits
         result["store.retention.statistics_kept"] = _visit_total(swept_dir) == customer_visits
+        result["store.retention.statistics_rows"] = _statistics_rows(swept_dir)
         result["store.file_bytes_after_retention"] = _file_bytes(swept_dir)
         if outbox:
             result["store.retention.outbox_rows"] = _outbox_rows(swept_dir)

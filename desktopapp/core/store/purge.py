@@ -75,7 +75,7 @@ def purge_personal_data(
             # and the store's chain credentials and gallery key go with the rest.
             leave_chain(conn)
             if keep_statistics:
-                fold_visits(conn, "TRUE", {})
+                fold_visits(conn, "TRUE", {}, every_visit=True)
                 statistics_rows = 0
             else:
                 statistics_rows = sum(
