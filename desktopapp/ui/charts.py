@@ -79,7 +79,7 @@ class LineChart(_Chart):
 
     def show_series(self, labels: Sequence[str], series: Sequence[Sequence[int | None]]) -> None:
         self.plot.clear()
-        colours = (BAR, SECOND, "#38a169")
+        colours = (BAR, SECOND, "#38a169", "#718096")
         xs = np.arange(len(labels), dtype=float)
         for index, values in enumerate(series):
             if all(v is None for v in values):
@@ -87,7 +87,7 @@ class LineChart(_Chart):
             self.plot.plot(
                 xs,
                 np.array([np.nan if v is None else v for v in values], dtype=float),
-                pen=pg.mkPen(colours[index % 3], width=2),
+                pen=pg.mkPen(colours[index % len(colours)], width=2),
                 symbol="o",
                 symbolSize=4,
                 connect="finite",
