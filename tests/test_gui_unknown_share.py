@@ -125,8 +125,8 @@ def record_mixed_days(data_dir: Path) -> list[tuple[int, int, int, int]]:
 @pytest.mark.parametrize(
     ("language", "title"),
     [
-        ("en", "Visits (blue), new (orange), repeat (green), identity unknown (grey)"),
-        ("ja", "来店数（青）、新規（橙）、再来店（緑）、本人不明（灰）"),
+        ("en", "Visits (blue), new (orange), repeat (green), identity unknown (grey, dashed)"),
+        ("ja", "来店数（青）、新規（橙）、再来店（緑）、本人不明（灰色の破線）"),
     ],
 )
 def test_the_over_time_chart_draws_unknown_visits_apart_from_new_ones(

@@ -204,7 +204,7 @@ class DashboardPanel(QWidget):
         ):
             grid.addWidget(card, 0, column)
         self.over_time = LineChart(
-            self.tr("Visits (blue), new (orange), repeat (green), identity unknown (grey)"),
+            self.tr("Visits (blue), new (orange), repeat (green), identity unknown (grey, dashed)"),
             content,
         )
         self.frequency = BarChart(self.tr("Visits by visit number"), content)

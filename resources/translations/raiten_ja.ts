@@ -1485,8 +1485,8 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
     </message>
     <message>
         <location filename="../../desktopapp/ui/analytics_panel.py" line="207"/>
-        <source>Visits (blue), new (orange), repeat (green), identity unknown (grey)</source>
-        <translation>来店数（青）、新規（橙）、再来店（緑）、本人不明（灰）</translation>
+        <source>Visits (blue), new (orange), repeat (green), identity unknown (grey, dashed)</source>
+        <translation>来店数（青）、新規（橙）、再来店（緑）、本人不明（灰色の破線）</translation>
     </message>
     <message>
         <location filename="../../desktopapp/ui/analytics_panel.py" line="227"/>
