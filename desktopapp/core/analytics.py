@@ -65,6 +65,9 @@ log = logging.getLogger(__name__)
 Bucket = Literal["hour", "day", "week"]
 
 DEFAULT_K = 5
+# The parts a period's or a bucket's visits split into, in the order screens and reports show
+# them: identified first visits, identified returns, and visits of unknown identity.
+VISIT_KINDS = ("new", "repeat", "unknown")
 PERIOD_DAYS = (1, 7, 30)
 # Two-sided 95 % normal quantile, for the Wilson interval of the repeat rate.
 Z_95 = 1.959963984540054
@@ -149,10 +152,14 @@ class StoreRef:
 
 @dataclass(frozen=True, slots=True)
 class TimeBucket:
+    """A bucket's visits: new and repeat among the identified ones, plus those of unknown
+    identity (no usable face), which are neither; the three add up to ``visits``."""
+
     start: datetime  # in the operator's time zone
     visits: int
     new_visits: int
     repeat_visits: int
+    unknown_visits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,11 +313,15 @@ class Figures:
         ("zone", camera id, zone)."""
         d = Disclosure(k)
         visits = d.add(("visits",), self.repeat.visits)
-        new = d.add(("new",), self.repeat.visits - self.repeat.repeat_visits)
-        repeat = d.add(("repeat",), self.repeat.repeat_visits)
-        d.adds_up(visits, [new, repeat])
+        # Visits of unknown identity are neither new nor repeat: the three parts make the
+        # total, so hiding one small part alone could be undone by subtraction.
+        repeat_visits = self.repeat.repeat_visits
+        new = d.add(("new",), self.repeat.identified_visits - repeat_visits)
+        repeat = d.add(("repeat",), repeat_visits)
+        unknown = d.add(("unknown",), self.repeat.unknown_visits)
+        d.adds_up(visits, [new, repeat, unknown])
         converted = d.add(("converted",), self.conversion.converted)
-        columns: dict[str, list[Any]] = {"visits": [], "new": [], "repeat": []}
+        columns: dict[str, list[Any]] = {name: [] for name in ("visits", *VISIT_KINDS)}
         for index, b in enumerate(self.over_time):
             row = {
                 name: d.add(("bucket", index, name), count)
@@ -318,12 +329,18 @@ class Figures:
                     ("visits", b.visits),
                     ("new", b.new_visits),
                     ("repeat", b.repeat_visits),
+                    ("unknown", b.unknown_visits),
                 )
             }
-            d.adds_up(row["visits"], [row["new"], row["repeat"]])
+            d.adds_up(row["visits"], [row[name] for name in VISIT_KINDS])
             for name, key in row.items():
                 columns[name].append(key)
-        for total, name in ((visits, "visits"), (new, "new"), (repeat, "repeat")):
+        for total, name in (
+            (visits, "visits"),
+            (new, "new"),
+            (repeat, "repeat"),
+            (unknown, "unknown"),
+        ):
             d.adds_up(total, columns[name])
         # Visit number and dwell count the same visits by day: either distribution's total
         # follows from the other when it is shown whole.
@@ -575,13 +592,21 @@ class Analytics:
                 moment = self._next_bucket(moment, bucket)
         visits: dict[datetime, int] = defaultdict(int)
         repeats: dict[datetime, int] = defaultdict(int)
-        for hour, count, repeat, *_ in self._hourly(period, ("hour",)):
+        unknowns: dict[datetime, int] = defaultdict(int)
+        for hour, count, repeat, _converted, _spend, unknown in self._hourly(period, ("hour",)):
             # Every hour counted begins inside the period, so its bucket is one of starts.
             start = self._bucket_start(_utc_hour(hour), bucket)
             visits[start] += int(count)
-            repeats[start] += int(repeat)
+            repeats[start] += int(repeat or 0)
+            unknowns[start] += int(unknown or 0)
         return [
-            TimeBucket(start, visits[start], visits[start] - repeats[start], repeats[start])
+            TimeBucket(
+                start,
+                visits[start],
+                visits[start] - repeats[start] - unknowns[start],
+                repeats[start],
+                unknowns[start],
+            )
             for start in starts
         ]
 

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from desktopapp.core.analytics import (
     ALL_STORES,
     THIS_STORE,
+    VISIT_KINDS,
     Analytics,
     ChainStore,
     Figures,
@@ -202,7 +203,10 @@ class DashboardPanel(QWidget):
             (self.in_store, self.today, self.visits, self.repeat, self.converted)
         ):
             grid.addWidget(card, 0, column)
-        self.over_time = LineChart(self.tr("Visits (blue), new (orange), repeat (green)"), content)
+        self.over_time = LineChart(
+            self.tr("Visits (blue), new (orange), repeat (green), identity unknown (grey, dashed)"),
+            content,
+        )
         self.frequency = BarChart(self.tr("Visits by visit number"), content)
         self.demographics = BarChart(
             self.tr("Age band and gender (blue: female, orange: male)"), content
@@ -288,7 +292,7 @@ class DashboardPanel(QWidget):
             self,
         )
 
-    def _show_repeat(self, repeat: RepeatRate, *, shown: bool) -> None:
+    def _show_repeat(self, repeat: RepeatRate, *, shown: bool, hide_unknown: bool) -> None:
         """The rate over identified visits, its likely range, the share of visits whose
         identity is unknown and the false repeats expected for the gallery held now."""
         lines = []
@@ -307,7 +311,14 @@ class DashboardPanel(QWidget):
         else:
             self.repeat.value.setText("–")
             lines.append(self.tr("too few visits"))
-        if repeat.visits:
+        if repeat.visits and hide_unknown:
+            # The share would give a small unknown count away: the count as shown instead.
+            lines.append(
+                self.tr("rate over identified visits; identity unknown: %1 visits").replace(
+                    "%1", self.text(("unknown",))
+                )
+            )
+        elif repeat.visits:
             lines.append(
                 self.tr("rate over identified visits; identity unknown: %1 of all visits").replace(
                     "%1", f"{repeat.unknown_share:.0%}"
@@ -331,7 +342,12 @@ class DashboardPanel(QWidget):
         self.in_store.detail.setText("" if in_store is not None else only_here)
         self.today.value.setText(suppressed(data.live.today_visits, k))
         self.visits.value.setText(self.text(("visits",)))
-        self._show_repeat(figures.repeat, shown=not d.any_hidden(("visits",), ("repeat",)))
+        self._show_repeat(
+            figures.repeat,
+            # Over identified visits, the rate would tell a hidden unknown count apart too.
+            shown=not d.any_hidden(("visits",), ("repeat",), ("unknown",)),
+            hide_unknown=d.any_hidden(("visits",), ("unknown",)),
+        )
         conversion = figures.conversion
         shown = own and conversion.converted and not d.any_hidden(("visits",), ("converted",))
         self.converted.value.setText(f"{conversion.rate:.0%}" if shown else "–")
@@ -342,7 +358,7 @@ class DashboardPanel(QWidget):
                 None if d.hidden(("bucket", i, name)) else self.drawn(("bucket", i, name))
                 for i in range(len(figures.over_time))
             ]
-            for name in ("visits", "new", "repeat")
+            for name in ("visits", *VISIT_KINDS)
         ]
         self.over_time.show_series(labels, series)
         gaps = sum(v is None for v in series[0])

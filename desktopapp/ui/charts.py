@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,10 @@ class LineChart(_Chart):
 
     def show_series(self, labels: Sequence[str], series: Sequence[Sequence[int | None]]) -> None:
         self.plot.clear()
-        colours = (BAR, SECOND, "#38a169")
+        colours = (BAR, SECOND, "#38a169", "#718096")
+        # The fourth line (visits of unknown identity) often lies on the first: dashed, it
+        # stays visible on top of it.
+        styles = (Qt.PenStyle.SolidLine,) * 3 + (Qt.PenStyle.DashLine,)
         xs = np.arange(len(labels), dtype=float)
         for index, values in enumerate(series):
             if all(v is None for v in values):
@@ -87,7 +91,9 @@ class LineChart(_Chart):
             self.plot.plot(
                 xs,
                 np.array([np.nan if v is None else v for v in values], dtype=float),
-                pen=pg.mkPen(colours[index % 3], width=2),
+                pen=pg.mkPen(
+                    colours[index % len(colours)], width=2, style=styles[index % len(styles)]
+                ),
                 symbol="o",
                 symbolSize=4,
                 connect="finite",

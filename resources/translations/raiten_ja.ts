@@ -1367,274 +1367,279 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="467"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="483"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="178"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="180"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="182"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="183"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="196"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="197"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="197"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="198"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="198"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="199"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="199"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="200"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="200"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="205"/>
-        <source>Visits (blue), new (orange), repeat (green)</source>
-        <translation>来店数（青）、新規（橙）、再来店（緑）</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="206"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="210"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="208"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="212"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="210"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="214"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="211"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="215"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="215"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="224"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="219"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="216"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="220"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="217"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="221"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="218"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="222"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="213"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="217"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="238"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="242"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="571"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="587"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="227"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="231"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="171"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="464"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="480"/>
         <source>This store</source>
         <translation>この店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="173"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
         <source>Whose figures: this store, another store of the chain, or all stores</source>
         <translation>表示する店舗: この店舗、チェーンの他の店舗、または全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="223"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="207"/>
+        <source>Visits (blue), new (orange), repeat (green), identity unknown (grey, dashed)</source>
+        <translation>来店数（青）、新規（橙）、再来店（緑）、本人不明（灰色の破線）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="227"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="224"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="224"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="224"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="298"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="302"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="303"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="307"/>
         <source>expected false repeats: %1 (%2 visitors held)</source>
         <translation>誤照合による再来店の見込み: %1件（登録 %2 人）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="309"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="313"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="312"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="317"/>
+        <source>rate over identified visits; identity unknown: %1 visits</source>
+        <translation>本人確認できた来店に対する率。本人不明の来店: %1件</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="323"/>
         <source>rate over identified visits; identity unknown: %1 of all visits</source>
         <translation>本人確認できた来店に対する率。本人不明の来店: 全来店の%1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="326"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="337"/>
         <source>This store only</source>
         <translation>この店舗のみ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="350"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="366"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="398"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="414"/>
         <source>%1: camera %2</source>
         <translation>%1: カメラ %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="410"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="426"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="420"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="436"/>
         <source>Time in zones is shown for “This store” only: each store draws zones on its own cameras.</source>
         <translation>エリアの滞在は「この店舗」でのみ表示します（エリアは店舗ごとに描きます）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="428"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="444"/>
         <source>No zone drawn yet: open a camera (Cameras → Edit camera) and draw the shelves, the checkout or the entrance on its picture.</source>
         <translation>エリアがまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、映像の上に棚・レジ・入口を描いてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="436"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="452"/>
         <source>No counting line drawn yet: open a camera (Cameras → Edit camera) and draw a line across the door or an aisle.</source>
         <translation>計数線がまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、入口や通路を横切る線を描いてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="440"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="456"/>
         <source>No people counted at lines in this period.</source>
         <translation>この期間に計数線を通過した人はいません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="448"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="464"/>
         <source>Shown for “This store” only: each store has its own floor plan.</source>
         <translation>「この店舗」でのみ表示します（店内図は店舗ごとに異なります）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="455"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="471"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="491"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="507"/>
         <source>not yet</source>
         <translation>未同期</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="495"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="511"/>
         <source>Other stores&apos; figures are as of the last sync (%1). A repeat visit is a visit by someone a store of the chain had seen before. Sales, time in zones, the floor heat map and who is in the store now stay with each store: choose “This store” to see them.</source>
         <translation>他の店舗の数値は最後の同期（%1）時点のものです。再来店は、チェーンのいずれかの店舗が以前に見かけた人の来店です。売上、エリアの滞在、店内図のヒートマップ、現在の店内人数は各店舗にだけあります。見るには「この店舗」を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="507"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="523"/>
         <source>No visits recorded in this period as of the last sync.</source>
         <translation>最後の同期の時点で、この期間の来店記録はありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="510"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="526"/>
         <source>Nothing recorded in this period yet: visits appear here once a camera runs with a complete notice.</source>
         <translation>この期間の記録はまだありません。告知内容がそろった状態でカメラが動くと、ここに来店が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="515"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="531"/>
         <source>Fewer than %1 visits in this period: the figures are hidden so that no one can be singled out.</source>
         <translation>この期間の来店は%1件未満です。個人が特定されないよう、数値を表示していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="524"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="540"/>
         <source>Sales are shown for “This store” only.</source>
         <translation>売上は「この店舗」でのみ表示します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="531"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="547"/>
         <source>Sales were imported, but none is linked to a visit: say which camera watches each register (File → Import POS CSV…, Registers).</source>
         <translation>売上データは取り込まれていますが、来店と結び付いた購買がありません。どのカメラがどのレジを映しているかを設定してください（「ファイル」→「POSデータの取り込み」→ レジ）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="537"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="553"/>
         <source>No sales imported for this period (File → Import POS CSV…).</source>
         <translation>この期間の売上データは取り込まれていません（「ファイル」→「POSデータの取り込み」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="587"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="603"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="591"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="607"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="591"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="607"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="615"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="631"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -2136,12 +2141,12 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="321"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="149"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="151"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
@@ -2156,227 +2161,227 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="188"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="193"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="248"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="261"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="282"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
         <source>&amp;User guide</source>
         <translation>使い方ガイド(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="299"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
         <source>&amp;Check this PC&apos;s capacity…</source>
         <translation>この PC の処理能力を調べる(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="303"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="325"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="326"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="328"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="338"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="375"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="377"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="398"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="404"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="432"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="434"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="586"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="588"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="596"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="598"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="598"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="600"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="601"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="603"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="612"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="614"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="668"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="670"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="433"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="435"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="512"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="513"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="558"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="560"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="638"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="640"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="640"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="642"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from desktopapp.core.analytics import (
+    VISIT_KINDS,
     Analytics,
     Bucket,
     Figures,
@@ -75,6 +76,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "totals": "期間合計",
         "col_repeat_rate": "再来店率（本人確認できた来店のうち）",
         "col_unknown": "本人不明の来店",
+        "col_unknown_identity": "本人不明",
         "col_unknown_share": "本人不明の割合",
         "col_false_repeats": "誤照合の見込み件数",
         "col_converted": "購買あり",
@@ -156,6 +158,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "totals": "Period totals",
         "col_repeat_rate": "Repeat rate (of identified visits)",
         "col_unknown": "Visits of unknown identity",
+        "col_unknown_identity": "Unknown identity",
         "col_unknown_share": "Unknown share",
         "col_false_repeats": "Expected false repeats",
         "col_converted": "With a purchase",
@@ -281,6 +284,11 @@ def _amount(value: float) -> str:
     return f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
 
 
+# The counts the repeat rate and its false repeats are computed from (over identified visits:
+# visits less those of unknown identity), so either would give a hidden one of them away.
+_REPEAT_COUNTS: tuple[Key, ...] = (("repeat",), ("visits",), ("unknown",))
+
+
 def _tables(
     analytics: Analytics, figures: Figures, text: dict[str, str], cells: _Cells
 ) -> list[_Table]:
@@ -295,13 +303,18 @@ def _tables(
     tables = [
         _Table(
             text[f"over_time_{bucket}"],
-            (text[f"col_{bucket}"], text["col_visits"], text["col_new"], text["col_repeat"]),
+            (
+                text[f"col_{bucket}"],
+                text["col_visits"],
+                text["col_new"],
+                text["col_repeat"],
+                text["col_unknown_identity"],
+            ),
             [
                 (
                     f"{b.start:{_BUCKET_FORMAT[bucket]}}",
                     cells.count(("bucket", i, "visits")),
-                    cells.count(("bucket", i, "new")),
-                    cells.count(("bucket", i, "repeat")),
+                    *(cells.count(("bucket", i, kind)) for kind in VISIT_KINDS),
                 )
                 for i, b in enumerate(figures.over_time)
             ],
@@ -322,12 +335,10 @@ def _tables(
                 (
                     cells.count(("visits",)),
                     cells.count(("repeat",)),
-                    cells.derived(_rate(repeats, identified), ("repeat",), ("visits",)),
-                    str(unknown),
-                    _rate(unknown, visits),
-                    cells.derived(
-                        f"{figures.repeat.expected_false_repeats:.2f}", ("repeat",), ("visits",)
-                    ),
+                    cells.derived(_rate(repeats, identified), *_REPEAT_COUNTS),
+                    cells.count(("unknown",)),
+                    cells.derived(_rate(unknown, visits), ("unknown",), ("visits",)),
+                    cells.derived(f"{figures.repeat.expected_false_repeats:.2f}", *_REPEAT_COUNTS),
                     cells.count(("converted",)),
                     cells.derived(_rate(converted, visits), ("converted",), ("visits",)),
                 )

@@ -51,6 +51,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from desktopapp.core.analytics import (
+    VISIT_KINDS,
     Analytics,
     Bucket,
     Cell,
@@ -100,6 +101,9 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "no_visits": "この期間の来店はありません。",
         "visits_heading": "来店数の推移（新規・再来店）",
         "visits_summary": "期間中の来店数は{visits}件（新規{new}件、再来店{repeat}件）です。",
+        "visits_summary_unknown": (
+            "期間中の来店数は{visits}件（新規{new}件、再来店{repeat}件、本人不明{unknown}件）です。"
+        ),
         "col_hour": "時間帯",
         "col_day": "日付",
         "col_week": "週（月曜から）",
@@ -124,7 +128,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
             "別人を同一人物と取り違えた再来店が約{expected}件見込まれるため、"
             "その分だけ下限を下げています。"
         ),
-        "repeat_hidden": "再来店が{k}件未満のため、再来店率は表示しません。",
+        "repeat_hidden": (
+            "再来店・来店・本人不明の来店のいずれかが{k}件未満（またはそれを守るため非表示）の"
+            "ため、再来店率は表示しません。"
+        ),
         "frequency_heading": "何回目の来店か",
         "col_frequency": "来店回数",
         "demographics_heading": "年代・性別",
@@ -186,6 +193,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "no_visits": "There were no visits in this period.",
         "visits_heading": "Visits over time (new and repeat)",
         "visits_summary": "{visits} visits in the period: {new} new and {repeat} repeat.",
+        "visits_summary_unknown": (
+            "{visits} visits in the period: {new} new, {repeat} repeat and {unknown} of unknown "
+            "identity."
+        ),
         "col_hour": "Hour",
         "col_day": "Day",
         "col_week": "Week from",
@@ -211,7 +222,10 @@ CATALOGUE: dict[Language, dict[str, str]] = {
             "taken for returning ones, given the matcher's false-match rate and the number of "
             "people enrolled)."
         ),
-        "repeat_hidden": "Fewer than {k} repeat visits: the repeat rate is not shown.",
+        "repeat_hidden": (
+            "The repeat visits, the visits or the visits of unknown identity are fewer than {k} "
+            "(or hidden to protect such a count): the repeat rate is not shown."
+        ),
         "frequency_heading": "Visits by visit number",
         "col_frequency": "Visit number",
         "demographics_heading": "Age band and gender",
@@ -587,17 +601,24 @@ def _visits_section(
     chart = _count_chart(
         ctx,
         axis,
-        [[("bucket", i, column) for i in range(len(buckets))] for column in ("new", "repeat")],
+        [[("bucket", i, kind) for i in range(len(buckets))] for kind in VISIT_KINDS],
         CONTENT_WIDTH,
-        names=[text["col_new"], text["col_repeat"]],
-        stacked=True,
+        names=[text[f"col_{kind}"] for kind in VISIT_KINDS],
+        stacked=True,  # new, repeat and unknown identity stack up to the visits
     )
-    summary = text["visits_summary"].format(
-        visits=ctx.shown(("visits",)), new=ctx.shown(("new",)), repeat=ctx.shown(("repeat",))
+    # The unknown count is named only when there is one: most periods of a well-placed
+    # camera have none, and the plain sentence reads better.
+    unknown = ctx.disclosure.count(("unknown",))
+    summary = text["visits_summary_unknown" if unknown else "visits_summary"].format(
+        visits=ctx.shown(("visits",)), **{kind: ctx.shown((kind,)) for kind in VISIT_KINDS}
     )
-    header = [text[f"col_{bucket}"], text["col_visits"], text["col_new"], text["col_repeat"]]
+    header = [
+        text[f"col_{bucket}"],
+        text["col_visits"],
+        *(text[f"col_{kind}"] for kind in VISIT_KINDS),
+    ]
     rows = [
-        [label, *(ctx.count(("bucket", i, column)) for column in ("visits", "new", "repeat"))]
+        [label, *(ctx.count(("bucket", i, column)) for column in ("visits", *VISIT_KINDS))]
         for i, label in enumerate(labels)
     ]
     return [
@@ -622,12 +643,15 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
         text["false_repeats"],
     ]
     # The band and the expected false repeats (capped at the repeat visits) are computed
-    # from both counts, so they too would tell a small one apart.
-    counts = (("repeat",), ("visits",))
+    # from these counts (over identified visits: visits less those of unknown identity), so
+    # they too would tell a small one apart.
+    counts = (("repeat",), ("visits",), ("unknown",))
+    unknown_hidden = ctx.disclosure.any_hidden(("unknown",), ("visits",))
     expected = f"{rate.expected_false_repeats:,.2f}"
     row = [
         ctx.count(("visits",)),
-        f"{rate.unknown_visits} ({_percent(rate.unknown_share)})",
+        # The share would tell a hidden count apart: the cell alone says "<k" or hidden.
+        ctx.count(("unknown",)) + ("" if unknown_hidden else f" ({_percent(rate.unknown_share)})"),
         ctx.count(("repeat",)),
         ctx.derived(_percent(rate.rate), *counts),
         ctx.derived(f"{_percent(rate.low)} – {_percent(rate.high)}", *counts),
@@ -643,9 +667,10 @@ def _repeat_section(ctx: _Context, rate: RepeatRate) -> list[Flowable]:
         text["repeat_method"].format(expected=expected)
         + " "
         + text["unknown_note"].format(
-            identified=rate.identified_visits,
-            unknown=rate.unknown_visits,
-            share=_percent(rate.unknown_share),
+            # The identified visits and the share would give a hidden unknown count away.
+            identified=HIDDEN if unknown_hidden else f"{rate.identified_visits:,}",
+            unknown=ctx.shown(("unknown",)),
+            share=HIDDEN if unknown_hidden else _percent(rate.unknown_share),
         ),
         small=True,
     )
