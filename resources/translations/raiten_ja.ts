@@ -4,107 +4,112 @@
 <context>
     <name>AccountTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="14"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="21"/>
         <source>Administrator</source>
         <translation>管理者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="15"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="22"/>
         <source>Manager</source>
         <translation>マネージャー</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="16"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="23"/>
         <source>Viewer</source>
         <translation>閲覧者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="21"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="28"/>
         <source>everything, including settings, cameras, requests and deletion</source>
         <translation>設定・カメラ・本人からの請求・削除を含むすべて</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="22"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="29"/>
         <source>live view, dashboards, exports and signage</source>
         <translation>ライブ映像、ダッシュボード、エクスポート、掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="23"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="30"/>
         <source>dashboards only</source>
         <translation>ダッシュボードのみ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="28"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="35"/>
         <source>At least %1 characters with letters and digits; not your name, not a common password.</source>
         <translation>英字と数字を含む%1文字以上。名前やよく使われるパスワードは使えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="33"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="40"/>
         <source>The password is shorter than %1 characters.</source>
         <translation>パスワードが%1文字より短いです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="36"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="43"/>
         <source>The password is longer than 128 characters.</source>
         <translation>パスワードが128文字を超えています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="37"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="44"/>
         <source>The password needs at least one letter.</source>
         <translation>パスワードには英字を1文字以上含めてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="38"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="45"/>
         <source>The password needs at least one digit.</source>
         <translation>パスワードには数字を1文字以上含めてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="39"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="46"/>
         <source>The password must not contain the name.</source>
         <translation>パスワードに名前を含めることはできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="40"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="47"/>
         <source>This password is too common; choose another.</source>
         <translation>よく使われるパスワードです。別のものにしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="45"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="57"/>
+        <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
+        <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/account_texts.py" line="63"/>
         <source>A user name cannot be empty.</source>
         <translation>ユーザー名を空にはできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="46"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="64"/>
         <source>A user name can be at most %1 characters.</source>
         <translation>ユーザー名は %1 文字までです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="49"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="67"/>
         <source>A user name cannot contain control characters.</source>
         <translation>ユーザー名に制御文字は使えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="50"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="68"/>
         <source>An account named “%1” already exists.</source>
         <translation>「%1」という名前のアカウントはすでにあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="53"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="71"/>
         <source>The first account must be an administrator.</source>
         <translation>最初のアカウントは管理者にしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="54"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="72"/>
         <source>There is no account named “%1”.</source>
         <translation>「%1」という名前のアカウントはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="58"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="76"/>
         <source>“%1” is the last administrator: make another account an administrator first.</source>
         <translation>「%1」は最後の管理者です。先に別のアカウントを管理者にしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/account_texts.py" line="62"/>
+        <location filename="../../desktopapp/ui/account_texts.py" line="80"/>
         <source>Raiten is already set up: an administrator has to add further accounts.</source>
         <translation>Raiten はすでに設定済みです。アカウントの追加は管理者が行ってください。</translation>
     </message>
@@ -1647,282 +1652,282 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>ErrorTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="69"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="74"/>
         <source>The data was deleted and the deletion is recorded in the audit log, but another Raiten window or program using the data folder kept the file from being cleaned up, so deleted data may still be in it. Close other Raiten windows and programs that use the data folder: Raiten finishes the clean-up at its next hourly run.</source>
         <translation>データは削除され、監査ログにも記録されました。ただし、データフォルダーを使っている別のRaitenのウィンドウやプログラムがあったため、ファイルの後片付けが終わっておらず、削除したデータがファイル内に残っている可能性があります。データフォルダーを使っている他のRaitenのウィンドウやプログラムを閉じてください。次回の定時処理（1時間ごと）でRaitenが後片付けを完了します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="80"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="85"/>
         <source>Enter a USB camera number (0, 1, …), an rtsp:// or http:// address, a video file, or demo.</source>
         <translation>USB カメラの番号（0、1、…）、rtsp:// または http:// のアドレス、動画ファイル、または demo を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="84"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="89"/>
         <source>No camera given.</source>
         <translation>カメラが指定されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="85"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="90"/>
         <source>%1 names no camera.</source>
         <translation>%1 はカメラを指していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="88"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="93"/>
         <source>Raiten cannot read %1:// addresses.</source>
         <translation>Raiten は %1:// のアドレスを読み取れません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="93"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="98"/>
         <source>USB camera numbers run from 0 to %1, not %2.</source>
         <translation>USB カメラの番号は 0 から %1 までです（%2 は使えません）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="96"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="101"/>
         <source>%1 is a folder, not a video file.</source>
         <translation>%1 はフォルダーです。動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="99"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="104"/>
         <source>There is no camera or file called %1.</source>
         <translation>%1 というカメラやファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="105"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="110"/>
         <source>The video file %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>動画ファイル %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="107"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="112"/>
         <source>The video file %1 is empty (0 bytes).</source>
         <translation>動画ファイル %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="111"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="116"/>
         <source>%1 is not a video file Raiten can read.</source>
         <translation>%1 は Raiten が読める動画ファイルではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="114"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="119"/>
         <source>%1 contains no picture Raiten can decode: the file is damaged.</source>
         <translation>%1 には Raiten が読める映像がありません。ファイルが壊れています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="117"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="122"/>
         <source>%1 is damaged or incomplete: it ends after %2 of %3 frames.</source>
         <translation>%1 は壊れているか途中で切れています（全 %3 フレームのうち %2 フレームで終わっています）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="123"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="128"/>
         <source>The demo camera&apos;s picture is missing or damaged: reinstall Raiten.</source>
         <translation>デモカメラの画像が見つからないか壊れています。Raiten を入れ直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="48"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
         <source>The notice has no English text yet. Fill in the purpose, the items, the contact and, if they are written in Japanese, the operator and store names in English under Settings → Notice profile.</source>
         <translation>告知内容に英語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先と、日本語で書かれている場合は設置者名・店舗名を英語で入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="53"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="58"/>
         <source>The notice has no Japanese text yet. Fill in the purpose, the items and the contact in Japanese under Settings → Notice profile.</source>
         <translation>告知内容に日本語の文面がまだありません。「設定」→「告知内容」で、利用目的・取得する情報・お問い合わせ先を日本語で入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="126"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="131"/>
         <source>Raiten met an error it did not expect while reading this camera. Try Test connection again; if it stays, send the log file %1 to your Raiten supplier.</source>
         <translation>このカメラの読み込み中に想定外のエラーが起きました。もう一度「接続テスト」を押してください。続く場合はログファイル %1 を Raiten の販売店・サポートに送ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="130"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
         <source>No camera at USB number %1: check the cable. Retrying in %2 s.</source>
         <translation>USB 番号 %1 にカメラがありません。ケーブルを確認してください。%2 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="135"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="140"/>
         <source>Cannot connect to the camera: check its address, the network, and its user name and password. Retrying in %1 s.</source>
         <translation>カメラに接続できません。アドレス、ネットワーク、ユーザー名とパスワードを確認してください。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="138"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="143"/>
         <source>The picture was lost. Reconnecting in %1 s.</source>
         <translation>映像が途切れました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="142"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="147"/>
         <source>The camera answers but sends nothing Raiten can read as a picture. Retrying in %1 s.</source>
         <translation>カメラは応答しますが、映像として読めるデータを送ってきません。%1 秒後に再試行します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="146"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="151"/>
         <source>The picture size changed from %1 to %2: check the privacy and analysis zones.</source>
         <translation>映像の大きさが %1 から %2 に変わりました。プライバシー領域と分析エリアを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="155"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
         <source>Retrying in %1 s.</source>
         <translation>%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="160"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="165"/>
         <source>The picture froze. Reconnecting in %1 s.</source>
         <translation>映像が止まりました。%1 秒後に再接続します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="162"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="167"/>
         <source>The picture has not changed for %1 s: the camera may be frozen.</source>
         <translation>映像が %1 秒間まったく変化していません。カメラが止まっている可能性があります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="171"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="176"/>
         <source>No device called %1 was found on the network. Check the address for typing errors; the camera&apos;s IP address (such as 192.168.1.20) is the safest.</source>
         <translation>ネットワーク上に「%1」という機器が見つかりません。アドレスの入力ミスがないか確認してください。カメラの IP アドレス（例: 192.168.1.20）で指定するのが確実です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="177"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="182"/>
         <source>The device at %1 refuses connections on port %2: the camera may be starting up, its streaming may be switched off, or the port is wrong (RTSP usually uses 554, HTTP 80). Check the port in the camera&apos;s settings.</source>
         <translation>%1 の機器がポート %2 への接続を拒否しました。カメラが起動中か、映像配信が無効になっているか、ポート番号が違う可能性があります（通常 RTSP は 554、HTTP は 80）。カメラ本体の設定でポート番号を確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="187"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="192"/>
         <source>Nothing answers at %1 (port %2). Check that the camera is switched on, connected to the same network as this PC, and that the address is right.</source>
         <translation>%1（ポート %2）から応答がありません。カメラの電源が入っているか、このPCと同じネットワークにつながっているか、アドレスが正しいかを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="196"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="201"/>
         <source>The camera refused the user name or password. Enter them exactly as set in the camera&apos;s own settings: rtsp://user:password@address/…</source>
         <translation>カメラがユーザー名またはパスワードを受け付けませんでした。カメラ本体に設定したとおりに入力してください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="200"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="205"/>
         <source>The camera asks for a user name and password. Add them to the address: rtsp://user:password@address/…</source>
         <translation>このカメラにはユーザー名とパスワードが必要です。アドレスに含めてください: rtsp://ユーザー名:パスワード@アドレス/…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="206"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="211"/>
         <source>The camera at %1 has no video at %2. The stream&apos;s path is in the camera&apos;s manual (for example /stream1 or /live/ch0).</source>
         <translation>%1 のカメラの %2 には映像がありません。映像のパスはカメラの取扱説明書に書かれています（例: /stream1、/live/ch0）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="215"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="220"/>
         <source>%1 answers, but not with video (%2): this may be the camera&apos;s web page or another device. Use the stream address from the camera&apos;s manual.</source>
         <translation>%1 は応答しましたが、映像ではありません（%2）。カメラの設定画面や別の機器のアドレスかもしれません。取扱説明書にある映像配信用のアドレスを使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="225"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="230"/>
         <source>The database %1 is damaged.</source>
         <translation>データベース %1 が破損しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="227"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="232"/>
         <source>The database %1 is in use by another program (another Raiten, a backup or virus scanner?). Close it; Raiten keeps trying.</source>
         <translation>データベース %1 は別のプログラム（別の Raiten、バックアップやウイルス対策ソフトなど）が使用中です。そのプログラムを閉じてください。Raiten は再試行を続けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="231"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="236"/>
         <source>%1 cannot be written: the file or its folder is read-only. Check the folder&apos;s permissions and the disk.</source>
         <translation>%1 に書き込めません。ファイルかフォルダーが読み取り専用です。フォルダーの権限とディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="234"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="239"/>
         <source>The disk holding %1 is full. Free some space.</source>
         <translation>%1 のあるディスクがいっぱいです。空き容量を作ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="235"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="240"/>
         <source>The disk holding %1 reported an error. Check the disk.</source>
         <translation>%1 のあるディスクでエラーが起きました。ディスクを確認してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="237"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="242"/>
         <source>The database %1 was written by a newer Raiten. Update Raiten.</source>
         <translation>データベース %1 は新しいバージョンの Raiten で書かれています。Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="245"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="250"/>
         <source>The key that unlocks this data is kept in the computer&apos;s password store (keyring), which cannot be opened now. Nothing was changed. Sign in at this computer&apos;s desktop (or unlock the keyring) and start Raiten again.</source>
         <translation>このデータを開く鍵はコンピューターのパスワード保管庫（キーリング）に保存されていますが、今は開けません。何も変更していません。このコンピューターのデスクトップにサインインして（またはキーリングのロックを解除して）から、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="250"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
         <source>The key found does not unlock this data: it was encrypted with another key. Nothing was changed. Put back the key file or keyring entry this data folder was made with, then start Raiten again.</source>
         <translation>見つかった鍵ではこのデータを開けません。データは別の鍵で暗号化されています。何も変更していません。このデータフォルダーを作成したときの鍵ファイルまたはキーリングの項目を元に戻してから、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="255"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="260"/>
         <source>The key file that unlocks this data is damaged. Nothing was changed. Put back a good copy of the key file, then start Raiten again.</source>
         <translation>このデータを開く鍵ファイルが壊れています。何も変更していません。正常な鍵ファイルのコピーを戻してから、Raiten をもう一度起動してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="263"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="268"/>
         <source>The settings file %1 is damaged and cannot be read; the defaults are used. Saving the settings keeps the damaged file beside the new one.</source>
         <translation>設定ファイル %1 は破損していて読めません。既定の設定を使います。設定を保存すると、破損したファイルは新しいファイルの隣に残します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="267"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="272"/>
         <source>The settings file %1 does not hold settings; the defaults are used.</source>
         <translation>設定ファイル %1 には設定が入っていません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="270"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="275"/>
         <source>The settings file %1 was written by a newer Raiten (version %2); the defaults are used. Update Raiten to use it.</source>
         <translation>設定ファイル %1 は新しい Raiten（バージョン %2）で書かれています。既定の設定を使います。このファイルを使うには Raiten を更新してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="274"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="279"/>
         <source>The settings file %1 has an invalid value at %2; the defaults are used.</source>
         <translation>設定ファイル %1 の %2 の値が正しくありません。既定の設定を使います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="285"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="290"/>
         <source>The picture %1 cannot be opened: it is missing or this account may not read it.</source>
         <translation>画像 %1 を開けません。ファイルがないか、このアカウントには読む権限がありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="287"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="292"/>
         <source>The picture %1 is empty (0 bytes).</source>
         <translation>画像 %1 は空です（0 バイト）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="288"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="293"/>
         <source>The picture %1 is too large (%2 MB).</source>
         <translation>画像 %1 は大きすぎます（%2 MB）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="289"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="294"/>
         <source>%1 is not a picture Raiten can read.</source>
         <translation>%1 は Raiten が読める画像ではありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="291"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="296"/>
         <source>The picture %1 has too many pixels to analyse; use a smaller picture.</source>
         <translation>画像 %1 は画素数が多すぎて分析できません。小さい画像を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="301"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="306"/>
         <source>model file %1 is missing. Reinstall Raiten.</source>
         <translation>モデルファイル %1 がありません。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="303"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="308"/>
         <source>model file %1 is damaged or was replaced (SHA-256 mismatch). Reinstall Raiten.</source>
         <translation>モデルファイル %1 が破損しているか置き換えられています（SHA-256 不一致）。Raiten を再インストールしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="305"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="310"/>
         <source>model file %1 cannot be read.</source>
         <translation>モデルファイル %1 を読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="306"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="311"/>
         <source>model file %1 is not a usable model.</source>
         <translation>モデルファイル %1 はモデルとして使用できません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="307"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="312"/>
         <source>model %1 is not known.</source>
         <translation>モデル %1 は登録されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/error_texts.py" line="308"/>
+        <location filename="../../desktopapp/ui/error_texts.py" line="313"/>
         <source>model list %1 is missing or damaged.</source>
         <translation>モデル一覧 %1 がないか破損しています。</translation>
     </message>
@@ -2070,17 +2075,17 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>Gui</name>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="142"/>
+        <location filename="../../desktopapp/ui/app.py" line="140"/>
         <source>The data folder %1 cannot be opened: %2</source>
         <translation>データフォルダー %1 を開けません: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="193"/>
+        <location filename="../../desktopapp/ui/app.py" line="184"/>
         <source>Restoring a backup or starting empty replaces the database: an administrator must sign in first.</source>
         <translation>バックアップからの復元や空のデータベースでの開始はデータベースを置き換えます。先に管理者がサインインしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="207"/>
+        <location filename="../../desktopapp/ui/app.py" line="198"/>
         <source>Only an administrator may recover the database; %1 is not one.</source>
         <translation>データベースの復旧は管理者だけが行えます。%1 は管理者ではありません。</translation>
     </message>
@@ -2088,52 +2093,47 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="44"/>
+        <location filename="../../desktopapp/ui/login.py" line="45"/>
         <source>Raiten — sign in</source>
         <translation>Raiten — サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="49"/>
+        <location filename="../../desktopapp/ui/login.py" line="50"/>
         <source>Raiten</source>
         <translation>Raiten</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="54"/>
+        <location filename="../../desktopapp/ui/login.py" line="55"/>
         <source>The screen was locked. %1 or another account can unlock it.</source>
         <translation>画面がロックされました。%1 または他のアカウントで解除できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="72"/>
+        <location filename="../../desktopapp/ui/login.py" line="71"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="73"/>
+        <location filename="../../desktopapp/ui/login.py" line="72"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="82"/>
+        <location filename="../../desktopapp/ui/login.py" line="81"/>
         <source>Sign in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="95"/>
+        <location filename="../../desktopapp/ui/login.py" line="94"/>
         <source>Enter your name and password.</source>
         <translation>名前とパスワードを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="121"/>
-        <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
-        <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/login.py" line="126"/>
+        <location filename="../../desktopapp/ui/login.py" line="117"/>
         <source>The name or the password is wrong.</source>
         <translation>名前またはパスワードが違います。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/login.py" line="129"/>
+        <location filename="../../desktopapp/ui/login.py" line="121"/>
         <source>Signing in failed: %1</source>
         <translation>サインインできませんでした: %1</translation>
     </message>
@@ -2141,247 +2141,247 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="322"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="151"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="150"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="116"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="115"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="117"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="116"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="188"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="194"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="248"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="265"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="278"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="282"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="281"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="286"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
         <source>&amp;User guide</source>
         <translation>使い方ガイド(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="300"/>
         <source>&amp;Check this PC&apos;s capacity…</source>
         <translation>この PC の処理能力を調べる(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="303"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="302"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="325"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="324"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="328"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="327"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="338"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="337"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="377"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="376"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="398"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="397"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="404"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="403"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="434"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="433"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="588"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="584"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="598"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="594"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="600"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="596"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="603"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="599"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="614"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="610"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="670"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="666"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="435"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="434"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="510"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="511"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="560"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="556"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="640"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="636"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="642"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="638"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -2681,52 +2681,47 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>OwnPasswordDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="35"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="34"/>
         <source>Change my password</source>
         <translation>自分のパスワードを変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="38"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="37"/>
         <source>Account: %1</source>
         <translation>アカウント: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="43"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="42"/>
         <source>Current password</source>
         <translation>現在のパスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="44"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="43"/>
         <source>New password</source>
         <translation>新しいパスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="45"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="44"/>
         <source>New password again</source>
         <translation>新しいパスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="56"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="55"/>
         <source>Change password</source>
         <translation>パスワードを変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="74"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="67"/>
         <source>The two new passwords differ.</source>
         <translation>2つの新しいパスワードが一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="76"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="69"/>
         <source>Enter your current password.</source>
         <translation>現在のパスワードを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="101"/>
-        <source>Too many wrong passwords: this account is locked until %1. Ask an administrator if you cannot wait.</source>
-        <translation>パスワードの誤りが多すぎるため、このアカウントは%1までロックされています。お急ぎの場合は管理者にご相談ください。</translation>
-    </message>
-    <message>
-        <location filename="../../desktopapp/ui/own_password.py" line="106"/>
+        <location filename="../../desktopapp/ui/own_password.py" line="91"/>
         <source>The current password is wrong.</source>
         <translation>現在のパスワードが違います。</translation>
     </message>
@@ -3071,258 +3066,258 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="127"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="90"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="132"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="95"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="144"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="110"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="145"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="111"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="146"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="113"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="163"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="130"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="164"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="131"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="165"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="132"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="166"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="133"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="167"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="134"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="168"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="135"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="169"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="136"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="185"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="152"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="187"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="271"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="154"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="229"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="191"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="158"/>
         <source>Print a receipt…</source>
         <translation>控えを印刷…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="207"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="171"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="306"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="264"/>
         <source>Delete everything held about this person (%1)? This cannot be undone.</source>
         <translation>この方について保有しているデータ（%1）をすべて削除しますか？元に戻せません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="344"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="302"/>
         <source>Deleted: %1.</source>
         <translation>削除しました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="360"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="318"/>
         <source>1 record</source>
         <translation>1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="360"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="318"/>
         <source>%1 records</source>
         <translation>%1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="375"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="333"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="376"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="334"/>
         <source>Date</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="384"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="342"/>
         <source>Record %1</source>
         <translation>データ %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="385"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="343"/>
         <source>%1 visits from %2 to %3, kept until %4</source>
         <translation>来店 %1 回（%2〜%3）、%4 まで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="393"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="351"/>
         <source>Found</source>
         <translation>照会結果</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="393"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="351"/>
         <source>Nothing is held about you.</source>
         <translation>お客様に関するデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="395"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="353"/>
         <source>Deleted</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="395"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="353"/>
         <source>Everything listed above was deleted.</source>
         <translation>上記のデータはすべて削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="399"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="357"/>
         <source>Opt-out</source>
         <translation>利用停止</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="400"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="358"/>
         <source>You will be left out of future analysis at this operator&apos;s stores.</source>
         <translation>今後、当社の店舗での分析の対象外とします。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="404"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="362"/>
         <source>Contact</source>
         <translation>お問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="409"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="367"/>
         <source>Your request about camera data</source>
         <translation>カメラ画像に関するご請求の控え</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="415"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="373"/>
         <source>This receipt holds no picture of you and no face feature data. The picture used to find your data was not stored.</source>
         <translation>この控えには、お客様の画像や顔特徴量データは含まれていません。データの照会に使った画像も保存していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="431"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="389"/>
         <source>The receipt was sent to the printer.</source>
         <translation>控えをプリンターに送りました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="87"/>
+        <location filename="../../desktopapp/ui/counter_capture.py" line="50"/>
         <source>Pictures (%1)</source>
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="228"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="186"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="238"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="196"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="281"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="239"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
         <source>until withdrawn</source>
         <translation>取り消すまで</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="259"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="217"/>
         <source>Found for this person: %1.</source>
         <translation>この方のデータが見つかりました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="226"/>
         <source>This person has opted out already: a new opt-out adds this capture to it.</source>
         <translation>この方はすでに利用停止（オプトアウト）を申し出ています。もう一度申し出を記録すると、今回の撮影がその記録に追加されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="273"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="231"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="274"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="232"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="279"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="237"/>
         <source>enrolled staff (no records kept)</source>
         <translation>登録済みの従業員（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="291"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="249"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="297"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="255"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="303"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="261"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="310"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="312"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="270"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="348"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="306"/>
         <source>The person had opted out already; this capture was added to their opt-out.</source>
         <translation>この方はすでに利用停止を申し出ていました。今回の撮影をその記録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="352"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="310"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
@@ -3330,57 +3325,57 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PurgeDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="45"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="44"/>
         <source>Delete all personal data</source>
         <translation>個人データをすべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="52"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="51"/>
         <source>This deletes every visitor, feature record, visit and movement path of this PC for good: they cannot be recovered, not even from the database file. Cameras stop while it runs. The audit log, cameras, notice and accounts stay. Opt-outs and enrolled staff stay too, so that people who asked not to be analysed remain left out, unless you tick the box below.</source>
         <translation>このPCのすべての来店者・特徴量データ・来店記録・動線を完全に削除します。データベースファイルからも復元できません。実行中はカメラが止まります。監査ログ・カメラ・告知内容・アカウントは残ります。分析しないよう申し出た方が引き続き対象外となるよう、利用停止（オプトアウト）と登録済みの従業員も残します（下のチェックを入れた場合を除く）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="62"/>
         <source>Keep the statistics (hourly counts that identify nobody)</source>
         <translation>統計は残す（個人を識別しない時間帯別の件数）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="67"/>
         <source>Also delete opt-outs and staff: they will be analysed again like any visitor</source>
         <translation>利用停止と従業員も削除する（以後、他の来店者と同じく分析されます）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="73"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="72"/>
         <source>DELETE</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="74"/>
         <source>To confirm, type %1 below.</source>
         <translation>確認のため、下に「%1」と入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="90"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="89"/>
         <source>Delete everything</source>
         <translation>すべて削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="114"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="113"/>
         <source>Deleting…</source>
         <translation>削除しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="130"/>
         <source>Deleted %1 visitors, %2 feature records, %3 visits and %4 path points.</source>
         <translation>来店者%1人、特徴量%2件、来店記録%3件、動線%4点を削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="137"/>
         <source>Opt-outs and staff kept: %1.</source>
         <translation>残した利用停止・従業員: %1件。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/purge_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/purge_dialog.py" line="149"/>
         <source>Nothing was deleted: %1</source>
         <translation>何も削除されませんでした: %1</translation>
     </message>
@@ -3595,132 +3590,132 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>StaffDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="71"/>
         <source>Staff</source>
         <translation>従業員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="76"/>
         <source>Employees who agree can be enrolled so that Raiten leaves them out of every statistic. Raiten keeps no name: write the staff number it gives on the employee&apos;s signed consent form, and keep the form. The capture is used for the enrolment only and is never shown.</source>
         <translation>同意した従業員を登録すると、Raiten はその方をすべての集計から除外します。Raiten は名前を保存しません。表示される従業員番号を、従業員が署名した同意書に書き込み、同意書を保管してください。撮影は登録にだけ使い、画面には表示しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="89"/>
         <source>Staff number</source>
         <translation>従業員番号</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="95"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="90"/>
         <source>Consented on</source>
         <translation>同意日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="91"/>
         <source>Recorded</source>
         <translation>登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="92"/>
         <source>Captures</source>
         <translation>撮影数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="101"/>
         <source>Remove the selected staff member…</source>
         <translation>選択した従業員の登録を取り消す…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="113"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="114"/>
         <source>A picture of the employee…</source>
         <translation>従業員の写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="117"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="116"/>
         <source>Capture from</source>
         <translation>撮影元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="123"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="122"/>
         <source>Consent given on</source>
         <translation>同意した日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="126"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="125"/>
         <source>The employee has agreed, in writing, to be recognised as staff</source>
         <translation>従業員が従業員として認識されることに書面で同意しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="131"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="130"/>
         <source>Capture and enrol</source>
         <translation>撮影して登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="159"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="158"/>
         <source>%1 by %2</source>
         <translation>%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="164"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="163"/>
         <source>Staff %1</source>
         <translation>従業員 %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="175"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="174"/>
         <source>Tick the box once the employee has agreed.</source>
         <translation>従業員の同意を得たらチェックを入れてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="180"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="176"/>
         <source>The employee&apos;s picture</source>
         <translation>従業員の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="201"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="191"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="208"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="198"/>
         <source>This employee is enrolled already as staff %1: the capture was added to it.</source>
         <translation>この方はすでに従業員 %1 として登録されています。今回の撮影をその登録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="211"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="201"/>
         <source>Enrolled as staff %1. Write this number on the signed consent form.</source>
         <translation>従業員 %1 として登録しました。この番号を署名済みの同意書に書き込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="220"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="210"/>
         <source>Select a staff member first.</source>
         <translation>先に従業員を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="225"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="215"/>
         <source>Remove staff member</source>
         <translation>従業員の登録取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="227"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="217"/>
         <source>Remove staff %1? Their captures are deleted and they will be analysed like any visitor from now on.</source>
         <translation>従業員 %1 の登録を取り消しますか？撮影データは削除され、以後は他の来店者と同じく分析されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="242"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="232"/>
         <source>Staff %1 removed; their captures are deleted.</source>
         <translation>従業員 %1 の登録を取り消し、撮影データを削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="245"/>
         <source>No face could be seen. Ask the employee to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりませんでした。従業員にカメラの近くで正面を向いてもらうか、より鮮明な写真を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="262"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="252"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
