@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         self.chain_status = ChainStatusButton(workspace, self)
         self.chain_status.gallery_changed.connect(self._reload_galleries)
         # Other stores' figures arrive with a sync: "All stores" shows them at once.
-        self.chain_status.synced.connect(lambda: self.dashboard.refresh())
+        self.chain_status.synced.connect(self.dashboard.refresh)
         self.statusBar().addPermanentWidget(self.chain_status)
         if settings_problem:
             warning = QLabel(self.tr("Settings could not be loaded; using defaults."), self)
