@@ -99,7 +99,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "page": "{page} / {pages}",
         "footer": "Raiten · 告知内容 第{version}版",
         "no_visits": "この期間の来店はありません。",
-        "visits_heading": "来店数の推移（新規・再来店）",
+        "visits_heading": "来店数の推移（新規・再来店・本人不明）",
         "visits_summary": "期間中の来店数は{visits}件（新規{new}件、再来店{repeat}件）です。",
         "visits_summary_unknown": (
             "期間中の来店数は{visits}件（新規{new}件、再来店{repeat}件、本人不明{unknown}件）です。"
@@ -191,7 +191,7 @@ CATALOGUE: dict[Language, dict[str, str]] = {
         "page": "{page} / {pages}",
         "footer": "Raiten · notice version {version}",
         "no_visits": "There were no visits in this period.",
-        "visits_heading": "Visits over time (new and repeat)",
+        "visits_heading": "Visits over time (new, repeat, unknown identity)",
         "visits_summary": "{visits} visits in the period: {new} new and {repeat} repeat.",
         "visits_summary_unknown": (
             "{visits} visits in the period: {new} new, {repeat} repeat and {unknown} of unknown "
