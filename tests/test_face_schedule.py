@@ -97,7 +97,9 @@ def test_a_mode_with_persons_searches_faces_by_need_in_the_pipeline() -> None:
     scheduled search; off (the default) they do not."""
     engine = engine_for_mode(VisionConfig(face_search_side=320), Mode.INCIDENTAL)
     assert isinstance(engine.detector, ScheduledFaceDetector)
-    analyser = FrameAnalyser(0, engine, PipelineConfig(mode=Mode.INCIDENTAL))
+    # Faces looked for in every frame (incidental capture's own default is every other one).
+    config = PipelineConfig(mode=Mode.INCIDENTAL, face_detection_every=1)
+    analyser = FrameAnalyser(0, engine, config)
     for index, image in enumerate(_frames(CROWD, 12, 3)):
         masked, _ = analyser.process(Frame(image, index, float(index), float(index)))
         assert masked.faces > 0
