@@ -146,8 +146,10 @@ def test_batch_analysis_waits_for_the_feature_processes(registry: object) -> Non
 def test_a_live_camera_defers_a_shot_and_takes_a_later_one(registry: object) -> None:
     """Live: with the children saturated a shot is deferred, not lost; a later frame of the
     same person takes its place, and every person leaves with a feature."""
+    # dlib's own runtime (about 90 ms a face) saturates the one child with six faces a frame;
+    # the default ONNX runtime (8 ms) would seldom be busy.
     engine = VisionEngine.configured(
-        VisionConfig(feature_processes=1),
+        VisionConfig(feature_processes=1, face_features="dlib-resnet128"),
         [Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES],
     )
     analyser = FrameAnalyser(1, engine, PipelineConfig(mode=Mode.REPEAT))
