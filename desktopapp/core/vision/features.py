@@ -104,12 +104,18 @@ class OnnxResNetEmbedder(_FivePointAligner):
 
         super().__init__(info, paths, options)
         self._session = onnx_session(paths["onnx"], info.model_id, threads)
+        # The mean of the chip's and its mirror image's vectors: on faces-calib it misses 23 %
+        # fewer genuine pairs at the same false-match count, for a second run of the network
+        # in the same call (docs/decisions.md "Mirrored chips").
+        self.mirrored = bool(options.get("mirrored", False))
 
     def embed(self, image: Image, face: Face) -> Vector:
         rgb, shape = self._shape(image, face)
         chip = self._dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+        batch = np.stack([chip, chip[:, ::-1]]) if self.mirrored else chip[np.newaxis]
         try:
-            (descriptor,) = self._session.run(["descriptor"], {"chip": chip[np.newaxis]})
+            (descriptors,) = self._session.run(["descriptor"], {"chip": batch})
         finally:
             chip.fill(0)
-        return normalise(descriptor)
+            batch.fill(0)
+        return normalise(np.mean([normalise(d) for d in descriptors], axis=0))
