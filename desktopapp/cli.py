@@ -159,8 +159,8 @@ def _read_pairs(csv_path: Path) -> list[tuple[Path, Path, bool]]:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.folder is not None:
         return _calibrate_folder(args)
-    if args.write or args.target_fmr is not None:
-        raise BadInputError("--write and --target-fmr need --folder")
+    if args.write or args.target_fmr is not None or args.as_taken:
+        raise BadInputError("--write, --target-fmr and --as-taken need --folder")
     from desktopapp.core.calibration import false_matches_at  # noqa: PLC0415
     from desktopapp.core.verification import calibrate  # noqa: PLC0415
 
@@ -220,6 +220,7 @@ def _false_match_payload(rate: Any) -> dict[str, Any]:
 def _calibrate_folder(args: argparse.Namespace) -> int:
     from desktopapp.core.calibration import (  # noqa: PLC0415
         TARGET_FALSE_MATCH_RATE,
+        CameraQuality,
         calibrate_folder,
         folder_features,
     )
@@ -236,7 +237,7 @@ def _calibrate_folder(args: argparse.Namespace) -> int:
     )
     assert engine.embedder is not None
     try:
-        found = folder_features(engine, args.folder)
+        found = folder_features(engine, args.folder, None if args.as_taken else CameraQuality())
         result = calibrate_folder(found, engine.embedder.threshold, target)
     except ValueError as exc:
         raise BadInputError(str(exc)) from exc
@@ -253,6 +254,7 @@ def _calibrate_folder(args: argparse.Namespace) -> int:
 
     payload: dict[str, Any] = {
         "model": engine.embedder.info.model_id,
+        "quality": "as taken" if args.as_taken else "camera",
         "photos": result.photos,
         "identities": result.identities,
         "no_face": result.no_face,
@@ -290,6 +292,7 @@ def _calibrate_folder(args: argparse.Namespace) -> int:
                 "photos": result.photos,
                 "identities": result.identities,
                 "folder": args.folder.name,
+                "quality": payload["quality"],
             },
         )
         payload["written"] = True
@@ -1310,6 +1313,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--write",
         action="store_true",
         help="save the chosen threshold and its false-match rate in the settings (--folder)",
+    )
+    calib.add_argument(
+        "--as-taken",
+        action="store_true",
+        help="compare the photos as taken, not as a cheap camera would show them (--folder)",
     )
     calib.set_defaults(func=cmd_calibrate)
 

@@ -179,11 +179,32 @@ def test_calibrate_folder_reports_the_rate_and_writes_it_audited(
     assert json.loads(capsys.readouterr().out)["threshold"] == settings.threshold
 
 
+@needs_calib
+def test_camera_quality_is_what_the_threshold_is_chosen_at(
+    capsys: pytest.CaptureFixture[str], small_folder: Path, tmp_path: Path
+) -> None:
+    """The same eight people as a cheap camera shows them look more alike than their photos
+    as taken: impostor pairs score higher, so the threshold chosen for a false-match target is
+    higher, and the report says which quality it measured."""
+    data = tmp_path / "data"
+    args = ["calibrate", "--folder", str(small_folder), "--data-dir", str(data), "--json"]
+    reports = {}
+    for quality, extra in (("camera", []), ("as taken", ["--as-taken"])):
+        assert main([*args, *extra, "--target-fmr", "0.01"]) == 0
+        reports[quality] = json.loads(capsys.readouterr().out)
+        assert reports[quality]["quality"] == quality
+    camera, taken = reports["camera"], reports["as taken"]
+    assert camera["calibrated"]["threshold"] > taken["calibrated"]["threshold"]
+    # The camera's shots stay in memory: nothing but the (unwritten) data folder is created.
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["data"] if data.exists() else [])
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--write"], "--write and --target-fmr need --folder"),
-        (["--target-fmr", "0.01"], "--write and --target-fmr need --folder"),
+        (["--write"], "--write, --target-fmr and --as-taken need --folder"),
+        (["--target-fmr", "0.01"], "--write, --target-fmr and --as-taken need --folder"),
+        (["--as-taken"], "--write, --target-fmr and --as-taken need --folder"),
     ],
 )
 def test_pairs_mode_refuses_folder_options(
