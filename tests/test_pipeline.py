@@ -68,7 +68,7 @@ def test_each_demo_appearance_is_one_track_with_features(
     for event in closed:
         assert event.feature is not None
         assert np.linalg.norm(event.feature) == pytest.approx(1.0, abs=1e-5)
-        assert 1 <= len(event.templates) <= 3
+        assert 1 <= len(event.templates) <= PipelineConfig().best_shots
         qualities = [q for q, _ in event.templates]
         assert qualities == sorted(qualities, reverse=True)
         assert event.attributes is not None and event.attributes.gender is Gender.FEMALE
