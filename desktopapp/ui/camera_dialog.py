@@ -123,8 +123,11 @@ class CameraDialog(QDialog):
         self.join_note = QLabel()
         self.join_note.setWordWrap(True)
         self.join_note.setStyleSheet("color: #555;")
-        form.addRow(self.tr("Entrance"), self.entrance_box)
-        form.addRow("", self.join_note)
+        entrance_column = QVBoxLayout()
+        entrance_column.setContentsMargins(0, 0, 0, 0)
+        entrance_column.addWidget(self.entrance_box)
+        entrance_column.addWidget(self.join_note)
+        form.addRow(self.tr("Entrance"), entrance_column)
         # People in a zone from which it is busy, crowded and full (crowd level mode).
         self.congestion_spins = []
         congestion_row = QHBoxLayout()

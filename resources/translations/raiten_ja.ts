@@ -906,58 +906,58 @@
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="132"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="151"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="158"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="158"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="161"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="160"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="163"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="161"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="164"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="126"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="162"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
@@ -967,183 +967,183 @@
         <translation>このカメラは店の入口を映している（来店はここから始まる）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="166"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="166"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="168"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="171"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="171"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="174"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="173"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="176"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="179"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="189"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="192"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="248"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="251"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="249"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="252"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="269"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="272"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="275"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="281"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="293"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="298"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="301"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="317"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="320"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="337"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="340"/>
         <source>A person seen here starts a visit; the store&apos;s other cameras add where they go next to the same visit.</source>
         <translation>ここに映った人から来店が始まります。店内のほかのカメラは、その人がその後どこへ行ったかを同じ来店に加えます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="342"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="345"/>
         <source>This camera has no floor calibration, so the people it sees cannot be joined to the visit that began at the entrance: each becomes a visit of its own. Use Floor calibration… to place it on the floor plan.</source>
         <translation>このカメラは床の位置合わせがされていないため、映った人を入口から始まった来店につなげられません。一人ひとりが別の来店として記録されます。「床の位置合わせ…」で店内図に配置してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="348"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="351"/>
         <source>People seen here are added to the visit that began at the entrance, by where and when they walk on the floor plan.</source>
         <translation>ここに映った人は、店内図上で歩いた場所と時刻から、入口で始まった来店に加えられます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="364"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="381"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="384"/>
         <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="397"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="400"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="404"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="407"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="415"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="418"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="421"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="424"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="426"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="429"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="438"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="438"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="446"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="449"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="444"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="450"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="449"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="452"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="463"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="466"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="466"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="469"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="477"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="480"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="479"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="482"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
