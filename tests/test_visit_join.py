@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -21,14 +22,19 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktopapp.core.access import Role
 from desktopapp.core.config import Settings
 from desktopapp.core.counting import Zone, ZoneKind
 from desktopapp.core.floor import FloorCalibration, Space
 from desktopapp.core.modes import Mode, engine_for_mode
+from desktopapp.core.notice import NoticeProfile, NoticeStore
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
 from desktopapp.core.pos import import_pos_csv, set_register_camera
+from desktopapp.core.services.recording import visit_writer
+from desktopapp.core.session import Session
 from desktopapp.core.sources import Frame, SourceKind, SourceSpec
 from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.cameras import Camera, CameraStore
@@ -38,8 +44,11 @@ from desktopapp.core.store.retention import RetentionPolicy
 from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.visit_join import HOLD_S, PLAN_WIDTH_M, VisitJoiner
 from desktopapp.core.visits import STAFF, RecorderConfig, VisitRecorder
+from desktopapp.core.workspace import Workspace
+from desktopapp.ui.app import create_main_window
 from desktopapp.ui.camera_dialog import CameraDialog
 from tests.conftest import VIDEO
+from tests.test_notice import COMPLETE
 
 BASE = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 SCENE_WIDTH = 768  # vtest.avi's frames
@@ -48,6 +57,7 @@ VIEW_WIDTH = 448
 # camera its right part, and both the 128 pixels in between.
 DOOR_X, AISLE_X = 0, 320
 DEMO = SourceSpec(SourceKind.DEMO, "demo")
+ADMIN = Session("tester", Role.ADMIN)
 
 
 def view_calibration(x0: int) -> FloorCalibration:
@@ -361,6 +371,29 @@ def test_a_suppressed_entrance_visit_takes_its_joined_tracks_with_it(tmp_path: P
     assert store.visits() == []
 
 
+def test_the_apps_visit_writer_joins_the_cameras(tmp_path: Path) -> None:
+    """The writer the main window records through (core.services.recording) joins: a face at
+    the door makes a visit (attribute mode: no feature model to load), and the aisle camera's
+    person track joins it."""
+    store = open_store(tmp_path)
+    db = store.joiner.recorder.store.db
+    NoticeStore(db).save(
+        NoticeProfile.model_validate(tomllib.loads(COMPLETE) | {"mode": "attributes"})
+    )
+    now = datetime.now(UTC).timestamp()
+    door = replace(walk(store.door, DOOR_X, (now, now + 8), (0.05, 0.55)), kind="face")
+    aisle = walk(store.aisle, AISLE_X, (now + 6, now + 12), (0.48, 0.7))
+    writer = visit_writer(tmp_path, Settings().vision)
+    try:
+        outcomes = [writer.submit(lambda j, e=e: j.record(e)).result(60) for e in (door, aisle)]
+        assert writer.submit(lambda j: j.flush()).result(60) == []
+    finally:
+        writer.close()
+    assert [o.outcome for o in outcomes if o is not None] == ["visit", "joined"]
+    ((visit_id, _s, _e),) = store.visits()
+    assert {c for c, *_ in store.path(visit_id)} == {store.door, store.aisle}
+
+
 # The entrance flag
 
 
@@ -398,3 +431,21 @@ def test_the_entrance_is_ticked_in_the_camera_dialog(qtbot: QtBot) -> None:
     first = CameraDialog(Settings().vision, None, None, entrance_default=True)
     qtbot.addWidget(first)
     assert first.entrance_box.isChecked()
+
+
+@pytest.mark.gui
+def test_the_camera_list_shows_which_cameras_watch_the_entrance(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path
+) -> None:
+    workspace = Workspace(tmp_path, Settings())
+    workspace.save_camera(Camera("Door", DEMO, entrance=True))
+    workspace.save_camera(Camera("Aisle", DEMO))
+    workspace.close()
+    window = create_main_window(qapp, tmp_path, session=ADMIN, start_cameras=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: len(window.camera_grid.tiles) == 2, timeout=30_000)
+    labels = {tile.name: tile._label for tile in window.camera_grid.tiles.values()}
+    assert labels == {"Door": "Entrance", "Aisle": ""}
+    assert [a.text() for a in window.edit_menu.actions()] == ["Door (entrance)", "Aisle"]
+    window.close()
