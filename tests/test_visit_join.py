@@ -359,8 +359,7 @@ def test_a_suppressed_entrance_visit_takes_its_joined_tracks_with_it(tmp_path: P
     """An employee who consented to be left out is left out on every camera."""
     store = open_store(tmp_path, Mode.REPEAT)
     recorder = store.joiner.recorder
-    face = np.random.default_rng(3).normal(size=128)
-    face = (face / np.linalg.norm(face)).astype(np.float32)
+    face = _face(3)
     recorder.galleries[STAFF].add("staff-1", face, 1.0)
     entering = walk(store.door, DOOR_X, (0, 8), (0.05, 0.55))
     staff = replace(entering, feature=face, templates=((0.9, face),), kind="face")
@@ -392,6 +391,47 @@ def test_the_apps_visit_writer_joins_the_cameras(tmp_path: Path) -> None:
     assert [o.outcome for o in outcomes if o is not None] == ["visit", "joined"]
     ((visit_id, _s, _e),) = store.visits()
     assert {c for c, *_ in store.path(visit_id)} == {store.door, store.aisle}
+
+
+def _face(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=128)
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def test_a_face_of_another_visitor_outweighs_the_floor(tmp_path: Path) -> None:
+    store = open_store(tmp_path, Mode.REPEAT)
+    known, newcomer = _face(4), _face(5)
+    earlier = walk(store.door, DOOR_X, (-300, -290), (0.05, 0.2))
+    regular = store.joiner.record(
+        replace(earlier, feature=known, templates=((0.9, known),), kind="face")
+    )
+    assert regular is not None and regular.visitor_id is not None
+    entering = walk(store.door, DOOR_X, (0, 8), (0.05, 0.55))
+    visit = store.joiner.record(
+        replace(entering, feature=newcomer, templates=((0.9, newcomer),), kind="face")
+    )
+    assert visit is not None and visit.new_visitor and visit.visitor_id != regular.visitor_id
+    # The aisle camera sees the regular's face where the newcomer walks: not the newcomer's.
+    aisle = walk(store.aisle, AISLE_X, (6, 12), (0.48, 0.7))
+    seen = replace(aisle, feature=known, templates=((0.9, known),), kind="face")
+    assert store.joiner.record(seen) is None
+    (released,) = store.joiner.flush()
+    assert (released.outcome, released.visitor_id) == ("merged", regular.visitor_id)
+    newcomers_cameras = store.conn.execute(
+        "SELECT DISTINCT camera_id FROM path_point WHERE visit_id = ?", (visit.visit_id,)
+    ).fetchall()
+    assert newcomers_cameras == [(store.door,)]
+
+
+def test_a_visit_erased_while_in_progress_is_joined_no_more(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    entered = store.joiner.record(walk(store.door, DOOR_X, (0, 8), (0.05, 0.55)))
+    assert entered is not None
+    store.conn.execute("DELETE FROM visit WHERE id = ?", (entered.visit_id,))
+    store.conn.commit()
+    assert store.joiner.record(walk(store.aisle, AISLE_X, (6, 12), (0.48, 0.7))) is None
+    assert [r.outcome for r in store.joiner.flush()] == ["visit"]
+    assert len(store.visits()) == 1
 
 
 # The entrance flag

@@ -12,7 +12,8 @@ other camera then joins the visit whose trail it continues on the calibrated flo
 
 A joined track adds its path, zone dwell and end to that visit (``VisitRecorder.join``); it
 never makes a second visit. Of several visits it could continue, the nearest on the plan takes
-it, and a visit never takes two tracks of one camera at once (that camera saw two people). A
+it, and a visit never takes two tracks of one camera at once (that camera saw two people); a
+face on the track that is another returning visitor's outweighs the floor. A
 track that joins no visit is recorded as its mode says today, as is every track of a camera
 without a floor calibration (there is no floor to compare on; logged once per camera).
 
@@ -242,8 +243,13 @@ class VisitJoiner:
             trail = trails[i]
             recorded = self.recorder.join(trail.visit_id, event)
             if recorded is None:
-                log.info("a visit was deleted while in progress: no track joins it any more")
-                self._trails.remove(trail)
+                if trail.visit_id is not None and not self.recorder.store.visit_span(
+                    trail.visit_id
+                ):
+                    log.info("a visit was deleted while in progress: no track joins it any more")
+                    self._trails.remove(trail)
+                else:
+                    log.info("a track's face is another visitor's than the visit it continues")
                 continue
             trail.add(event, points)
             log.debug(

@@ -235,19 +235,30 @@ class VisitRecorder:
     def join(self, visit_id: int | None, event: TrackClosed) -> Recorded | None:
         """Add a track of another camera to a visit in progress (core.visit_join): its path,
         zone dwell and end, never a second visit. ``visit_id`` None: the visit was suppressed
-        (staff, opt-out), and the track with it. None, with nothing written, when the visit
-        has been deleted meanwhile (erasure at the counter, purge)."""
+        (staff, opt-out), and the track with it. None, with nothing written, when the track
+        cannot be that visit's: the visit has been deleted meanwhile (erasure at the counter,
+        purge), or the track's face is another returning visitor's."""
         with immediate_transaction(self.store.db.conn):
             span = None if visit_id is None else self.store.visit_span(visit_id)
             if visit_id is not None and span is None:
                 return None
+            probe = self.config.policy.probe(event.templates) if self.keeps_identity else None
+            feature = probe[0] if probe is not None else None
+            if feature is not None and span is not None and span[0] is not None:
+                # A face outweighs where the track walked.
+                matched, _result = self._live_customer(feature)
+                if matched is not None and matched.visitor_id != span[0]:
+                    return None
             started = self._to_datetime(event.first_seen)
             if event.kind == "person":
                 self._count(event, started)
             # A face the joined track saw that is an opt-out's or staff's stays out of the
             # visit, whoever the entrance saw.
-            probe = self.config.policy.probe(event.templates) if self.keeps_identity else None
-            if visit_id is None or span is None or (probe is not None and self._excluded(probe[0])):
+            if (
+                visit_id is None
+                or span is None
+                or (feature is not None and self._excluded(feature))
+            ):
                 return Recorded("suppressed")
             visitor_id, visit_started, visit_ended = span
             ended = self._to_datetime(event.last_seen)
