@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import sqlite3
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from desktopapp.core.config import VisionConfig
 from desktopapp.core.floor import FloorCalibration
 from desktopapp.core.geometry_config import CameraGeometryConfig
 from desktopapp.core.pipeline import TrackClosed
+from desktopapp.core.store.db import StoreError
 from desktopapp.core.store.zones import CameraZones
 from desktopapp.core.visits import Recorded, VisitRecorder, open_recorder
 
@@ -179,10 +181,10 @@ class VisitJoiner:
         """Record ``event``: joined to a visit in progress, or as its mode says. None: held for
         a visit whose entrance track has not closed yet (recorded later either way)."""
         self._clock = max(self._clock, event.last_seen)
-        try:
-            return self._record(event)
-        finally:
-            self._release()
+        # Released first: if the database fails, the store writer runs this job again, and
+        # only what is not yet recorded is recorded then.
+        self._release()
+        return self._record(event)
 
     def flush(self) -> list[Recorded]:
         """Record the tracks still waiting for a visit as their mode says."""
@@ -271,7 +273,14 @@ class VisitJoiner:
         trail.add(event, points)
         # Tracks that closed before this one, of the same person on other cameras.
         for waiting in list(self._held):
-            if self._join(*waiting, [trail]) is not None:
+            try:
+                joined = self._join(*waiting, [trail])
+            except (StoreError, sqlite3.Error, OSError):
+                # The entrance track is recorded, so the job must not fail (it would be
+                # recorded again): the held track stays held, and is recorded as it is later.
+                log.exception("a held track could not be joined to its visit")
+                continue
+            if joined is not None:
                 self._held.remove(waiting)
 
     def _release(self, *, everything: bool = False) -> list[Recorded]:
@@ -279,8 +288,8 @@ class VisitJoiner:
         for waiting in list(self._held):
             event = waiting[0]
             if everything or event.last_seen + HOLD_S < self._clock:
-                self._held.remove(waiting)
                 recorded.append(self.recorder.record(event))
+                self._held.remove(waiting)
         self._trails = [t for t in self._trails if t.last + TRAIL_KEEP_S >= self._clock]
         return recorded
 

@@ -88,8 +88,8 @@ class RecorderConfig:
 @dataclass(frozen=True, slots=True)
 class Recorded:
     """What one track became: a new visit, an extension of a visit (by identity: merged; by
-    place and time on another camera: joined), or nothing. A visit
-    without ``visitor_id`` is anonymous: of unknown identity in repeat mode."""
+    place and time on another camera: joined), or nothing. A visit without ``visitor_id`` is
+    anonymous: of unknown identity in repeat mode."""
 
     outcome: Literal["visit", "merged", "joined", "suppressed", "skipped", "counted"]
     visitor_id: str | None = None
