@@ -465,6 +465,7 @@ def test_the_entrance_is_ticked_in_the_camera_dialog(qtbot: QtBot) -> None:
     assert "no floor calibration" in dialog.join_note.text()
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
     assert box.isChecked() and "starts a visit" in dialog.join_note.text()
+    assert "Without a floor calibration" in dialog.join_note.text()
     dialog.accept()
     assert dialog.result_camera is not None and dialog.result_camera.entrance
     # The store's first camera watches the entrance unless the operator unticks it.

@@ -335,7 +335,13 @@ class CameraDialog(QDialog):
 
     def _explain_joining(self) -> None:
         """How this camera's people become visits (core.visit_join)."""
-        if self.entrance_box.isChecked():
+        if self.entrance_box.isChecked() and self._calibration is None:
+            text = self.tr(
+                "A person seen here starts a visit. Without a floor calibration the store's "
+                "other cameras cannot add where they go next to it: use Floor calibration… to "
+                "place this camera on the floor plan."
+            )
+        elif self.entrance_box.isChecked():
             text = self.tr(
                 "A person seen here starts a visit; the store's other cameras add where they "
                 "go next to the same visit."

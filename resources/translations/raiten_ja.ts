@@ -1053,97 +1053,102 @@
     </message>
     <message>
         <location filename="../../desktopapp/ui/camera_dialog.py" line="340"/>
+        <source>A person seen here starts a visit. Without a floor calibration the store&apos;s other cameras cannot add where they go next to it: use Floor calibration… to place this camera on the floor plan.</source>
+        <translation>ここに映った人から来店が始まります。床の位置合わせがされていないため、店内のほかのカメラはその人がその後どこへ行ったかをこの来店に加えられません。「床の位置合わせ…」でこのカメラを店内図に配置してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="346"/>
         <source>A person seen here starts a visit; the store&apos;s other cameras add where they go next to the same visit.</source>
         <translation>ここに映った人から来店が始まります。店内のほかのカメラは、その人がその後どこへ行ったかを同じ来店に加えます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="345"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="351"/>
         <source>This camera has no floor calibration, so the people it sees cannot be joined to the visit that began at the entrance: each becomes a visit of its own. Use Floor calibration… to place it on the floor plan.</source>
         <translation>このカメラは床の位置合わせがされていないため、映った人を入口から始まった来店につなげられません。一人ひとりが別の来店として記録されます。「床の位置合わせ…」で店内図に配置してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="351"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="357"/>
         <source>People seen here are added to the visit that began at the entrance, by where and when they walk on the floor plan.</source>
         <translation>ここに映った人は、店内図上で歩いた場所と時刻から、入口で始まった来店に加えられます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="364"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="370"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="384"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
         <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="400"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="406"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="407"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="413"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="418"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="424"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="424"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="430"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="429"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="435"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="449"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="455"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="444"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="450"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="450"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="456"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="452"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="458"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="466"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="472"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="469"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="475"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="480"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="486"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="482"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="488"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
