@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import sqlite3
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -39,11 +40,11 @@ from desktopapp.core.sources import Frame, SourceKind, SourceSpec
 from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.cameras import Camera, CameraStore
 from desktopapp.core.store.crypto import Cipher, load_key
-from desktopapp.core.store.db import open_database
+from desktopapp.core.store.db import DB_FILE, StoreError, open_database
 from desktopapp.core.store.retention import RetentionPolicy
 from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.visit_join import HOLD_S, PLAN_WIDTH_M, VisitJoiner
-from desktopapp.core.visits import STAFF, RecorderConfig, VisitRecorder
+from desktopapp.core.visits import STAFF, Recorded, RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
 from desktopapp.ui.camera_dialog import CameraDialog
@@ -391,6 +392,35 @@ def test_the_apps_visit_writer_joins_the_cameras(tmp_path: Path) -> None:
     assert [o.outcome for o in outcomes if o is not None] == ["visit", "joined"]
     ((visit_id, _s, _e),) = store.visits()
     assert {c for c, *_ in store.path(visit_id)} == {store.door, store.aisle}
+
+
+def test_a_join_the_database_refuses_records_nothing_twice(tmp_path: Path) -> None:
+    """The aisle track closes first and waits; when the door track's visit appears, another
+    program holds the database: the visit is recorded once, and the aisle track joins it
+    when it is released."""
+    store = open_store(tmp_path)
+    store.conn.execute("PRAGMA busy_timeout = 50")
+    assert store.joiner.record(walk(store.aisle, AISLE_X, (6, 12), (0.48, 0.7))) is None
+    recorder = store.joiner.recorder
+    joins = recorder.join
+    other = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)
+
+    def locked_join(visit_id: int | None, event: TrackClosed) -> Recorded | None:
+        other.execute("BEGIN IMMEDIATE")  # another program writes meanwhile
+        return joins(visit_id, event)
+
+    recorder.join = locked_join  # type: ignore[method-assign]
+    entered = store.joiner.record(walk(store.door, DOOR_X, (0, 8), (0.05, 0.55)))
+    assert entered is not None and entered.outcome == "visit"
+    with pytest.raises((StoreError, sqlite3.OperationalError)):
+        joins(None, walk(store.aisle, AISLE_X, (6, 12), (0.48, 0.7)))  # still held by the other
+    other.execute("ROLLBACK")
+    other.close()
+    recorder.join = joins  # type: ignore[method-assign]
+    assert len(store.visits()) == 1
+    (released,) = store.joiner.flush()
+    assert (released.outcome, released.visit_id) == ("joined", entered.visit_id)
+    assert len(store.visits()) == 1
 
 
 def _face(seed: int) -> np.ndarray:

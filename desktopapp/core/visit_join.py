@@ -277,7 +277,7 @@ class VisitJoiner:
                 joined = self._join(*waiting, [trail])
             except (StoreError, sqlite3.Error, OSError):
                 # The entrance track is recorded, so the job must not fail (it would be
-                # recorded again): the held track stays held, and is recorded as it is later.
+                # recorded again): the held track stays held, and tries again on release.
                 log.exception("a held track could not be joined to its visit")
                 continue
             if joined is not None:
@@ -288,7 +288,9 @@ class VisitJoiner:
         for waiting in list(self._held):
             event = waiting[0]
             if everything or event.last_seen + HOLD_S < self._clock:
-                recorded.append(self.recorder.record(event))
+                # One more try first: a join the database refused when its visit appeared.
+                joined = self._join(*waiting, self._trails)
+                recorded.append(joined or self.recorder.record(event))
                 self._held.remove(waiting)
         self._trails = [t for t in self._trails if t.last + TRAIL_KEEP_S >= self._clock]
         return recorded
