@@ -87,10 +87,11 @@ class RecorderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """What one track became: a new visit, an extension of a visit, or nothing. A visit
-    without ``visitor_id`` is anonymous: of unknown identity in repeat mode."""
+    """What one track became: a new visit, an extension of a visit (by identity: merged; by
+    place and time on another camera: joined), or nothing. A visit without ``visitor_id`` is
+    anonymous: of unknown identity in repeat mode."""
 
-    outcome: Literal["visit", "merged", "suppressed", "skipped", "counted"]
+    outcome: Literal["visit", "merged", "joined", "suppressed", "skipped", "counted"]
     visitor_id: str | None = None
     visit_id: int | None = None
     is_repeat: bool = False
@@ -156,14 +157,9 @@ class VisitRecorder:
         attributes = event.attributes
         age_band = attributes.age_band if attributes else None
         gender = attributes.gender.value if attributes else None
-        path = tuple(
-            PathPoint(event.camera_id, self._to_datetime(t), x, y) for t, x, y in event.path
-        )
+        path = self._path(event)
         if event.kind == "person":
-            crossings = [
-                (c.line, c.direction.value, self._to_datetime(c.timestamp)) for c in event.crossings
-            ]
-            add_counts(self.store.db.conn, self.store_id, event.camera_id, started, crossings)
+            self._count(event, started)
             if not self.preset.person_visits:
                 return Recorded("counted")
         elif not self.preset.face_visits:
@@ -189,11 +185,8 @@ class VisitRecorder:
             )
             return Recorded("visit", None, visit_id, age_band=age_band, gender=gender)
         feature, quality = probe
-        for kind in (DO_NOT_TRACK, STAFF):
-            # A stale entry here (withdrawn elsewhere) suppresses until the next reload: the
-            # safe side, so these galleries are not checked against the database.
-            if self.galleries[kind].search(feature).is_match:
-                return Recorded("suppressed")
+        if self._excluded(feature):
+            return Recorded("suppressed")
         gallery = self.galleries[CUSTOMER]
         matched, result = self._live_customer(feature)
         new_visitor = matched is None
@@ -238,6 +231,61 @@ class VisitRecorder:
         )
         self._touch(stored, ended, number)
         return Recorded("visit", visitor_id, visit_id, number > 1, new_visitor, age_band, gender)
+
+    def join(self, visit_id: int | None, event: TrackClosed) -> Recorded | None:
+        """Add a track of another camera to a visit in progress (core.visit_join): its path,
+        zone dwell and end, never a second visit. ``visit_id`` None: the visit was suppressed
+        (staff, opt-out), and the track with it. None, with nothing written, when the track
+        cannot be that visit's: the visit has been deleted meanwhile (erasure at the counter,
+        purge), or the track's face is another returning visitor's."""
+        with immediate_transaction(self.store.db.conn):
+            span = None if visit_id is None else self.store.visit_span(visit_id)
+            if visit_id is not None and span is None:
+                return None
+            probe = self.config.policy.probe(event.templates) if self.keeps_identity else None
+            feature = probe[0] if probe is not None else None
+            if feature is not None and span is not None and span[0] is not None:
+                # A face outweighs where the track walked.
+                matched, _result = self._live_customer(feature)
+                if matched is not None and matched.visitor_id != span[0]:
+                    return None
+            started = self._to_datetime(event.first_seen)
+            if event.kind == "person":
+                self._count(event, started)
+            # A face the joined track saw that is an opt-out's or staff's stays out of the
+            # visit, whoever the entrance saw.
+            if (
+                visit_id is None
+                or span is None
+                or (feature is not None and self._excluded(feature))
+            ):
+                return Recorded("suppressed")
+            visitor_id, visit_started, visit_ended = span
+            ended = self._to_datetime(event.last_seen)
+            self.store.extend_visit(visit_id, visit_started, max(ended, visit_ended))
+            self.store.add_path(visit_id, self._path(event))
+            stored = self.store.visitor(visitor_id) if visitor_id is not None else None
+            if stored is not None:
+                self._touch(stored, ended, stored.visit_count)
+            return Recorded("joined", visitor_id, visit_id)
+
+    def _excluded(self, feature: Vector) -> bool:
+        """Whether the feature is an opted-out person's or a consenting employee's."""
+        # A stale entry here (withdrawn elsewhere) suppresses until the next reload: the safe
+        # side, so these galleries are not checked against the database.
+        return any(self.galleries[kind].search(feature).is_match for kind in (DO_NOT_TRACK, STAFF))
+
+    def _path(self, event: TrackClosed) -> tuple[PathPoint, ...]:
+        return tuple(
+            PathPoint(event.camera_id, self._to_datetime(t), x, y) for t, x, y in event.path
+        )
+
+    def _count(self, event: TrackClosed, started: datetime) -> None:
+        """The counting lines a person track crossed, counted whatever becomes of the track."""
+        crossings = [
+            (c.line, c.direction.value, self._to_datetime(c.timestamp)) for c in event.crossings
+        ]
+        add_counts(self.store.db.conn, self.store_id, event.camera_id, started, crossings)
 
     def _live_customer(self, feature: Vector) -> tuple[StoredVisitor | None, MatchResult]:
         """The returning customer the feature matches, if it still exists in the database,

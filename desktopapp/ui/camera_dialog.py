@@ -54,9 +54,11 @@ class CameraDialog(QDialog):
         floor_plan: str | None = None,
         *,
         mode: Mode = Mode.REPEAT,
+        entrance_default: bool = False,
     ):
         """``mode`` is the one the camera will run in (the notice's): the preview masks as the
-        live view will."""
+        live view will. ``entrance_default``: a new camera watches the entrance unless
+        unticked (the store's first camera)."""
         super().__init__(parent)
         self._vision = vision
         self._mode = mode
@@ -112,6 +114,20 @@ class CameraDialog(QDialog):
         form.addRow("", self.loop_box)
         form.addRow(self.tr("Masking"), self.mask_combo)
         form.addRow(self.tr("Analysis rate"), self.fps_spin)
+        self.entrance_box = QCheckBox(
+            self.tr("This camera watches the store's entrance: visits start here")
+        )
+        self.entrance_box.setObjectName("camera-entrance")
+        self.entrance_box.setChecked(camera.entrance if camera else entrance_default)
+        self.entrance_box.toggled.connect(self._explain_joining)
+        self.join_note = QLabel()
+        self.join_note.setWordWrap(True)
+        self.join_note.setStyleSheet("color: #555;")
+        entrance_column = QVBoxLayout()
+        entrance_column.setContentsMargins(0, 0, 0, 0)
+        entrance_column.addWidget(self.entrance_box)
+        entrance_column.addWidget(self.join_note)
+        form.addRow(self.tr("Entrance"), entrance_column)
         # People in a zone from which it is busy, crowded and full (crowd level mode).
         self.congestion_spins = []
         congestion_row = QHBoxLayout()
@@ -217,6 +233,7 @@ class CameraDialog(QDialog):
         self._kind_changed()
         self._zone_kind_changed()
         self._list_zones()
+        self._explain_joining()
 
     def _kind(self) -> SourceKind:
         return SourceKind(self.kind_combo.currentData())
@@ -295,6 +312,7 @@ class CameraDialog(QDialog):
                 lines=tuple(self.preview.lines),
                 calibration=self._calibration,
                 congestion=CongestionThresholds(medium, high, full),
+                entrance=self.entrance_box.isChecked(),
                 camera_id=self._camera_id,
             )
         except ValueError as exc:
@@ -313,6 +331,33 @@ class CameraDialog(QDialog):
                 self.chosen_floor_plan = str(dialog.plan_path)
                 self._floor_plan = self.chosen_floor_plan
             self._list_zones()
+            self._explain_joining()
+
+    def _explain_joining(self) -> None:
+        """How this camera's people become visits (core.visit_join)."""
+        if self.entrance_box.isChecked() and self._calibration is None:
+            text = self.tr(
+                "A person seen here starts a visit. Without a floor calibration the store's "
+                "other cameras cannot add where they go next to it: use Floor calibration… to "
+                "place this camera on the floor plan."
+            )
+        elif self.entrance_box.isChecked():
+            text = self.tr(
+                "A person seen here starts a visit; the store's other cameras add where they "
+                "go next to the same visit."
+            )
+        elif self._calibration is None:
+            text = self.tr(
+                "This camera has no floor calibration, so the people it sees cannot be joined "
+                "to the visit that began at the entrance: each becomes a visit of its own. Use "
+                "Floor calibration… to place it on the floor plan."
+            )
+        else:
+            text = self.tr(
+                "People seen here are added to the visit that began at the entrance, by where "
+                "and when they walk on the floor plan."
+            )
+        self.join_note.setText(text)
 
     def test_connection(self) -> None:
         spec = self.source_spec()

@@ -33,11 +33,10 @@ from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
 from desktopapp.core.reports.signage import SignageOptions
 from desktopapp.core.services.cameras import Camera
 from desktopapp.core.services.deletion import ScrubIncompleteError, SweepResult
-from desktopapp.core.services.recording import StoreWriter, visit_writer
+from desktopapp.core.services.recording import StoreWriter, VisitJoiner, visit_writer
 from desktopapp.core.session import Session
 from desktopapp.core.sources import SourceStatus
 from desktopapp.core.vision.status import ModelCheck, check_active_models
-from desktopapp.core.visits import VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.analytics_panel import DashboardPanel
@@ -128,7 +127,7 @@ class MainWindow(QMainWindow):
         # Direct: workers hand closed tracks straight to the writer's queue, so the last tracks
         # of a camera being stopped at shutdown are still recorded.
         self.controller.track_closed.connect(self._track_closed, Qt.ConnectionType.DirectConnection)
-        self.writer: StoreWriter[VisitRecorder] | None = None
+        self.writer: StoreWriter[VisitJoiner] | None = None
         self._retention_timer = QTimer(self)
         self._retention_timer.setInterval(RETENTION_INTERVAL_MS)
         self._retention_timer.timeout.connect(self.run_retention)
@@ -442,6 +441,8 @@ class MainWindow(QMainWindow):
         for camera in cameras:
             assert camera.camera_id is not None
             tile = CameraTile(camera.camera_id, camera.name)
+            if camera.entrance:
+                tile.set_label(self.tr("Entrance"))
             self.camera_grid.add_tile(tile)
             if problems:
                 tile.show_blocked(NoticeTexts(self).gate_message(problems))
@@ -471,7 +472,8 @@ class MainWindow(QMainWindow):
         self.edit_menu.clear()
         self.remove_menu.clear()
         for camera in self.cameras:
-            edit = self.edit_menu.addAction(camera.name)
+            label = self.tr("%1 (entrance)") if camera.entrance else "%1"
+            edit = self.edit_menu.addAction(label.replace("%1", camera.name))
             edit.triggered.connect(lambda _=False, c=camera: self.edit_camera(c))
             remove = self.remove_menu.addAction(camera.name)
             remove.triggered.connect(lambda _=False, c=camera: self.remove_camera(c))
@@ -488,6 +490,8 @@ class MainWindow(QMainWindow):
             self,
             self.workspace.settings.reports.floor_plan,  # the dashboard may have chosen one
             mode=notice.profile.mode if notice is not None else PipelineConfig().mode,
+            # The store's first camera watches its entrance, unless the operator says not.
+            entrance_default=not self.cameras,
         )
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
@@ -529,6 +533,8 @@ class MainWindow(QMainWindow):
 
     def _close_writer(self) -> None:
         if self.writer is not None:
+            # Tracks still waiting to be joined to a visit are recorded as they are.
+            self.writer.submit(lambda joiner: joiner.flush())
             self.writer.close()
             self.writer = None
 

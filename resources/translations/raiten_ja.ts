@@ -811,318 +811,344 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="68"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="79"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="92"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="97"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="101"/>
         <source>Silhouette</source>
         <translation>シルエット</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="109"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="110"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="116"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="121"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="133"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="151"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="158"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="145"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="161"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="147"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="163"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="164"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <source>This camera watches the store&apos;s entrance: visits start here</source>
+        <translation>このカメラは店の入口を映している（来店はここから始まる）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="166"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="153"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="171"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="158"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="174"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="160"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="176"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="179"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="192"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="234"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="251"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="235"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="252"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="241"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="241"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="272"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="261"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="267"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="279"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="301"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="302"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="320"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="325"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="340"/>
+        <source>A person seen here starts a visit. Without a floor calibration the store&apos;s other cameras cannot add where they go next to it: use Floor calibration… to place this camera on the floor plan.</source>
+        <translation>ここに映った人から来店が始まります。床の位置合わせがされていないため、店内のほかのカメラはその人がその後どこへ行ったかをこの来店に加えられません。「床の位置合わせ…」でこのカメラを店内図に配置してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="346"/>
+        <source>A person seen here starts a visit; the store&apos;s other cameras add where they go next to the same visit.</source>
+        <translation>ここに映った人から来店が始まります。店内のほかのカメラは、その人がその後どこへ行ったかを同じ来店に加えます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="351"/>
+        <source>This camera has no floor calibration, so the people it sees cannot be joined to the visit that began at the entrance: each becomes a visit of its own. Use Floor calibration… to place it on the floor plan.</source>
+        <translation>このカメラは床の位置合わせがされていないため、映った人を入口から始まった来店につなげられません。一人ひとりが別の来店として記録されます。「床の位置合わせ…」で店内図に配置してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="357"/>
+        <source>People seen here are added to the visit that began at the entrance, by where and when they walk on the floor plan.</source>
+        <translation>ここに映った人は、店内図上で歩いた場所と時刻から、入口で始まった来店に加えられます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="370"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="345"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
         <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="406"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="368"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="413"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="379"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="424"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="385"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="430"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="435"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="402"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="402"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="410"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="455"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="405"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="450"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="411"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="456"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="413"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="458"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="427"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="472"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="430"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="475"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="441"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="486"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="443"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="488"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
@@ -2141,247 +2167,257 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="322"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="321"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="150"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="149"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="115"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="114"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="116"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="115"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="187"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="194"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="193"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="220"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="222"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="225"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="228"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="232"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="236"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="240"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="244"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="247"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="262"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="261"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="265"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="268"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="272"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="278"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="281"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="286"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="292"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="294"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
         <source>&amp;User guide</source>
         <translation>使い方ガイド(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="297"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="300"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="299"/>
         <source>&amp;Check this PC&apos;s capacity…</source>
         <translation>この PC の処理能力を調べる(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="302"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="324"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="327"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="326"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="337"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="376"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="375"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="397"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="403"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="433"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="432"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="584"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="445"/>
+        <source>Entrance</source>
+        <translation>入口</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="475"/>
+        <source>%1 (entrance)</source>
+        <translation>%1（入口）</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/main_window.py" line="590"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="594"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="600"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="596"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="602"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="599"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="605"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="610"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="616"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="666"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="672"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="434"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="433"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="510"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="511"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="556"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="636"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="642"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="638"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="644"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>

@@ -37,6 +37,9 @@ class Camera:
     lines: tuple[CountingLine, ...] = ()
     calibration: FloorCalibration | None = None
     congestion: CongestionThresholds = field(default_factory=CongestionThresholds)
+    # Watches the store's entrance: its tracks start visits, which the other cameras' tracks
+    # join (core.visit_join).
+    entrance: bool = False
     camera_id: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +72,7 @@ class CameraStore:
             "analysis_fps": camera.analysis_fps,
             "enabled": int(camera.enabled),
             "geometry_json": camera.geometry().model_dump_json(),
+            "entrance": int(camera.entrance),
         }
 
     def add(self, camera: Camera) -> Camera:
@@ -115,7 +119,7 @@ class CameraStore:
     def all(self) -> list[Camera]:
         rows = self._db.execute(
             "SELECT id, name, source_kind, location_enc, loop_file, mask_style, polygons_json, "
-            "analysis_fps, enabled, geometry_json FROM camera ORDER BY id"
+            "analysis_fps, enabled, geometry_json, entrance FROM camera ORDER BY id"
         ).fetchall()
         cameras = []
         for row in rows:
@@ -134,6 +138,7 @@ class CameraStore:
                     lines=geometry.counting_lines(),
                     calibration=geometry.floor_calibration(),
                     congestion=geometry.congestion.build(),
+                    entrance=bool(row[10]),
                     camera_id=int(row[0]),
                 )
             )

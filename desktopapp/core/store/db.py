@@ -316,6 +316,16 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        9,
+        (
+            # The cameras that watch the store's entrance: their tracks start visits, and the
+            # other cameras' tracks join the visit in progress (core.visit_join). A store with
+            # one camera has it at the entrance.
+            "ALTER TABLE camera ADD COLUMN entrance INTEGER NOT NULL DEFAULT 0",
+            "UPDATE camera SET entrance = 1 WHERE (SELECT COUNT(*) FROM camera) = 1",
+        ),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

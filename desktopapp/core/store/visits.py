@@ -205,6 +205,15 @@ class VisitStore:
             return None
         return int(row[0]), datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2])
 
+    def visit_span(self, visit_id: int) -> tuple[str | None, datetime, datetime] | None:
+        """(visitor id or None, started_at, ended_at) of a visit; None if it is gone."""
+        row = self.db.execute(
+            "SELECT visitor_id, started_at, ended_at FROM visit WHERE id = ?", (visit_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2])
+
     def add_visit(self, visit: NewVisit) -> int:
         cursor = self.db.conn.execute(
             "INSERT INTO visit (store_id, visitor_id, started_at, ended_at, dwell_seconds, "
