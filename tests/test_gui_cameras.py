@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -438,3 +438,30 @@ def test_a_tile_whose_analysis_keeps_failing_goes_dark_and_says_why(qtbot: QtBot
     assert tile.status_text() == "Analysis failed"
     tile.show_frame(MaskedFrame(1, image, 1, 0.1, 0, 0), 10.0)  # analysis works again
     assert tile.has_picture and not tile.analysis_failing
+
+
+def test_a_tile_fits_each_frame_once_and_paints_it_without_converting(qtbot: QtBot) -> None:
+    """The live picture is converted and fitted to the tile when the frame arrives (32-bit,
+    the raster engine's own format), so a paint copies it as it is (converting and scaling
+    a BGR frame at every paint held the GIL and stalled the UI); a resized tile fits it again."""
+    tile = CameraTile(1, "Entrance")
+    qtbot.addWidget(tile)
+    tile.resize(660, 420)
+    tile.show()
+    qtbot.waitExposed(tile)
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[:, :320] = (0, 0, 255)  # BGR: red left half, blue right half
+    image[:, 320:] = (255, 0, 0)
+    tile.show_frame(MaskedFrame(1, image, 0, 0.0, 3, 0), 10.0)
+    size = tile.picture_size
+    assert size is not None and (size.width(), size.height()) == (496, 372)  # 656 x 372 area
+    assert tile.picture_format is QImage.Format.Format_RGB32
+    qtbot.waitUntil(lambda: tile.painted_frames >= 1)
+    shown = tile.grab().toImage()
+    assert shown.pixelColor(330 - 100, 210).name() == "#ff0000"
+    assert shown.pixelColor(330 + 100, 210).name() == "#0000ff"
+    assert shown.pixelColor(20, 210).name() == "#202124"  # beside the fitted picture
+    tile.resize(980, 620)
+    qtbot.waitUntil(lambda: tile.picture_size == QSize(763, 572))
+    tile.show_analysis_failing()
+    assert tile.picture_size is None and tile.picture_format is None
