@@ -164,7 +164,8 @@ class VisitRecorder:
                 (c.line, c.direction.value, self._to_datetime(c.timestamp)) for c in event.crossings
             ]
             add_counts(self.store.db.conn, self.store_id, event.camera_id, started, crossings)
-            if not self.preset.person_visits:
+            # In the face modes a person track is a visit with whatever face it held.
+            if not (self.preset.person_visits or self.preset.face_visits):
                 return Recorded("counted")
         elif not self.preset.face_visits:
             return Recorded("skipped")  # faces were found only to be masked
