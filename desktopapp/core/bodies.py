@@ -19,6 +19,8 @@ feature and the attributes). ``BodyFaces`` links the two:
 - A face never attached to any body (the person detector missed the body, a close-up, a
   single photo) stays an event of its own; a body that never held a face is an event with no
   identity. No person is lost, and a face that went with a body gives no visit of its own.
+  Only a body that spent its frames on the box of a body holding a face, never holding one
+  itself, gives nothing: it is a second box the detector put on that person.
 
 Faces whose features disagree with the person's main face (the one held longest) cannot be the
 same person: the body track switched people. Those stay events of their own rather than join
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Literal
 import lap
 import numpy as np
 
-from desktopapp.core.tracking import Box, Tracker, TrackUpdate
+from desktopapp.core.tracking import Box, Tracker, TrackUpdate, iou_matrix
 from desktopapp.core.vision.features import normalise
 
 if TYPE_CHECKING:
@@ -54,6 +56,11 @@ ABOVE_SHARE = 0.05
 HEAD_SHARE = 0.1
 # A face wider than this share of the body's box is not that body's face.
 MAX_FACE_WIDTH_SHARE = 1.1
+# A body that never held a face, and overlapped a body holding one by at least this IoU in at
+# least DUPLICATE_SHARE of its frames, is a second box the detector put on that person (t1.jpg:
+# one man in two boxes at IoU 0.53), not a person of its own.
+DUPLICATE_IOU = 0.4
+DUPLICATE_SHARE = 0.8
 # A new pair must fit this much better (in cost, 0..1) to take a body's face from it.
 KEEP_BONUS = 0.5
 _UNFIT = 1e6
@@ -84,13 +91,16 @@ def fit_cost(body: Box, face: Box) -> float | None:
     x, y, w, h = body
     fx, fy, fw, fh = face
     cx, cy = fx + fw / 2, fy + fh / 2
-    if not (x <= cx <= x + w and y - ABOVE_SHARE * h <= cy <= y + UPPER_SHARE * h):
+    # A box that starts at the shoulders (a man standing behind a table in t1.jpg) still
+    # holds the face that overlaps its top edge.
+    above = max(ABOVE_SHARE * h, fh / 2)
+    if not (x <= cx <= x + w and y - above <= cy <= y + UPPER_SHARE * h):
         return None
     if fw > MAX_FACE_WIDTH_SHARE * w:
         return None
     across = abs(cx - (x + w / 2)) / (w / 2)
     head = y + HEAD_SHARE * h
-    reach = (UPPER_SHARE - HEAD_SHARE) * h if cy >= head else (HEAD_SHARE + ABOVE_SHARE) * h
+    reach = (UPPER_SHARE - HEAD_SHARE) * h if cy >= head else HEAD_SHARE * h + above
     down = abs(cy - head) / reach
     return 0.5 * across + 0.5 * min(down, 1.0)
 
@@ -107,6 +117,8 @@ class BodyFaces:
         self._group_of: dict[Node, _Group] = {}
         self._closed: dict[Node, TrackClosed] = {}
         self._loose: list[Person] = []  # closed tracks that were in no group
+        self._frames: Counter[int] = Counter()  # body -> frames seen
+        self._shadowed: Counter[int] = Counter()  # body -> frames spent on a face holder's box
 
     def attach(self, bodies: dict[int, Box], faces: dict[int, Box]) -> None:
         """The attachments of one frame: ``bodies`` and ``faces`` are the tracks seen in it
@@ -116,6 +128,7 @@ class BodyFaces:
             if body in bodies and face in faces and fit_cost(bodies[body], faces[face]) is None:
                 self._detach(body, face)
         if not bodies or not faces:
+            self._count_duplicates(bodies)
             return
         body_ids, face_ids = sorted(bodies), sorted(faces)
         cost = np.full((len(body_ids), len(face_ids)), _UNFIT)
@@ -139,6 +152,17 @@ class BodyFaces:
                     self._detach(self._body_of[face], face)
                 self._face_of[body], self._body_of[face] = face, body
             self._group(("body", body), ("face", face)).frames[body, face] += 1
+        self._count_duplicates(bodies)
+
+    def _count_duplicates(self, bodies: dict[int, Box]) -> None:
+        holders = [bodies[b] for b in bodies if b in self._face_of]
+        for body, box in bodies.items():
+            self._frames[body] += 1
+            if body in self._face_of or not holders:
+                continue
+            overlap = iou_matrix(np.array([box]), np.array(holders))
+            if float(overlap.max()) >= DUPLICATE_IOU:
+                self._shadowed[body] += 1
 
     def body_closed(self, event: TrackClosed) -> None:
         self._track_closed(("body", event.track_id), event)
@@ -168,10 +192,18 @@ class BodyFaces:
             self._detach(track_id, self._face_of[track_id])
         if kind == "face" and track_id in self._body_of:
             self._detach(self._body_of[track_id], track_id)
+        if kind == "body" and self._duplicate(track_id) and node not in self._group_of:
+            log.debug("body track %d was a second box on a person: no visit", track_id)
+            return
         if node in self._group_of:
             self._closed[node] = event
         else:
             self._loose.append(Person((event,), ()) if kind == "body" else Person((), (event,)))
+
+    def _duplicate(self, body: int) -> bool:
+        """Whether ``body`` (now closed) spent its frames on the box of a body holding a face."""
+        frames, shadowed = self._frames.pop(body, 0), self._shadowed.pop(body, 0)
+        return frames > 0 and shadowed >= DUPLICATE_SHARE * frames
 
     def _detach(self, body: int, face: int) -> None:
         del self._face_of[body]
