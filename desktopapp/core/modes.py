@@ -2,9 +2,10 @@
 what it may keep (G-13).
 
 Every mode that shows a picture loads the person detector, because masking needs it (G-12):
-a person whose face is small, turned away or cut by the border is found only as a person. In
-the face modes (attributes, repeat) persons are detected for masking alone: no person track,
-count or path is kept (``person_analysis`` is False).
+a person whose face is small, turned away or cut by the border is found only as a person.
+Person tracks are analysed in every mode that has them (counting lines, zones, hourly counts);
+in the face modes (attributes, repeat) a visit is a person's body track with the face it held
+(core.bodies), so its path is where the person walked.
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ class ModePreset:
     mode: Mode
     roles: tuple[Role, ...]
     keeps_features: bool  # feature data survives the visit (only repeat analysis)
-    face_visits: bool = False  # a face track becomes a visit (with age band and gender)
+    # A person seen by their face becomes a visit (with age band and gender; in repeat mode
+    # with identity): the body that held the face, or the face alone when no body did.
+    face_visits: bool = False
     person_visits: bool = False  # a person track becomes an anonymous visit with its path
-    # Person tracks are analysed (counting lines, zones, hourly counts); otherwise persons are
-    # detected only to be masked.
-    person_analysis: bool = True
     icons_only: bool = False  # the live view shows icons on a plain drawing, no picture
     # The kinds of personal data the mode keeps (KEPT_DATA): what the notice must have told
     # the public. Counts and icons are not personal and are left out.
@@ -64,7 +64,6 @@ PRESETS: dict[Mode, ModePreset] = {
         keeps_features=False,
         face_visits=True,
         keeps=frozenset({"visits", "attributes"}),
-        person_analysis=False,
     ),
     # Any feature would be kept only while the person is in the store; movement needs none,
     # so none is computed at all.
@@ -81,7 +80,6 @@ PRESETS: dict[Mode, ModePreset] = {
         keeps_features=True,
         face_visits=True,
         keeps=frozenset(KEPT_DATA),
-        person_analysis=False,
     ),
     # By shape only: no face model is loaded; whole persons are masked as in every mode.
     Mode.PASSERBY: ModePreset(Mode.PASSERBY, (Role.PERSON_DETECTION,), keeps_features=False),

@@ -10,9 +10,11 @@ track's best shots (BestShots gates the embedder), and the source frame is zero-
 analysed: after ``process`` returns, feature vectors, attributes and coarse positions are all
 that is left of it.
 
-Modes with person analysis (modes.PRESETS) use the person tracks as well: each person's foot
-point goes through the camera's counting lines (with hysteresis, core.counting) and zones, and
-a closed person track carries its path and line crossings.
+The person tracks are analysed as well: each person's foot point goes through the camera's
+counting lines (with hysteresis, core.counting) and zones, and a closed person track carries its
+path and line crossings. In the modes where faces make visits, each face is attached to the body
+that holds it (core.bodies): a person's visit takes its path from the body and its identity from
+the face, and a face no body held is a visit of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from desktopapp.core.bodies import BodyFaces, merged, seen
 from desktopapp.core.counting import (
     CongestionLevel,
     CongestionThresholds,
@@ -259,6 +262,12 @@ class FrameAnalyser:
         self.tracker = Tracker(config.tracker)
         self.motion = MotionMasks() if config.motion_masks else None
         self.person_tracker = Tracker(config.person_tracker)
+        threshold = engine.embedder.threshold if self.keeps_features and engine.embedder else None
+        self.bodies = (
+            BodyFaces(threshold)
+            if self.preset.face_visits and engine.persons is not None and engine.detector
+            else None
+        )
         self.counters = [LineCounter(line) for line in config.lines]
         self._crossings: dict[int, list[Crossing]] = {}
         self._states: dict[int, _TrackState] = {}
@@ -318,7 +327,7 @@ class FrameAnalyser:
         person_update = self.person_tracker.update(person_boxes, frame.timestamp)
         held_faces = self._held(self.tracker, frame.timestamp)
         held_persons = self._held(self.person_tracker, frame.timestamp)
-        analysed = self.engine.persons is not None and self.preset.person_analysis
+        analysed = self.engine.persons is not None
         positions = [
             Position.of_box(b, (width, height), self.config.calibration) for b in person_boxes
         ]
@@ -346,6 +355,11 @@ class FrameAnalyser:
                 self._masked_before = masked_persons
         if self.engine.detector is not None:
             self._faces(image, faces, update.assignments, frame.timestamp)
+        if self.bodies is not None and looks_for_faces:
+            self.bodies.attach(
+                seen(self.person_tracker, person_update, person_boxes),
+                seen(self.tracker, update, boxes),
+            )
         for track in update.closed:
             self._closing.append((track, self._states.pop(track.track_id, None)))
         active = {t.track_id for t in self.tracker.active}
@@ -353,7 +367,7 @@ class FrameAnalyser:
             del self._states[track_id]
         if analysed:
             self._persons(person_update, positions, frame.timestamp)
-        closed = self._ready_closed() + self._closed_persons
+        closed = self._visits(self._ready_closed() + self._closed_persons)
         self._closed_persons = []
         self.frames += 1
         self.faces += len(faces)
@@ -472,9 +486,16 @@ class FrameAnalyser:
             self._closing.append((track, self._states.pop(track.track_id, None)))
         self._states.clear()
         ended = self.person_tracker.close_all(timestamp)
-        # In the face modes persons are detected only to be masked: their tracks end unseen.
-        persons = [self._close_person(t) for t in ended] if self.preset.person_analysis else []
-        return self._ready_closed(wait=True) + persons
+        persons = [self._close_person(t) for t in ended] if self.engine.persons else []
+        return self._visits(self._ready_closed(wait=True) + persons)
+
+    def _visits(self, events: list[TrackClosed]) -> list[TrackClosed]:
+        """With bodies and faces attached, one event per person whose tracks have all closed."""
+        if self.bodies is None:
+            return events
+        for event in events:
+            (self.bodies.body_closed if event.kind == "person" else self.bodies.face_closed)(event)
+        return [merged(person, self.config.best_shots) for person in self.bodies.settled()]
 
     def _ready_closed(self, *, wait: bool = False) -> list[TrackClosed]:
         """Closed tracks whose features have all arrived (all of them with ``wait``): the

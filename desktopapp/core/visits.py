@@ -160,7 +160,8 @@ class VisitRecorder:
         path = self._path(event)
         if event.kind == "person":
             self._count(event, started)
-            if not self.preset.person_visits:
+            # In the face modes a person track is a visit with whatever face it held.
+            if not (self.preset.person_visits or self.preset.face_visits):
                 return Recorded("counted")
         elif not self.preset.face_visits:
             return Recorded("skipped")  # faces were found only to be masked

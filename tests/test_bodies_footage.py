@@ -1,0 +1,152 @@
+"""Bodies and faces together on real pictures (issue 18, point 1): a visit's path comes from the
+person's body, its identity from their face; a person whose face is never usable is still a
+visit, with a path."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import pytest
+
+from desktopapp.core.counting import CountingLine, Direction
+from desktopapp.core.floor import Space
+from desktopapp.core.images import read_image
+from desktopapp.core.modes import Mode
+from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
+from desktopapp.core.sources import Frame, demo_frame, iter_frames, parse_source
+from desktopapp.core.store.crypto import Cipher, load_key
+from desktopapp.core.store.db import open_database
+from desktopapp.core.store.retention import RetentionPolicy
+from desktopapp.core.store.visits import VisitStore
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.vision.registry import ModelRegistry
+from desktopapp.core.vision.types import Image, Role
+from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder
+from tests.conftest import FACES, VIDEO
+
+BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+FPS = 10.0
+DAY = 86_400.0
+# Down the middle of the shop: a line drawn top to bottom counts walking left to right as OUT.
+MIDDLE = CountingLine("middle", (0.5, 0.0), (0.5, 1.0), Space.IMAGE)
+
+
+@pytest.fixture(scope="module")
+def repeat_engine(registry: ModelRegistry) -> VisionEngine:
+    """Repeat mode's models, the features computed in this process."""
+    return VisionEngine.load(
+        registry,
+        [Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES, Role.PERSON_DETECTION],
+    )
+
+
+def recorder(data: Path, engine: VisionEngine) -> VisitRecorder:
+    assert engine.embedder is not None
+    return VisitRecorder(
+        VisitStore(open_database(data), Cipher(load_key(data))),
+        RecorderConfig(
+            operator="Op",
+            store="Shibuya",
+            mode=Mode.REPEAT,
+            retention=RetentionPolicy(days=30),
+            model=engine.embedder.info.model_id,
+            threshold=engine.embedder.threshold,
+            dim=engine.embedder.dim,
+        ),
+        to_datetime=lambda t: BASE + timedelta(seconds=t),
+        now=lambda: BASE,
+    )
+
+
+def walk(photo: Image, start: float, frames: int = 30) -> list[Frame]:
+    """A clip of the demo camera's shop in which the person of ``photo`` (a real portrait,
+    head and shoulders) walks from left to right, standing 40 px above the bottom edge."""
+    scene = demo_frame(0)
+    scale = 240 / photo.shape[0]
+    person = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    height, width = person.shape[:2]
+    top = scene.shape[0] - 40 - height
+    clip = []
+    for index in range(frames):
+        image = scene.copy()
+        left = round(20 + index * (scene.shape[1] - width - 40) / (frames - 1))
+        image[top : top + height, left : left + width] = person
+        clip.append(Frame(image, index, start + index / FPS, 0.0))
+    # The shop empty again, long enough for every track to close.
+    clip.append(Frame(scene.copy(), frames, start + frames / FPS + 3.0, 0.0))
+    return clip
+
+
+def analyse(engine: VisionEngine, clip: list[Frame]) -> list[TrackClosed]:
+    config = PipelineConfig(mode=Mode.REPEAT, wait_for_features=True, lines=(MIDDLE,))
+    analyser = FrameAnalyser(1, engine, config)
+    events: list[TrackClosed] = []
+    for frame in clip:
+        events += analyser.process(frame)[1]
+    return events + analyser.finish(clip[-1].timestamp + 5.0)
+
+
+def test_a_walker_with_a_usable_face_is_one_visit_with_identity_and_body_path(
+    repeat_engine: VisionEngine, tmp_path: Path
+) -> None:
+    first = analyse(repeat_engine, walk(read_image(FACES / "obama.jpg"), 0.0))
+    assert len(first) == 1, "one person, one event: the face went with the body"
+    (event,) = first
+    assert event.kind == "person" and event.feature is not None and event.templates
+    assert event.attributes is not None
+    xs = [x for _, x, _ in event.path]
+    ys = [y for _, _, y in event.path]
+    assert len(xs) >= 3 and xs == sorted(xs) and xs[-1] - xs[0] > 0.4, "walked left to right"
+    # Where the feet stand (the bottom of the body, 40 px above the frame's edge), not where
+    # the face was (around the upper third of the picture).
+    assert all(abs(y - 440 / 480) < 0.03 for y in ys)
+    # The feet crossed the line once, and the crossing is the visit's.
+    assert [(c.line, c.direction) for c in event.crossings] == [("middle", Direction.OUT)]
+
+    again = analyse(repeat_engine, walk(read_image(FACES / "obama2.jpg"), DAY))
+    store = recorder(tmp_path, repeat_engine)
+    outcomes: list[Recorded] = [store.record(e) for e in first + again]
+    assert [o.outcome for o in outcomes] == ["visit", "visit"]
+    assert outcomes[0].visitor_id is not None
+    assert outcomes[1].visitor_id == outcomes[0].visitor_id and outcomes[1].is_repeat
+    conn = store.store.db.conn
+    points = conn.execute(
+        "SELECT y FROM path_point WHERE visit_id = ? ORDER BY at", (outcomes[0].visit_id,)
+    ).fetchall()
+    assert [y for (y,) in points] == pytest.approx(ys)
+    counted = conn.execute("SELECT what, line, SUM(count) FROM stat_count GROUP BY what, line")
+    assert sorted(counted.fetchall()) == [("out", "middle", 2), ("persons", "", 2)]
+
+
+def test_vtest_walkers_are_visits_of_unknown_identity_with_their_paths(
+    repeat_engine: VisionEngine, tmp_path: Path
+) -> None:
+    """vtest.avi: real people walking across a square, their faces mostly too small to match.
+    In repeat mode each person track is a visit of unknown identity with its path."""
+    analyser = FrameAnalyser(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
+    events: list[TrackClosed] = []
+    timestamp = 0.0
+    for frame in iter_frames(parse_source(str(VIDEO)), max_frames=150):
+        timestamp = frame.timestamp
+        events += analyser.process(frame)[1]
+    events += analyser.finish(timestamp + 5.0)
+    bodies = [e for e in events if e.kind == "person"]
+    assert len(bodies) >= 8, "a dozen people walk through in these 15 s"
+    store = recorder(tmp_path, repeat_engine)
+    outcomes = [store.record(e) for e in events]
+    assert all(o.outcome == "visit" for o in outcomes), "every person is a visit"
+    conn: sqlite3.Connection = store.store.db.conn
+    assert conn.execute("SELECT COUNT(*) FROM visit").fetchone()[0] == len(events)
+    unknown = conn.execute("SELECT COUNT(*) FROM visit WHERE visitor_id IS NULL").fetchone()[0]
+    assert unknown >= len(bodies) - 1, "almost no face in vtest is large enough to match"
+    for outcome, event in zip(outcomes, events, strict=True):
+        stored = conn.execute(
+            "SELECT COUNT(*) FROM path_point WHERE visit_id = ?", (outcome.visit_id,)
+        ).fetchone()[0]
+        assert stored == len(event.path) >= 1
+    # The people counted per hour are the bodies: the face modes now count persons too.
+    counted = conn.execute("SELECT SUM(count) FROM stat_count WHERE what = 'persons'").fetchone()
+    assert counted[0] == len(bodies)
