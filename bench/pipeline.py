@@ -311,7 +311,12 @@ def configured(engine: VisionEngine, setup: Setup, registry: ModelRegistry) -> V
     detector: FaceDetector = YuFaceDetector(entry.info, paths, options, 1)
     if setup.search_side:
         coarse = YuFaceDetector(entry.info, paths, {**options, "max_side": setup.search_side}, 1)
-        detector = ScheduledFaceDetector(coarse, detector, coarse_side=setup.search_side)
+        detector = ScheduledFaceDetector(
+            coarse,
+            detector,
+            coarse_side=setup.search_side,
+            full_side=int(options.get("max_side", 0)),
+        )
     persons = load_person_detector(registry, None, 1) if setup.persons else None
     embedder = None
     if engine.embedder is not None and setup.features:

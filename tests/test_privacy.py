@@ -222,3 +222,20 @@ def test_silhouette_is_a_flat_pictogram(whole_person: bool) -> None:
     assert colours == {SILHOUETTE_GROUND, SILHOUETTE_FIGURE}
     figure = np.all(masked[y : y + h, x : x + w] == SILHOUETTE_FIGURE, axis=-1)
     assert 0.15 < figure.mean() < 0.8
+
+
+def test_a_person_inside_another_persons_mask_is_masked_once_by_the_larger() -> None:
+    """Motion, held tracks and the detectors' second look give many boxes inside others: the
+    inner ones are hidden by the outer mask (its coarser blocks) and not masked again, while
+    boxes that only overlap are each masked."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    outer = (40.0, 30.0, 120.0, 180.0)
+    inner = (60.0, 50.0, 50.0, 90.0)
+    alone = mask_frame(image, [], persons=[outer])
+    for persons in ([inner, outer], [outer, inner], [outer, outer, inner]):
+        assert np.array_equal(mask_frame(image, [], persons=persons), alone)
+    beside = (150.0, 30.0, 100.0, 180.0)
+    both = mask_frame(image, [], persons=[outer, beside])
+    assert not np.array_equal(both, alone)
+    assert not np.array_equal(both, mask_frame(image, [], persons=[beside]))

@@ -63,10 +63,10 @@ class VisionConfig(_Section):
     feature_processes: int = Field(default=1, ge=0, le=8)
     # With persons detected, faces are searched in the whole frame at this size and at full
     # resolution only where small faces can be (core.vision.schedule); 0 searches the whole
-    # frame at the detector's own size every frame. Off by default: the matching threshold was
-    # calibrated on whole-frame detection, and the coarser 320 px landmarks split the shipped
-    # test pairs (obama2/obama3 score 0.945 against 0.944); calibrate again before turning it on.
-    face_search_side: int = Field(default=0, ge=0, le=4096)
+    # frame at the detector's own size every frame. A face about to be embedded is found again
+    # at the whole-frame search's scale, so features keep the landmarks the threshold was
+    # calibrated with.
+    face_search_side: int = Field(default=320, ge=0, le=4096)
     # Overrides the embedder's own decision point (cosine similarity), e.g. after calibration.
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
     # Overrides the model's margin over the second-best visitor, e.g. after calibration.

@@ -62,7 +62,7 @@ from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.persons import SQUARES
 from desktopapp.core.vision.quality import face_quality
-from desktopapp.core.vision.schedule import detect_faces
+from desktopapp.core.vision.schedule import detect_faces, refine_face
 from desktopapp.core.vision.types import (
     Attributes,
     Face,
@@ -447,9 +447,11 @@ class FrameAnalyser:
             if embedder is not None and not self._room_for(embedder):
                 # Not offered, so the track still wants a shot: a later frame takes this place.
                 continue
+            # Features and estimates take the landmarks the threshold was calibrated with.
+            shot = refine_face(self.engine.detector, image, face)
             if self.engine.attributes is not None and len(state.attributes) < MAX_ATTRIBUTE_SAMPLES:
-                state.attributes.append(self.engine.attributes.estimate(image, face))
-            feature = _submit(embedder, image, face) if embedder is not None else None
+                state.attributes.append(self.engine.attributes.estimate(image, shot))
+            feature = _submit(embedder, image, shot) if embedder is not None else None
             evicted = state.shots.offer(quality, timestamp, feature)
             if evicted is not None:
                 evicted.cancel()

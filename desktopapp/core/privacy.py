@@ -130,6 +130,28 @@ def _polygon_pixels(polygon: Polygon, width: int, height: int) -> NDArray[np.int
     return np.round(points * (width, height)).astype(np.int32)
 
 
+def _inside_another(areas: Sequence[tuple[int, int, int, int]]) -> list[bool]:
+    """For each (left, top, right, bottom) area, whether it lies wholly inside another one (of
+    identical areas, all but the last)."""
+    if len(areas) < 2:
+        return [False] * len(areas)
+    a = np.asarray(areas, dtype=np.int64)
+    left, top, right, bottom = (a[:, i] for i in range(4))
+    # within[i, j]: area i lies inside area j.
+    within = (
+        (left[:, None] >= left[None, :])
+        & (top[:, None] >= top[None, :])
+        & (right[:, None] <= right[None, :])
+        & (bottom[:, None] <= bottom[None, :])
+    )
+    np.fill_diagonal(within, False)
+    same = within & within.T
+    # Of identical areas only the last is kept: drop i if an identical one comes after it.
+    later = np.triu(np.ones_like(within), 1)
+    dropped = np.any((within & ~same) | (same & later), axis=1)
+    return [bool(v) for v in np.atleast_1d(dropped)]
+
+
 def mask_frame(
     image: NDArray[np.uint8],
     boxes: Sequence[Box],
@@ -158,19 +180,27 @@ def mask_frame(
     height, width = image.shape[:2]
     masked = image.copy()
 
-    for box, box_margin, whole_person in [
-        *((b, person_margin, True) for b in persons),
-        *((b, margin, False) for b in boxes),
-    ]:
+    for box in (*persons, *boxes):
         check_box(box)
-        left, top, right, bottom = _grown(box, box_margin, width, height)
+    person_areas = [_grown(b, person_margin, width, height) for b in persons]
+    # A person's area inside another's is hidden by that one's mask already (at the coarser
+    # scale of the larger box): motion, held tracks and the second look overlap a lot.
+    hidden = _inside_another(person_areas)
+    for (left, top, right, bottom), box_width, whole_person in [
+        *(
+            (a, round(b[2]), True)
+            for a, b, h in zip(person_areas, persons, hidden, strict=True)
+            if not h
+        ),
+        *((_grown(b, margin, width, height), round(b[2]), False) for b in boxes),
+    ]:
         if right <= left or bottom <= top:
             continue  # wholly outside the picture: nothing of it is shown
         region = masked[top:bottom, left:right]
         if style is MaskStyle.SILHOUETTE:
             _silhouette(region, whole_person)
         else:
-            region[...] = _obscured(region, style, round(box[2]))
+            region[...] = _obscured(region, style, box_width)
 
     for polygon in polygons:
         points = _polygon_pixels(polygon, width, height)

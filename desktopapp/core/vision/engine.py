@@ -43,7 +43,7 @@ def load_face_detector(
     if not search_side or not side or search_side >= side:
         return full
     coarse = load_backend(registry, entry, threads, {"max_side": search_side})
-    return ScheduledFaceDetector(coarse, full, coarse_side=search_side)
+    return ScheduledFaceDetector(coarse, full, coarse_side=search_side, full_side=side)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,11 @@ the persons the person detector found in the same frame:
 * one tile of the frame, in turn, is searched at full resolution every frame, so a small face
   outside any person box is found within ``sweep_tiles`` frames.
 
+A face found by the coarse pass has coarse landmarks, which move its feature vector (the
+matching threshold was calibrated on the whole-frame search at ``full_side``). A face about to
+be embedded is therefore found again (``refine_face``) in a small crop around it, at the scale
+the whole-frame search would have seen it: a few shots per person pay for that, not every frame.
+
 Without person boxes (a mode that runs no person detector) ``detect`` searches the whole frame
 at ``full_side`` as before. bench/pipeline.py reports the faces found against the full
 detector's on the same frames.
@@ -24,7 +29,9 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
+import cv2
 import numpy as np
 
 from desktopapp.core.vision.faces import check_image
@@ -43,12 +50,27 @@ DETECTABLE_PX = 24.0
 HEAD_SHARE = 0.45
 HEAD_WIDEN = 0.15
 FACE_PER_PERSON = 1.0 / 7.0
+# A person's own face: its centre in the middle of the box (not within this share of a side),
+# its width between these shares of the box's (upper bodies near the camera: 0.2 to 0.6).
+OWN_FACE_SIDE = 0.2
+OWN_FACE_MIN = 0.15
+OWN_FACE_MAX = 0.65
 # Context around a previous small face (its own size, each side) where it is looked for again.
 FOLLOW_MARGIN = 1.0
 # The detector needs some context around a face; a region is at least this big.
 MIN_REGION_PX = 64
 # Overlapping faces from two passes: the same face.
 SAME_FACE_IOU = 0.4
+# A box this much inside another is the same face, cut by a search region's edge; of two boxes
+# of one face, one with less than PART_OF_FACE of the other's area is the cut one (a band of the
+# sweep cut a forehead off a face the coarse pass saw whole, with a higher score).
+SAME_FACE_INSIDE = 0.6
+PART_OF_FACE = 0.8
+# A face found again for its landmarks: its own size of context each side, the crop starting
+# on a multiple of the network's largest stride. On the test faces this gives the whole-frame
+# search's landmarks to within one detector pixel (half a face each side: up to 3.4 px off).
+REFINE_MARGIN = 1.0
+REFINE_GRID = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +90,33 @@ def _iou(a: Face, b: Face) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _same(a: Face, b: Face) -> bool:
+    """Whether two boxes from two passes are one face: they overlap enough, or most of the
+    smaller lies in the larger (a face cut by a region's edge is found there in part)."""
+    left, top = max(a.x, b.x), max(a.y, b.y)
+    right, bottom = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0.0, right - left) * max(0.0, bottom - top)
+    return _iou(a, b) >= SAME_FACE_IOU or inter >= SAME_FACE_INSIDE * min(a.area, b.area)
+
+
+def _better(face: Face, kept: Face) -> bool:
+    """Whether ``face`` should replace ``kept``, the same face found by another pass: a
+    clearly smaller box is a part of the face, else the higher score wins."""
+    if face.area < PART_OF_FACE * kept.area:
+        return False
+    if kept.area < PART_OF_FACE * face.area:
+        return True
+    return face.score > kept.score
+
+
 def merge_faces(first: Sequence[Face], second: Sequence[Face]) -> list[Face]:
-    """Both lists' faces, a face seen by both once (the higher score kept), best first."""
+    """Both lists' faces, a face seen by both once (see _same and _better), best first."""
     merged = list(first)
     for face in second:
-        same = [i for i, kept in enumerate(merged) if _iou(face, kept) >= SAME_FACE_IOU]
+        same = [i for i, kept in enumerate(merged) if _same(face, kept)]
         if not same:
             merged.append(face)
-        elif all(face.score > merged[i].score for i in same):
+        elif all(_better(face, merged[i]) for i in same):
             for i in reversed(same):
                 del merged[i]
             merged.append(face)
@@ -101,6 +142,15 @@ def _clip(region: tuple[float, float, float, float], width: int, height: int) ->
     if clipped[2] - clipped[0] < 8 or clipped[3] - clipped[1] < 8:
         return None
     return clipped
+
+
+def _own_face(face: Face, person: Box) -> bool:
+    """Whether ``face`` is where the face of ``person`` would be: in the middle of the top of
+    its box and of a size a body has (not the face of someone nearer, in front of them)."""
+    x, y, w, h = person
+    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    centred = x + OWN_FACE_SIDE * w <= cx <= x + (1 - OWN_FACE_SIDE) * w
+    return centred and y <= cy <= y + HEAD_SHARE * h and OWN_FACE_MIN <= face.w / w <= OWN_FACE_MAX
 
 
 def _area(region: Region) -> int:
@@ -156,6 +206,7 @@ class ScheduledFaceDetector:
         full: FaceDetector,
         *,
         coarse_side: int,
+        full_side: int = 0,
         sweep_tiles: int = 6,
     ):
         if coarse_side < 64 or sweep_tiles < 1:
@@ -164,6 +215,8 @@ class ScheduledFaceDetector:
         self._coarse = coarse
         self._full = full
         self._coarse_side = coarse_side
+        # The size the full detector shrinks a whole frame to (0: it never shrinks).
+        self._full_side = full_side
         self._sweep_tiles = sweep_tiles
         self._sweep = 0
         self._previous_small: list[Face] = []
@@ -190,8 +243,9 @@ class ScheduledFaceDetector:
         scale = min(1.0, self._coarse_side / max(width, height))
         # Native pixels below which the coarse pass misses a face.
         small_px = DETECTABLE_PX / scale
-        regions = [r for r in self._regions(persons, small_px, width, height) if r is not None]
-        regions = merge_regions(regions)
+        heads = self._heads(persons, small_px, width, height)
+        others = self._others(width, height)
+        regions = merge_regions([r for _, r in heads] + others)
         area = sum(_area(r) for r in regions)
         if area + scale * scale * width * height >= width * height:
             faces = self._full.detect(image)
@@ -199,6 +253,14 @@ class ScheduledFaceDetector:
             self._region_pixels += width * height
         else:
             faces = self._coarse.detect(image) if scale < 1.0 else []
+            # A person whose own face the coarse pass found needs no closer look: a box around
+            # an upper body (a person close to the camera, or cut by the frame) is shorter than
+            # FACE_PER_PERSON assumes of a standing person, so their face is larger.
+            # Only a face the coarse pass sees reliably counts (smaller ones are often misplaced).
+            seen = [f for f in faces if f.h >= small_px]
+            kept = [r for p, r in heads if not any(_own_face(f, p) for f in seen)]
+            regions = merge_regions(kept + others)
+            area = sum(_area(r) for r in regions)
             found: list[Face] = []
             for left, top, right, bottom in regions:
                 crop = image[top:bottom, left:right]
@@ -208,31 +270,61 @@ class ScheduledFaceDetector:
         self._previous_small = [f for f in faces if f.h < small_px]
         return faces
 
-    def _regions(
+    def refine(self, image: Image, face: Face) -> Face:
+        """``face`` with the box and landmarks the whole-frame search at ``full_side`` gives it
+        (see the module docstring); ``face`` itself when it came from a full-resolution search
+        or is not found again."""
+        height, width = image.shape[:2]
+        scale = min(1.0, self._coarse_side / max(width, height))
+        if scale >= 1.0 or face.h < DETECTABLE_PX / scale:
+            return face  # found at full resolution already
+        factor = min(1.0, self._full_side / max(width, height)) if self._full_side else 1.0
+        if factor < 1.0:
+            image = cast(
+                Image, cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            )
+        small = face.scaled(factor)
+        pad_x, pad_y = REFINE_MARGIN * small.w, REFINE_MARGIN * small.h
+        # The crop starts on the network's coarsest grid, so the face falls on the same anchors
+        # as in the whole frame.
+        left = max(0, int(small.x - pad_x) // REFINE_GRID * REFINE_GRID)
+        top = max(0, int(small.y - pad_y) // REFINE_GRID * REFINE_GRID)
+        right = min(image.shape[1], math.ceil(small.x + small.w + pad_x))
+        bottom = min(image.shape[0], math.ceil(small.y + small.h + pad_y))
+        if right - left < MIN_REGION_PX or bottom - top < MIN_REGION_PX:
+            return face
+        crop = image[top:bottom, left:right]
+        found = [_shifted(f, left, top).scaled(1.0 / factor) for f in self._full.detect(crop)]
+        best = max(found, key=lambda f: _iou(f, face), default=None)
+        return best if best is not None and _same(best, face) else face
+
+    def _heads(
         self, persons: Sequence[Box], small_px: float, width: int, height: int
-    ) -> list[Region | None]:
-        regions: list[Region | None] = []
+    ) -> list[tuple[Box, Region]]:
+        """The persons too small for the coarse pass to see their face, each with its head
+        region."""
+        regions: list[tuple[Box, Region]] = []
         for x, y, w, h in persons:
             if h * FACE_PER_PERSON >= small_px:
                 continue  # their face is big enough for the coarse pass
             widen = HEAD_WIDEN * w
-            regions.append(
-                _clip((x - widen, y - widen, x + w + widen, y + HEAD_SHARE * h), width, height)
-            )
+            region = _clip((x - widen, y - widen, x + w + widen, y + HEAD_SHARE * h), width, height)
+            if region is not None:
+                regions.append(((x, y, w, h), region))
+        return regions
+
+    def _others(self, width: int, height: int) -> list[Region]:
+        """Around the previous frame's small faces, and this frame's band of the sweep."""
+        regions: list[Region] = []
         for face in self._previous_small:
             pad_x, pad_y = FOLLOW_MARGIN * face.w, FOLLOW_MARGIN * face.h
-            regions.append(
-                _clip(
-                    (
-                        face.x - pad_x,
-                        face.y - pad_y,
-                        face.x + face.w + pad_x,
-                        face.y + face.h + pad_y,
-                    ),
-                    width,
-                    height,
-                )
+            region = _clip(
+                (face.x - pad_x, face.y - pad_y, face.x + face.w + pad_x, face.y + face.h + pad_y),
+                width,
+                height,
             )
+            if region is not None:
+                regions.append(region)
         regions.append(self._sweep_region(width, height))
         return regions
 
@@ -255,3 +347,11 @@ def detect_faces(
     if persons is not None and isinstance(detector, ScheduledFaceDetector):
         return detector.detect_among(image, [(p.x, p.y, p.w, p.h) for p in persons])
     return detector.detect(image)
+
+
+def refine_face(detector: FaceDetector | None, image: Image, face: Face) -> Face:
+    """``face`` as the whole-frame search would have found it, for a feature or an estimate:
+    only a search by need changes anything (ScheduledFaceDetector.refine)."""
+    if isinstance(detector, ScheduledFaceDetector):
+        return detector.refine(image, face)
+    return face
