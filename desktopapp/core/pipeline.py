@@ -47,6 +47,11 @@ from desktopapp.core.crowd import draw_icons
 from desktopapp.core.floor import FloorCalibration, Position, Space
 from desktopapp.core.modes import PRESETS, Mode
 from desktopapp.core.motion import MotionMasks
+from desktopapp.core.person_tracking import (
+    PersonTracker,
+    PersonTrackerConfig,
+    tracking_detections,
+)
 from desktopapp.core.privacy import MaskStyle, Polygon, mask_frame
 from desktopapp.core.sources import (
     CameraSource,
@@ -108,9 +113,12 @@ class PipelineConfig:
     wait_for_features: bool = False
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     # Persons walk through the picture for longer and are hidden by each other more often
-    # than faces; their paths stand where their feet are.
-    person_tracker: TrackerConfig = field(
-        default_factory=lambda: TrackerConfig(min_iou=0.15, max_missing_seconds=1.5, anchor="foot")
+    # than faces (two-stage association: core.person_tracking); their paths stand where their
+    # feet are.
+    person_tracker: PersonTrackerConfig = field(
+        default_factory=lambda: PersonTrackerConfig(
+            min_iou=0.15, max_missing_seconds=1.5, anchor="foot"
+        )
     )
     # What the operator drew for the camera (core.store.cameras.Camera).
     zones: tuple[Zone, ...] = ()
@@ -261,7 +269,7 @@ class FrameAnalyser:
         self.face_every = config.face_detection_every or (1 if self.preset.face_visits else 2)
         self.tracker = Tracker(config.tracker)
         self.motion = MotionMasks() if config.motion_masks else None
-        self.person_tracker = Tracker(config.person_tracker)
+        self.person_tracker = PersonTracker(config.person_tracker)
         threshold = engine.embedder.threshold if self.keeps_features and engine.embedder else None
         self.bodies = (
             BodyFaces(threshold)
@@ -323,8 +331,14 @@ class FrameAnalyser:
             if looks_for_faces
             else TrackUpdate({}, [], 0)
         )
+        # The tracker also takes the persons found only for masking: sure ones open tracks,
+        # unsure ones keep people hidden by others on theirs.
+        tracked = tracking_detections(to_mask)
+        tracked_boxes = [(p.x, p.y, p.w, p.h) for p in tracked]
         self.person_tracker.set_frame_size((width, height))
-        person_update = self.person_tracker.update(person_boxes, frame.timestamp)
+        person_update = self.person_tracker.update(
+            tracked_boxes, frame.timestamp, [p.score for p in tracked]
+        )
         held_faces = self._held(self.tracker, frame.timestamp)
         held_persons = self._held(self.person_tracker, frame.timestamp)
         analysed = self.engine.persons is not None
@@ -357,7 +371,7 @@ class FrameAnalyser:
             self._faces(image, faces, update.assignments, frame.timestamp)
         if self.bodies is not None and looks_for_faces:
             self.bodies.attach(
-                seen(self.person_tracker, person_update, person_boxes),
+                seen(self.person_tracker, person_update, tracked_boxes),
                 seen(self.tracker, update, boxes),
             )
         for track in update.closed:
@@ -366,7 +380,10 @@ class FrameAnalyser:
         for track_id in [t for t in self._states if t not in active]:
             del self._states[track_id]
         if analysed:
-            self._persons(person_update, positions, frame.timestamp)
+            feet = [
+                Position.of_box(b, (width, height), self.config.calibration) for b in tracked_boxes
+            ]
+            self._persons(person_update, feet, frame.timestamp)
         closed = self._visits(self._ready_closed() + self._closed_persons)
         self._closed_persons = []
         self.frames += 1

@@ -143,13 +143,7 @@ class Tracker:
         for box in boxes:
             check_box(box)
         # Expire first, so that a box appearing where someone left long ago starts a new track.
-        live: list[Track] = []
-        ended: list[Track] = []
-        for candidate in self._tracks:
-            gone = timestamp - candidate.last_seen >= self.config.max_missing_seconds
-            (ended if gone else live).append(candidate)
-        self._tracks = live
-        closed = self._keep_real(ended)
+        closed, discarded = self._expire(timestamp)
 
         matched = self._match(boxes, timestamp)
         assignments: dict[int, int] = {}
@@ -161,7 +155,7 @@ class Tracker:
                 self._tracks.append(track)
             self._observe(track, box, timestamp)
             assignments[index] = track.track_id
-        return TrackUpdate(assignments, closed, len(ended) - len(closed))
+        return TrackUpdate(assignments, closed, discarded)
 
     def lost(self, timestamp: float, within: float) -> list[Track]:
         """Live tracks the detector missed at ``timestamp`` (after ``update``) but saw less than
@@ -185,6 +179,18 @@ class Tracker:
                 f"timestamps must not go backwards: {timestamp} after {self._last_timestamp}"
             )
         self._last_timestamp = timestamp
+
+    def _expire(self, timestamp: float) -> tuple[list[Track], int]:
+        """Close the tracks not seen for max_missing_seconds: (those kept, how many dropped as
+        noise)."""
+        live: list[Track] = []
+        ended: list[Track] = []
+        for candidate in self._tracks:
+            gone = timestamp - candidate.last_seen >= self.config.max_missing_seconds
+            (ended if gone else live).append(candidate)
+        self._tracks = live
+        closed = self._keep_real(ended)
+        return closed, len(ended) - len(closed)
 
     def _keep_real(self, ended: list[Track]) -> list[Track]:
         real = [t for t in ended if t.hits >= self.config.min_hits]
