@@ -137,11 +137,19 @@ def test_vtest_walkers_are_visits_of_unknown_identity_with_their_paths(
     assert len(bodies) >= 8, "a dozen people walk through in these 15 s"
     store = recorder(tmp_path, repeat_engine)
     outcomes = [store.record(e) for e in events]
-    assert all(o.outcome == "visit" for o in outcomes), "every person is a visit"
+    # Every person seen for 2 s or more is a visit; a faceless glimpse (a piece of a walker's
+    # track cut where others hid them) is only counted.
+    glimpses = [e.kind == "person" and e.last_seen - e.first_seen < 2.0 for e in events]
+    assert [o.outcome for o in outcomes] == ["counted" if g else "visit" for g in glimpses]
+    assert len(bodies) - sum(glimpses) >= 8
+    outcomes, events = zip(
+        *[(o, e) for o, e in zip(outcomes, events, strict=True) if o.outcome == "visit"],
+        strict=True,
+    )
     conn: sqlite3.Connection = store.store.db.conn
     assert conn.execute("SELECT COUNT(*) FROM visit").fetchone()[0] == len(events)
     unknown = conn.execute("SELECT COUNT(*) FROM visit WHERE visitor_id IS NULL").fetchone()[0]
-    assert unknown >= len(bodies) - 1, "almost no face in vtest is large enough to match"
+    assert unknown >= len(events) - 1, "almost no face in vtest is large enough to match"
     for outcome, event in zip(outcomes, events, strict=True):
         stored = conn.execute(
             "SELECT COUNT(*) FROM path_point WHERE visit_id = ?", (outcome.visit_id,)
