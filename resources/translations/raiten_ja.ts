@@ -1168,92 +1168,92 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>CameraTile</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="149"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="263"/>
         <source>Not analysing</source>
         <translation>解析停止中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="154"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="268"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="159"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="273"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="88"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="193"/>
         <source>%1: in %2, out %3</source>
         <translation>%1: 入 %2、出 %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="55"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="123"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="95"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="200"/>
         <source>%1: %2 people (%3)</source>
         <translation>%1: %2人（%3）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="210"/>
         <source>quiet</source>
         <translation>空いている</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="106"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="211"/>
         <source>busy</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="107"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="212"/>
         <source>crowded</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="108"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="213"/>
         <source>full</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="151"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="265"/>
         <source>Analysis failed</source>
         <translation>解析に失敗しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="164"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="278"/>
         <source>%1 Last picture %2 s ago.</source>
         <translation>%1 最後の映像は %2 秒前です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="169"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="283"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="171"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="285"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="174"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="288"/>
         <source>%1 fps · faces: %2 · people: %3</source>
         <translation>%1 fps · 顔: %2 · 人: %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="181"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="295"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="240"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="337"/>
         <source>The picture cannot be analysed, so it is not shown (people could not be masked). Details are in the log.</source>
         <translation>映像を解析できないため表示していません（人物をマスクできないため）。詳細はログにあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="246"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="343"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
