@@ -126,7 +126,8 @@ class Shop:
         return recorded.visit_id
 
     def person(self, start: datetime, crossings: tuple[Direction, ...] = ()) -> None:
-        """A person counted by a counting line of camera 1 (no visit, only hourly counts)."""
+        """A person counted by a counting line of camera 1 (no visit, only hourly counts: a
+        passer-by camera; in the face modes a person is a visit)."""
         t = (start - EPOCH).total_seconds()
         event = TrackClosed(
             camera_id=1,
@@ -141,7 +142,7 @@ class Shop:
             kind="person",
             crossings=tuple(Crossing("door", int(t), t + 10, direction) for direction in crossings),
         )
-        assert self.recorder("Shibuya", Mode.REPEAT).record(event).outcome == "counted"
+        assert self.recorder("Shibuya", Mode.PASSERBY).record(event).outcome == "counted"
 
     def visitor_id(self, visit_id: int) -> str:
         return str(
