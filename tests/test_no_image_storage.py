@@ -86,7 +86,10 @@ def _new_image_files(roots: list[Path], since: float, foreign: tuple[Path, ...] 
     """Image files changed since ``since`` under ``roots``, except under ``foreign`` folders."""
     found = []
     for root in roots:
-        for path in root.rglob("*"):
+        # os.walk, unlike rglob, passes over a folder another process removes meanwhile (the
+        # temporary folders of tests and benchmarks running beside this one).
+        paths = (Path(top) / name for top, _, names in os.walk(root) for name in names)
+        for path in paths:
             if any(path.is_relative_to(other) for other in foreign):
                 continue
             try:
