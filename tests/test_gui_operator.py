@@ -715,9 +715,13 @@ def test_the_signage_panel_previews_saves_and_prints_the_sign(
     assert ja.width() == PREVIEW_WIDTH and ja.height() > ja.width()  # portrait A4
     dialog.language.setCurrentIndex(dialog.language.findData("en"))
     qtbot.waitUntil(lambda: dialog.preview.pixmap().toImage() != ja, timeout=30_000)
+    en = dialog.preview.pixmap().toImage()
     dialog.size.setCurrentIndex(dialog.size.findData("A3"))
     dialog.save_to(tmp_path / "sign")
     qtbot.waitUntil(lambda: "Saved" in dialog.message.text(), timeout=30_000)
+    # The A3 preview, rendered beside the save and often finished after it, keeps the line.
+    qtbot.waitUntil(lambda: dialog.preview.pixmap().toImage() != en, timeout=30_000)
+    assert "Saved" in dialog.message.text()
     assert (tmp_path / "sign.pdf").read_bytes().startswith(b"%PDF")
     assert printed == ["sign.pdf:A3"]
 

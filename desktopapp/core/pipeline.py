@@ -444,8 +444,16 @@ class FrameAnalyser:
         self, image: Image, faces: list[Face], assignments: dict[int, int], timestamp: float
     ) -> None:
         hits = {track.track_id: track.hits for track in self.tracker.active}
-        for index, face in enumerate(faces):
-            track_id = assignments[index]
+
+        def held(index: int) -> int:
+            state = self._states.get(assignments[index])
+            return len(state.shots.items) if state is not None else 0
+
+        # When the feature processes have room for only some faces, the people with the fewest
+        # shots go first: otherwise those already well shot keep taking the room (each wants
+        # best_shots) and a person in a crowd may leave with none.
+        for index in sorted(range(len(faces)), key=held):
+            face, track_id = faces[index], assignments[index]
             # A detection that has not yet become a track is often noise, and would cost a
             # feature (~100 ms) for nothing.
             if hits.get(track_id, 0) < self.config.tracker.min_hits:

@@ -127,6 +127,8 @@ class SignageDialog(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(PREVIEW_WIDTH + 40)
         layout.addWidget(scroll, 2)
+        self._preview_wanted = 0
+        self._preview_complaint = False
         self.language.currentIndexChanged.connect(self.refresh)
         self.size.currentIndexChanged.connect(self.refresh)
         self.refresh()
@@ -137,15 +139,23 @@ class SignageDialog(QDialog):
     def refresh(self) -> None:
         notice, options = self._notice, self.options()
         count = len(self.page_previews)
+        # Renders finish in any order: only the latest choice's pages are shown.
+        self._preview_wanted += 1
+        wanted = self._preview_wanted
         run_in_background(
             lambda: [signage_preview_png(notice, options, PREVIEW_WIDTH, i) for i in range(count)],
-            self._show_preview,
-            self._failed,
+            lambda pages: self._show_preview(wanted, pages),
+            lambda error: self._preview_failed(wanted, error),
             self,
         )
 
-    def _show_preview(self, pages: list[bytes]) -> None:
-        self.message.setText("")
+    def _show_preview(self, wanted: int, pages: list[bytes]) -> None:
+        if wanted != self._preview_wanted:
+            return
+        # A preview replaces only its own earlier complaint, never a "Saved" or "Sent" line.
+        if self._preview_complaint:
+            self.message.setText("")
+            self._preview_complaint = False
         for label, png in zip(self.page_previews, pages, strict=True):
             pixmap = QPixmap()
             pixmap.loadFromData(png, "PNG")
@@ -197,6 +207,7 @@ class SignageDialog(QDialog):
             return
         finally:
             self.print_button.setEnabled(True)
+        self._preview_complaint = False
         self.message.setStyleSheet("color: #1b5e20;")
         self.message.setText(self.tr("Sent to the printer: %1").replace("%1", where))
 
@@ -224,10 +235,17 @@ class SignageDialog(QDialog):
 
     def _saved(self, path: Path) -> None:
         self.save_button.setEnabled(True)
+        self._preview_complaint = False
         self.message.setStyleSheet("color: #1b5e20;")
         self.message.setText(self.tr("Saved: %1").replace("%1", str(path)))
 
+    def _preview_failed(self, wanted: int, error: Exception) -> None:
+        if wanted == self._preview_wanted:
+            self._failed(error)
+            self._preview_complaint = True
+
     def _failed(self, error: Exception) -> None:
+        self._preview_complaint = False
         self.save_button.setEnabled(True)
         self.message.setStyleSheet("color: #b00020;")
         self.message.setText(
