@@ -11,7 +11,9 @@ It builds clips in memory from a folder of labelled photos (one sub-folder per p
 towards the camera, the face growing from about 50 to 70-100 px, with a cheap camera's lens
 blur, sensor noise and JPEG compression, and a different light on every visit. People come
 back on later "days" with a different photo of themselves. The real analyser
-(``FrameAnalyser`` with the real detector and feature model) and the real recorder
+(``FrameAnalyser`` with repeat mode's models as the app loads them: face and person detection,
+features, age and gender, so faces are attached to the bodies the person tracker follows) and
+the real recorder
 (``VisitRecorder`` on a SQLite file in a temporary folder) turn the clips into visits, and the
 visits are compared with the truth:
 
@@ -23,8 +25,8 @@ visits are compared with the truth:
 
 Features are computed in the analysis thread (``feature_processes = 0``, the in-process
 embedder), which is never "busy": no shot is skipped for lack of feature capacity, so the
-figures measure matching and not the live pipeline's load shedding. Age and gender are not
-estimated (they play no part in matching). Nothing is written but the temporary database.
+figures measure matching and not the live pipeline's load shedding. Nothing is written but the
+temporary database.
 """
 
 from __future__ import annotations
@@ -55,16 +57,15 @@ if str(ROOT) not in sys.path:
 from bench.machine import machine  # noqa: E402
 from desktopapp.core.calibration import labelled_photos, photo_face  # noqa: E402
 from desktopapp.core.config import VisionConfig  # noqa: E402
-from desktopapp.core.modes import Mode  # noqa: E402
+from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed  # noqa: E402
 from desktopapp.core.sources import DEMO_SIZE, Frame, demo_frame  # noqa: E402
 from desktopapp.core.store.crypto import Cipher, load_key  # noqa: E402
 from desktopapp.core.store.db import open_database  # noqa: E402
 from desktopapp.core.store.retention import RetentionPolicy  # noqa: E402
 from desktopapp.core.store.visits import VisitStore  # noqa: E402
-from desktopapp.core.vision.engine import VisionEngine, match_margin  # noqa: E402
-from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
-from desktopapp.core.vision.types import Face, Image, Role  # noqa: E402
+from desktopapp.core.vision.engine import match_margin  # noqa: E402
+from desktopapp.core.vision.types import Face, Image  # noqa: E402
 from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,9 @@ def run(
         chosen = np.random.default_rng(seed).choice(sorted(identities), people, replace=False)
         identities = {str(p): identities[str(p)] for p in chosen}
     plan = plan_visits(identities, days, returning, seed)
-    engine = VisionEngine.load(ModelRegistry.load(), [Role.FACE_DETECTION, Role.FACE_FEATURES])
+    # Repeat mode's models as the app loads them with default settings (person detection,
+    # attributes, the face search by need), the features computed in this process.
+    engine = engine_for_mode(VisionConfig(feature_processes=0), Mode.REPEAT)
     assert engine.detector is not None and engine.embedder is not None
     if threshold is not None:
         engine.embedder.threshold = threshold

@@ -6,11 +6,12 @@ them could be one person or two, is written there). Passer-by mode's person trac
 whole video are compared with it.
 
 A track is Raiten's idea of one person. A person the tracker loses and finds again as a new
-track counts twice: that is what this test bounds. Tracks shorter than a second are mostly such
-fragments or a detector's passing mistake, so the count of tracks lasting a second or more
-must lie within a quarter of the hand count's range, and all tracks together must stay under
-twice the people counted (the face-tracker rules used for persons before the two-stage tracker
-made 44 tracks here).
+track counts twice; two people given one track count once: that is what this test bounds.
+Tracks shorter than a second are mostly a detector's passing mistake, so the tracks lasting a
+second or more must lie within the hand count's range (a tenth below its lower end allowed),
+and all tracks together must stay within a quarter above its upper end. Before lost people were
+found again by their clothes and where they stood, the tracker made 34 tracks here, 24 of a
+second or more (the face-tracker rules used for persons before that: 44 and 32).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def test_distinct_person_tracks_in_a_crowd_match_the_hand_count() -> None:
     closed += analyser.finish(timestamp + 5)
     tracks = [c for c in closed if c.kind == "person"]
     lasting = [t for t in tracks if t.last_seen - t.first_seen >= 1.0]
-    assert 0.75 * sure <= len(lasting) <= 1.25 * most, (
+    assert 0.9 * sure <= len(lasting) <= most, (
         f"{len(lasting)} tracks of a second or more against {sure}-{most} people by hand"
     )
-    assert len(tracks) < 2 * sure, f"{len(tracks)} tracks against {sure} people by hand"
+    assert len(tracks) <= 1.25 * most, f"{len(tracks)} tracks against {sure}-{most} people"

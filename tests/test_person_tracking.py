@@ -1,18 +1,25 @@
 """The two-stage person tracker: unsure detections keep hidden people's tracks alive but never
 open tracks of their own; people passing each other keep their ids; a person missed for a few
-frames gets their track back; what the masking found is merged into one box per person."""
+frames gets their track back, and one hidden for longer too when their clothes match; what the
+masking found is merged into one box per person."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from desktopapp.core.config import VisionConfig
+from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.person_tracking import (
     PersonTracker,
     PersonTrackerConfig,
     tracking_detections,
 )
+from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
+from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames
 from desktopapp.core.tracking import Box
-from desktopapp.core.vision.types import Person
+from desktopapp.core.vision.types import Image, Person
+from tests.conftest import VIDEO
 
 CONFIG = PersonTrackerConfig(min_iou=0.15, max_missing_seconds=1.5, anchor="foot")
 
@@ -122,6 +129,10 @@ def test_what_the_masking_found_becomes_one_box_per_person() -> None:
         {"birth_max_inside": 0.0},
         {"recover_widths_per_second": -1.0},
         {"recover_widths_per_second": float("nan")},
+        {"recover_missing_seconds": -1.0},
+        {"max_colour_distance": 0.0},
+        {"max_colour_distance": 1.5},
+        {"colour_smoothing": 0.0},
         {"min_iou": 0.0},
     ],
 )
@@ -133,3 +144,97 @@ def test_nonsense_settings_are_refused(bad: dict[str, float]) -> None:
 def test_scores_must_match_the_boxes() -> None:
     with pytest.raises(ValueError, match="2 scores for 1 boxes"):
         PersonTracker(CONFIG).update([_box(100)], 0.0, [0.9, 0.8])
+
+
+# As the pipeline tracks persons: a person lost for up to 4 s may be found again by their clothes.
+RECOVERING = PipelineConfig().person_tracker
+
+
+def _scene(*people: tuple[float, tuple[int, int, int], tuple[int, int, int]]) -> Image:
+    """A grey floor with people standing at x: (x, shirt colour, trousers colour), BGR."""
+    image = np.full((480, 640, 3), 128, np.uint8)
+    for x, shirt, trousers in people:
+        left, right = round(x), round(x + 40)
+        image[100:150, left:right] = shirt
+        image[150:200, left:right] = trousers
+    return image
+
+
+RED, BLUE, DARK = (40, 40, 200), (200, 60, 40), (40, 40, 40)
+
+
+def _hide_and_return(back_in: tuple[int, int, int], hidden_for: float) -> tuple[int, int]:
+    """(track id before, after): a person in a red shirt walks, is hidden for ``hidden_for``
+    seconds, and someone in ``back_in`` comes out where they were heading."""
+    tracker = PersonTracker(RECOVERING, (640, 480))
+    (before,) = tracker.update(
+        [_box(200)], 0.0, [0.9], _scene((200, RED, DARK))
+    ).assignments.values()
+    for step in range(1, 5):
+        x = 200 + 4 * step
+        tracker.update([_box(x)], step / 10, [0.9], _scene((x, RED, DARK)))
+    t = 0.4
+    while t < 0.4 + hidden_for - 0.05:
+        t = round(t + 0.1, 2)
+        tracker.update([], t, [], _scene())
+    x = 216 + 40 * hidden_for
+    back = tracker.update([_box(x)], t + 0.1, [0.9], _scene((x, back_in, DARK)))
+    return before, back.assignments[0]
+
+
+def test_a_person_hidden_longer_than_a_track_lives_is_found_again_by_their_clothes() -> None:
+    before, after = _hide_and_return(RED, 3.0)
+    assert after == before
+    # Someone in other clothes coming out there is someone new.
+    before, after = _hide_and_return(BLUE, 3.0)
+    assert after != before
+    # Beyond the recovery window, the track has closed: a new person.
+    before, after = _hide_and_return(RED, RECOVERING.recover_missing_seconds + 0.5)
+    assert after != before
+
+
+def test_a_track_kept_for_recovery_is_neither_shown_nor_closed_until_its_window_ends() -> None:
+    tracker = PersonTracker(RECOVERING, (640, 480))
+    for step in range(3):
+        tracker.update([_box(200)], step / 10, [0.9], _scene((200, RED, DARK)))
+    t = 0.2 + RECOVERING.max_missing_seconds
+    assert tracker.update([], t, [], _scene()).closed == []
+    assert tracker.active == [] and tracker.lost(t, 10.0) == []
+    closed = tracker.update([], 0.2 + RECOVERING.recover_missing_seconds, [], _scene()).closed
+    assert [track.hits for track in closed] == [3]
+    # Without pictures there are no clothes to go by: the track closes as before.
+    blind = PersonTracker(RECOVERING, (640, 480))
+    for step in range(3):
+        blind.update([_box(200)], step / 10, [0.9])
+    assert len(blind.update([], 0.2 + RECOVERING.max_missing_seconds, []).closed) == 1
+
+
+def _track_at(analyser: FrameAnalyser, timestamp: float, point: tuple[float, float]) -> int:
+    """The person track seen at ``timestamp`` whose box holds ``point``."""
+    (found,) = [
+        t.track_id
+        for t in analyser.person_tracker.active
+        if t.last_seen == timestamp
+        and t.box[0] <= point[0] <= t.box[0] + t.box[2]
+        and t.box[1] <= point[1] <= t.box[1] + t.box[3]
+    ]
+    return found
+
+
+def test_a_man_hidden_behind_a_passer_by_on_real_footage_keeps_his_track() -> None:
+    """vtest.avi, frames 540-576: on the lawn, a blonde woman in a black coat walks in front of
+    a man in a red jacket; from frame 554 to 571 the detector finds no box of him (1.9 s, longer
+    than a lost track lived before). He comes out where he stood, in the same jacket."""
+    engine = engine_for_mode(VisionConfig(feature_processes=0), Mode.PASSERBY)
+    analyser = FrameAnalyser(1, engine, PipelineConfig(Mode.PASSERBY))
+    ids: dict[str, int] = {}
+    for frame in iter_frames(SourceSpec(SourceKind.FILE, str(VIDEO)), max_frames=577):
+        if frame.index < 530:
+            continue
+        analyser.process(frame)
+        if frame.index == 550:
+            ids["man before"] = _track_at(analyser, frame.timestamp, (195, 440))
+            ids["woman"] = _track_at(analyser, frame.timestamp, (260, 440))
+        if frame.index == 576:
+            ids["man after"] = _track_at(analyser, frame.timestamp, (215, 410))
+    assert ids["man after"] == ids["man before"] != ids["woman"]

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
+from desktopapp.core.appearance import ClothingColours
 from desktopapp.core.tracking import (
     Box,
     Track,
@@ -44,7 +45,11 @@ from desktopapp.core.tracking import (
     iou_matrix,
 )
 from desktopapp.core.vision.persons import MASK_CONFIDENCE, _nms
-from desktopapp.core.vision.types import Person
+from desktopapp.core.vision.types import Image, Person
+
+# A person's clothing colours are taken only when no other box covers more than this share of
+# theirs: a box half hidden behind someone holds that someone's colours too.
+CLEAR_OVERLAP = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,16 @@ class PersonTrackerConfig(TrackerConfig):
     # whose predicted foot point lies within half a box width plus this many box widths per
     # second missing (0: never).
     recover_widths_per_second: float = 1.0
+    # A track lost for max_missing_seconds is not closed at once when its clothing colours are
+    # known: until it has been missing this long (0: no longer than max_missing_seconds) it may
+    # still be recovered, by a sure detection within reach whose colours are near enough.
+    # Meanwhile it is neither matched by overlap nor masked.
+    recover_missing_seconds: float = 0.0
+    # How far (core.appearance distance, 0..1) a detection's clothing colours may lie from a
+    # lost track's for the detection to continue it (1: colours are not looked at).
+    max_colour_distance: float = 1.0
+    # Weight of a new look at a track's clothes in its running colours.
+    colour_smoothing: float = 0.2
 
     def __post_init__(self) -> None:
         TrackerConfig.__post_init__(self)
@@ -89,6 +104,19 @@ class PersonTrackerConfig(TrackerConfig):
                 "recover_widths_per_second must be a number of at least 0, got "
                 f"{self.recover_widths_per_second}"
             )
+        if not (math.isfinite(self.recover_missing_seconds) and self.recover_missing_seconds >= 0):
+            raise ValueError(
+                "recover_missing_seconds must be a number of at least 0, got "
+                f"{self.recover_missing_seconds}"
+            )
+        if not 0.0 < self.max_colour_distance <= 1.0:
+            raise ValueError(
+                f"max_colour_distance must be above 0 and at most 1, got {self.max_colour_distance}"
+            )
+        if not 0.0 < self.colour_smoothing <= 1.0:
+            raise ValueError(
+                f"colour_smoothing must be above 0 and at most 1, got {self.colour_smoothing}"
+            )
         if not 0.0 < self.velocity_smoothing <= 1.0:
             raise ValueError(
                 f"velocity_smoothing must be above 0 and at most 1, got {self.velocity_smoothing}"
@@ -106,14 +134,23 @@ class PersonTracker(Tracker):
         frame_size: tuple[int, int] = (640, 480),
     ):
         super().__init__(config, frame_size)
+        # Tracks missing longer than max_missing_seconds, kept only to be recovered.
+        self._missing: list[Track] = []
+        # The running clothing colours of the open tracks: memory only, dropped at closing.
+        self._colours: dict[int, ClothingColours] = {}
 
     def update(
-        self, boxes: Sequence[Box], timestamp: float, scores: Sequence[float] | None = None
+        self,
+        boxes: Sequence[Box],
+        timestamp: float,
+        scores: Sequence[float] | None = None,
+        image: Image | None = None,
     ) -> TrackUpdate:
         """Assign this frame's detections to tracks and close the tracks that left the view.
 
         ``scores`` are the detector's, one per box (all sure when None). Unsure detections that
-        continue no track get no assignment.
+        continue no track get no assignment. ``image``: the frame the boxes were found in, to
+        tell lost people apart by their clothes (None: by position only).
         """
         self._advance(timestamp)
         for box in boxes:
@@ -135,7 +172,12 @@ class PersonTracker(Tracker):
         taken |= {id(t) for t in second.values()}
         lost = [t for t in left if id(t) not in taken and t.last_seen < timestamp]
         unmatched = [i for i in sure if i not in first]
-        first.update(self._recover(boxes, unmatched, lost, timestamp))
+        recovered = self._recover(boxes, unmatched, lost + self._missing, timestamp, image)
+        for found in recovered.values():
+            if found in self._missing:
+                self._missing.remove(found)
+                self._tracks.append(found)
+        first.update(recovered)
 
         assignments: dict[int, int] = {}
         seen = [boxes[i] for i in [*first, *second]]
@@ -150,7 +192,51 @@ class PersonTracker(Tracker):
                 self._tracks.append(track)
             self._observe(track, boxes[index], timestamp)
             assignments[index] = track.track_id
+        if image is not None:
+            self._look(image, boxes, assignments)
         return TrackUpdate(assignments, closed, discarded)
+
+    def close_all(self, timestamp: float) -> list[Track]:
+        self._tracks += self._missing
+        self._missing = []
+        self._colours.clear()
+        return super().close_all(timestamp)
+
+    def _expire(self, timestamp: float) -> tuple[list[Track], int]:
+        """Close the tracks missing too long to be recovered; keep those missing longer than
+        max_missing_seconds, but not yet recover_missing_seconds, whose colours are known."""
+        live: list[Track] = []
+        missing: list[Track] = []
+        ended: list[Track] = []
+        for track in [*self._tracks, *self._missing]:
+            away = timestamp - track.last_seen
+            if away < self.config.max_missing_seconds:
+                live.append(track)
+            elif (
+                away < self.config.recover_missing_seconds
+                and track.hits >= self.config.min_hits
+                and track.track_id in self._colours
+            ):
+                missing.append(track)
+            else:
+                ended.append(track)
+                self._colours.pop(track.track_id, None)
+        self._tracks, self._missing = live, missing
+        closed = self._keep_real(ended)
+        return closed, len(ended) - len(closed)
+
+    def _look(self, image: Image, boxes: Sequence[Box], assignments: dict[int, int]) -> None:
+        """Take the clothing colours of every assigned person no other box covers."""
+        weight = self.config.colour_smoothing
+        for index, track_id in assignments.items():
+            others = [b for i, b in enumerate(boxes) if i != index]
+            if _inside_any(boxes[index], others) > CLEAR_OVERLAP:
+                continue
+            colours = ClothingColours.of(image, boxes[index])
+            if colours is None:
+                continue
+            before = self._colours.get(track_id)
+            self._colours[track_id] = colours if before is None else before.blend(colours, weight)
 
     def _associate(
         self,
@@ -175,26 +261,54 @@ class PersonTracker(Tracker):
         }
 
     def _recover(
-        self, boxes: Sequence[Box], chosen: list[int], tracks: list[Track], timestamp: float
+        self,
+        boxes: Sequence[Box],
+        chosen: list[int],
+        tracks: list[Track],
+        timestamp: float,
+        image: Image | None,
     ) -> dict[int, Track]:
-        """detection index -> lost track, by the distance of the foot points: a person hidden
-        for several frames while turning or changing pace comes out where the track's box no
-        longer overlaps them."""
+        """detection index -> lost track, by the distance of the foot points and, where known,
+        the clothing colours: a person hidden for several frames while turning or changing pace
+        comes out where the track's box no longer overlaps them. A track missing longer than
+        max_missing_seconds is continued only by a detection whose colours are near its own."""
         reach = self.config.recover_widths_per_second
         if not chosen or not tracks or reach <= 0:
             return {}
+        limit = self.config.max_colour_distance
         cost = np.full((len(chosen), len(tracks)), 1.0)
         for row, index in enumerate(chosen):
             x, y, w, h = boxes[index]
             foot = (x + w / 2, y + h)
+            colours: ClothingColours | None = None
+            looked = False
             for column, track in enumerate(tracks):
                 px, py, pw, ph = track.predicted_box(timestamp)
                 if not 2 / 3 <= h / ph <= 3 / 2:
                     continue
-                allowed = pw * (0.5 + reach * (timestamp - track.last_seen))
-                distance = float(np.hypot(foot[0] - px - pw / 2, foot[1] - py - ph))
-                if distance < allowed:
+                away = timestamp - track.last_seen
+                allowed = pw * (0.5 + reach * away)
+                # From where the track was heading, or where it was last seen: a person hidden
+                # for a while may have walked on or stopped (as the masking's held boxes assume).
+                lx, ly, lw, lh = track.box
+                distance = min(
+                    float(np.hypot(foot[0] - px - pw / 2, foot[1] - py - ph)),
+                    float(np.hypot(foot[0] - lx - lw / 2, foot[1] - ly - lh)),
+                )
+                if distance >= allowed:
+                    continue
+                known = self._colours.get(track.track_id)
+                if known is not None and limit < 1.0 and image is not None and not looked:
+                    colours, looked = ClothingColours.of(image, boxes[index]), True
+                if known is None or colours is None:
+                    if away >= self.config.max_missing_seconds:
+                        continue
                     cost[row, column] = distance / allowed
+                    continue
+                unlike = known.distance(colours)
+                if unlike >= limit:
+                    continue
+                cost[row, column] = 0.5 * (distance / allowed + unlike / limit)
         _, track_of_detection, _ = lap.lapjv(cost, extend_cost=True, cost_limit=0.999)
         return {
             chosen[row]: tracks[int(column)]

@@ -114,10 +114,16 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     # Persons walk through the picture for longer and are hidden by each other more often
     # than faces (two-stage association: core.person_tracking); their paths stand where their
-    # feet are.
+    # feet are. A person lost for up to 4 s is found again by place and clothing colours
+    # (docs/decisions.md, fragments).
     person_tracker: PersonTrackerConfig = field(
         default_factory=lambda: PersonTrackerConfig(
-            min_iou=0.15, max_missing_seconds=1.5, anchor="foot"
+            min_iou=0.15,
+            max_missing_seconds=1.5,
+            anchor="foot",
+            recover_widths_per_second=0.75,
+            recover_missing_seconds=4.0,
+            max_colour_distance=0.5,
         )
     )
     # What the operator drew for the camera (core.store.cameras.Camera).
@@ -337,7 +343,7 @@ class FrameAnalyser:
         tracked_boxes = [(p.x, p.y, p.w, p.h) for p in tracked]
         self.person_tracker.set_frame_size((width, height))
         person_update = self.person_tracker.update(
-            tracked_boxes, frame.timestamp, [p.score for p in tracked]
+            tracked_boxes, frame.timestamp, [p.score for p in tracked], image
         )
         held_faces = self._held(self.tracker, frame.timestamp)
         held_persons = self._held(self.person_tracker, frame.timestamp)
