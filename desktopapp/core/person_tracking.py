@@ -16,8 +16,12 @@ track) is ``Tracker``'s.
 
 A person hidden for several frames (behind a passer-by, or simply missed) often comes out
 where their track's moved-on box no longer overlaps them: a third stage gives a sure detection
-that matched nothing to a lost track whose predicted foot point is near enough for the time it
-was missing.
+that matched nothing to a lost track whose predicted or last foot point is near enough for the
+time it was missing. A track whose person's clothing colours are known (core.appearance) is
+kept for this stage a while after it would have closed, and then only a detection in clothes
+of near enough colours continues it: in the face modes every person track is a visit, and one
+walker's track broken in pieces counted them several times. The colours stay in memory while
+the track is open and are compared only with boxes that may continue it.
 
 The detections come from what the masking found anyway (``tracking_detections``): the whole
 frame, and the square of the frame searched again for masking, where people are seen larger
