@@ -19,7 +19,7 @@ from desktopapp.core.floor import FloorCalibration
 from desktopapp.core.session import Session
 from desktopapp.core.store.users import LoginError, User
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, apply_language
+from desktopapp.ui.app import Gui, apply_language, remove_translations
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.export_dialog import ExportDialog
@@ -39,9 +39,7 @@ def japanese(qapp: QApplication) -> Iterator[Callable[[], None]]:
     settings = Settings()
     settings.ui.language = "ja"
     yield lambda: apply_language(qapp, settings)
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def _global(widget: QWidget) -> QRect:
@@ -198,9 +196,7 @@ def test_the_language_switch_keeps_the_window_where_it_was(
     screen = qapp.primaryScreen().availableGeometry()
     assert screen.intersects(second.frameGeometry())
     second.close()
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 GUIDE = {

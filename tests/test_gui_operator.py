@@ -45,7 +45,7 @@ from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, create_main_window
+from desktopapp.ui.app import Gui, create_main_window, remove_translations
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.first_run import ADMIN, OTHER, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
@@ -83,9 +83,7 @@ def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[Opener]:
         return window
 
     yield opener
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def _set_up(data_dir: Path, profile: NoticeProfile = PROFILE) -> None:
@@ -587,9 +585,7 @@ def test_the_language_switch_rebuilds_the_window_in_japanese(
     assert isinstance(gui.window.user_label, QLabel)
     assert "管理者" in gui.window.user_label.text()
     gui.window.close()
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 # --- requests from the public and signage -----------------------------------------------------
