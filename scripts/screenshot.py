@@ -313,10 +313,13 @@ def main() -> int:
         elif screen == "calibration":
             picture = QImage(640, 480, QImage.Format.Format_RGB888)
             picture.fill(QColor("#6d7b8d"))
-            calibration = CalibrationDialog(picture, None, None, window)
             plan = QImage(400, 300, QImage.Format.Format_RGB888)
             plan.fill(QColor("#f5f5f0"))
-            calibration.plan.set_image(plan)
+            plan_path = ws.data_dir / "plan.png"  # a drawing of the store, in the throwaway folder
+            plan.save(str(plan_path))
+            calibration = CalibrationDialog(
+                picture, plan_path, None, window, plan_size_m=(12.0, 9.0)
+            )
             for x, y in ((0.1, 0.8), (0.9, 0.8), (0.7, 0.3), (0.3, 0.3)):
                 calibration.picture.current.append((x, y))
                 calibration.plan.current.append((x, 1 - y))

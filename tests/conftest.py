@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -11,6 +11,8 @@ import keyring.backends.fail
 import pytest
 
 from desktopapp.core.images import read_image
+from desktopapp.core.pipeline import FrameAnalyser, TrackClosed
+from desktopapp.core.sources import Frame
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import Image, Role
@@ -76,3 +78,16 @@ def face_image() -> dict[str, Image]:
 def scaled_to_width(image: Image, width: int) -> Image:
     factor = width / image.shape[1]
     return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+
+
+def closed_tracks(
+    analyser: FrameAnalyser, frames: Iterable[Frame], tail: float = 5.0
+) -> list[TrackClosed]:
+    """Every track ``analyser`` closes over ``frames``, and the rest at their end: the stream
+    finishes ``tail`` seconds after the last frame."""
+    closed: list[TrackClosed] = []
+    timestamp = 0.0
+    for frame in frames:
+        timestamp = frame.timestamp
+        closed += analyser.process(frame)[1]
+    return closed + analyser.finish(timestamp + tail)

@@ -25,7 +25,7 @@ from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import Image, Role
 from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder
-from tests.conftest import FACES, VIDEO
+from tests.conftest import FACES, VIDEO, closed_tracks
 
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FPS = 10.0
@@ -82,11 +82,7 @@ def walk(photo: Image, start: float, frames: int = 30) -> list[Frame]:
 
 def analyse(engine: VisionEngine, clip: list[Frame]) -> list[TrackClosed]:
     config = PipelineConfig(mode=Mode.REPEAT, wait_for_features=True, lines=(MIDDLE,))
-    analyser = FrameAnalyser(1, engine, config)
-    events: list[TrackClosed] = []
-    for frame in clip:
-        events += analyser.process(frame)[1]
-    return events + analyser.finish(clip[-1].timestamp + 5.0)
+    return closed_tracks(FrameAnalyser(1, engine, config), clip)
 
 
 def test_a_walker_with_a_usable_face_is_one_visit_with_identity_and_body_path(
@@ -127,12 +123,7 @@ def test_vtest_walkers_are_visits_of_unknown_identity_with_their_paths(
     """vtest.avi: real people walking across a square, their faces mostly too small to match.
     In repeat mode each person track is a visit of unknown identity with its path."""
     analyser = FrameAnalyser(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
-    events: list[TrackClosed] = []
-    timestamp = 0.0
-    for frame in iter_frames(parse_source(str(VIDEO)), max_frames=150):
-        timestamp = frame.timestamp
-        events += analyser.process(frame)[1]
-    events += analyser.finish(timestamp + 5.0)
+    events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO)), max_frames=150))
     bodies = [e for e in events if e.kind == "person"]
     assert len(bodies) >= 8, "a dozen people walk through in these 15 s"
     store = recorder(tmp_path, repeat_engine)

@@ -24,9 +24,9 @@ import pytest
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.modes import Mode, engine_for_mode
-from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
+from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
 from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames
-from tests.conftest import TESTDATA
+from tests.conftest import TESTDATA, closed_tracks
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -46,12 +46,7 @@ def test_distinct_person_tracks_in_a_crowd_match_the_hand_count() -> None:
     sure, most = _hand_count()
     engine = engine_for_mode(VisionConfig(feature_processes=0), Mode.PASSERBY)
     analyser = FrameAnalyser(1, engine, PipelineConfig(Mode.PASSERBY))
-    closed: list[TrackClosed] = []
-    timestamp = 0.0
-    for frame in iter_frames(SourceSpec(SourceKind.FILE, str(CROWD))):
-        timestamp = frame.timestamp
-        closed += analyser.process(frame)[1]
-    closed += analyser.finish(timestamp + 5)
+    closed = closed_tracks(analyser, iter_frames(SourceSpec(SourceKind.FILE, str(CROWD))))
     tracks = [c for c in closed if c.kind == "person"]
     lasting = [t for t in tracks if t.last_seen - t.first_seen >= 1.0]
     assert 0.9 * sure <= len(lasting) <= most, (

@@ -133,7 +133,7 @@ def test_the_window_says_so_in_the_operators_language(
     from PySide6.QtCore import QTimer  # noqa: PLC0415
     from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: PLC0415
 
-    from desktopapp.ui.app import Gui  # noqa: PLC0415
+    from desktopapp.ui.app import Gui, remove_translations  # noqa: PLC0415
 
     _encrypted_folder(tmp_path)
     settings = Settings()
@@ -154,5 +154,4 @@ def test_the_window_says_so_in_the_operators_language(
     assert Gui(QApplication.instance(), tmp_path).start() is False  # type: ignore[arg-type]
     assert len(shown) == 1 and words in shown[0]
     assert not (tmp_path / KEY_FILE).exists()
-    for translator in QApplication.instance().property("raiten_translators") or []:  # type: ignore[union-attr]
-        QApplication.instance().removeTranslator(translator)  # type: ignore[union-attr]
+    remove_translations(QApplication.instance())  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from desktopapp.core.config import Settings, save_settings
 from desktopapp.core.session import Session
 from desktopapp.core.vision.registry import MANIFEST, ModelRegistry
 from desktopapp.core.vision.types import Role as ModelRole
-from desktopapp.ui.app import create_main_window
+from desktopapp.ui.app import create_main_window, remove_translations
 from desktopapp.ui.main_window import MainWindow, ModelsDialog
 
 pytestmark = pytest.mark.gui
@@ -38,9 +38,7 @@ def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[MainWindow]:
         return window
 
     yield opener  # type: ignore[misc]
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def _model_labels(window: MainWindow) -> dict[str, QLabel]:

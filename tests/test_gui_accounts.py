@@ -29,7 +29,7 @@ from desktopapp.core.store.recovery import recovery_accounts
 from desktopapp.core.store.users import LoginError
 from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, create_main_window
+from desktopapp.ui.app import Gui, create_main_window, remove_translations
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.main_window import MainWindow
 from desktopapp.ui.own_password import OwnPasswordDialog
@@ -179,9 +179,7 @@ def analysing(tmp_path: Path, qapp: QApplication, qtbot: QtBot) -> Iterator[Path
     )
     workspace.close()
     yield tmp_path
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def test_a_viewer_closing_the_window_leaves_analysis_running(

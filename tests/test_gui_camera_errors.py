@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from desktopapp.core.config import Settings
 from desktopapp.core.logs import log_file, setup_logging
 from desktopapp.core.sources import CameraSource, SourceKind, SourceProblem, parse_source
-from desktopapp.ui.app import apply_language
+from desktopapp.ui.app import apply_language, remove_translations
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.camera_tile import CameraTile
 from desktopapp.ui.error_texts import ErrorTexts
@@ -130,9 +130,7 @@ def japanese(qapp: QApplication) -> Iterator[Callable[[], None]]:
     settings = Settings()
     settings.ui.language = "ja"
     yield lambda: apply_language(qapp, settings)
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from desktopapp.core.floor import FloorCalibration
 from desktopapp.core.session import Session
 from desktopapp.core.store.users import LoginError, User
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, apply_language
+from desktopapp.ui.app import Gui, apply_language, remove_translations
 from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_dialog import CameraDialog
 from desktopapp.ui.export_dialog import ExportDialog
@@ -39,9 +39,7 @@ def japanese(qapp: QApplication) -> Iterator[Callable[[], None]]:
     settings = Settings()
     settings.ui.language = "ja"
     yield lambda: apply_language(qapp, settings)
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def _global(widget: QWidget) -> QRect:
@@ -96,18 +94,27 @@ def test_a_floor_plan_loaded_in_the_calibration_reaches_the_dashboard(
             return
         modal.resize(1100, 600)
         modal.load_plan(plan_path)  # what "Floor plan…" does after its file chooser
+        # The operator measured the store: 12 m along the plan's width.
+        modal.width_box.lineEdit().selectAll()
+        qtbot.keyClicks(modal.width_box, "12")
+        qtbot.keyClick(modal.width_box, Qt.Key.Key_Tab)
+        depth.append(modal.depth_label.text())
         for x, y in SPOTS:
             click_at(qtbot, modal.picture, x, y)
             click_at(qtbot, modal.plan, x, y)
         modal.accept()
 
+    depth: list[str] = []
     QTimer.singleShot(50, calibrate)
     dialog.calibrate()
+    assert depth == ["depth 9.0 m"], "400 x 300 px drawn, 12 m wide"
     assert dialog.chosen_floor_plan == str(plan_path)
-    window.dashboard.use_floor_plan(dialog.chosen_floor_plan)
+    assert dialog.chosen_plan_size_m == (12.0, 9.0)
+    window.dashboard.use_floor_plan(dialog.chosen_floor_plan, dialog.chosen_plan_size_m)
     qtbot.waitUntil(
         lambda: window.workspace.settings.reports.floor_plan == str(plan_path), timeout=10_000
     )
+    assert window.workspace.settings.reports.floor_plan_size_m == (12.0, 9.0)
     assert window.dashboard.heat.floor is not None
 
 
@@ -198,9 +205,7 @@ def test_the_language_switch_keeps_the_window_where_it_was(
     screen = qapp.primaryScreen().availableGeometry()
     assert screen.intersects(second.frameGeometry())
     second.close()
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 GUIDE = {

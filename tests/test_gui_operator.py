@@ -4,7 +4,6 @@ requests from the public, purge and the audit viewer."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.types import Gender
 from desktopapp.core.visits import RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import Gui, create_main_window
+from desktopapp.ui.app import Gui, create_main_window, remove_translations
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.first_run import ADMIN, OTHER, WHAT, WHO, FirstRunWizard
 from desktopapp.ui.login import LoginDialog
@@ -57,6 +56,7 @@ from desktopapp.ui.registers_dialog import RegistersDialog
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import PREVIEW_WIDTH, SignageDialog
 from tests.conftest import FACES
+from tests.isolation import only_in_own_process, run_alone
 from tests.test_notice import COMPLETE
 from tests.test_signage import BILINGUAL
 
@@ -83,9 +83,7 @@ def open_window(qtbot: QtBot, qapp: QApplication) -> Iterator[Opener]:
         return window
 
     yield opener
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def _set_up(data_dir: Path, profile: NoticeProfile = PROFILE) -> None:
@@ -587,36 +585,15 @@ def test_the_language_switch_rebuilds_the_window_in_japanese(
     assert isinstance(gui.window.user_label, QLabel)
     assert "管理者" in gui.window.user_label.text()
     gui.window.close()
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 # --- requests from the public and signage -----------------------------------------------------
 
 
-ISOLATED = "RAITEN_ISOLATED_TEST"
-
-
 def test_the_request_dialog_runs_in_a_process_without_audit_hooks(tmp_path: Path) -> None:
-    """Runs the next test in a pytest of its own. Collecting the whole suite imports
-    tests/test_no_image_storage.py, whose sys.addaudithook cannot be removed; with that hook
-    installed, face detection on a worker thread intermittently corrupted the heap of the test
-    process (docs/decisions.md). The app itself installs no audit hook."""
-    if os.environ.get(ISOLATED):
-        pytest.skip("already the isolated run")
-    name = "test_a_request_from_the_public_finds_deletes_and_opts_out"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::{name}"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, ISOLATED: "1", "QT_QPA_PLATFORM": "offscreen"},
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+    """The next test, in a pytest of its own (tests/isolation.py says why)."""
+    run_alone(__file__, "test_a_request_from_the_public_finds_deletes_and_opts_out", tmp_path)
 
 
 def _print_receipt(qtbot: QtBot, dialog: PublicRequestsDialog, target: Path) -> str:
@@ -641,8 +618,7 @@ def _print_receipt(qtbot: QtBot, dialog: PublicRequestsDialog, target: Path) -> 
 
 
 def test_a_request_from_the_public_finds_deletes_and_opts_out(qtbot: QtBot, tmp_path: Path) -> None:
-    if not os.environ.get(ISOLATED):
-        pytest.skip("runs in its own process: see the test above")
+    only_in_own_process()
     _set_up(tmp_path)
     # The visits are recorded as the command line records them, in a process of its own.
     pictures = [str(FACES / name) for name in [*ENROLLED, "biden.jpg"]]

@@ -20,7 +20,7 @@ from desktopapp.core.vision.status import ModelCheck, check_active_models
 from desktopapp.core.vision.types import ModelInfo
 from desktopapp.core.vision.types import Role as ModelRole
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import apply_language
+from desktopapp.ui.app import apply_language, remove_translations
 from desktopapp.ui.audit_viewer import AuditViewer
 from desktopapp.ui.model_status import ModelStatusPanel
 from desktopapp.ui.models_dialog import ModelsDialog
@@ -55,9 +55,7 @@ def language(qapp: QApplication) -> Iterator[object]:
         apply_language(qapp, settings)
 
     yield use
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 def _rows(viewer: AuditViewer) -> list[list[str]]:

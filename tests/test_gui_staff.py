@@ -5,9 +5,6 @@ these tests run in a pytest process of their own, like the counter's request tes
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from desktopapp.core.workspace import Workspace
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.staff_dialog import StaffDialog
 from tests.conftest import FACES
+from tests.isolation import only_in_own_process, run_alone
 from tests.streams import MjpegServer
 from tests.test_gui_operator import (  # noqa: F401 - fixtures
     ModalWatch,
@@ -38,23 +36,8 @@ from tests.test_gui_operator import (  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
 
-ISOLATED = "RAITEN_ISOLATED_TEST"
 EMPLOYEE = "biden.jpg"
 ADMIN = Session("tanaka", Role.ADMIN)
-
-
-def _isolated(name: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::{name}"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, ISOLATED: "1", "QT_QPA_PLATFORM": "offscreen"},
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -65,9 +48,7 @@ def _isolated(name: str, tmp_path: Path) -> None:
     ],
 )
 def test_the_capture_tests_run_in_a_process_without_audit_hooks(tmp_path: Path, name: str) -> None:
-    if os.environ.get(ISOLATED):
-        pytest.skip("already the isolated run")
-    _isolated(name, tmp_path)
+    run_alone(__file__, name, tmp_path)
 
 
 @pytest.fixture
@@ -84,8 +65,7 @@ def test_staff_are_enrolled_from_a_camera_and_a_picture_and_removed(
     camera_of_the_employee: str,
     modals: ModalWatch,  # noqa: F811
 ) -> None:
-    if not os.environ.get(ISOLATED):
-        pytest.skip("runs in its own process: see the test above")
+    only_in_own_process()
     _set_up(tmp_path)
     workspace = Workspace(tmp_path, Settings())
     camera = workspace.save_camera(
@@ -158,8 +138,7 @@ def test_the_staff_dialog_is_in_the_menu_for_administrators_only(
 def test_a_second_opt_out_at_the_counter_joins_the_first(
     qtbot: QtBot, tmp_path: Path, qapp: QApplication
 ) -> None:
-    if not os.environ.get(ISOLATED):
-        pytest.skip("runs in its own process: see the test above")
+    only_in_own_process()
     _set_up(tmp_path)
     workspace = Workspace(tmp_path, Settings())
     dialog = PublicRequestsDialog(workspace, ADMIN, Settings().vision, [])

@@ -26,7 +26,7 @@ from desktopapp.core.modes import Mode, engine_for_mode
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
 from desktopapp.core.sources import SourceKind, SourceSpec
 from desktopapp.core.sources import iter_frames as frames_of
-from tests.conftest import VIDEO
+from tests.conftest import VIDEO, closed_tracks
 
 # One pass over the 795 frames: about 30 s of CPU, several minutes when the machine is shared.
 pytestmark = pytest.mark.timeout(1800)
@@ -68,12 +68,7 @@ def counted() -> Iterator[dict[str, tuple[dict[Direction, int], list[TrackClosed
     engine = engine_for_mode(VisionConfig(feature_processes=0), Mode.PASSERBY)
     config = PipelineConfig(Mode.PASSERBY, lines=tuple(h.line for h in HAND))
     analyser = FrameAnalyser(1, engine, config)
-    closed: list[TrackClosed] = []
-    timestamp = 0.0
-    for frame in frames_of(SourceSpec(SourceKind.FILE, str(VIDEO), loop=False)):
-        timestamp = frame.timestamp
-        closed += analyser.process(frame)[1]
-    closed += analyser.finish(timestamp + 5)
+    closed = closed_tracks(analyser, frames_of(SourceSpec(SourceKind.FILE, str(VIDEO), loop=False)))
     yield {counter.line.name: (dict(counter.counts), closed) for counter in analyser.counters}
 
 

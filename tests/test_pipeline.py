@@ -25,7 +25,7 @@ from desktopapp.core.sources import (
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import Face, Gender, Image, Role, Vector
-from tests.conftest import VIDEO
+from tests.conftest import VIDEO, closed_tracks
 
 STEP = 3  # every third demo frame keeps the test quick; timestamps stay true
 
@@ -53,10 +53,7 @@ def demo_run(engine: VisionEngine) -> tuple[list[TrackClosed], int, int]:
     analyser = FrameAnalyser(
         1, VisionEngine(engine.detector, counting, engine.attributes), PipelineConfig()
     )  # type: ignore[arg-type]
-    closed: list[TrackClosed] = []
-    for index in range(0, DEMO_RUN_FRAMES, STEP):
-        closed += analyser.process(demo(index))[1]
-    closed += analyser.finish(DEMO_RUN_FRAMES / DEMO_FPS + 5)
+    closed = closed_tracks(analyser, (demo(i) for i in range(0, DEMO_RUN_FRAMES, STEP)))
     return closed, counting.calls, analyser.frames
 
 
@@ -112,10 +109,7 @@ def test_the_ui_frame_is_masked_and_the_source_is_wiped(engine: VisionEngine) ->
 def test_attribute_mode_keeps_no_feature(registry: ModelRegistry) -> None:
     engine = VisionEngine.load(registry, [Role.FACE_DETECTION, Role.FACE_ATTRIBUTES])
     analyser = FrameAnalyser(1, engine, PipelineConfig(mode=Mode.ATTRIBUTES))
-    closed: list[TrackClosed] = []
-    for index in range(0, 300, STEP):
-        closed += analyser.process(demo(index))[1]
-    closed += analyser.finish(300 / DEMO_FPS + 5)
+    closed = closed_tracks(analyser, (demo(i) for i in range(0, 300, STEP)))
     assert closed
     for event in closed:
         assert event.feature is None and event.templates == ()
@@ -130,12 +124,7 @@ def test_repeat_engine_in_attribute_mode_still_keeps_no_feature(engine: VisionEn
 def test_tiny_faces_are_masked_but_never_embedded(engine: VisionEngine) -> None:
     """vtest.avi's pedestrians have faces of ~8 px: too small for a meaningful feature."""
     analyser = FrameAnalyser(1, engine, PipelineConfig())
-    closed: list[TrackClosed] = []
-    timestamp = 0.0
-    for frame in iter_frames(parse_source(str(VIDEO)), max_frames=200):
-        timestamp = frame.timestamp
-        closed += analyser.process(frame)[1]
-    closed += analyser.finish(timestamp + 5)
+    closed = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO)), max_frames=200))
     assert analyser.faces > 0
     assert all(event.feature is None for event in closed)
 

@@ -26,6 +26,7 @@ def test_round_trip(tmp_path: Path) -> None:
     chosen.vision.threads = 2
     chosen.vision.threshold = 0.9
     chosen.ui.language = "ja"
+    chosen.reports.floor_plan_size_m = (12.0, 9.0)
     save_settings(tmp_path, chosen)
     assert load_settings(tmp_path) == chosen
     assert [p.name for p in tmp_path.iterdir()] == [SETTINGS_FILE], "no temp file left behind"
@@ -49,6 +50,15 @@ def test_invalid_value_names_the_field(tmp_path: Path) -> None:
         json.dumps({"version": 1, "vision": {"threads": 0}}), encoding="utf-8"
     )
     with pytest.raises(SettingsError, match=r"vision\.threads"):
+        load_settings(tmp_path)
+
+
+def test_a_floor_plan_of_no_size_is_refused(tmp_path: Path) -> None:
+    (tmp_path / SETTINGS_FILE).write_text(
+        json.dumps({"version": 1, "reports": {"floor_plan_size_m": [12.0, 0.0]}}),
+        encoding="utf-8",
+    )
+    with pytest.raises(SettingsError, match=r"reports\.floor_plan_size_m"):
         load_settings(tmp_path)
 
 

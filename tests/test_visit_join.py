@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
-from desktopapp.core.config import Settings
+from desktopapp.core.config import ASSUMED_PLAN_SIZE_M, Settings
 from desktopapp.core.counting import Zone, ZoneKind
 from desktopapp.core.floor import FloorCalibration, Space
 from desktopapp.core.modes import Mode, engine_for_mode
@@ -43,7 +43,7 @@ from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import DB_FILE, StoreError, open_database
 from desktopapp.core.store.retention import RetentionPolicy
 from desktopapp.core.store.visits import VisitStore
-from desktopapp.core.visit_join import HOLD_S, PLAN_WIDTH_M, VisitJoiner
+from desktopapp.core.visit_join import HOLD_S, VisitJoiner
 from desktopapp.core.visits import STAFF, Recorded, RecorderConfig, VisitRecorder
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.app import create_main_window
@@ -215,7 +215,35 @@ def test_one_person_walking_across_two_overlapping_cameras_is_one_visit(
     for (_c0, t0, x0, y0), (_c1, t1, x1, y1) in itertools.pairwise(path):
         assert t1 - t0 <= 1.5
         assert x1 >= x0 - 0.02, "never back: the two cameras place him in the same spot"
-        assert math.dist((x0, y0), (x1, y1)) * PLAN_WIDTH_M <= 1.5 * 3.0
+        assert math.dist((x0, y0), (x1, y1)) * ASSUMED_PLAN_SIZE_M[0] <= 1.5 * 3.0
+
+
+def test_distances_on_the_plan_are_in_the_metres_the_operator_gave(
+    walked: list[TrackClosed], tmp_path: Path
+) -> None:
+    """The same two tracks on a plan said to be ten times as large: the two cameras now place
+    him metres apart, which is two people, not one seen twice."""
+    store = open_store(tmp_path)
+    size: list[tuple[float, float] | None] = [(200.0, 200.0)]
+    joiner = VisitJoiner(store.joiner.recorder, lambda: size[0])
+    for event in walked:
+        joiner.record(event)
+    assert [o.outcome for o in joiner.flush()] == ["visit"]
+    assert len(store.visits()) == 2
+    # Set back to the store's real size while running: the next person is joined again.
+    size[0] = (20.0, 20.0)
+    for event in walked:
+        later = [(t + 60, x, y) for t, x, y in event.path]
+        joiner.record(
+            replace(
+                event,
+                first_seen=event.first_seen + 60,
+                path=tuple(later),
+                last_seen=event.last_seen + 60,
+            )
+        )
+    assert joiner.flush() == []
+    assert len(store.visits()) == 3
 
 
 def test_a_track_that_closes_before_the_entrance_track_waits_for_its_visit(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ class UiConfig(_Section):
     idle_lock_minutes: int = Field(default=10, ge=1, le=240)
 
 
+# The floor plan is a picture without a scale (core.floor normalises it to 0..1 across its
+# width and height); the operator gives its width in metres in the floor calibration. Until
+# then the plan is taken as a square as wide as the stores Raiten is made for (a convenience
+# store, a small shop), which turns distances into plan units (core.visit_join).
+ASSUMED_PLAN_SIZE_M = (20.0, 20.0)
+
+
 class ReportsConfig(_Section):
     # Cells counting fewer visitors than this show as "<k" everywhere (G-07).
     min_group: int = Field(default=5, ge=2, le=100)
@@ -90,6 +97,17 @@ class ReportsConfig(_Section):
     # The operator's floor plan picture under the heat map (a drawing of the store, not a
     # camera image); only its path is kept.
     floor_plan: str | None = None
+    # The floor plan's width and depth in metres, as the operator measured the width (the
+    # depth follows from the picture's proportions): the cameras of one store are joined into
+    # one visit by distances on the plan (core.visit_join). None: an assumed 20 m square.
+    floor_plan_size_m: tuple[float, float] | None = None
+
+    @field_validator("floor_plan_size_m")
+    @classmethod
+    def _plausible_store(cls, size: tuple[float, float] | None) -> tuple[float, float] | None:
+        if size is not None and not all(1.0 <= side <= 1000.0 for side in size):
+            raise ValueError("a floor plan's sides are between 1 and 1000 m")
+        return size
 
 
 class Settings(_Section):

@@ -33,11 +33,11 @@ import logging
 import math
 import sqlite3
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktopapp.core.config import VisionConfig
+from desktopapp.core.config import ASSUMED_PLAN_SIZE_M, VisionConfig
 from desktopapp.core.floor import FloorCalibration
 from desktopapp.core.geometry_config import CameraGeometryConfig
 from desktopapp.core.pipeline import TrackClosed
@@ -47,10 +47,6 @@ from desktopapp.core.visits import Recorded, VisitRecorder, open_recorder
 
 log = logging.getLogger(__name__)
 
-# The floor plan is a picture without a scale (core.floor normalises it to 0..1 across its
-# width and height); the stores Raiten is made for (a convenience store, a small shop) are
-# about this wide, which turns the distances below into plan units (docs/decisions.md).
-PLAN_WIDTH_M = 20.0
 # Two cameras seeing one person at once place their feet this close on the plan at most: a
 # box's foot point is off by up to about 0.3 m, and each camera's calibration clicks by about
 # as much again at the edge of its view; two people this close are walking side by side.
@@ -153,8 +149,15 @@ class VisitJoiner:
     """A VisitRecorder that joins the store's cameras into one visit. Owned by the store-writer
     thread (core.services.recording), in the recorder's place."""
 
-    def __init__(self, recorder: VisitRecorder):
+    def __init__(
+        self,
+        recorder: VisitRecorder,
+        plan_size_m: Callable[[], tuple[float, float] | None] = lambda: None,
+    ):
         self.recorder = recorder
+        # Asked at each track, so a size the operator sets while the cameras run applies to
+        # the next person.
+        self._plan_size_m = plan_size_m
         self._trails: list[_Trail] = []
         self._held: list[tuple[TrackClosed, list[FloorPoint]]] = []
         self._clock = -math.inf
@@ -302,10 +305,11 @@ class VisitJoiner:
         if calibration is None:
             return
         shapes = CameraZones(calibration=calibration)
+        width, depth = self._plan_size_m() or ASSUMED_PLAN_SIZE_M
         for t, x, y in event.path:
             fx, fy = shapes.on_plan(x, y)
             if fx is not None and fy is not None:
-                yield t, fx * PLAN_WIDTH_M, fy * PLAN_WIDTH_M
+                yield t, fx * width, fy * depth
 
     def _tell(self, what: str, camera_id: int, message: str) -> None:
         """Log ``message`` (which may name the camera as %d) once per camera and kind."""
@@ -314,6 +318,10 @@ class VisitJoiner:
             log.warning(message.replace("%d", str(camera_id)))
 
 
-def open_joiner(data_dir: Path, vision: VisionConfig) -> VisitJoiner:
+def open_joiner(
+    data_dir: Path,
+    vision: VisionConfig,
+    plan_size_m: Callable[[], tuple[float, float] | None] = lambda: None,
+) -> VisitJoiner:
     """``open_recorder``'s recorder, joining the store's cameras: for the store-writer thread."""
-    return VisitJoiner(open_recorder(data_dir, vision))
+    return VisitJoiner(open_recorder(data_dir, vision), plan_size_m)

@@ -609,12 +609,16 @@ class DashboardPanel(QWidget):
         if chosen:
             self.use_floor_plan(chosen)
 
-    def use_floor_plan(self, chosen: str) -> None:
+    def use_floor_plan(self, chosen: str, size_m: tuple[float, float] | None = None) -> None:
         """Show ``chosen`` under the heat map and remember it for the next start (the path
-        only, the picture stays where it is); the calibration hands over the one it loaded."""
+        only, the picture stays where it is); the calibration hands over the one it loaded,
+        and the plan's size in metres when the operator gave it there."""
         if self.load_floor_plan(Path(chosen)):
             settings = self._workspace.settings
-            reports = settings.reports.model_copy(update={"floor_plan": chosen})
+            update: dict[str, object] = {"floor_plan": chosen}
+            if size_m is not None:
+                update["floor_plan_size_m"] = size_m
+            reports = settings.reports.model_copy(update=update)
             updated = settings.model_copy(update={"reports": reports})
             run_in_background(
                 lambda: self._workspace.save_settings(updated, self._actor),

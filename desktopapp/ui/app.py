@@ -63,10 +63,16 @@ def _window(workspace: Workspace, session: Session, problem: str, start: bool) -
     return window
 
 
-def apply_language(app: QApplication, settings: Settings) -> None:
-    """Swap the installed translators for the language ``settings`` asks for."""
+def remove_translations(app: QApplication) -> None:
+    """Back to the source language (English): the translators ``apply_language`` installed go."""
     for translator in app.property("raiten_translators") or []:
         app.removeTranslator(translator)
+    app.setProperty("raiten_translators", [])
+
+
+def apply_language(app: QApplication, settings: Settings) -> None:
+    """Swap the installed translators for the language ``settings`` asks for."""
+    remove_translations(app)
     language = effective_language(settings.ui.language)
     app.setProperty("raiten_translators", install_translator(app, language))
 

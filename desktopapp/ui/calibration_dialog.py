@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopapp.core.config import ASSUMED_PLAN_SIZE_M
 from desktopapp.core.floor import FloorCalibration
 from desktopapp.core.images import read_image
 from desktopapp.ui.camera_tile import to_qimage
@@ -64,11 +66,17 @@ class CalibrationDialog(QDialog):
         floor_plan: Path | None,
         calibration: FloorCalibration | None,
         parent: QWidget | None = None,
+        *,
+        plan_size_m: tuple[float, float] | None = None,
     ):
+        """``plan_size_m``: the floor plan's width and depth in metres as last saved (None:
+        never given)."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Floor calibration"))
         self.resize(1100, 620)
         self.result_calibration = calibration
+        # Width and depth in metres of the plan shown; None while no plan is shown.
+        self.plan_size_m: tuple[float, float] | None = plan_size_m
         intro = QLabel(
             self.tr(
                 "Click a spot on the floor in the camera's picture, then the same spot on the "
@@ -97,8 +105,24 @@ class CalibrationDialog(QDialog):
         undo.clicked.connect(self.remove_last)
         clear = QPushButton(self.tr("Clear"), self)
         clear.clicked.connect(self.clear)
+        # Joining cameras into one visit measures distances on the plan (core.visit_join).
+        self.width_box = QDoubleSpinBox(self)
+        self.width_box.setRange(1.0, 1000.0)
+        self.width_box.setDecimals(1)
+        self.width_box.setSuffix(" m")
+        self.width_box.setValue((plan_size_m or ASSUMED_PLAN_SIZE_M)[0])
+        self.width_box.setToolTip(
+            self.tr("Measure the store from wall to wall along the plan's width.")
+        )
+        self.width_box.valueChanged.connect(self._size_changed)
+        width_label = QLabel(self.tr("Width of the plan:"), self)
+        width_label.setBuddy(self.width_box)
+        self.depth_label = QLabel(self)
         row = QHBoxLayout()
         row.addWidget(self.plan_button)
+        row.addWidget(width_label)
+        row.addWidget(self.width_box)
+        row.addWidget(self.depth_label)
         row.addStretch(1)
         row.addWidget(undo)
         row.addWidget(clear)
@@ -120,8 +144,10 @@ class CalibrationDialog(QDialog):
             picker.zones_changed.connect(self.check)
         # The floor plan shown, remembered so that the dashboard does not ask for it again.
         self.plan_path: Path | None = None
+        self._plan_shape: tuple[int, int] | None = None  # (height, width) in pixels
         if floor_plan is not None:
             self.load_plan(floor_plan)
+        self._size_changed()
         self.check()
 
     def choose_plan(self) -> None:
@@ -140,6 +166,19 @@ class CalibrationDialog(QDialog):
             return
         self.plan.set_image(to_qimage(image))
         self.plan_path = path
+        self._plan_shape = (image.shape[0], image.shape[1])
+        self._size_changed()
+
+    def _size_changed(self) -> None:
+        """The depth follows from the width and the picture's proportions."""
+        self.width_box.setEnabled(self._plan_shape is not None)
+        if self._plan_shape is None:
+            self.depth_label.setText("")
+            return
+        height, width = self._plan_shape
+        depth = self.width_box.value() * height / width
+        self.plan_size_m = (self.width_box.value(), round(depth, 2))
+        self.depth_label.setText(self.tr("depth %1 m").replace("%1", f"{depth:.1f}"))
 
     def remove_last(self) -> None:
         pairs = min(len(self.picture.current), len(self.plan.current))

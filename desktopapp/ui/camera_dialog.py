@@ -55,6 +55,7 @@ class CameraDialog(QDialog):
         *,
         mode: Mode = Mode.REPEAT,
         entrance_default: bool = False,
+        plan_size_m: tuple[float, float] | None = None,
     ):
         """``mode`` is the one the camera will run in (the notice's): the preview masks as the
         live view will. ``entrance_default``: a new camera watches the entrance unless
@@ -63,8 +64,11 @@ class CameraDialog(QDialog):
         self._vision = vision
         self._mode = mode
         self._floor_plan = floor_plan
-        # A floor plan first loaded in the calibration, for the dashboard to show too.
+        # A floor plan first loaded in the calibration, for the dashboard to show too, and
+        # its size in metres when the operator gave a new one there.
         self.chosen_floor_plan: str | None = None
+        self._plan_size_m = plan_size_m
+        self.chosen_plan_size_m: tuple[float, float] | None = None
         self._camera_id = camera.camera_id if camera else None
         self.result_camera: Camera | None = None
         self.setWindowTitle(self.tr("Edit camera") if camera else self.tr("Add camera"))
@@ -323,13 +327,19 @@ class CameraDialog(QDialog):
     def calibrate(self) -> None:
         plan = self._floor_plan
         dialog = CalibrationDialog(
-            self.preview.image, Path(plan) if plan else None, self._calibration, self
+            self.preview.image,
+            Path(plan) if plan else None,
+            self._calibration,
+            self,
+            plan_size_m=self._plan_size_m,
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._calibration = dialog.result_calibration
             if dialog.plan_path is not None and str(dialog.plan_path) != self._floor_plan:
                 self.chosen_floor_plan = str(dialog.plan_path)
                 self._floor_plan = self.chosen_floor_plan
+            if dialog.plan_size_m is not None and dialog.plan_size_m != self._plan_size_m:
+                self.chosen_plan_size_m = self._plan_size_m = dialog.plan_size_m
             self._list_zones()
             self._explain_joining()
 

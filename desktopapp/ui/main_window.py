@@ -437,7 +437,12 @@ class MainWindow(QMainWindow):
                 self.controller.start(DEMO_CAMERA_ID, DEMO_SOURCE, config, "demo")
             return
         if not problems and self.start_cameras:
-            self.writer = visit_writer(self.data_dir, self.settings.vision)
+            workspace = self.workspace
+            self.writer = visit_writer(
+                self.data_dir,
+                self.settings.vision,
+                lambda: workspace.settings.reports.floor_plan_size_m,
+            )
         for camera in cameras:
             assert camera.camera_id is not None
             tile = CameraTile(camera.camera_id, camera.name)
@@ -492,11 +497,13 @@ class MainWindow(QMainWindow):
             mode=notice.profile.mode if notice is not None else PipelineConfig().mode,
             # The store's first camera watches its entrance, unless the operator says not.
             entrance_default=not self.cameras,
+            plan_size_m=self.workspace.settings.reports.floor_plan_size_m,
         )
         if dialog.exec() != CameraDialog.DialogCode.Accepted or dialog.result_camera is None:
             return
-        if dialog.chosen_floor_plan:
-            self.dashboard.use_floor_plan(dialog.chosen_floor_plan)
+        plan = dialog.chosen_floor_plan or self.workspace.settings.reports.floor_plan
+        if plan and (dialog.chosen_floor_plan or dialog.chosen_plan_size_m):
+            self.dashboard.use_floor_plan(plan, dialog.chosen_plan_size_m)
         workspace, actor = self.workspace, self.session.actor
         chosen = dialog.result_camera
         run_in_background(

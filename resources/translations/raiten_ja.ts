@@ -733,77 +733,92 @@
 <context>
     <name>CalibrationDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="75"/>
         <source>Floor calibration</source>
         <translation>床の位置合わせ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="74"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
         <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
         <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="91"/>
         <source>Test the camera&apos;s connection first.</source>
         <translation>先にカメラの接続テストをしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
         <source>Load the floor plan picture.</source>
         <translation>平面図の画像を読み込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="102"/>
         <source>Floor plan…</source>
         <translation>平面図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="104"/>
         <source>Remove last pair</source>
         <translation>最後の組を取り消す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="106"/>
         <source>Clear</source>
         <translation>消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="129"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="115"/>
+        <source>Measure the store from wall to wall along the plan&apos;s width.</source>
+        <translation>平面図の横方向に、店の壁から壁までを測って入力してください。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="118"/>
+        <source>Width of the plan:</source>
+        <translation>平面図の幅:</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="155"/>
         <source>Floor plan</source>
         <translation>平面図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="129"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="155"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="165"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>平面図を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="167"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="181"/>
+        <source>depth %1 m</source>
+        <translation>奥行き %1 m</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="206"/>
         <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
         <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="215"/>
         <source>These points cannot be used: %1</source>
         <translation>この点では位置合わせできません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="183"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="222"/>
         <source>%1 pairs fit, but four always fit exactly, so their accuracy cannot be checked: mark a fifth spot to check it.</source>
         <translation>%1組で位置合わせしましたが、4組では必ずぴったり合うため精度を確認できません。確認するために5か所目を指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="193"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="232"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="197"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="236"/>
         <source>%1 pairs fit; checked against the others, the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。ほかの点で確かめると、誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
@@ -811,344 +826,344 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="74"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="74"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="77"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="78"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="79"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="80"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="94"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="99"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="101"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>Silhouette</source>
         <translation>シルエット</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="108"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="111"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="116"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="117"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="135"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="137"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="146"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="149"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="153"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="151"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="158"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="162"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="161"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="167"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="164"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="168"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="130"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="122"/>
         <source>This camera watches the store&apos;s entrance: visits start here</source>
         <translation>このカメラは店の入口を映している（来店はここから始まる）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="166"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="170"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="173"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="171"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="175"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="174"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="178"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="180"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="179"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="183"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="192"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="196"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="251"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="252"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="256"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="262"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="262"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="272"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="282"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="288"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="296"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="300"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="301"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="305"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="320"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="324"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="340"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="350"/>
         <source>A person seen here starts a visit. Without a floor calibration the store&apos;s other cameras cannot add where they go next to it: use Floor calibration… to place this camera on the floor plan.</source>
         <translation>ここに映った人から来店が始まります。床の位置合わせがされていないため、店内のほかのカメラはその人がその後どこへ行ったかをこの来店に加えられません。「床の位置合わせ…」でこのカメラを店内図に配置してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="346"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="356"/>
         <source>A person seen here starts a visit; the store&apos;s other cameras add where they go next to the same visit.</source>
         <translation>ここに映った人から来店が始まります。店内のほかのカメラは、その人がその後どこへ行ったかを同じ来店に加えます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="351"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
         <source>This camera has no floor calibration, so the people it sees cannot be joined to the visit that began at the entrance: each becomes a visit of its own. Use Floor calibration… to place it on the floor plan.</source>
         <translation>このカメラは床の位置合わせがされていないため、映った人を入口から始まった来店につなげられません。一人ひとりが別の来店として記録されます。「床の位置合わせ…」で店内図に配置してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="357"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="367"/>
         <source>People seen here are added to the visit that began at the entrance, by where and when they walk on the floor plan.</source>
         <translation>ここに映った人は、店内図上で歩いた場所と時刻から、入口で始まった来店に加えられます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="370"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="380"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="390"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="400"/>
         <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="406"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="416"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="413"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="423"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="424"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="434"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="430"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="440"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="435"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="445"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="457"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="455"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="457"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="465"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="450"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="460"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="456"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="466"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="458"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="468"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="472"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="482"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="475"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="485"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="486"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="496"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="488"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="498"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
@@ -1670,7 +1685,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="631"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="635"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -2101,17 +2116,17 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>Gui</name>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="140"/>
+        <location filename="../../desktopapp/ui/app.py" line="146"/>
         <source>The data folder %1 cannot be opened: %2</source>
         <translation>データフォルダー %1 を開けません: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="184"/>
+        <location filename="../../desktopapp/ui/app.py" line="190"/>
         <source>Restoring a backup or starting empty replaces the database: an administrator must sign in first.</source>
         <translation>バックアップからの復元や空のデータベースでの開始はデータベースを置き換えます。先に管理者がサインインしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/app.py" line="198"/>
+        <location filename="../../desktopapp/ui/app.py" line="204"/>
         <source>Only an administrator may recover the database; %1 is not one.</source>
         <translation>データベースの復旧は管理者だけが行えます。%1 は管理者ではありません。</translation>
     </message>
@@ -2352,42 +2367,42 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="445"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="450"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="475"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="480"/>
         <source>%1 (entrance)</source>
         <translation>%1（入口）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="590"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="597"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="600"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="607"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="602"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="609"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="605"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="612"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="616"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="672"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="679"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
@@ -2397,27 +2412,27 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="514"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="521"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="515"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="522"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="562"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="569"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="642"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="649"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="644"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="651"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -3603,22 +3618,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>プレビューを作成しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="201"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="212"/>
         <source>Sent to the printer: %1</source>
         <translation>プリンターに送りました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="207"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="218"/>
         <source>Save the sign as PDF</source>
         <translation>掲示物をPDFで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="228"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="240"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="234"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="252"/>
         <source>The sign could not be made: %1</source>
         <translation>掲示物を作成できません: %1</translation>
     </message>

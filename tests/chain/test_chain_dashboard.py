@@ -3,40 +3,24 @@ store", each other store by name and "All stores", chosen with the mouse from th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox
+from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
 from desktopapp.core.analytics import ALL_STORES, THIS_STORE, Scope
 from desktopapp.core.session import Session
 from desktopapp.ui.analytics_panel import DashboardPanel
-from desktopapp.ui.app import create_main_window
-from desktopapp.ui.main_window import MainWindow
+from tests.chain.conftest import WindowOf
 from tests.chain.stores import BASE, new_chain, person, stores
 
 pytestmark = pytest.mark.gui
 
 ADMIN = Session("tester", Role.ADMIN)
-
-
-@pytest.fixture
-def window_of(qtbot: QtBot, qapp: QApplication) -> Iterator[object]:
-    def opener(data_dir: Path) -> MainWindow:
-        window = create_main_window(qapp, data_dir, session=ADMIN, start_cameras=False)
-        qtbot.addWidget(window)
-        window.show()
-        return window
-
-    yield opener
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
 
 
 def choose(qtbot: QtBot, combo: QComboBox, text: str) -> None:
@@ -63,7 +47,7 @@ def shown_for(qtbot: QtBot, dashboard: DashboardPanel, scope: Scope) -> None:
 
 
 def test_the_store_picker_shows_this_store_each_store_and_all_stores(
-    pg_admin_url: str, tmp_path: Path, qtbot: QtBot, window_of: object
+    pg_admin_url: str, tmp_path: Path, qtbot: QtBot, window_of: WindowOf
 ) -> None:
     enrolment = new_chain(pg_admin_url, tmp_path)
     with stores(tmp_path, "Shibuya", "Ueno") as (shibuya, ueno):
@@ -75,7 +59,7 @@ def test_the_store_picker_shows_this_store_each_store_and_all_stores(
                 store.visit(person(100 * visits + seed))
             store.sync()
         shibuya.sync()
-        window = window_of(shibuya.data)  # type: ignore[operator]
+        window = window_of(shibuya.data)
         dashboard = window.dashboard
         qtbot.mouseClick(
             window.tabs.tabBar(),
@@ -128,9 +112,9 @@ def test_the_store_picker_shows_this_store_each_store_and_all_stores(
 
 
 def test_a_store_on_its_own_has_no_store_picker(
-    tmp_path: Path, qtbot: QtBot, window_of: object
+    tmp_path: Path, qtbot: QtBot, window_of: WindowOf
 ) -> None:
-    window = window_of(tmp_path / "alone")  # type: ignore[operator]
+    window = window_of(tmp_path / "alone")
     dashboard = window.dashboard
     qtbot.waitUntil(lambda: dashboard.data is not None, timeout=30_000)
     assert dashboard.store.isHidden() and dashboard.scope_note.isHidden()

@@ -4,12 +4,11 @@ now, the server going away and coming back."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
@@ -17,29 +16,13 @@ from desktopapp.core.chain import membership
 from desktopapp.core.session import Session
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import open_database
-from desktopapp.ui.app import create_main_window
 from desktopapp.ui.chain_dialog import ChainDialog
-from desktopapp.ui.main_window import MainWindow
-from tests.chain.conftest import PgServer
+from tests.chain.conftest import PgServer, WindowOf
 from tests.chain.stores import new_chain, person, stores
 
 pytestmark = pytest.mark.gui
 
 ADMIN = Session("tester", Role.ADMIN)
-
-
-@pytest.fixture
-def window_of(qtbot: QtBot, qapp: QApplication) -> Iterator[object]:
-    def opener(data_dir: Path) -> MainWindow:
-        window = create_main_window(qapp, data_dir, session=ADMIN, start_cameras=False)
-        qtbot.addWidget(window)
-        window.show()
-        return window
-
-    yield opener
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
 
 
 def _visitors(data_dir: Path) -> set[str]:
@@ -51,7 +34,7 @@ def _visitors(data_dir: Path) -> set[str]:
 
 
 def test_the_window_syncs_in_the_background_and_shows_the_chains_state(
-    pg_server: PgServer, pg_admin_url: str, tmp_path: Path, qtbot: QtBot, window_of: object
+    pg_server: PgServer, pg_admin_url: str, tmp_path: Path, qtbot: QtBot, window_of: WindowOf
 ) -> None:
     enrolment = new_chain(pg_admin_url, tmp_path)
     shop = tmp_path / "shop"
@@ -62,7 +45,7 @@ def test_the_window_syncs_in_the_background_and_shows_the_chains_state(
         ueno.join(enrolment)
         alice = ueno.visit(person(1)).visitor_id
         ueno.sync()
-        window = window_of(shop)  # type: ignore[operator]
+        window = window_of(shop)
         button = window.chain_status
         # The first sync runs at start, in the background.
         qtbot.waitUntil(lambda: not button.busy and "synced" in button.text(), timeout=30_000)
@@ -87,8 +70,10 @@ def test_the_window_syncs_in_the_background_and_shows_the_chains_state(
         qtbot.waitUntil(lambda: "synced" in button.text(), timeout=10_000)
 
 
-def test_a_store_on_its_own_shows_no_chain(tmp_path: Path, qtbot: QtBot, window_of: object) -> None:
-    window = window_of(tmp_path / "alone")  # type: ignore[operator]
+def test_a_store_on_its_own_shows_no_chain(
+    tmp_path: Path, qtbot: QtBot, window_of: WindowOf
+) -> None:
+    window = window_of(tmp_path / "alone")
     button = window.chain_status
     qtbot.waitUntil(lambda: not button.busy, timeout=30_000)
     # A sync asked for anyway finds no chain and changes nothing.
@@ -102,12 +87,12 @@ def test_joining_and_leaving_from_the_administration_menu(
     pg_admin_url: str,
     tmp_path: Path,
     qtbot: QtBot,
-    window_of: object,
+    window_of: WindowOf,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     enrolment = new_chain(pg_admin_url, tmp_path)
     shop = tmp_path / "shop"
-    window = window_of(shop)  # type: ignore[operator]
+    window = window_of(shop)
     opened: list[ChainDialog] = []
 
     def exec_dialog(dialog: ChainDialog) -> int:

@@ -37,7 +37,7 @@ from desktopapp.core.sources import (
 from desktopapp.core.store.cameras import Camera
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import create_main_window
+from desktopapp.ui.app import create_main_window, remove_translations
 from desktopapp.ui.camera_tile import CameraTile
 from tests.conftest import VIDEO
 from tests.reliability.conftest import ATTRIBUTES_PROFILE, set_up_in_japanese
@@ -376,6 +376,4 @@ def test_the_window_keeps_running_with_broken_cameras_beside_a_working_one(
         assert window.isVisible()
     finally:
         window.close()
-        for translator in qapp.property("raiten_translators") or []:
-            qapp.removeTranslator(translator)
-        qapp.setProperty("raiten_translators", [])
+        remove_translations(qapp)

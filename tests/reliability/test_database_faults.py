@@ -35,7 +35,7 @@ from desktopapp.core.store.db import DB_FILE, StoreError, StoreProblem, open_dat
 from desktopapp.core.store.writer import StoreWriter
 from desktopapp.core.visits import VisitRecorder
 from desktopapp.core.workspace import Workspace, WorkspaceClosedError
-from desktopapp.ui.app import Gui, create_main_window
+from desktopapp.ui.app import Gui, create_main_window, remove_translations
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.recovery import RecoveryDialog
@@ -193,9 +193,7 @@ def test_a_restore_brings_back_the_backup_and_damaged_backups_are_refused(tmp_pa
 @pytest.fixture
 def gui_app(qapp: QApplication) -> Iterator[QApplication]:
     yield qapp
-    for translator in qapp.property("raiten_translators") or []:
-        qapp.removeTranslator(translator)
-    qapp.setProperty("raiten_translators", [])
+    remove_translations(qapp)
 
 
 @pytest.mark.gui

@@ -24,7 +24,7 @@ from desktopapp.core.vision.registry import MANIFEST, ModelError, ModelProblem, 
 from desktopapp.core.vision.status import check_active_models
 from desktopapp.core.vision.types import Role as ModelRole
 from desktopapp.core.workspace import Workspace
-from desktopapp.ui.app import create_main_window
+from desktopapp.ui.app import create_main_window, remove_translations
 from desktopapp.ui.model_status import ModelStatusPanel
 from tests.reliability.conftest import ATTRIBUTES_PROFILE, set_up_in_japanese
 
@@ -159,6 +159,4 @@ def test_the_window_keeps_running_when_a_camera_cannot_load_its_model(
         assert window.isVisible()
     finally:
         window.close()
-        for translator in qapp.property("raiten_translators") or []:
-            qapp.removeTranslator(translator)
-        qapp.setProperty("raiten_translators", [])
+        remove_translations(qapp)
