@@ -31,7 +31,8 @@ Compared with TFJS itself (``@tensorflow/tfjs`` 4 in node, the package's own gra
 vtest.avi frame at 416x416, every output agreed to 1.1e-5.
 
 Raiten runs it at 320x256 (width x height): on the hand-boxed frames of
-``bench/person_detectors.py`` it finds more people than SSDLite at about 1.15 times its CPU.
+``bench/person_detectors.py`` it finds more people than SSDLite at about 1.2 times its CPU
+(docs/decisions.md).
 """
 
 from __future__ import annotations
