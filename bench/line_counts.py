@@ -5,6 +5,7 @@ Run from the repository root::
 
     .venv/bin/python bench/line_counts.py          # a Markdown table
     .venv/bin/python bench/line_counts.py --json   # one JSON object
+    .venv/bin/python bench/line_counts.py --person-model nanodet-g   # another person model
 
 ``tests/ground_truth/vtest_lines.toml`` holds the lines and the frame of every crossing counted
 by hand. The real ``FrameAnalyser`` of passer-by mode (person detection as the masking runs it,
@@ -46,7 +47,7 @@ def hand_counted_lines() -> list[dict[str, Any]]:
     return lines
 
 
-def run(video: Path) -> dict[str, Any]:
+def run(video: Path, person_model: str | None = None) -> dict[str, Any]:
     hand = hand_counted_lines()
     lines = tuple(
         CountingLine(
@@ -57,7 +58,8 @@ def run(video: Path) -> dict[str, Any]:
         )
         for entry in hand
     )
-    engine = engine_for_mode(VisionConfig(feature_processes=0, threads=1), Mode.PASSERBY)
+    vision = VisionConfig(feature_processes=0, threads=1, person_detection=person_model)
+    engine = engine_for_mode(vision, Mode.PASSERBY)
     analyser = FrameAnalyser(1, engine, PipelineConfig(Mode.PASSERBY, lines=lines))
     timestamp = 0.0
     started = time.process_time()
@@ -103,11 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--person-model", help="a person model of the manifest (default: its default)"
+    )
     args = parser.parse_args(argv)
     if not args.video.is_file():
         print(f"bench/line_counts.py: no video at {args.video}", file=sys.stderr)
         return 2
-    result = run(args.video)
+    result = run(args.video, args.person_model)
     print(json.dumps(result) if args.json else markdown(result))
     return 0
 

@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python bench/masking.py                 # a table per video
     .venv/bin/python bench/masking.py --json          # one JSON object
     .venv/bin/python bench/masking.py --frames 40     # the first 40 frames of each video only
+    .venv/bin/python bench/masking.py --person-model nanodet-g   # another person model
 
 The reference is worked out here, from the source frames alone, never from Raiten's output:
 
@@ -277,10 +278,14 @@ def _source_frames(video: Path, frames: int | None) -> Iterator[Frame]:
 
 
 def measure_video(
-    video: Path, detectors: ReferenceDetectors, frames: int | None = None
+    video: Path,
+    detectors: ReferenceDetectors,
+    frames: int | None = None,
+    person_model: str | None = None,
 ) -> dict[str, Any]:
-    """Shown and anonymise recall on the first ``frames`` frames of ``video`` (all: None)."""
-    vision = VisionConfig(feature_processes=0, threads=2)
+    """Shown and anonymise recall on the first ``frames`` frames of ``video`` (all: None), with
+    the manifest's ``person_model`` (None: its default)."""
+    vision = VisionConfig(feature_processes=0, threads=2, person_detection=person_model)
     shown_engine = engine_for_mode(vision, Mode.REPEAT)
     analyser = FrameAnalyser(1, shown_engine, PipelineConfig(mode=Mode.REPEAT))
     shown, written = Tally(), Tally()
@@ -338,10 +343,12 @@ def _copy_slice(video: Path, clip: Path, frames: int | None) -> None:
             writer.release()
 
 
-def run(videos: Sequence[Path] = VIDEOS, frames: int | None = None) -> dict[str, Any]:
+def run(
+    videos: Sequence[Path] = VIDEOS, frames: int | None = None, person_model: str | None = None
+) -> dict[str, Any]:
     detectors = ReferenceDetectors()
     load = load_average()
-    results = [measure_video(video, detectors, frames) for video in videos]
+    results = [measure_video(video, detectors, frames, person_model) for video in videos]
     return {"machine": machine(), "load_average": load, "videos": results}
 
 
@@ -371,10 +378,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--frames", type=int, default=None, help="first N frames of each video")
+    parser.add_argument(
+        "--person-model", help="a person model of the manifest (default: its default)"
+    )
     parser.add_argument("videos", nargs="*", type=Path, default=list(VIDEOS))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = run(args.videos, args.frames)
+    result = run(args.videos, args.frames, args.person_model)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

