@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import cv2
@@ -13,8 +14,14 @@ import numpy as np
 import pytest
 
 from desktopapp.cli import main
+from desktopapp.core.anonymise import MODE, anonymise
+from desktopapp.core.config import VisionConfig
+from desktopapp.core.modes import engine_for_mode
+from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
+from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames
 from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.db import open_database
+from desktopapp.core.vision.schedule import ScheduledFaceDetector
 from tests.conftest import FACES, VIDEO
 from tests.test_notice import COMPLETE
 
@@ -199,3 +206,33 @@ def test_refused_until_the_notice_is_complete(
     assert code == 2 and err.count("\n") == 1
     assert "notice" in err.lower()
     assert not out.exists()
+
+
+def test_a_search_by_need_is_detected_ahead_in_order_with_the_same_result(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With faces searched by need (the default), which remembers the frame before, the frames
+    are detected ahead by one worker thread, in order, while the calling thread masks and
+    writes: the result is that of analysing each frame in turn in the calling thread."""
+    engine = engine_for_mode(VisionConfig(), MODE)
+    detector = engine.detector
+    assert isinstance(detector, ScheduledFaceDetector)
+    searched_in: set[str] = set()
+    search = detector.detect_among
+
+    def recorded(image: np.ndarray, persons: list[tuple[float, float, float, float]]) -> object:
+        searched_in.add(threading.current_thread().name)
+        return search(image, persons)
+
+    monkeypatch.setattr(detector, "detect_among", recorded)
+    result = anonymise(clip, tmp_path / "out.avi", engine)
+    assert len(searched_in) == 1 and next(iter(searched_in)).startswith("anonymise")
+    alone = engine_for_mode(VisionConfig(), MODE)
+    assert isinstance(alone.detector, ScheduledFaceDetector)
+    analyser = FrameAnalyser(0, alone, PipelineConfig(mode=MODE))
+    for frame in iter_frames(SourceSpec(SourceKind.FILE, str(clip), loop=False)):
+        analyser.process(frame)
+    assert result.frames == analyser.frames == CLIP_FRAMES
+    assert (result.faces, result.persons) == (analyser.faces, analyser.persons)
+    assert result.persons > 0
+    assert detector.stats == alone.detector.stats

@@ -16,6 +16,7 @@ from desktopapp.core.vision.engine import load_face_detector
 from desktopapp.core.vision.persons import load_person_detector
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.schedule import (
+    SWEEP_EVERY,
     ScheduledFaceDetector,
     detect_faces,
     merge_faces,
@@ -155,3 +156,77 @@ def test_a_face_to_embed_gets_the_whole_frame_searchs_landmarks(registry: ModelR
     # A detector without a search by need hands the face back as it is.
     face = whole.detect(image)[0]
     assert refine_face(whole, image, face) is face
+
+
+def test_a_small_face_outside_any_person_is_found_by_the_sweep_and_then_followed(
+    registry: ModelRegistry,
+) -> None:
+    """A face too small for the coarse pass, with no person box to point to it: the sweep's
+    band, searched in one frame of SWEEP_EVERY, finds it within one round of the bands; from
+    then on it is looked for in every frame. An empty frame costs one band every other frame."""
+    entry = registry.get("yuface")
+    scheduled = load_face_detector(registry, entry, 1, search_side=320)
+    assert isinstance(scheduled, ScheduledFaceDetector)
+    assert SWEEP_EVERY == 2
+    obama = read_image(FACES / "obama.jpg")
+    (big,) = load_backend(registry, entry, 1).detect(obama)
+    pad = 0.6
+    left, top = int(big.x - pad * big.w), int(big.y - pad * big.h)
+    crop = obama[
+        max(0, top) : int(big.y + (1 + pad) * big.h), max(0, left) : int(big.x + (1 + pad) * big.w)
+    ]
+    factor = 30.0 / big.h  # a 30 px face: 15 px at 320, below the coarse pass's floor
+    small = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 120, np.uint8)
+    y, x = 400, 500  # in the sweep's last band: found late in the round
+    frame[y : y + small.shape[0], x : x + small.shape[1]] = small
+    assert load_backend(registry, entry, 1, {"max_side": 320}).detect(frame) == []
+    blank = np.full((480, 640, 3), 120, np.uint8)
+    before = scheduled.stats.region_pixels
+    for _ in range(4):
+        assert scheduled.detect_among(blank, []) == []
+    swept = scheduled.stats.region_pixels - before
+    assert 0 < swept <= 2 * 640 * (480 // 6 + 32), "two bands in four frames"
+    found_at = None
+    for index in range(2 * 6 * SWEEP_EVERY):
+        faces = scheduled.detect_among(frame, [])
+        if faces and found_at is None:
+            found_at = index
+        if found_at is not None:
+            assert faces, f"followed once found (frame {index})"
+            assert abs(faces[0].x - x) < 20 and abs(faces[0].y - y) < 20
+    assert found_at is not None and found_at < 6 * SWEEP_EVERY
+    assert found_at > 0, "the sweep began elsewhere: the face was not found at once"
+
+
+def test_heads_whose_faces_the_coarse_pass_sees_are_not_searched_again(
+    registry: ModelRegistry,
+) -> None:
+    """Six people close to the camera, each body cut by the frame: their head regions come to
+    more than the frame, but the coarse pass sees every face, so only the sweep's band is
+    searched at full resolution, not the whole frame. Persons whose faces it does not see
+    (here a plain wall) and whose regions exceed the frame make one whole-frame search."""
+    entry = registry.get("yuface")
+    scheduled = load_face_detector(registry, entry, 1, search_side=320)
+    assert isinstance(scheduled, ScheduledFaceDetector)
+    group = read_image(FACES / "t1.jpg")
+    frame = cv2.resize(group, (640, 443), interpolation=cv2.INTER_AREA)
+    frame = cv2.copyMakeBorder(frame, 18, 19, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    reference = load_backend(registry, entry, 1).detect(frame)
+    assert len(reference) == 6
+    bodies = [(f.x - 1.25 * f.w, f.y - 0.3 * f.h, 3.5 * f.w, 300.0) for f in reference]
+    assert all(h < 7 * 48 for *_, h in bodies), "faces too small for the coarse pass expected"
+    heads = sum(1.3 * w * (0.45 * h + 0.15 * w) for _, _, w, h in bodies)
+    # Before the coarse pass, head regions, a band and the coarse pass cost more than the frame.
+    assert heads + 640 * 112 + 320 * 240 > 640 * 480
+    found = scheduled.detect_among(frame, bodies)
+    assert all(_covered(f, found) for f in reference)
+    stats = scheduled.stats
+    assert stats.full_frames == 0
+    assert stats.region_pixels <= 640 * (480 // 6 + 32), "the sweep's band alone"
+    wall = np.full((480, 640, 3), 120, np.uint8)
+    crowd = [
+        (float(x), float(y), 100.0, 300.0) for x in range(0, 600, 50) for y in range(0, 500, 100)
+    ]
+    assert scheduled.detect_among(wall, crowd) == []
+    assert scheduled.stats.full_frames == 1

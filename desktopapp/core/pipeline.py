@@ -308,10 +308,17 @@ class FrameAnalyser:
         finally:
             frame.image.fill(0)
 
-    def detect(self, image: Image, number: int) -> Detections:
+    def detect(
+        self,
+        image: Image,
+        number: int,
+        found_persons: tuple[list[Person], list[Person]] | None = None,
+    ) -> Detections:
         """The detectors' findings in frame ``number`` (0-based, as ``frames`` counts): the only
-        step that keeps no state between frames, so frames may be detected ahead, in parallel."""
-        persons, to_mask = self._detect_persons(image, number)
+        step that keeps no state between frames (but a face search by need: ``detect_faces``),
+        so frames may be detected ahead, in parallel. ``found_persons``: what ``detect_persons``
+        found in this frame, when the caller ran it apart."""
+        persons, to_mask = found_persons or self.detect_persons(image, number)
         if self.engine.detector is None or number % self.face_every:
             return Detections(persons, to_mask, None)
         # Persons first: the face detector searches small faces where persons stand (every
@@ -409,7 +416,7 @@ class FrameAnalyser:
         )
         return masked, closed
 
-    def _detect_persons(self, image: Image, number: int) -> tuple[list[Person], list[Person]]:
+    def detect_persons(self, image: Image, number: int) -> tuple[list[Person], list[Person]]:
         """(persons for tracking and counting, persons to mask): a detector that can look
         harder for masking (SsdLitePersonDetector.detect_for_masking) does so."""
         detector = self.engine.persons

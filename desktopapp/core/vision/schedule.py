@@ -10,8 +10,9 @@ the persons the person detector found in the same frame:
 * the head region (top of the box) of every person too small for the coarse pass to see their
   face is searched at the frame's own resolution, as is the neighbourhood of every small face
   found in the previous frame (a face whose body the person detector missed);
-* one tile of the frame, in turn, is searched at full resolution every frame, so a small face
-  outside any person box is found within ``sweep_tiles`` frames.
+* one tile of the frame, in turn, is searched at full resolution every ``sweep_every`` frames,
+  so a small face outside any person box is found within ``sweep_tiles * sweep_every`` frames
+  (once found, it is followed in every frame).
 
 A face found by the coarse pass has coarse landmarks, which move its feature vector (the
 matching threshold was calibrated on the whole-frame search at ``full_side``). A face about to
@@ -71,6 +72,10 @@ PART_OF_FACE = 0.8
 # search's landmarks to within one detector pixel (half a face each side: up to 3.4 px off).
 REFINE_MARGIN = 1.0
 REFINE_GRID = 32
+# The sweep's band is searched in one frame of this many: it costs as much as the coarse pass
+# (~8 ms of CPU at 640x480) and only finds a small face no person box and no earlier frame
+# pointed to, which is then followed in every frame.
+SWEEP_EVERY = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +213,12 @@ class ScheduledFaceDetector:
         coarse_side: int,
         full_side: int = 0,
         sweep_tiles: int = 6,
+        sweep_every: int = SWEEP_EVERY,
     ):
-        if coarse_side < 64 or sweep_tiles < 1:
-            raise ValueError("coarse_side must be at least 64 and sweep_tiles at least 1")
+        if coarse_side < 64 or sweep_tiles < 1 or sweep_every < 1:
+            raise ValueError(
+                "coarse_side must be at least 64, sweep_tiles and sweep_every at least 1"
+            )
         self.info: ModelInfo = full.info
         self._coarse = coarse
         self._full = full
@@ -218,7 +226,9 @@ class ScheduledFaceDetector:
         # The size the full detector shrinks a whole frame to (0: it never shrinks).
         self._full_side = full_side
         self._sweep_tiles = sweep_tiles
+        self._sweep_every = sweep_every
         self._sweep = 0
+        self._searches = 0
         self._previous_small: list[Face] = []
         self._frames = 0
         self._region_pixels = 0
@@ -245,30 +255,41 @@ class ScheduledFaceDetector:
         small_px = DETECTABLE_PX / scale
         heads = self._heads(persons, small_px, width, height)
         others = self._others(width, height)
-        regions = merge_regions([r for _, r in heads] + others)
-        area = sum(_area(r) for r in regions)
-        if area + scale * scale * width * height >= width * height:
-            faces = self._full.detect(image)
-            self._full_frames += 1
-            self._region_pixels += width * height
+        if scale >= 1.0:
+            # The frame is no larger than the coarse pass's: one search at full resolution.
+            faces = self._searched_whole(image)
         else:
-            faces = self._coarse.detect(image) if scale < 1.0 else []
+            faces = self._coarse.detect(image)
             # A person whose own face the coarse pass found needs no closer look: a box around
             # an upper body (a person close to the camera, or cut by the frame) is shorter than
             # FACE_PER_PERSON assumes of a standing person, so their face is larger.
             # Only a face the coarse pass sees reliably counts (smaller ones are often misplaced).
+            # Decided after the coarse pass, not before: on six people of an entrance (faces
+            # 60-77 px, bodies cut by the frame) the head regions of all persons came to more
+            # than the frame in one frame of eight, searched whole at full resolution (~35 ms),
+            # and with their own faces seen what is left is a fraction.
             seen = [f for f in faces if f.h >= small_px]
             kept = [r for p, r in heads if not any(_own_face(f, p) for f in seen)]
             regions = merge_regions(kept + others)
             area = sum(_area(r) for r in regions)
-            found: list[Face] = []
-            for left, top, right, bottom in regions:
-                crop = image[top:bottom, left:right]
-                found += [_shifted(f, left, top) for f in self._full.detect(crop)]
-            self._region_pixels += area
-            faces = merge_faces(faces, found)
+            if area >= width * height:
+                faces = self._searched_whole(image)
+            else:
+                found: list[Face] = []
+                for left, top, right, bottom in regions:
+                    crop = image[top:bottom, left:right]
+                    found += [_shifted(f, left, top) for f in self._full.detect(crop)]
+                self._region_pixels += area
+                faces = merge_faces(faces, found)
         self._previous_small = [f for f in faces if f.h < small_px]
         return faces
+
+    def _searched_whole(self, image: Image) -> list[Face]:
+        """The whole frame searched at full resolution, where regions would cost more."""
+        height, width = image.shape[:2]
+        self._full_frames += 1
+        self._region_pixels += width * height
+        return self._full.detect(image)
 
     def refine(self, image: Image, face: Face) -> Face:
         """``face`` with the box and landmarks the whole-frame search at ``full_side`` gives it
@@ -314,7 +335,8 @@ class ScheduledFaceDetector:
         return regions
 
     def _others(self, width: int, height: int) -> list[Region]:
-        """Around the previous frame's small faces, and this frame's band of the sweep."""
+        """Around the previous frame's small faces, and this frame's band of the sweep (if this
+        frame takes one)."""
         regions: list[Region] = []
         for face in self._previous_small:
             pad_x, pad_y = FOLLOW_MARGIN * face.w, FOLLOW_MARGIN * face.h
@@ -325,7 +347,9 @@ class ScheduledFaceDetector:
             )
             if region is not None:
                 regions.append(region)
-        regions.append(self._sweep_region(width, height))
+        if self._searches % self._sweep_every == 0:
+            regions.append(self._sweep_region(width, height))
+        self._searches += 1
         return regions
 
     def _sweep_region(self, width: int, height: int) -> Region:
