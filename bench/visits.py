@@ -94,9 +94,14 @@ def run_video(video: Path, engine: VisionEngine) -> dict[str, Any]:
     }
 
 
-def run(videos: Sequence[Path]) -> dict[str, Any]:
-    engine = engine_for_mode(VisionConfig(feature_processes=0), Mode.REPEAT)
-    return {**machine(), "videos": [run_video(video, engine) for video in videos]}
+def run(videos: Sequence[Path], person_model: str | None = None) -> dict[str, Any]:
+    vision = VisionConfig(feature_processes=0, person_detection=person_model)
+    engine = engine_for_mode(vision, Mode.REPEAT)
+    return {
+        **machine(),
+        "person_model": person_model or "default",
+        "videos": [run_video(video, engine) for video in videos],
+    }
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -118,12 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--video", type=Path, nargs="+", default=list(DEFAULT))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--person-model", help="a person model of the manifest (default: its default)"
+    )
     args = parser.parse_args(argv)
     missing = [str(v) for v in args.video if not v.is_file()]
     if missing:
         print(f"bench/visits.py: no video at {', '.join(missing)}", file=sys.stderr)
         return 2
-    result = run(args.video)
+    result = run(args.video, args.person_model)
     print(json.dumps(result) if args.json else markdown(result))
     return 0
 
