@@ -161,12 +161,7 @@ def test_the_walkers_of_vtest_are_about_as_many_visits_as_people(
     visits before lost people were found again by place and clothes, 131 with the one-stage
     tracker); two walkers given one track would show as too few."""
     analyser = FrameAnalyser(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
-    events: list[TrackClosed] = []
-    timestamp = 0.0
-    for frame in iter_frames(parse_source(str(VIDEO))):
-        timestamp = frame.timestamp
-        events += analyser.process(frame)[1]
-    events += analyser.finish(timestamp + 5.0)
+    events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO))))
     store = recorder(tmp_path, repeat_engine)
     visits = [store.record(e).outcome for e in events].count("visit")
     assert 32 <= visits <= 45, f"{visits} visits"
