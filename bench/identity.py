@@ -64,7 +64,7 @@ from desktopapp.core.store.crypto import Cipher, load_key  # noqa: E402
 from desktopapp.core.store.db import open_database  # noqa: E402
 from desktopapp.core.store.retention import RetentionPolicy  # noqa: E402
 from desktopapp.core.store.visits import VisitStore  # noqa: E402
-from desktopapp.core.vision.engine import match_margin  # noqa: E402
+from desktopapp.core.vision.engine import VisionEngine, match_margin  # noqa: E402
 from desktopapp.core.vision.types import Face, Image  # noqa: E402
 from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder  # noqa: E402
 
@@ -226,6 +226,27 @@ def pairwise(labels: list[str], predicted: list[str]) -> tuple[float, float, int
     return precision, recall, same_pred - both, same_true - both
 
 
+def bench_recorder(data: Path, engine: VisionEngine, store: str) -> VisitRecorder:
+    """A repeat-mode recorder on a new database in ``data``, matching as ``engine`` does, its
+    clock at BASE plus the footage's seconds."""
+    assert engine.embedder is not None
+    return VisitRecorder(
+        VisitStore(open_database(data), Cipher(load_key(data))),
+        RecorderConfig(
+            operator="Bench",
+            store=store,
+            mode=Mode.REPEAT,
+            retention=RetentionPolicy(90),
+            model=engine.embedder.info.model_id,
+            threshold=engine.embedder.threshold,
+            margin=match_margin(VisionConfig()),
+            dim=engine.embedder.dim,
+        ),
+        to_datetime=lambda t: BASE + timedelta(seconds=t),
+        now=lambda: BASE,
+    )
+
+
 def run(
     folder: Path = FACES_CALIB,
     *,
@@ -259,21 +280,7 @@ def run(
     analyser = FrameAnalyser(0, engine, PipelineConfig(mode=Mode.REPEAT))
     with tempfile.TemporaryDirectory(prefix="raiten-identity-") as tmp:
         data = Path(tmp)
-        recorder = VisitRecorder(
-            VisitStore(open_database(data), Cipher(load_key(data))),
-            RecorderConfig(
-                operator="Bench",
-                store="Entrance",
-                mode=Mode.REPEAT,
-                retention=RetentionPolicy(90),
-                model=engine.embedder.info.model_id,
-                threshold=engine.embedder.threshold,
-                margin=match_margin(VisionConfig()),
-                dim=engine.embedder.dim,
-            ),
-            to_datetime=lambda t: BASE + timedelta(seconds=t),
-            now=lambda: BASE,
-        )
+        recorder = bench_recorder(data, engine, "Entrance")
         results: list[tuple[TrackClosed, Recorded]] = []
         frames = 0
         frames_per_walk = round(WALK_SECONDS * FPS)

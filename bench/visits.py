@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.identity import bench_recorder  # noqa: E402
 from bench.machine import machine  # noqa: E402
 from desktopapp.core.config import VisionConfig  # noqa: E402
 from desktopapp.core.modes import Mode, engine_for_mode  # noqa: E402
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed  # noqa: E402
 from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames  # noqa: E402
-from desktopapp.core.store.crypto import Cipher, load_key  # noqa: E402
-from desktopapp.core.store.db import open_database  # noqa: E402
-from desktopapp.core.store.retention import RetentionPolicy  # noqa: E402
-from desktopapp.core.store.visits import VisitStore  # noqa: E402
-from desktopapp.core.vision.engine import VisionEngine, match_margin  # noqa: E402
-from desktopapp.core.visits import RecorderConfig, VisitRecorder  # noqa: E402
+from desktopapp.core.vision.engine import VisionEngine  # noqa: E402
 
 VIDEOS = ROOT.parent / "shared" / "testdata" / "video"
 DEFAULT = (VIDEOS / "vtest.avi", VIDEOS / "crowd.mp4")
-BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def run_video(video: Path, engine: VisionEngine) -> dict[str, Any]:
@@ -65,21 +59,7 @@ def run_video(video: Path, engine: VisionEngine) -> dict[str, Any]:
     cpu = time.process_time() - started
     with tempfile.TemporaryDirectory(prefix="raiten-visits-") as tmp:
         data = Path(tmp)
-        recorder = VisitRecorder(
-            VisitStore(open_database(data), Cipher(load_key(data))),
-            RecorderConfig(
-                operator="Bench",
-                store="Footage",
-                mode=Mode.REPEAT,
-                retention=RetentionPolicy(90),
-                model=engine.embedder.info.model_id,
-                threshold=engine.embedder.threshold,
-                margin=match_margin(VisionConfig()),
-                dim=engine.embedder.dim,
-            ),
-            to_datetime=lambda t: BASE + timedelta(seconds=t),
-            now=lambda: BASE,
-        )
+        recorder = bench_recorder(data, engine, "Footage")
         outcomes = [recorder.record(event).outcome for event in events]
         recorder.store.db.close()
     persons = [e for e in events if e.kind == "person"]
