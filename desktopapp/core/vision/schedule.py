@@ -72,10 +72,13 @@ PART_OF_FACE = 0.8
 # search's landmarks to within one detector pixel (half a face each side: up to 3.4 px off).
 REFINE_MARGIN = 1.0
 REFINE_GRID = 32
-# The sweep's band is searched in one frame of this many: it costs as much as the coarse pass
+# The sweep's band is searched in one frame of this many. It costs as much as the coarse pass
 # (~8 ms of CPU at 640x480) and only finds a small face no person box and no earlier frame
-# pointed to, which is then followed in every frame.
-SWEEP_EVERY = 2
+# pointed to, which is then followed in every frame; but at 2 a folder of photos analysed one
+# after another (one engine, the schedule shared) left messi5.jpg, falling on a frame without
+# the band, with a poorer face and no identity. Every frame until the schedule is kept per
+# stream (docs/decisions.md).
+SWEEP_EVERY = 1
 
 
 @dataclass(frozen=True, slots=True)
