@@ -3,16 +3,25 @@
 The jobs run on Python threads, not on Qt's thread pool: dlib and the other native libraries
 the jobs call corrupted the heap when run on QThreadPool's threads (see docs/decisions.md),
 while the camera workers, which have always been Python threads, never did.
+
+A job thread touches no QObject but the dispatcher, which lives as long as the process. It
+used to emit on a relay owned by the window that asked; closing that window deleted the relay
+on the UI thread while the job thread was emitting on it, and the process crashed
+(tests/test_gui_accounts.py caught it one run in six).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+import shiboken6
+from PySide6.QtCore import QObject, Signal
 
 from desktopapp.core.workspace import WorkspaceClosedError
 
@@ -24,38 +33,105 @@ _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ui-job")
 
 
 class _Relay(QObject):
+    """The asker's end: parented to it, so a closed window's relay is gone with it."""
+
     finished = Signal(object)
     failed = Signal(object)
     progressed = Signal(float)
 
 
+class _Kind(Enum):
+    PROGRESS = "progress"
+    RESULT = "result"
+    ERROR = "error"
+    DROPPED = "dropped"
+
+
+@dataclass
+class _Message:
+    job: int
+    kind: _Kind
+    value: object
+    # The job's function rides along and is released on the UI thread: a closure that holds
+    # the last reference to a widget must not delete it on the job thread.
+    leftovers: list[object]
+
+
+class _Dispatcher(QObject):
+    """Created on the UI thread and never deleted: every job thread emits here only."""
+
+    delivered = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._relays: dict[int, _Relay] = {}
+        self._ids = itertools.count()
+        self.delivered.connect(self._deliver)
+
+    def register(self, relay: _Relay) -> int:
+        job = next(self._ids)
+        self._relays[job] = relay
+        return job
+
+    def _deliver(self, message: _Message) -> None:
+        message.leftovers.clear()
+        final = message.kind is not _Kind.PROGRESS
+        relay = self._relays.pop(message.job) if final else self._relays.get(message.job)
+        if relay is None or not shiboken6.isValid(relay):
+            # The window that asked has closed: nobody wants the result.
+            log.debug("background %s dropped: its receiver was deleted", message.kind.value)
+            return
+        if message.kind is _Kind.PROGRESS:
+            relay.progressed.emit(message.value)
+        elif message.kind is _Kind.RESULT:
+            relay.finished.emit(message.value)
+        elif message.kind is _Kind.ERROR:
+            relay.failed.emit(message.value)
+        if final:
+            relay.deleteLater()
+
+
+_DISPATCHER: _Dispatcher | None = None
+
+
+def _dispatcher() -> _Dispatcher:
+    global _DISPATCHER  # noqa: PLW0603 - one per process, made on the UI thread at first use
+    if _DISPATCHER is None:
+        _DISPATCHER = _Dispatcher()
+    return _DISPATCHER
+
+
 class _Job:
-    def __init__(self, function: Callable[[Callable[[float], None]], Any], relay: _Relay):
-        self._function = function
-        self._relay = relay
+    def __init__(
+        self,
+        function: Callable[[Callable[[float], None]], Any],
+        dispatcher: _Dispatcher,
+        job: int,
+    ):
+        self._function: Callable[[Callable[[float], None]], Any] | None = function
+        self._dispatcher = dispatcher
+        self._job = job
 
     def run(self) -> None:
+        leftovers: list[Any] = [self._function]
+        self._function = None
         try:
-            result = self._function(self._progress)
+            result = leftovers[0](self._progress)
         except WorkspaceClosedError:
             # The window closed while this job waited for the database: nobody wants it.
             log.debug("background job dropped: the workspace was closed")
+            self._send(_Kind.DROPPED, None, leftovers)
         except Exception as exc:
             log.exception("background job failed")
-            self._deliver(self._relay.failed, exc)
+            self._send(_Kind.ERROR, exc, leftovers)
         else:
-            self._deliver(self._relay.finished, result)
+            self._send(_Kind.RESULT, result, leftovers)
 
     def _progress(self, fraction: float) -> None:
-        self._deliver(self._relay.progressed, fraction)
+        self._send(_Kind.PROGRESS, fraction, [])
 
-    @staticmethod
-    def _deliver(signal: SignalInstance, value: object) -> None:
-        try:
-            signal.emit(value)
-        except RuntimeError:
-            # The window that asked has closed and its relay is gone: nobody wants the result.
-            log.debug("background result dropped: its receiver was deleted")
+    def _send(self, kind: _Kind, value: object, leftovers: list[object]) -> None:
+        self._dispatcher.delivered.emit(_Message(self._job, kind, value, leftovers))
 
 
 def run_in_background(
@@ -64,11 +140,9 @@ def run_in_background(
     on_error: Callable[[Exception], None],
     parent: QObject,
 ) -> None:
-    """Call ``function`` off the UI thread; the callbacks run on the UI thread.
-
-    The relay is parented to ``parent`` so that a window closed mid-job drops the result
-    instead of calling into deleted widgets.
-    """
+    """Call ``function`` off the UI thread; the callbacks run on the UI thread, and only while
+    ``parent`` exists (a window closed mid-job drops the result instead of calling into
+    deleted widgets)."""
     run_with_progress(lambda _progress: function(), None, on_result, on_error, parent)
 
 
@@ -86,6 +160,5 @@ def run_with_progress(
         relay.progressed.connect(on_progress)
     relay.finished.connect(on_result)
     relay.failed.connect(on_error)
-    relay.finished.connect(relay.deleteLater)
-    relay.failed.connect(relay.deleteLater)
-    _EXECUTOR.submit(_Job(function, relay).run)
+    dispatcher = _dispatcher()
+    _EXECUTOR.submit(_Job(function, dispatcher, dispatcher.register(relay)).run)

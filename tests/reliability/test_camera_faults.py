@@ -97,6 +97,9 @@ def _garbage_server() -> Iterator[int]:
     try:
         yield listener.getsockname()[1]
     finally:
+        # shutdown wakes the thread blocked in accept(); close alone leaves it there.
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
 
 
