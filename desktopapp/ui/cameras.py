@@ -1,12 +1,17 @@
 """Runs each camera's capture and analysis threads and relays their results to the UI thread.
 
 Workers call back on their own threads; the relay's signals are queued into the UI thread,
-which only paints. Model loading happens off the UI thread too.
+which only paints. Model loading happens off the UI thread too. A worker that outlives the
+controller's shutdown (its thread did not stop within the join's timeout) is cut off: emitting
+on a controller the UI thread is deleting would crash the process.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -37,6 +42,9 @@ class CameraController(QObject):
         self.vision = vision
         self.workers: dict[int, CameraWorker] = {}
         self._shut_down = False
+        # Held while a worker emits, and while shutdown cuts the workers off.
+        self._emitting = threading.Lock()
+        self._cut_off = False
         self._timer = QTimer(self)
         self._timer.setInterval(STATUS_INTERVAL_MS)
         self._timer.timeout.connect(self._poll)
@@ -61,9 +69,9 @@ class CameraController(QObject):
                 source,
                 engine,
                 config,
-                on_frame=self.frame_ready.emit,
-                on_closed=self.track_closed.emit,
-                on_failing=lambda detail: self.analysis_failing.emit(camera_id, detail),
+                on_frame=self._relayed("frame_ready"),
+                on_closed=self._relayed("track_closed"),
+                on_failing=lambda detail: self._relayed("analysis_failing")(camera_id, detail),
             )
             self.workers[camera_id] = worker
             worker.start()
@@ -87,10 +95,25 @@ class CameraController(QObject):
             self.stop(camera_id)
 
     def shutdown(self) -> None:
-        """Stop every camera, including those whose models are still loading."""
+        """Stop every camera, including those whose models are still loading. What the
+        workers hand over while they stop (the tracks they close) still goes out."""
         self._shut_down = True
         self._timer.stop()
         self.stop_all()
+        with self._emitting:
+            self._cut_off = True
+
+    def _relayed(self, name: str) -> Callable[..., None]:
+        """A worker's callback emitting this controller's signal ``name``, until shutdown."""
+
+        def emit(*args: Any) -> None:
+            with self._emitting:
+                if self._cut_off:
+                    log.warning("a camera worker outlived its shutdown: %s dropped", name)
+                    return
+                getattr(self, name).emit(*args)
+
+        return emit
 
     def _poll(self) -> None:
         for camera_id, worker in self.workers.items():
