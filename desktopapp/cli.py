@@ -1120,6 +1120,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         if isinstance(source, list):
             analyser = FrameAnalyser(camera_id, engine, still_config)
             for index, image_path in enumerate(source):
+                analyser.start_stream()
                 # The analyser's clock must run forward; placing the image moves the visit.
                 moment = index * 10.0
                 frame = Frame(read_image(image_path), index, moment, time.monotonic())

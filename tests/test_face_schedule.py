@@ -22,6 +22,7 @@ from desktopapp.core.vision.schedule import (
     merge_faces,
     merge_regions,
     refine_face,
+    start_stream,
 )
 from desktopapp.core.vision.types import Face, Image
 from tests.conftest import FACES, TESTDATA, VIDEO
@@ -95,6 +96,33 @@ def test_without_persons_the_whole_frame_is_searched(registry: ModelRegistry) ->
     found = detect_faces(scheduled, image, None)
     assert [(f.x, f.y) for f in found] == [(f.x, f.y) for f in whole.detect(image)]
     assert scheduled.stats.full_frames == 1
+
+
+def test_each_stream_starts_with_a_whole_search_then_searches_by_need(
+    registry: ModelRegistry,
+) -> None:
+    """A photo has no later frame for the sweep to reach its faces in, so the first frame of
+    every stream (each analyser) is searched whole at full resolution, as without persons."""
+    entry = registry.get("yuface")
+    scheduled = load_face_detector(registry, entry, 1, search_side=320)
+    assert isinstance(scheduled, ScheduledFaceDetector)
+    whole = load_backend(registry, entry, 1)
+    persons = load_person_detector(registry)
+    frames = _frames(VIDEO, 20, 3)
+    first = detect_faces(scheduled, frames[0], persons.detect(frames[0]))
+    assert [(f.x, f.y) for f in first] == [(f.x, f.y) for f in whole.detect(frames[0])]
+    for image in frames[1:]:
+        detect_faces(scheduled, image, persons.detect(image))
+    assert scheduled.stats.full_frames == 1
+    start_stream(scheduled)
+    detect_faces(scheduled, frames[2], persons.detect(frames[2]))
+    assert scheduled.stats.full_frames == 2
+    engine = engine_for_mode(VisionConfig(face_search_side=320), Mode.REPEAT)
+    assert isinstance(engine.detector, ScheduledFaceDetector)
+    for index, image in enumerate(frames):
+        analyser = FrameAnalyser(0, engine, PipelineConfig(mode=Mode.REPEAT))
+        analyser.process(Frame(image.copy(), 0, float(index), float(index)))
+    assert engine.detector.stats.full_frames == len(frames)
 
 
 def test_a_mode_with_persons_searches_faces_by_need_in_the_pipeline() -> None:
@@ -181,6 +209,8 @@ def test_a_small_face_outside_any_person_is_found_by_the_sweep_and_then_followed
     frame[y : y + small.shape[0], x : x + small.shape[1]] = small
     assert load_backend(registry, entry, 1, {"max_side": 320}).detect(frame) == []
     blank = np.full((480, 640, 3), 120, np.uint8)
+    # The stream's first frame is searched whole; the schedule starts after it.
+    assert scheduled.detect_among(blank, []) == []
     before = scheduled.stats.region_pixels
     for _ in range(4):
         assert scheduled.detect_among(blank, []) == []
@@ -219,14 +249,19 @@ def test_heads_whose_faces_the_coarse_pass_sees_are_not_searched_again(
     heads = sum(1.3 * w * (0.45 * h + 0.15 * w) for _, _, w, h in bodies)
     # Before the coarse pass, head regions, a band and the coarse pass cost more than the frame.
     assert heads + 640 * 112 + 320 * 240 > 640 * 480
+    wall = np.full((480, 640, 3), 120, np.uint8)
+    # The stream's first frame is searched whole; the schedule starts after it.
+    scheduled.detect_among(wall, [])
+    before = scheduled.stats
     found = scheduled.detect_among(frame, bodies)
     assert all(_covered(f, found) for f in reference)
     stats = scheduled.stats
-    assert stats.full_frames == 0
-    assert stats.region_pixels <= 640 * (480 // 6 + 32), "the sweep's band alone"
-    wall = np.full((480, 640, 3), 120, np.uint8)
+    assert stats.full_frames == before.full_frames
+    swept = stats.region_pixels - before.region_pixels
+    assert swept <= 640 * (480 // 6 + 32), "the sweep's band alone"
+
     crowd = [
         (float(x), float(y), 100.0, 300.0) for x in range(0, 600, 50) for y in range(0, 500, 100)
     ]
     assert scheduled.detect_among(wall, crowd) == []
-    assert scheduled.stats.full_frames == 1
+    assert scheduled.stats.full_frames == before.full_frames + 1

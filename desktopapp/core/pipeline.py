@@ -67,7 +67,7 @@ from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.persons import SQUARES
 from desktopapp.core.vision.quality import face_quality
-from desktopapp.core.vision.schedule import detect_faces, refine_face
+from desktopapp.core.vision.schedule import detect_faces, refine_face, start_stream
 from desktopapp.core.vision.types import (
     Attributes,
     Face,
@@ -270,6 +270,7 @@ class FrameAnalyser:
         self.camera_id = camera_id
         self.engine = engine
         self.config = config
+        self.start_stream()
         self.preset = PRESETS[config.mode]
         self.keeps_features = self.preset.keeps_features and engine.embedder is not None
         self.face_every = config.face_detection_every or (1 if self.preset.face_visits else 2)
@@ -295,6 +296,11 @@ class FrameAnalyser:
         self._faces_seen = 0
         # Persons masked in the frame before, masked once more when the squares alternate.
         self._masked_before: list[Box] = []
+
+    def start_stream(self) -> None:
+        """A new video or photo begins: a face search by need starts its schedule afresh
+        (the first frame searched whole: a photo has no later frame to catch up in)."""
+        start_stream(self.engine.detector)
 
     def process(
         self, frame: Frame, found: Detections | None = None

@@ -74,11 +74,11 @@ REFINE_MARGIN = 1.0
 REFINE_GRID = 32
 # The sweep's band is searched in one frame of this many. It costs as much as the coarse pass
 # (~8 ms of CPU at 640x480) and only finds a small face no person box and no earlier frame
-# pointed to, which is then followed in every frame; but at 2 a folder of photos analysed one
-# after another (one engine, the schedule shared) left messi5.jpg, falling on a frame without
-# the band, with a poorer face and no identity. Every frame until the schedule is kept per
-# stream (docs/decisions.md).
-SWEEP_EVERY = 1
+# pointed to, which is then followed in every frame. The first frame of a stream is searched
+# whole instead (``start_stream``): a photo has no later frame for the sweep to come round in
+# (with one schedule shared by a folder of photos, messi5.jpg fell on a frame without the band
+# and lost its identity).
+SWEEP_EVERY = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +233,7 @@ class ScheduledFaceDetector:
         self._sweep = 0
         self._searches = 0
         self._previous_small: list[Face] = []
+        self._first = True
         self._frames = 0
         self._region_pixels = 0
         self._full_frames = 0
@@ -240,6 +241,14 @@ class ScheduledFaceDetector:
     @property
     def stats(self) -> ScheduleStats:
         return ScheduleStats(self._frames, self._region_pixels, self._full_frames)
+
+    def start_stream(self) -> None:
+        """A new video or photo follows: nothing of the last one's schedule carries over, and
+        its first frame is searched whole at full resolution."""
+        self._sweep = 0
+        self._searches = 0
+        self._previous_small = []
+        self._first = True
 
     def detect(self, image: Image) -> list[Face]:
         """Every face, the whole frame searched at full resolution (no person boxes to go by)."""
@@ -258,8 +267,9 @@ class ScheduledFaceDetector:
         small_px = DETECTABLE_PX / scale
         heads = self._heads(persons, small_px, width, height)
         others = self._others(width, height)
-        if scale >= 1.0:
-            # The frame is no larger than the coarse pass's: one search at full resolution.
+        if scale >= 1.0 or self._first:
+            # The frame is no larger than the coarse pass's, or the first of its stream: one
+            # search at full resolution.
             faces = self._searched_whole(image)
         else:
             faces = self._coarse.detect(image)
@@ -284,6 +294,7 @@ class ScheduledFaceDetector:
                     found += [_shifted(f, left, top) for f in self._full.detect(crop)]
                 self._region_pixels += area
                 faces = merge_faces(faces, found)
+        self._first = False
         self._previous_small = [f for f in faces if f.h < small_px]
         return faces
 
@@ -374,6 +385,12 @@ def detect_faces(
     if persons is not None and isinstance(detector, ScheduledFaceDetector):
         return detector.detect_among(image, [(p.x, p.y, p.w, p.h) for p in persons])
     return detector.detect(image)
+
+
+def start_stream(detector: FaceDetector | None) -> None:
+    """Tell a search by need that a new video or photo begins (ScheduledFaceDetector)."""
+    if isinstance(detector, ScheduledFaceDetector):
+        detector.start_stream()
 
 
 def refine_face(detector: FaceDetector | None, image: Image, face: Face) -> Face:
