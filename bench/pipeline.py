@@ -53,6 +53,7 @@ Python 3.11 process once they run out; the GUI run detects this and gives them b
 
 from __future__ import annotations
 
+import gc
 import os
 
 # Qt reads the platform when the first QApplication is made; a benchmark needs no screen.
@@ -621,6 +622,7 @@ def measure_gui(
     from desktopapp.ui.camera_grid import CameraGrid  # noqa: PLC0415
     from desktopapp.ui.camera_tile import CameraTile  # noqa: PLC0415
     from desktopapp.ui.cameras import CameraController  # noqa: PLC0415
+    from desktopapp.ui.collector import MainThreadCollector  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
@@ -630,6 +632,8 @@ def measure_gui(
     grid.set_columns(1 if cameras == 1 else 2 if cameras <= 4 else 3)
     window.setCentralWidget(grid)
     window.resize(1280, 800)
+    # Garbage collected on the UI thread as the app does (ui.app._application).
+    MainThreadCollector(window)
     tiles = [CameraTile(c, f"camera {c}") for c in range(cameras)]
     for tile in tiles:
         grid.add_tile(tile)
@@ -734,6 +738,8 @@ def measure_gui(
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         guard_timer.stop()
         guard.top_up()
+        gc.unfreeze()
+        gc.enable()
     result["emit_drops_true_refs"] = drops
     result["true_refs_given_back"] = guard.given_back
     result["true_refcount"] = guard.floor

@@ -52,6 +52,7 @@ from desktopapp.core.person_tracking import (
     PersonTrackerConfig,
     tracking_detections,
 )
+from desktopapp.core.priority import lower_this_thread
 from desktopapp.core.privacy import MaskStyle, Polygon, mask_frame
 from desktopapp.core.sources import (
     CameraSource,
@@ -641,6 +642,7 @@ class CameraWorker:
         self.source.stop(timeout)
 
     def _run(self) -> None:
+        lower_this_thread()
         interval = 1.0 / self.config.analysis_fps
         last_timestamp = 0.0
         started = time.monotonic()

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from desktopapp.core.connection_check import Finding, diagnose
 from desktopapp.core.images import ImageReadError, read_image
+from desktopapp.core.priority import lower_this_thread
 from desktopapp.core.resources import resources_dir
 
 log = logging.getLogger(__name__)
@@ -580,6 +581,7 @@ class CameraSource:
     # the thread
 
     def _run(self, stop: threading.Event) -> None:
+        lower_this_thread()
         try:
             if self.spec.kind is SourceKind.DEMO:
                 self._run_demo(stop)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from desktopapp.core.priority import lower_this_process
 from desktopapp.core.vision.backends import load_backend
 from desktopapp.core.vision.faces import check_image
 from desktopapp.core.vision.registry import ModelEntry, ModelRegistry
@@ -37,6 +38,7 @@ _child_embedder: Any = None
 def _child_init(models_dir: str, model_id: str) -> None:
     global _child_embedder  # noqa: PLW0603 - one embedder per child process, by design
 
+    lower_this_process()
     registry = ModelRegistry.load(Path(models_dir))
     _child_embedder = load_backend(registry, registry.get(model_id), threads=1)
 
