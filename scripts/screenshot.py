@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from desktopapp.core.access import Role
 from desktopapp.core.benchmark import BenchPlan
@@ -72,6 +72,7 @@ SCREENS = [
     "audit",
     "dashboard",
     "dashboard-floor",
+    "dashboard-plan-width",
     "export",
     "pos",
     "registers",
@@ -298,6 +299,12 @@ def main() -> int:
             QTimer.singleShot(
                 3000, lambda: window.dashboard.scroll.ensureWidgetVisible(window.dashboard.heat)
             )
+        elif screen == "dashboard-plan-width":
+            # "Floor plan…" on the dashboard, the file chosen: the width question.
+            window.tabs.setCurrentWidget(window.dashboard)
+            plan = str(_floor_plan(Path(tempfile.mkdtemp(prefix="raiten-plan-"))))
+            QFileDialog.getOpenFileName = lambda *_a, **_k: (plan, "")  # type: ignore[method-assign]
+            QTimer.singleShot(500, window.dashboard.choose_floor_plan)
         elif screen == "export":
             dialog = ExportDialog(ws, window.session, [], window)
         elif screen == "pos":

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QFormLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QInputDialog,
+    QLineEdit,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
@@ -27,7 +36,7 @@ from desktopapp.ui.login import LoginDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
 from desktopapp.ui.user_guide import UserGuide
 from tests.test_gui_cameras import click_at
-from tests.test_gui_operator import Opener, _set_up, open_window  # noqa: F401
+from tests.test_gui_operator import ModalWatch, Opener, _set_up, modals, open_window  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -116,6 +125,68 @@ def test_a_floor_plan_loaded_in_the_calibration_reaches_the_dashboard(
     )
     assert window.workspace.settings.reports.floor_plan_size_m == (12.0, 9.0)
     assert window.dashboard.heat.floor is not None
+
+
+def _plan(path: Path, width: int, height: int) -> Path:
+    plan = QImage(width, height, QImage.Format.Format_RGB888)
+    plan.fill(QColor("#f0f0e8"))
+    assert plan.save(str(path))
+    return path
+
+
+def test_a_plan_chosen_on_the_dashboard_asks_how_wide_the_floor_is(
+    open_window: Opener,  # noqa: F811
+    modals: ModalWatch,  # noqa: F811
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """A new floor plan picked on the dashboard does not keep the last plan's metres: the
+    operator is asked its width (the depth follows from the picture); cancelling keeps the
+    plan in use and its size."""
+    _set_up(tmp_path / "data")
+    window = open_window(tmp_path / "data")
+    wide = _plan(tmp_path / "wide.png", 400, 300)
+    narrow = _plan(tmp_path / "narrow.png", 200, 400)
+    answers: list[tuple[Path, str | None]] = [(wide, "15"), (narrow, None)]
+    asked: list[float] = []
+
+    def answer(modal: QWidget) -> None:
+        if isinstance(modal, QFileDialog) and answers:
+            name = modal.findChild(QLineEdit, "fileNameEdit")
+            if name is None or name.text():
+                return
+            qtbot.keyClicks(name, str(answers[0][0]))
+            qtbot.keyClick(name, Qt.Key.Key_Return)
+        elif isinstance(modal, QInputDialog) and answers:
+            _path, width = answers.pop(0)
+            box = modal.findChild(QDoubleSpinBox)
+            asked.append(box.value())
+            buttons = modal.findChild(QDialogButtonBox)
+            if width is None:
+                button = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+            else:
+                box.lineEdit().selectAll()
+                qtbot.keyClicks(box, width)
+                button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    modals.handle = answer
+    dashboard = window.dashboard
+    window.tabs.setCurrentWidget(dashboard)
+    qtbot.mouseClick(dashboard.floor_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.workspace.settings.reports.floor_plan_size_m == (15.0, 11.25),
+        timeout=10_000,
+    )
+    assert window.workspace.settings.reports.floor_plan == str(wide)
+    qtbot.mouseClick(dashboard.floor_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not answers, timeout=10_000)
+    qtbot.wait(300)
+    assert asked == [20.0, 15.0], "the assumed width first, then the plan's own"
+    reports = window.workspace.settings.reports
+    assert (reports.floor_plan, reports.floor_plan_size_m) == (str(wide), (15.0, 11.25))
+    assert dashboard.heat.floor is not None
+    assert dashboard.heat.floor.image.shape[:2] == (400, 300), "the plan in use is shown"
 
 
 def test_the_japanese_export_dialog_names_its_start_date(

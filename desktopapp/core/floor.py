@@ -73,6 +73,13 @@ def normalised_points(raw: Iterable[Sequence[float]], what: str) -> tuple[Point,
     return tuple(points)
 
 
+def plan_size_m(width_m: float, pixels: tuple[int, int]) -> tuple[float, float]:
+    """A floor plan's width and depth in metres, given its width and its picture's size in
+    pixels (width, height): the depth follows from the picture's proportions."""
+    width, height = pixels
+    return (width_m, round(width_m * height / width, 2))
+
+
 def foot_point(box: Box, frame_size: tuple[int, int]) -> Point:
     """Where a person box stands: its bottom centre, normalised by the frame size.
 

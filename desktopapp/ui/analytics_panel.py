@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -55,6 +56,8 @@ from desktopapp.core.analytics import (
     other_store,
     suppressed,
 )
+from desktopapp.core.config import ASSUMED_PLAN_SIZE_M
+from desktopapp.core.floor import plan_size_m
 from desktopapp.core.images import read_image
 from desktopapp.core.suppression import Disclosure, Key
 from desktopapp.core.workspace import Workspace
@@ -603,40 +606,70 @@ class DashboardPanel(QWidget):
         self.note.setText(self.tr("The figures could not be read: %1").replace("%1", str(error)))
 
     def choose_floor_plan(self) -> None:
+        """Another plan, and how wide the floor it shows is: a plan's metres place the
+        cameras' tracks on one floor (joining a visit across cameras), so a new picture must
+        not keep the last one's size."""
         chosen, _filter = QFileDialog.getOpenFileName(
             self, self.tr("Floor plan"), "", self.tr("Pictures (*.png *.jpg *.jpeg *.bmp)")
         )
-        if chosen:
-            self.use_floor_plan(chosen)
+        if not chosen:
+            return
+        pixels = self.load_floor_plan(Path(chosen))
+        if pixels is None:
+            return
+        reports = self._workspace.settings.reports
+        width_m, ok = QInputDialog.getDouble(
+            self,
+            self.tr("Floor plan"),
+            self.tr(
+                "How wide is the floor this plan shows, from its left edge to its right, in "
+                "metres? The depth follows from the picture's proportions."
+            ),
+            (reports.floor_plan_size_m or ASSUMED_PLAN_SIZE_M)[0],
+            1.0,
+            1000.0,
+            1,
+        )
+        if not ok:
+            # Cancelled: the plan in use stays, with its size.
+            previous = Path(reports.floor_plan) if reports.floor_plan else None
+            if previous is None or self.load_floor_plan(previous) is None:
+                self.heat.set_floor_plan(None)
+            return
+        self._remember_plan(chosen, plan_size_m(width_m, pixels))
 
     def use_floor_plan(self, chosen: str, size_m: tuple[float, float] | None = None) -> None:
         """Show ``chosen`` under the heat map and remember it for the next start (the path
         only, the picture stays where it is); the calibration hands over the one it loaded,
         and the plan's size in metres when the operator gave it there."""
-        if self.load_floor_plan(Path(chosen)):
-            settings = self._workspace.settings
-            update: dict[str, object] = {"floor_plan": chosen}
-            if size_m is not None:
-                update["floor_plan_size_m"] = size_m
-            reports = settings.reports.model_copy(update=update)
-            updated = settings.model_copy(update={"reports": reports})
-            run_in_background(
-                lambda: self._workspace.save_settings(updated, self._actor),
-                lambda _none: None,
-                self._failed,
-                self,
-            )
+        if self.load_floor_plan(Path(chosen)) is not None:
+            self._remember_plan(chosen, size_m)
 
-    def load_floor_plan(self, path: Path) -> bool:
+    def _remember_plan(self, chosen: str, size_m: tuple[float, float] | None) -> None:
+        settings = self._workspace.settings
+        update: dict[str, object] = {"floor_plan": chosen}
+        if size_m is not None:
+            update["floor_plan_size_m"] = size_m
+        reports = settings.reports.model_copy(update=update)
+        updated = settings.model_copy(update={"reports": reports})
+        run_in_background(
+            lambda: self._workspace.save_settings(updated, self._actor),
+            lambda _none: None,
+            self._failed,
+            self,
+        )
+
+    def load_floor_plan(self, path: Path) -> tuple[int, int] | None:
+        """Show the plan at ``path``; its size in pixels (width, height), None if unreadable."""
         try:
             image = read_image(path)
         except Exception as exc:
             log.warning("floor plan %s cannot be read: %s", path, exc)
             self.note.setText(self.tr("The floor plan cannot be read: %1").replace("%1", str(exc)))
-            return False
+            return None
         rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
         self.heat.set_floor_plan(rgba)
-        return True
+        return (image.shape[1], image.shape[0])
 
 
 def _say_in_table(table: QTableWidget, text: str) -> None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.config import ASSUMED_PLAN_SIZE_M
-from desktopapp.core.floor import FloorCalibration
+from desktopapp.core.floor import FloorCalibration, plan_size_m
 from desktopapp.core.images import read_image
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.zone_editor import ZoneEditor
@@ -176,8 +176,8 @@ class CalibrationDialog(QDialog):
             self.depth_label.setText("")
             return
         height, width = self._plan_shape
-        depth = self.width_box.value() * height / width
-        self.plan_size_m = (self.width_box.value(), round(depth, 2))
+        self.plan_size_m = plan_size_m(self.width_box.value(), (width, height))
+        depth = self.plan_size_m[1]
         self.depth_label.setText(self.tr("depth %1 m").replace("%1", f"{depth:.1f}"))
 
     def remove_last(self) -> None:

@@ -1413,279 +1413,285 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="483"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="486"/>
         <source>All stores</source>
         <translation>全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="179"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="182"/>
         <source>Floor plan…</source>
         <translation>店内図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="181"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="184"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="183"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="186"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="197"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="200"/>
         <source>In the store now</source>
         <translation>現在の店内人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="198"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
         <source>Visits today</source>
         <translation>本日の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="199"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="202"/>
         <source>Visits in the period</source>
         <translation>期間中の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="200"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="203"/>
         <source>Repeat rate</source>
         <translation>再来店率</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="201"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="204"/>
         <source>Visits with a purchase</source>
         <translation>購買のあった来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="210"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="213"/>
         <source>Visits by visit number</source>
         <translation>来店回数別の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="212"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="215"/>
         <source>Age band and gender (blue: female, orange: male)</source>
         <translation>年代・性別（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="214"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="217"/>
         <source>Time in the store (minutes)</source>
         <translation>滞在時間（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="215"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="218"/>
         <source>Spend by age band (blue: female, orange: male)</source>
         <translation>年代別の購買額（青: 女性、橙: 男性）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="219"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="222"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="231"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="220"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="223"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="221"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="224"/>
         <source>Visits that entered</source>
         <translation>立ち寄った来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="222"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="225"/>
         <source>Mean minutes there</source>
         <translation>平均滞在（分）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="217"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="220"/>
         <source>Time in zones</source>
         <translation>エリアごとの滞在</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="242"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="245"/>
         <source>Counts below %1 are shown as “&lt;%1” so that no one can be singled out, and counts that would give one away by subtraction are hidden as “—”. Staff and people who opted out are never counted.</source>
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="587"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="590"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="231"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="234"/>
         <source>Where visitors went</source>
         <translation>来店者の動き（ヒートマップ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="172"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="480"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="175"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="483"/>
         <source>This store</source>
         <translation>この店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="174"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="177"/>
         <source>Whose figures: this store, another store of the chain, or all stores</source>
         <translation>表示する店舗: この店舗、チェーンの他の店舗、または全店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="207"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="210"/>
         <source>Visits (blue), new (orange), repeat (green), identity unknown (grey, dashed)</source>
         <translation>来店数（青）、新規（橙）、再来店（緑）、本人不明（灰色の破線）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="227"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="230"/>
         <source>People counted at lines</source>
         <translation>計数線の通過人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="231"/>
         <source>Line</source>
         <translation>計数線</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="231"/>
         <source>In</source>
         <translation>入</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="228"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="231"/>
         <source>Out</source>
         <translation>出</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="302"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="305"/>
         <source>likely between %1 and %2</source>
         <translation>推定範囲 %1〜%2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="307"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="310"/>
         <source>expected false repeats: %1 (%2 visitors held)</source>
         <translation>誤照合による再来店の見込み: %1件（登録 %2 人）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="313"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="316"/>
         <source>too few visits</source>
         <translation>来店が少なすぎます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="317"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="320"/>
         <source>rate over identified visits; identity unknown: %1 visits</source>
         <translation>本人確認できた来店に対する率。本人不明の来店: %1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="323"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="326"/>
         <source>rate over identified visits; identity unknown: %1 of all visits</source>
         <translation>本人確認できた来店に対する率。本人不明の来店: 全来店の%1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="337"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="340"/>
         <source>This store only</source>
         <translation>この店舗のみ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="366"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="369"/>
         <source>Hidden (&lt;%1 or to protect one): %2 of %3 points, left as gaps in the lines</source>
         <translation>非表示（%1件未満、またはその保護のため）: %3 点中 %2 点（線を切っています）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="414"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="417"/>
         <source>%1: camera %2</source>
         <translation>%1: カメラ %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="426"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="429"/>
         <source>People counted</source>
         <translation>計数した人数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="436"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="439"/>
         <source>Time in zones is shown for “This store” only: each store draws zones on its own cameras.</source>
         <translation>エリアの滞在は「この店舗」でのみ表示します（エリアは店舗ごとに描きます）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="444"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="447"/>
         <source>No zone drawn yet: open a camera (Cameras → Edit camera) and draw the shelves, the checkout or the entrance on its picture.</source>
         <translation>エリアがまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、映像の上に棚・レジ・入口を描いてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="452"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="455"/>
         <source>No counting line drawn yet: open a camera (Cameras → Edit camera) and draw a line across the door or an aisle.</source>
         <translation>計数線がまだ描かれていません。カメラを開き（「カメラ」→「カメラを編集」）、入口や通路を横切る線を描いてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="456"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="459"/>
         <source>No people counted at lines in this period.</source>
         <translation>この期間に計数線を通過した人はいません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="464"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="467"/>
         <source>Shown for “This store” only: each store has its own floor plan.</source>
         <translation>「この店舗」でのみ表示します（店内図は店舗ごとに異なります）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="471"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="474"/>
         <source>No camera is placed on the floor plan yet: open a camera and use Floor calibration… to see where visitors go.</source>
         <translation>店内図に位置合わせしたカメラがまだありません。カメラを開いて「床の位置合わせ…」を行うと、来店者の動きが表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="507"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="510"/>
         <source>not yet</source>
         <translation>未同期</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="511"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="514"/>
         <source>Other stores&apos; figures are as of the last sync (%1). A repeat visit is a visit by someone a store of the chain had seen before. Sales, time in zones, the floor heat map and who is in the store now stay with each store: choose “This store” to see them.</source>
         <translation>他の店舗の数値は最後の同期（%1）時点のものです。再来店は、チェーンのいずれかの店舗が以前に見かけた人の来店です。売上、エリアの滞在、店内図のヒートマップ、現在の店内人数は各店舗にだけあります。見るには「この店舗」を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="523"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="526"/>
         <source>No visits recorded in this period as of the last sync.</source>
         <translation>最後の同期の時点で、この期間の来店記録はありません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="526"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="529"/>
         <source>Nothing recorded in this period yet: visits appear here once a camera runs with a complete notice.</source>
         <translation>この期間の記録はまだありません。告知内容がそろった状態でカメラが動くと、ここに来店が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="531"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="534"/>
         <source>Fewer than %1 visits in this period: the figures are hidden so that no one can be singled out.</source>
         <translation>この期間の来店は%1件未満です。個人が特定されないよう、数値を表示していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="540"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="543"/>
         <source>Sales are shown for “This store” only.</source>
         <translation>売上は「この店舗」でのみ表示します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="547"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="550"/>
         <source>Sales were imported, but none is linked to a visit: say which camera watches each register (File → Import POS CSV…, Registers).</source>
         <translation>売上データは取り込まれていますが、来店と結び付いた購買がありません。どのカメラがどのレジを映しているかを設定してください（「ファイル」→「POSデータの取り込み」→ レジ）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="553"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="556"/>
         <source>No sales imported for this period (File → Import POS CSV…).</source>
         <translation>この期間の売上データは取り込まれていません（「ファイル」→「POSデータの取り込み」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="603"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="606"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="607"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="613"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="623"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="607"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="613"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="635"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="625"/>
+        <source>How wide is the floor this plan shows, from its left edge to its right, in metres? The depth follows from the picture&apos;s proportions.</source>
+        <translation>この平面図が示す床の幅（左端から右端まで）は何メートルですか。奥行きは図の縦横比から求めます。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="668"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
