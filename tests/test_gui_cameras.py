@@ -95,6 +95,19 @@ def test_the_demo_session_runs_the_demo_camera_masked(
     assert window.controller.workers == {}
 
 
+def test_a_tile_showing_pictures_does_not_say_connecting(qtbot: QtBot) -> None:
+    """The source's state reaches the tile twice a second, the first picture may come
+    before it: once a picture is shown the tile gives the rate, not "Connecting…"."""
+    tile = CameraTile(7, "Entrance")
+    qtbot.addWidget(tile)
+    tile.resize(480, 360)
+    tile.show()
+    assert tile.status_text() == "Connecting…"
+    picture = np.full((480, 640, 3), 90, np.uint8)
+    tile.show_frame(MaskedFrame(7, picture, 0, 0.0, faces=2, active_tracks=2, persons=3), 9.5)
+    assert tile.status_text() == "9.5 fps · faces: 2 · people: 3"
+
+
 def test_the_notice_gate_blocks_and_then_releases(
     open_window: Opener, qtbot: QtBot, tmp_path: Path
 ) -> None:

@@ -265,7 +265,8 @@ class CameraTile(QFrame):
             return self.tr("Analysis failed")
         status = self._status
         if status is None or status.state is SourceState.CONNECTING:
-            return self.tr("Connecting…")
+            # The source's state is polled twice a second: a picture may come first.
+            return self._rate_text() if self._frame is not None else self.tr("Connecting…")
         problem = (
             ErrorTexts(self).source_problem(status.problem, status.params) if status.problem else ""
         )
@@ -283,21 +284,23 @@ class CameraTile(QFrame):
             return self.tr("Cannot read this camera: %1").replace("%1", problem or status.message)
         if status.state is SourceState.ENDED:
             return self.tr("Video ended")
+        rate = self._rate_text()
+        # Live, but the picture froze or changed size.
+        return f"{rate} — {problem}" if problem else rate
+
+    def _rate_text(self) -> str:
         if self._frame is not None and self._frame.persons:
-            rate = (
+            return (
                 self.tr("%1 fps · faces: %2 · people: %3")
                 .replace("%1", f"{self._fps:.1f}")
                 .replace("%2", str(self._faces))
                 .replace("%3", str(self._frame.persons))
             )
-        else:
-            rate = (
-                self.tr("%1 fps · faces: %2")
-                .replace("%1", f"{self._fps:.1f}")
-                .replace("%2", str(self._faces))
-            )
-        # Live, but the picture froze or changed size.
-        return f"{rate} — {problem}" if problem else rate
+        return (
+            self.tr("%1 fps · faces: %2")
+            .replace("%1", f"{self._fps:.1f}")
+            .replace("%2", str(self._faces))
+        )
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         self.enlarge_requested.emit(self.camera_id)

@@ -1188,12 +1188,12 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>解析停止中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="268"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="269"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="273"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="274"/>
         <source>Reconnecting…</source>
         <translation>再接続中…</translation>
     </message>
@@ -1238,37 +1238,37 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>解析に失敗しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="278"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="279"/>
         <source>%1 Last picture %2 s ago.</source>
         <translation>%1 最後の映像は %2 秒前です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="283"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="284"/>
         <source>Cannot read this camera: %1</source>
         <translation>このカメラを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="285"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="286"/>
         <source>Video ended</source>
         <translation>動画が終了しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="288"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="294"/>
         <source>%1 fps · faces: %2 · people: %3</source>
         <translation>%1 fps · 顔: %2 · 人: %3</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="295"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="300"/>
         <source>%1 fps · faces: %2</source>
         <translation>%1 fps · 顔: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="337"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="340"/>
         <source>The picture cannot be analysed, so it is not shown (people could not be masked). Details are in the log.</source>
         <translation>映像を解析できないため表示していません（人物をマスクできないため）。詳細はログにあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_tile.py" line="343"/>
+        <location filename="../../desktopapp/ui/camera_tile.py" line="346"/>
         <source>Waiting for picture…</source>
         <translation>映像を待っています…</translation>
     </message>
