@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from desktopapp.core.pixelation import pixelate_union
 from desktopapp.core.tracking import Box, check_box
 
 log = logging.getLogger(__name__)
@@ -36,13 +35,6 @@ SILHOUETTE_FIGURE = (96, 96, 96)
 # faces ~100 px, scores up to 0.88); with 6 it finds none in any test image.
 SAMPLES_ACROSS = 6
 MIN_BLOCK_PX = 8
-# Where boxes overlap (a face on its person, persons side by side; not a person inside another,
-# which is left to the larger), painting them one after the other averaged the pixels twice, on
-# two grids that do not line up (about a third coarser); pixelating the union once keeps that
-# with blocks a third larger there. With the same blocks, bench/masking.py's test of kept detail
-# found 8 of 481 person boxes of vtest.avi that box-by-box painting hid no longer hidden
-# (2 with this factor, as many as by chance the other way).
-OVERLAP_COARSER = 4 / 3
 # Faces: detector boxes are tight around eyes and mouth; a quarter more per side takes in hair,
 # ears and chin. Persons: the box already holds the whole figure, a tenth covers arms and
 # hair that stick out of it.
@@ -60,11 +52,6 @@ class MaskStyle(enum.StrEnum):
     SILHOUETTE = "silhouette"
 
 
-def block_px(size: int) -> int:
-    """The pixelation block (and blur sample spacing) for a box or zone ``size`` px wide."""
-    return max(MIN_BLOCK_PX, size // SAMPLES_ACROSS)
-
-
 def _obscured(region: NDArray[np.uint8], style: MaskStyle, size: int) -> NDArray[np.uint8]:
     """``region`` made unrecognisable; ``size`` is the width of the box or zone it hides."""
     height, width = region.shape[:2]
@@ -72,7 +59,7 @@ def _obscured(region: NDArray[np.uint8], style: MaskStyle, size: int) -> NDArray
         return np.full_like(region, SOLID_GREY)
     if style is MaskStyle.SILHOUETTE:
         return np.full_like(region, SILHOUETTE_GROUND[0])
-    block = block_px(size)
+    block = max(MIN_BLOCK_PX, size // SAMPLES_ACROSS)
     # Averaging down to a few samples throws the detail away for good (no deconvolution can
     # bring it back), unlike a blur alone.
     small_size = (max(1, round(width / block)), max(1, round(height / block)))
@@ -165,36 +152,6 @@ def _inside_another(areas: Sequence[tuple[int, int, int, int]]) -> list[bool]:
     return [bool(v) for v in np.atleast_1d(dropped)]
 
 
-def _paint_each(
-    masked: NDArray[np.uint8],
-    *,
-    person_areas: Sequence[tuple[int, int, int, int]],
-    persons: Sequence[Box],
-    hidden: Sequence[bool],
-    boxes: Sequence[Box],
-    style: MaskStyle,
-    margin: float,
-) -> None:
-    """Blur, solid and silhouette: box by box, persons (but the ``hidden`` ones) first, faces
-    on top at their own scale (a silhouette draws a figure per box)."""
-    height, width = masked.shape[:2]
-    for (left, top, right, bottom), box_width, whole_person in [
-        *(
-            (a, round(b[2]), True)
-            for a, b, h in zip(person_areas, persons, hidden, strict=True)
-            if not h
-        ),
-        *((_grown(b, margin, width, height), round(b[2]), False) for b in boxes),
-    ]:
-        if right <= left or bottom <= top:
-            continue  # wholly outside the picture: nothing of it is shown
-        region = masked[top:bottom, left:right]
-        if style is MaskStyle.SILHOUETTE:
-            _silhouette(region, whole_person)
-        else:
-            region[...] = _obscured(region, style, box_width)
-
-
 def mask_frame(
     image: NDArray[np.uint8],
     boxes: Sequence[Box],
@@ -208,14 +165,12 @@ def mask_frame(
     """A copy of ``image`` with every face box (grown by ``margin``), person box (grown by
     ``person_margin``) and polygon obscured.
 
-    PIXELATE leaves about six blocks (of at least 8 px) across a box: the union of the boxes
-    is pixelated once, each pixel in the block of the coarsest box covering it, on a grid fixed
-    to the frame (core/pixelation.py), so a face inside a person takes the person's blocks.
-    BLUR gives a strong smooth blur over as few samples, SOLID neutral grey, SILHOUETTE a flat
-    pictogram of a person; these paint persons first and faces on top at their own scale.
-    Polygons get the same treatment over their whole area (SILHOUETTE: flat ground). Boxes near
-    the border reach it (see _grown). A box wholly outside the image is ignored. The source
-    image is not modified.
+    PIXELATE leaves about six blocks (of at least 8 px) across a box, BLUR a strong smooth
+    blur over as few samples, SOLID neutral grey, SILHOUETTE a flat pictogram of a person;
+    polygons get the same treatment over their whole area (SILHOUETTE: flat ground). Boxes near
+    the border reach it (see _grown). Persons are painted first, so a face inside a person is
+    masked at its own, finer scale on top. A box wholly outside the image is ignored. The
+    source image is not modified.
     """
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"expected a uint8 image, got {image.dtype} with shape {image.shape}")
@@ -231,28 +186,21 @@ def mask_frame(
     # A person's area inside another's is hidden by that one's mask already (at the coarser
     # scale of the larger box): motion, held tracks and the second look overlap a lot.
     hidden = _inside_another(person_areas)
-    if style is MaskStyle.PIXELATE:
-        # Each pixel once, at the coarsest block of the boxes covering it (coarser still where
-        # they overlap, see OVERLAP_COARSER): the boxes of a frame cover it several times over.
-        shown = [(a, b) for a, b, h in zip(person_areas, persons, hidden, strict=True) if not h]
-        shown += [(_grown(b, margin, width, height), b) for b in boxes]
-        pixelate_union(
-            image,
-            masked,
-            [area for area, _ in shown],
-            [block_px(round(box[2])) for _, box in shown],
-            OVERLAP_COARSER,
-        )
-    else:
-        _paint_each(
-            masked,
-            person_areas=person_areas,
-            persons=persons,
-            hidden=hidden,
-            boxes=boxes,
-            style=style,
-            margin=margin,
-        )
+    for (left, top, right, bottom), box_width, whole_person in [
+        *(
+            (a, round(b[2]), True)
+            for a, b, h in zip(person_areas, persons, hidden, strict=True)
+            if not h
+        ),
+        *((_grown(b, margin, width, height), round(b[2]), False) for b in boxes),
+    ]:
+        if right <= left or bottom <= top:
+            continue  # wholly outside the picture: nothing of it is shown
+        region = masked[top:bottom, left:right]
+        if style is MaskStyle.SILHOUETTE:
+            _silhouette(region, whole_person)
+        else:
+            region[...] = _obscured(region, style, box_width)
 
     for polygon in polygons:
         points = _polygon_pixels(polygon, width, height)
