@@ -42,30 +42,42 @@ def cosine(a: Vector, b: Vector) -> float:
     return float(np.dot(a, b))
 
 
+class FivePointLandmarks:
+    """dlib's 5-point landmarks on a face box: what the ResNet embedders and the age and gender
+    networks align their chips by."""
+
+    def __init__(self, info: ModelInfo, path: Path):
+        import dlib  # noqa: PLC0415 - loaded only when a role that aligns faces is used
+
+        from desktopapp.core.vision.registry import ModelError, ModelProblem  # noqa: PLC0415
+
+        self.dlib = dlib
+        try:
+            self._predictor = dlib.shape_predictor(str(path))
+        except RuntimeError as exc:
+            raise ModelError(ModelProblem.CORRUPT, info.model_id, path) from exc
+
+    def shape(self, image: Image, face: Face) -> tuple[Any, Any]:
+        """The image in RGB, as dlib reads it, and the face's 5-point landmarks."""
+        rgb = cv2.cvtColor(check_image(image), cv2.COLOR_BGR2RGB)
+        left, top, right, bottom = face.clipped_box(rgb.shape[1], rgb.shape[0])
+        box = self.dlib.rectangle(left, top, right - 1, bottom - 1)
+        return rgb, self._predictor(rgb, box)
+
+
 class _FivePointAligner:
-    """dlib's 5-point landmarks on the face box: what both ResNet embedders align the chip by."""
+    """The 5-point landmarks on the face box: what both ResNet embedders align the chip by."""
 
     dim = 128
 
     def __init__(self, info: ModelInfo, paths: dict[str, Path], options: Mapping[str, Any]):
-        import dlib  # noqa: PLC0415 - loaded only when the features role is used
-
-        from desktopapp.core.vision.registry import ModelError, ModelProblem  # noqa: PLC0415
-
         self.info = info
         self.threshold = float(options["threshold"])
-        self._dlib = dlib
-        try:
-            self._landmarks = dlib.shape_predictor(str(paths["landmarks5"]))
-        except RuntimeError as exc:
-            raise ModelError(ModelProblem.CORRUPT, info.model_id, paths["landmarks5"]) from exc
+        self._landmarks = FivePointLandmarks(info, paths["landmarks5"])
+        self._dlib = self._landmarks.dlib
 
     def _shape(self, image: Image, face: Face) -> tuple[Any, Any]:
-        """The image in RGB, as dlib reads it, and the face's 5-point landmarks."""
-        rgb = cv2.cvtColor(check_image(image), cv2.COLOR_BGR2RGB)
-        left, top, right, bottom = face.clipped_box(rgb.shape[1], rgb.shape[0])
-        box = self._dlib.rectangle(left, top, right - 1, bottom - 1)
-        return rgb, self._landmarks(rgb, box)
+        return self._landmarks.shape(image, face)
 
 
 class DlibEmbedder(_FivePointAligner):
