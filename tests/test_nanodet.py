@@ -26,10 +26,9 @@ from desktopapp.core.vision.persons import (
 from desktopapp.core.vision.registry import ModelError, ModelProblem, ModelRegistry
 from desktopapp.core.vision.types import PersonDetector, Role
 from tests.conftest import TESTDATA, VIDEO
+from tests.test_persons import FRAME_0_PEOPLE
 
 MODEL_ID = "nanodet-g"
-# Everyone walking in frame 0 of vtest.avi (768x576), as in tests/test_persons.py.
-FRAME_0_PEOPLE = [(250, 217, 36, 96), (497, 157, 34, 78), (637, 240, 53, 82)]
 
 pytestmark = pytest.mark.skipif(
     not (VIDEO.is_file() and (TESTDATA / "video" / "crowd.mp4").is_file()),
