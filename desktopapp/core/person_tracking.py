@@ -149,12 +149,16 @@ class PersonTracker(Tracker):
         timestamp: float,
         scores: Sequence[float] | None = None,
         image: Image | None = None,
+        *,
+        continue_only: bool = False,
     ) -> TrackUpdate:
         """Assign this frame's detections to tracks and close the tracks that left the view.
 
         ``scores`` are the detector's, one per box (all sure when None). Unsure detections that
         continue no track get no assignment. ``image``: the frame the boxes were found in, to
-        tell lost people apart by their clothes (None: by position only).
+        tell lost people apart by their clothes (None: by position only). ``continue_only``:
+        every detection is taken as unsure (it may continue a track, never open or recover
+        one), for a look at part of the frame whose boxes a whole look would not repeat.
         """
         self._advance(timestamp)
         for box in boxes:
@@ -165,10 +169,9 @@ class PersonTracker(Tracker):
             raise ValueError(f"{len(scores)} scores for {len(boxes)} boxes")
         closed, discarded = self._expire(timestamp)
 
-        sure = [i for i, s in enumerate(scores) if s >= self.config.high_score]
-        unsure = [
-            i for i, s in enumerate(scores) if self.config.low_score <= s < self.config.high_score
-        ]
+        high = math.inf if continue_only else self.config.high_score
+        sure = [i for i, s in enumerate(scores) if s >= high]
+        unsure = [i for i, s in enumerate(scores) if self.config.low_score <= s < high]
         first = self._associate(boxes, sure, self._tracks, timestamp, self.config.min_iou)
         taken = {id(t) for t in first.values()}
         left = [t for t in self._tracks if id(t) not in taken]

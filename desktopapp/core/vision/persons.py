@@ -53,6 +53,20 @@ def square_left(square: int, width: int, height: int) -> int:
     return (0, width - height)[square]
 
 
+# A box ending this share of the frame's height from a square's inner side is cut by it.
+SQUARE_EDGE = 0.01
+
+
+def cut_by_square(person: Person, square: int, width: int, height: int) -> bool:
+    """Whether ``person``, found in square ``square`` alone, reaches the side of the square
+    that lies inside the frame: only part of them may have been seen (their box is then a
+    part of a body, which would start a second track beside the whole body's)."""
+    margin = SQUARE_EDGE * height
+    if square == 0:
+        return person.x + person.w >= height - margin
+    return person.x <= width - height + margin
+
+
 HOG_MODEL_ID = "opencv-hog-people"
 HOG_BACKEND = "opencv_hog"
 # HOG's 64x128 window finds people about 100 px tall and up; larger frames are shrunk to
@@ -173,7 +187,12 @@ class SsdLitePersonDetector:
                 in_squares += [replace(p, x=p.x + left) for p in found_there]
             masked += in_squares
             if not whole:
-                found = [p for p in in_squares if p.score >= self._min_confidence]
+                found = [
+                    p
+                    for p in in_squares
+                    if p.score >= self._min_confidence
+                    and not any(cut_by_square(p, s, width, height) for s in squares)
+                ]
         return found, masked
 
     def _detect(self, image: Image, min_confidence: float, session: Any = None) -> list[Person]:
