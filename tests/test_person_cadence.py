@@ -11,10 +11,12 @@ import pytest
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.modes import Mode, engine_for_mode
+from desktopapp.core.person_tracking import PersonTracker, PersonTrackerConfig
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig
 from desktopapp.core.sources import Frame, SourceKind, SourceSpec, iter_frames
 from desktopapp.core.vision.engine import VisionEngine
-from desktopapp.core.vision.persons import MASK_CONFIDENCE, SsdLitePersonDetector
+from desktopapp.core.vision.persons import MASK_CONFIDENCE, SsdLitePersonDetector, cut_by_square
+from desktopapp.core.vision.types import Person
 from tests.conftest import VIDEO
 
 pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason="shared test video not present")
@@ -90,3 +92,26 @@ def test_one_detector_run_a_frame_and_the_counts_hold(engine: VisionEngine) -> N
     alone = [n for n, square in zip(alternating, squares, strict=True) if square is not None]
     assert statistics.mean(alone) >= 0.85 * statistics.mean(whole)
     assert statistics.mean(alternating) >= 0.85 * statistics.mean(every_frame)
+
+
+def test_a_look_at_part_of_the_frame_continues_tracks_and_opens_none() -> None:
+    tracker = PersonTracker(PersonTrackerConfig(min_iou=0.15, max_missing_seconds=1.5))
+    (track_id,) = tracker.update([(100.0, 100.0, 40.0, 100.0)], 0.0, [0.9]).assignments.values()
+    boxes = [(104.0, 100.0, 40.0, 100.0), (400.0, 100.0, 40.0, 100.0)]
+    update = tracker.update(boxes, 0.1, [0.9, 0.9], continue_only=True)
+    assert update.assignments == {0: track_id}  # the sure box at 400 waits for a whole look
+    assert [t.track_id for t in tracker.active] == [track_id]
+    assert len(tracker.update(boxes, 0.2, [0.9, 0.9]).assignments) == 2
+
+
+def test_a_box_reaching_a_squares_inner_side_is_cut_by_it() -> None:
+    # A 640x480 frame: the left square is x 0-480, the right one x 160-640.
+    def person(x: float, w: float) -> Person:
+        return Person(x, 100.0, w, 200.0, 0.9)
+
+    assert cut_by_square(person(430, 50), 0, 640, 480)  # ends at the left square's right side
+    assert not cut_by_square(person(400, 50), 0, 640, 480)
+    assert not cut_by_square(person(0, 50), 0, 640, 480)  # the frame's own edge cuts nobody
+    assert cut_by_square(person(160, 50), 1, 640, 480)
+    assert not cut_by_square(person(200, 50), 1, 640, 480)
+    assert not cut_by_square(person(590, 50), 1, 640, 480)

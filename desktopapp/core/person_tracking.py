@@ -158,7 +158,8 @@ class PersonTracker(Tracker):
         continue no track get no assignment. ``image``: the frame the boxes were found in, to
         tell lost people apart by their clothes (None: by position only). ``continue_only``:
         every detection is taken as unsure (it may continue a track, never open or recover
-        one), for a look at part of the frame whose boxes a whole look would not repeat.
+        one, but a sure one may recover a lost track by place and clothes), for a look at part
+        of the frame whose boxes a whole look would not repeat.
         """
         self._advance(timestamp)
         for box in boxes:
@@ -178,7 +179,9 @@ class PersonTracker(Tracker):
         second = self._associate(boxes, unsure, left, timestamp, self.config.low_min_iou)
         taken |= {id(t) for t in second.values()}
         lost = [t for t in left if id(t) not in taken and t.last_seen < timestamp]
-        unmatched = [i for i in sure if i not in first]
+        # A part look may still find a lost person again by place and clothes.
+        surest = [i for i, s in enumerate(scores) if s >= self.config.high_score]
+        unmatched = [i for i in surest if i not in first and i not in second]
         recovered = self._recover(boxes, unmatched, lost + self._missing, timestamp, image)
         for found in recovered.values():
             if found in self._missing:
@@ -188,7 +191,7 @@ class PersonTracker(Tracker):
 
         assignments: dict[int, int] = {}
         seen = [boxes[i] for i in [*first, *second]]
-        for index in sorted([*sure, *second]):
+        for index in sorted({*sure, *second, *recovered}):
             track = first.get(index) or second.get(index)
             if track is None:
                 if _inside_any(boxes[index], seen) >= self.config.birth_max_inside:
