@@ -32,6 +32,8 @@ frame. Then, at the largest camera count, other configurations (``TUNED_SETUPS``
 * ``no_persons_640``: what the repeat mode ran before every person was masked: no person
   detector, faces searched in the whole frame at 640 px every frame;
 * ``persons_whole_frame``: persons detected, faces searched in the whole frame at 640 px;
+* ``persons_alternating``: the default, but persons searched in the whole frame in one frame
+  of two and in one square alone between (``PipelineConfig.whole_frame_persons_every``).
 
 The detection call releases the GIL (ctypes), and dlib's features run in a child process: a
 py-spy ``--gil`` sample over four cameras found the GIL held in about 3 % of samples, so the
@@ -182,6 +184,8 @@ class Setup:
     persons: bool = False
     # Faces searched by need at this coarse size (0: the whole frame at max_side every frame).
     search_side: int = 0
+    # PipelineConfig.whole_frame_persons_every: 2 searches one square alone every other frame.
+    whole_frame_every: int = PipelineConfig().whole_frame_persons_every
 
     def describe(self) -> str:
         side = "640 (manifest)" if self.max_side is None else str(self.max_side)
@@ -195,6 +199,8 @@ class Setup:
         parts.append("persons detected" if self.persons else "no person detector")
         if self.search_side:
             parts.append(f"faces searched by need ({self.search_side} px whole frame)")
+        if self.persons and self.whole_frame_every > 1:
+            parts.append(f"persons searched whole in one frame of {self.whole_frame_every}")
         return ", ".join(parts)
 
     def token(self) -> str:
@@ -209,12 +215,13 @@ class Setup:
                 str(int(self.gil_free_detection)),
                 str(int(self.persons)),
                 str(self.search_side),
+                str(self.whole_frame_every),
             )
         )
 
     @classmethod
     def from_token(cls, token: str) -> Setup:
-        label, side, shots, missing, features, gil_free, persons, search = token.split(":")
+        label, side, shots, missing, features, gil_free, persons, search, whole = token.split(":")
         return cls(
             label,
             max_side=int(side) or None,
@@ -224,6 +231,7 @@ class Setup:
             gil_free_detection=bool(int(gil_free)),
             persons=bool(int(persons)),
             search_side=int(search),
+            whole_frame_every=int(whole),
         )
 
 
@@ -231,6 +239,8 @@ DEFAULT_SETUP: Final = Setup("default", persons=True, search_side=VisionConfig()
 TUNED_SETUPS: Final = (
     Setup("no_persons_640"),
     Setup("persons_whole_frame", persons=True),
+    Setup("persons_alternating", persons=True, search_side=VisionConfig().face_search_side,
+          whole_frame_every=2),
 )  # fmt: skip
 
 
@@ -333,7 +343,11 @@ def pipeline_config(setup: Setup, analysis_fps: float) -> PipelineConfig:
     if setup.max_missing_seconds is not None:
         tracker = replace(tracker, max_missing_seconds=setup.max_missing_seconds)
     return PipelineConfig(
-        mode=Mode.REPEAT, analysis_fps=analysis_fps, best_shots=setup.best_shots, tracker=tracker
+        mode=Mode.REPEAT,
+        analysis_fps=analysis_fps,
+        best_shots=setup.best_shots,
+        tracker=tracker,
+        whole_frame_persons_every=setup.whole_frame_every,
     )
 
 

@@ -163,11 +163,13 @@ class PipelineConfig:
     alternate_squares: bool = True
     # The person detector searches the whole frame in one frame of this many (1 or 2). With 2,
     # the frames between search one square of a wide frame alone, in turn: one detector run a
-    # frame instead of two, the largest cost of a frame (docs/decisions.md, issue 15). The rest
-    # of the picture keeps the persons found there in the frame before for the zones and counts
-    # (the masking masks the frame before's persons once more anyway); the tracker takes only
-    # what was found in the frame itself, and the held tracks stay masked where they head.
-    whole_frame_persons_every: int = 2
+    # frame instead of two, the largest cost of a frame. The rest of the picture keeps the
+    # persons found there in the frame before for the zones and counts (the masking masks the
+    # frame before's persons once more anyway); the tracker takes only what was found in the
+    # frame itself, and the held tracks stay masked where they head. Not the default: person
+    # tracks fragment more and the counts depend on which frames are searched whole
+    # (docs/decisions.md, issue 15).
+    whole_frame_persons_every: int = 1
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
