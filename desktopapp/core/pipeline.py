@@ -63,10 +63,23 @@ from desktopapp.core.sources import (
     iter_frames,
     redact_url,
 )
-from desktopapp.core.tracking import BestShots, Box, Track, Tracker, TrackerConfig, TrackUpdate
+from desktopapp.core.tracking import (
+    BestShots,
+    Box,
+    Track,
+    Tracker,
+    TrackerConfig,
+    TrackUpdate,
+    iou_matrix,
+)
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.features import normalise
-from desktopapp.core.vision.persons import SQUARES
+from desktopapp.core.vision.persons import (
+    SQUARES,
+    SsdLitePersonDetector,
+    cut_by_square,
+    is_wide,
+)
 from desktopapp.core.vision.quality import face_quality
 from desktopapp.core.vision.schedule import detect_faces, refine_face, start_stream
 from desktopapp.core.vision.types import (
@@ -148,6 +161,13 @@ class PipelineConfig:
     # The masking's second look at the left and right squares of a wide frame takes one square
     # a frame, in turn; the persons masked in the frame before stay masked one frame longer.
     alternate_squares: bool = True
+    # The person detector searches the whole frame in one frame of this many (1 or 2). With 2,
+    # the frames between search one square of a wide frame alone, in turn: one detector run a
+    # frame instead of two, the largest cost of a frame (docs/decisions.md, issue 15). The rest
+    # of the picture keeps the persons found there in the frame before for the zones and counts
+    # (the masking masks the frame before's persons once more anyway); the tracker takes only
+    # what was found in the frame itself, and the held tracks stay masked where they head.
+    whole_frame_persons_every: int = 2
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
@@ -156,10 +176,18 @@ class PipelineConfig:
             raise ValueError("best shots per person must be between 1 and 10")
         if self.face_detection_every is not None and not 1 <= self.face_detection_every <= 10:
             raise ValueError("faces must be looked for in one frame of every 1 to 10")
+        if self.whole_frame_persons_every not in (1, 2):
+            raise ValueError(
+                "persons must be looked for in the whole of every frame or of one in two"
+            )
         longest = min(self.tracker.max_missing_seconds, self.person_tracker.max_missing_seconds)
         if not 0 <= self.mask_hold_seconds <= longest:
             # A track that has closed has no box left to mask.
             raise ValueError(f"the mask hold must be between 0 and {longest} seconds")
+
+
+# A person found in the frame before and a box found now overlapping this much are one person.
+SAME_PERSON_IOU = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +197,8 @@ class Detections:
     persons: list[Person]  # for tracking and counting
     to_mask: list[Person]  # every person masking covers (persons and more)
     faces: list[Face] | None  # None: faces were not looked for in this frame
+    # The square (persons.SQUARES) that alone was searched for persons; None: the whole frame.
+    square: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +327,8 @@ class FrameAnalyser:
         self._faces_seen = 0
         # Persons masked in the frame before, masked once more when the squares alternate.
         self._masked_before: list[Box] = []
+        # Persons found in the frame before (carried where a frame searched one square alone).
+        self._persons_before: list[Person] = []
 
     def start_stream(self) -> None:
         """A new video or photo begins: a face search by need starts its schedule afresh
@@ -326,17 +358,34 @@ class FrameAnalyser:
         so frames may be detected ahead, in parallel. ``found_persons``: what ``detect_persons``
         found in this frame, when the caller ran it apart."""
         persons, to_mask = found_persons or self.detect_persons(image, number)
+        # A frame too narrow for squares was searched whole (detect_for_masking).
+        square = self.square_alone(number) if is_wide(image.shape[1], image.shape[0]) else None
         if self.engine.detector is None or number % self.face_every:
-            return Detections(persons, to_mask, None)
+            return Detections(persons, to_mask, None, square)
         # Persons first: the face detector searches small faces where persons stand (every
         # person the masking looks for, so that search by need misses no face it would mask).
         where = to_mask if self.engine.persons else None
-        return Detections(persons, to_mask, detect_faces(self.engine.detector, image, where))
+        faces = detect_faces(self.engine.detector, image, where)
+        return Detections(persons, to_mask, faces, square)
+
+    def square_alone(self, number: int) -> int | None:
+        """The square searched alone for persons in frame ``number``; None: the whole frame.
+        Only a detector with a second look at the squares (SSDLite) searches them alone."""
+        detector = self.engine.persons
+        if (
+            self.config.whole_frame_persons_every == 1
+            or number % 2 == 0
+            or not isinstance(detector, SsdLitePersonDetector)
+        ):
+            return None
+        return (number // 2) % len(SQUARES)
 
     def _process(self, frame: Frame, found: Detections) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
         height, width = image.shape[:2]
-        persons, to_mask = found.persons, found.to_mask
+        to_mask = found.to_mask
+        persons = found.persons + self._carried(found.square, found.persons)
+        self._persons_before = persons
         looks_for_faces = found.faces is not None
         faces = found.faces or []
         if looks_for_faces:
@@ -353,11 +402,22 @@ class FrameAnalyser:
         )
         # The tracker also takes the persons found only for masking: sure ones open tracks,
         # unsure ones keep people hidden by others on theirs.
-        tracked = tracking_detections(to_mask)
+        tracked = tracking_detections(
+            to_mask
+            if found.square is None
+            else [p for p in to_mask if not cut_by_square(p, found.square, width, height)]
+        )
         tracked_boxes = [(p.x, p.y, p.w, p.h) for p in tracked]
         self.person_tracker.set_frame_size((width, height))
+        # A square searched alone cuts people at its inner side and sees others larger than the
+        # whole frame does: its boxes only continue tracks (crowd.mp4: 25 tracks of a second or
+        # more against 20-24 people when they could open tracks, 19 when they only continue).
         person_update = self.person_tracker.update(
-            tracked_boxes, frame.timestamp, [p.score for p in tracked], image
+            tracked_boxes,
+            frame.timestamp,
+            [p.score for p in tracked],
+            image,
+            continue_only=found.square is not None,
         )
         held_faces = self._held(self.tracker, frame.timestamp)
         held_persons = self._held(self.person_tracker, frame.timestamp)
@@ -385,7 +445,7 @@ class FrameAnalyser:
                 self.config.mask_style,
                 persons=moving + masked_persons + self._masked_before + held_persons,
             )
-            if self.config.alternate_squares:
+            if self.config.alternate_squares or self.config.whole_frame_persons_every > 1:
                 self._masked_before = masked_persons
         if self.engine.detector is not None:
             self._faces(image, faces, update.assignments, frame.timestamp)
@@ -423,6 +483,24 @@ class FrameAnalyser:
         )
         return masked, closed
 
+    def _carried(self, square: int | None, found: list[Person]) -> list[Person]:
+        """In a frame whose persons were looked for in one square alone (``square`` not None),
+        the persons found in the frame before that no box found now stands for: those outside
+        the square, and those in it that the square's look missed (counted one frame longer,
+        as the masking masks them)."""
+        if square is None or not self._persons_before:
+            return []
+        if not found:
+            return list(self._persons_before)
+        before = np.array([(p.x, p.y, p.w, p.h) for p in self._persons_before], np.float64)
+        now = np.array([(p.x, p.y, p.w, p.h) for p in found], np.float64)
+        overlaps = iou_matrix(before, now).max(axis=1)
+        return [
+            p
+            for p, iou in zip(self._persons_before, overlaps, strict=True)
+            if iou < SAME_PERSON_IOU
+        ]
+
     def detect_persons(self, image: Image, number: int) -> tuple[list[Person], list[Person]]:
         """(persons for tracking and counting, persons to mask): a detector that can look
         harder for masking (SsdLitePersonDetector.detect_for_masking) does so."""
@@ -431,8 +509,18 @@ class FrameAnalyser:
             return [], []
         for_masking = getattr(detector, "detect_for_masking", None)
         if for_masking is not None:
-            squares = (number % len(SQUARES),) if self.config.alternate_squares else SQUARES
-            found: tuple[list[Person], list[Person]] = for_masking(image, squares)
+            alone = self.square_alone(number)
+            if alone is not None:
+                squares: tuple[int, ...] = (alone,)
+            elif self.config.whole_frame_persons_every > 1:
+                squares = ()
+            elif self.config.alternate_squares:
+                squares = (number % len(SQUARES),)
+            else:
+                squares = SQUARES
+            found: tuple[list[Person], list[Person]] = for_masking(
+                image, squares, whole=alone is None
+            )
             return found
         persons = detector.detect(image)
         return persons, persons
