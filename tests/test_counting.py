@@ -252,6 +252,22 @@ def test_crossing_beyond_the_end_of_the_line_does_not_count() -> None:
     ]
 
 
+def test_feet_grazing_an_end_count_only_when_the_whole_passage_goes_through() -> None:
+    # DOOR ends at x = 0.8. A walker passing just beyond that end, feet jittering: the one step
+    # that changes sides lands inside the segment (at x = 0.797), but the way from their last
+    # sighting above the band to their first below it meets the line at x = 0.8125.
+    counter = LineCounter(DOOR)
+    graze = [(0.81, 0.40), (0.81, 0.46), (0.80, 0.498), (0.79, 0.504), (0.81, 0.53), (0.815, 0.60)]
+    assert walk(counter, 1, graze) == []
+    # The other way round: the passage meets the line inside (x = 0.785), the step across it
+    # beyond the end (x = 0.8085). Neither alone is enough.
+    around = [(0.74, 0.58), (0.78, 0.515), (0.805, 0.505), (0.812, 0.495), (0.83, 0.42)]
+    assert walk(counter, 2, around) == []
+    # Through the doorway a hair inside its end: both agree, it counts.
+    assert [c.direction for c in walk(counter, 3, down(0.79, 0.3, 0.7))] == [Direction.IN]
+    assert (counter.in_count, counter.out_count) == (1, 0)
+
+
 def test_a_line_on_the_floor_reads_floor_points() -> None:
     counter = LineCounter(CountingLine("floor door", (0.2, 0.5), (0.8, 0.5), Space.FLOOR))
     # The picture point stays put; the floor point crosses.

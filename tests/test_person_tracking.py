@@ -98,6 +98,22 @@ def test_a_person_missed_for_a_few_frames_gets_their_track_back() -> None:
     assert track_id not in elsewhere.assignments.values()
 
 
+def test_a_person_hidden_after_their_box_jumped_is_looked_for_where_they_were_heading() -> None:
+    # The pipeline's settings. A man walks left at 80 px/s; in the frame before he is hidden his
+    # box grows over a neighbour on his right and its foot jumps 16 px back, so his box's last
+    # step says he stopped. He comes out 0.6 s later where his walk took him, 64 px from where
+    # his box was last seen, and his box no longer overlaps the one his track predicts.
+    tracker = PersonTracker(PipelineConfig().person_tracker, (768, 576))
+    (track_id,) = tracker.update([_box(400)], 0.0, [0.9]).assignments.values()
+    for step in range(1, 9):
+        assert tracker.update([_box(400 - 8 * step)], step / 10, [0.9]).assignments == {0: track_id}
+    assert tracker.update([_box(328 + 16)], 0.9, [0.9]).assignments == {0: track_id}
+    for step in range(10, 15):
+        tracker.update([], step / 10, [])
+    back = tracker.update([_box(280)], 1.5, [0.9])
+    assert back.assignments == {0: track_id}
+
+
 def test_without_recovery_a_person_missed_for_long_is_someone_new() -> None:
     config = PersonTrackerConfig(
         min_iou=0.15, max_missing_seconds=1.5, anchor="foot", recover_widths_per_second=0.0

@@ -377,21 +377,27 @@ class _LineTrack:
     off_line: Point | None = None
     # Whether the last change of sides went through the drawn segment.
     through_segment: bool = False
+    # Where it was last seen fully outside the band (on ``side``).
+    outside: Point | None = None
 
 
 class LineCounter:
     """Crossings of one counting line, with hysteresis against jitter and ID switches.
 
     A crossing counts when a track, last seen fully outside the band on one side (at least
-    ``margin`` from the line), is seen fully outside it on the other side, and the step on
-    which it last changed sides of the line went through the drawn segment. Inside the band
-    nothing counts, so feet jittering on the line count once at most; and a track id only counts
-    from a side it was itself seen on, so a new id that first appears in the band or on the far
-    side (the tracker lost the person near the line and gave them a new id) counts nothing until
-    it crosses again. Such a switch in the band loses that one crossing rather than count it
-    twice: an undercount by the rate of ID switches within the band, which a narrow margin
-    keeps small. The counts of one track alternate IN/OUT unless it walks round an end of the
-    line in between.
+    ``margin`` from the line), is seen fully outside it on the other side, and both the step on
+    which it last changed sides of the line and the straight way from its last sighting outside
+    the band to this one went through the drawn segment. Near an end of the line the foot
+    point's jitter (a box's bottom moves by a tenth of a person's height from frame to frame)
+    decides on which side of the end a single step passes; the way between the band's two
+    sides averages that jitter over the passage, and a walker whose feet graze an end counts
+    only when both say they went through. Inside the band nothing counts, so feet jittering on
+    the line count once at most; and a track id only counts from a side it was itself seen
+    on, so a new id that first appears in the band or on the far side (the tracker lost the
+    person near the line and gave them a new id) counts nothing until it crosses again. Such a
+    switch in the band loses that one crossing rather than count it twice: an undercount by the
+    rate of ID switches within the band, which a narrow margin keeps small. The counts of one
+    track alternate IN/OUT unless it walks round an end of the line in between.
     """
 
     def __init__(self, line: CountingLine):
@@ -424,11 +430,19 @@ class LineCounter:
             if state.sign and sign != state.sign and state.off_line is not None:
                 state.through_segment = self.line.crossed_within(state.off_line, point)
             state.sign, state.off_line = sign, point
-        if abs(distance) < self.line.margin or sign == state.side:
+        if abs(distance) < self.line.margin:
+            return None
+        before, state.outside = state.outside, point
+        if sign == state.side:
             return None
         # Fully outside the band, on a side other than the one the track was last confirmed on.
         first_sighting = state.side == 0
-        counted = not first_sighting and state.through_segment
+        counted = (
+            not first_sighting
+            and state.through_segment
+            and before is not None
+            and self.line.crossed_within(before, point)
+        )
         state.side, state.through_segment = sign, False
         if not counted:
             return None

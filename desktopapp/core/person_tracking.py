@@ -17,10 +17,14 @@ track) is ``Tracker``'s.
 A person hidden for several frames (behind a passer-by, or simply missed) often comes out
 where their track's moved-on box no longer overlaps them: a third stage gives a sure detection
 that matched nothing to a lost track whose predicted or last foot point is near enough for the
-time it was missing. A track whose person's clothing colours are known (core.appearance) is
-kept for this stage a while after it would have closed, and then only a detection in clothes
-of near enough colours continues it: in the face modes every person track is a visit, and one
-walker's track broken in pieces counted them several times. The colours stay in memory while
+time it was missing. The prediction is made twice, from the box's last step and from the foot
+point's last second (core.heading), since in a group a box that grew over a neighbour for a
+frame or two makes the last step say the person stopped or turned.
+
+A track whose person's clothing colours are known (core.appearance) is kept for this stage a
+while after it would have closed, and then only a detection in clothes of near enough colours
+continues it: in the face modes every person track is a visit, and one walker's track broken
+in pieces counted them several times. The colours stay in memory while
 the track is open and are compared only with boxes that may continue it.
 
 The detections come from what the masking found anyway (``tracking_detections``): the whole
@@ -39,6 +43,7 @@ import lap
 import numpy as np
 
 from desktopapp.core.appearance import ClothingColours
+from desktopapp.core.heading import Heading, foot_of
 from desktopapp.core.tracking import (
     Box,
     Track,
@@ -142,6 +147,8 @@ class PersonTracker(Tracker):
         self._missing: list[Track] = []
         # The running clothing colours of the open tracks: memory only, dropped at closing.
         self._colours: dict[int, ClothingColours] = {}
+        # Where each open track's person was heading over the last second (core.heading).
+        self._headings: dict[int, Heading] = {}
 
     def update(
         self,
@@ -210,6 +217,7 @@ class PersonTracker(Tracker):
         self._tracks += self._missing
         self._missing = []
         self._colours.clear()
+        self._headings.clear()
         return super().close_all(timestamp)
 
     def _expire(self, timestamp: float) -> tuple[list[Track], int]:
@@ -231,6 +239,7 @@ class PersonTracker(Tracker):
             else:
                 ended.append(track)
                 self._colours.pop(track.track_id, None)
+                self._headings.pop(track.track_id, None)
         self._tracks, self._missing = live, missing
         closed = self._keep_real(ended)
         return closed, len(ended) - len(closed)
@@ -288,23 +297,25 @@ class PersonTracker(Tracker):
         limit = self.config.max_colour_distance
         cost = np.full((len(chosen), len(tracks)), 1.0)
         for row, index in enumerate(chosen):
-            x, y, w, h = boxes[index]
-            foot = (x + w / 2, y + h)
+            foot = foot_of(boxes[index])
+            height = boxes[index][3]
             colours: ClothingColours | None = None
             looked = False
             for column, track in enumerate(tracks):
-                px, py, pw, ph = track.predicted_box(timestamp)
-                if not 2 / 3 <= h / ph <= 3 / 2:
+                pw, ph = track.box[2:]
+                if not 2 / 3 <= height / ph <= 3 / 2:
                     continue
                 away = timestamp - track.last_seen
                 allowed = pw * (0.5 + reach * away)
-                # From where the track was heading, or where it was last seen: a person hidden
+                # From where the track's last step or its last second of walking (core.heading)
+                # would have taken the person, or where they were last seen: a person hidden
                 # for a while may have walked on or stopped (as the masking's held boxes assume).
-                lx, ly, lw, lh = track.box
-                distance = min(
-                    float(np.hypot(foot[0] - px - pw / 2, foot[1] - py - ph)),
-                    float(np.hypot(foot[0] - lx - lw / 2, foot[1] - ly - lh)),
-                )
+                places = [foot_of(track.predicted_box(timestamp)), foot_of(track.box)]
+                heading = self._headings.get(track.track_id)
+                ahead = heading.predicted(timestamp) if heading is not None else None
+                if ahead is not None:
+                    places.append(ahead)
+                distance = min(math.dist(foot, place) for place in places)
                 if distance >= allowed:
                     continue
                 known = self._colours.get(track.track_id)
@@ -329,6 +340,7 @@ class PersonTracker(Tracker):
     def _observe(self, track: Track, box: Box, timestamp: float) -> None:
         previous = track.velocity if track.hits > 1 else None
         super()._observe(track, box, timestamp)
+        self._headings.setdefault(track.track_id, Heading()).observe(timestamp, foot_of(box))
         if previous is not None:
             weight = self.config.velocity_smoothing
             vx, vy = track.velocity
