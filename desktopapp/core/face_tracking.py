@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
-from desktopapp.core.tracking import Box, Track, Tracker, TrackerConfig
+from desktopapp.core.tracking import Box, Track, Tracker, TrackerConfig, _centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +110,3 @@ class FaceTracker(Tracker):
             for row, column in enumerate(track_of_detection)
             if column >= 0
         }
-
-
-def _centre(box: Box) -> tuple[float, float]:
-    x, y, w, h = box
-    return x + w / 2, y + h / 2
