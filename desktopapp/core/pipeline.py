@@ -14,7 +14,9 @@ The person tracks are analysed as well: each person's foot point goes through th
 counting lines (with hysteresis, core.counting) and zones, and a closed person track carries its
 path and line crossings. In the modes where faces make visits, each face is attached to the body
 that holds it (core.bodies): a person's visit takes its path from the body and its identity from
-the face, and a face no body held is a visit of its own.
+the face, and a face no body held is a visit of its own (or, seen only briefly, counted:
+core.visits). A face the detector misses for a few frames is found again near where it was
+lost (core.face_tracking).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from desktopapp.core.counting import (
     count_in_zones,
 )
 from desktopapp.core.crowd import draw_icons
+from desktopapp.core.face_tracking import FaceRecovery, FaceTracker
 from desktopapp.core.floor import FloorCalibration, Position, Space
 from desktopapp.core.modes import PRESETS, Mode
 from desktopapp.core.motion import MotionMasks
@@ -126,6 +129,9 @@ class PipelineConfig:
     # camera cannot wait, so it defers the shot and takes a later one of the same track.
     wait_for_features: bool = False
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    # A face the detector missed for a while is found again near where it was lost
+    # (core.face_tracking; docs/decisions.md, face fragments).
+    face_recovery: FaceRecovery = field(default_factory=FaceRecovery)
     # Persons walk through the picture for longer and are hidden by each other more often
     # than faces (two-stage association: core.person_tracking); their paths stand where their
     # feet are. A person lost for up to 4 s is found again by place and clothing colours
@@ -307,7 +313,7 @@ class FrameAnalyser:
         self.preset = PRESETS[config.mode]
         self.keeps_features = self.preset.keeps_features and engine.embedder is not None
         self.face_every = config.face_detection_every or (1 if self.preset.face_visits else 2)
-        self.tracker = Tracker(config.tracker)
+        self.tracker = FaceTracker(config.tracker, config.face_recovery)
         self.motion = MotionMasks() if config.motion_masks else None
         self.person_tracker = PersonTracker(config.person_tracker)
         threshold = engine.embedder.threshold if self.keeps_features and engine.embedder else None

@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 # on vtest.avi 24 of 75 body tracks lasted under 2 s, mostly pieces of one walker's track cut
 # where others hid them, which would have counted them as visitors twice (docs/decisions.md).
 MIN_FACELESS_VISIT_S = 2.0
+# A face no body held, seen in several frames but for less than this, is counted but is no
+# visit either: on crowd.mp4 most such faces are pieces of people who have other tracks, cut
+# where a passer-by hid them or they turned, or no face at all (a hand, the back of a head);
+# docs/decisions.md, face fragments. A face seen once (a photo) is a visit.
+MIN_BODILESS_FACE_VISIT_S = 1.0
 
 CUSTOMER, STAFF, DO_NOT_TRACK = "customer", "staff", "dnt"
 
@@ -172,6 +177,9 @@ class VisitRecorder:
                 return Recorded("counted")
         elif not self.preset.face_visits:
             return Recorded("skipped")  # faces were found only to be masked
+        elif _a_face_glimpse(event):
+            self._count(event, started)
+            return Recorded("counted")
         # Without a usable face (none large or sharp enough, or its feature failed) the person
         # was still here: a visit of unknown identity, never a silent loss. Repeat rates are
         # taken over identified visits, with this share shown beside them.
@@ -321,6 +329,12 @@ def _a_glimpse(event: TrackClosed) -> bool:
     """A body seen briefly that never showed a face (no shot, no attributes)."""
     brief = event.last_seen - event.first_seen < MIN_FACELESS_VISIT_S
     return brief and not event.templates and event.attributes is None
+
+
+def _a_face_glimpse(event: TrackClosed) -> bool:
+    """A face that no body held, seen in more than one frame but briefly."""
+    brief = event.last_seen - event.first_seen < MIN_BODILESS_FACE_VISIT_S
+    return brief and event.hits > 1
 
 
 def open_recorder(data_dir: Path, vision: VisionConfig) -> VisitRecorder:
