@@ -418,8 +418,8 @@ class FrameAnalyser:
         tracked_boxes = [(p.x, p.y, p.w, p.h) for p in tracked]
         self.person_tracker.set_frame_size((width, height))
         # A square searched alone cuts people at its inner side and sees others larger than the
-        # whole frame does: its boxes only continue tracks (crowd.mp4: 25 tracks of a second or
-        # more against 20-24 people when they could open tracks, 19 when they only continue).
+        # whole frame does: its boxes only continue or recover tracks (crowd.mp4: 25 tracks of a
+        # second or more against 20-24 people when they could open tracks, 18 when they cannot).
         person_update = self.person_tracker.update(
             tracked_boxes,
             frame.timestamp,
