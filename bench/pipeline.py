@@ -32,8 +32,9 @@ frame. Then, at the largest camera count, other configurations (``TUNED_SETUPS``
 * ``no_persons_640``: what the repeat mode ran before every person was masked: no person
   detector, faces searched in the whole frame at 640 px every frame;
 * ``persons_whole_frame``: persons detected, faces searched in the whole frame at 640 px;
-* ``persons_alternating``: the default, but persons searched in the whole frame in one frame
-  of two and in one square alone between (``PipelineConfig.whole_frame_persons_every``).
+* ``persons_every_frame``: the default, but persons searched in the whole frame on the full
+  network and in one square on its cheaper copy in every frame, as before the cadence
+  (``PipelineConfig.whole_frame_persons_every`` 1).
 
 The detection call releases the GIL (ctypes), and dlib's features run in a child process: a
 py-spy ``--gil`` sample over four cameras found the GIL held in about 3 % of samples, so the
@@ -184,7 +185,7 @@ class Setup:
     persons: bool = False
     # Faces searched by need at this coarse size (0: the whole frame at max_side every frame).
     search_side: int = 0
-    # PipelineConfig.whole_frame_persons_every: 2 searches one square alone every other frame.
+    # PipelineConfig.whole_frame_persons_every: 2 searches the squares alone every other frame.
     whole_frame_every: int = PipelineConfig().whole_frame_persons_every
 
     def describe(self) -> str:
@@ -199,7 +200,7 @@ class Setup:
         parts.append("persons detected" if self.persons else "no person detector")
         if self.search_side:
             parts.append(f"faces searched by need ({self.search_side} px whole frame)")
-        if self.persons and self.whole_frame_every > 1:
+        if self.persons:
             parts.append(f"persons searched whole in one frame of {self.whole_frame_every}")
         return ", ".join(parts)
 
@@ -239,8 +240,8 @@ DEFAULT_SETUP: Final = Setup("default", persons=True, search_side=VisionConfig()
 TUNED_SETUPS: Final = (
     Setup("no_persons_640"),
     Setup("persons_whole_frame", persons=True),
-    Setup("persons_alternating", persons=True, search_side=VisionConfig().face_search_side,
-          whole_frame_every=2),
+    Setup("persons_every_frame", persons=True, search_side=VisionConfig().face_search_side,
+          whole_frame_every=1),
 )  # fmt: skip
 
 

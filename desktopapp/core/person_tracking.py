@@ -156,17 +156,12 @@ class PersonTracker(Tracker):
         timestamp: float,
         scores: Sequence[float] | None = None,
         image: Image | None = None,
-        *,
-        continue_only: bool = False,
     ) -> TrackUpdate:
         """Assign this frame's detections to tracks and close the tracks that left the view.
 
         ``scores`` are the detector's, one per box (all sure when None). Unsure detections that
         continue no track get no assignment. ``image``: the frame the boxes were found in, to
-        tell lost people apart by their clothes (None: by position only). ``continue_only``:
-        every detection is taken as unsure (it may continue a track, never open or recover
-        one, but a sure one may recover a lost track by place and clothes), for a look at part
-        of the frame whose boxes a whole look would not repeat.
+        tell lost people apart by their clothes (None: by position only).
         """
         self._advance(timestamp)
         for box in boxes:
@@ -177,18 +172,17 @@ class PersonTracker(Tracker):
             raise ValueError(f"{len(scores)} scores for {len(boxes)} boxes")
         closed, discarded = self._expire(timestamp)
 
-        high = math.inf if continue_only else self.config.high_score
-        sure = [i for i, s in enumerate(scores) if s >= high]
-        unsure = [i for i, s in enumerate(scores) if self.config.low_score <= s < high]
+        sure = [i for i, s in enumerate(scores) if s >= self.config.high_score]
+        unsure = [
+            i for i, s in enumerate(scores) if self.config.low_score <= s < self.config.high_score
+        ]
         first = self._associate(boxes, sure, self._tracks, timestamp, self.config.min_iou)
         taken = {id(t) for t in first.values()}
         left = [t for t in self._tracks if id(t) not in taken]
         second = self._associate(boxes, unsure, left, timestamp, self.config.low_min_iou)
         taken |= {id(t) for t in second.values()}
         lost = [t for t in left if id(t) not in taken and t.last_seen < timestamp]
-        # A part look may still find a lost person again by place and clothes.
-        surest = [i for i, s in enumerate(scores) if s >= self.config.high_score]
-        unmatched = [i for i in surest if i not in first and i not in second]
+        unmatched = [i for i in sure if i not in first]
         recovered = self._recover(boxes, unmatched, lost + self._missing, timestamp, image)
         for found in recovered.values():
             if found in self._missing:
@@ -198,7 +192,7 @@ class PersonTracker(Tracker):
 
         assignments: dict[int, int] = {}
         seen = [boxes[i] for i in [*first, *second]]
-        for index in sorted({*sure, *second, *recovered}):
+        for index in sorted([*sure, *second]):
             track = first.get(index) or second.get(index)
             if track is None:
                 if _inside_any(boxes[index], seen) >= self.config.birth_max_inside:

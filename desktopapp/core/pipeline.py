@@ -80,7 +80,7 @@ from desktopapp.core.vision.features import normalise
 from desktopapp.core.vision.persons import (
     SQUARES,
     SsdLitePersonDetector,
-    cut_by_square,
+    cut_by_a_square,
     is_wide,
 )
 from desktopapp.core.vision.quality import face_quality
@@ -167,15 +167,14 @@ class PipelineConfig:
     # The masking's second look at the left and right squares of a wide frame takes one square
     # a frame, in turn; the persons masked in the frame before stay masked one frame longer.
     alternate_squares: bool = True
-    # The person detector searches the whole frame in one frame of this many (1 or 2). With 2,
-    # the frames between search one square of a wide frame alone, in turn: one detector run a
-    # frame instead of two, the largest cost of a frame. The rest of the picture keeps the
-    # persons found there in the frame before for the zones and counts (the masking masks the
-    # frame before's persons once more anyway); the tracker takes only what was found in the
-    # frame itself, and the held tracks stay masked where they head. Not the default: person
-    # tracks fragment more and the counts depend on which frames are searched whole
-    # (docs/decisions.md, issue 15).
-    whole_frame_persons_every: int = 1
+    # The person detector searches the whole frame in one frame of this many (1 or 2). With 1,
+    # it searches the whole frame and one square of a wide frame (alternate_squares) in every
+    # frame, the whole on the full network. With 2, the whole frame in one frame, both squares
+    # in the next, all on the network's cheaper copy: every frame is searched everywhere, for
+    # about half the CPU (the largest cost of a frame). Boxes cut by a square's inner side are
+    # masked but not tracked; a person cut by both squares (wider than their overlap) is
+    # carried from the frame before for the zones and counts (docs/decisions.md, issue 15).
+    whole_frame_persons_every: int = 2
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.analysis_fps <= 60:
@@ -205,8 +204,8 @@ class Detections:
     persons: list[Person]  # for tracking and counting
     to_mask: list[Person]  # every person masking covers (persons and more)
     faces: list[Face] | None  # None: faces were not looked for in this frame
-    # The square (persons.SQUARES) that alone was searched for persons; None: the whole frame.
-    square: int | None = None
+    # False: persons were looked for in the two squares of a wide frame, not in the whole.
+    whole: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +334,7 @@ class FrameAnalyser:
         self._faces_seen = 0
         # Persons masked in the frame before, masked once more when the squares alternate.
         self._masked_before: list[Box] = []
-        # Persons found in the frame before (carried where a frame searched one square alone).
+        # Persons found in the frame before (carried where a frame searched the squares alone).
         self._persons_before: list[Person] = []
 
     def start_stream(self) -> None:
@@ -367,32 +366,30 @@ class FrameAnalyser:
         found in this frame, when the caller ran it apart."""
         persons, to_mask = found_persons or self.detect_persons(image, number)
         # A frame too narrow for squares was searched whole (detect_for_masking).
-        square = self.square_alone(number) if is_wide(image.shape[1], image.shape[0]) else None
+        whole = self.searched_whole(number) or not is_wide(image.shape[1], image.shape[0])
         if self.engine.detector is None or number % self.face_every:
-            return Detections(persons, to_mask, None, square)
+            return Detections(persons, to_mask, None, whole)
         # Persons first: the face detector searches small faces where persons stand (every
         # person the masking looks for, so that search by need misses no face it would mask).
         where = to_mask if self.engine.persons else None
         faces = detect_faces(self.engine.detector, image, where)
-        return Detections(persons, to_mask, faces, square)
+        return Detections(persons, to_mask, faces, whole)
 
-    def square_alone(self, number: int) -> int | None:
-        """The square searched alone for persons in frame ``number``; None: the whole frame.
-        Only a detector with a second look at the squares (SSDLite) searches them alone."""
-        detector = self.engine.persons
-        if (
+    def searched_whole(self, number: int) -> bool:
+        """Whether persons are looked for in the whole of frame ``number`` (else in the squares
+        of a wide frame alone). Only a detector with a look at the squares (SSDLite) does
+        without the whole frame."""
+        return (
             self.config.whole_frame_persons_every == 1
             or number % 2 == 0
-            or not isinstance(detector, SsdLitePersonDetector)
-        ):
-            return None
-        return (number // 2) % len(SQUARES)
+            or not isinstance(self.engine.persons, SsdLitePersonDetector)
+        )
 
     def _process(self, frame: Frame, found: Detections) -> tuple[MaskedFrame, list[TrackClosed]]:
         image = frame.image
         height, width = image.shape[:2]
         to_mask = found.to_mask
-        persons = found.persons + self._carried(found.square, found.persons)
+        persons = found.persons + ([] if found.whole else self._carried(found.persons))
         self._persons_before = persons
         looks_for_faces = found.faces is not None
         faces = found.faces or []
@@ -412,20 +409,13 @@ class FrameAnalyser:
         # unsure ones keep people hidden by others on theirs.
         tracked = tracking_detections(
             to_mask
-            if found.square is None
-            else [p for p in to_mask if not cut_by_square(p, found.square, width, height)]
+            if found.whole
+            else [p for p in to_mask if not cut_by_a_square(p, width, height)]
         )
         tracked_boxes = [(p.x, p.y, p.w, p.h) for p in tracked]
         self.person_tracker.set_frame_size((width, height))
-        # A square searched alone cuts people at its inner side and sees others larger than the
-        # whole frame does: its boxes only continue or recover tracks (crowd.mp4: 25 tracks of a
-        # second or more against 20-24 people when they could open tracks, 18 when they cannot).
         person_update = self.person_tracker.update(
-            tracked_boxes,
-            frame.timestamp,
-            [p.score for p in tracked],
-            image,
-            continue_only=found.square is not None,
+            tracked_boxes, frame.timestamp, [p.score for p in tracked], image
         )
         held_faces = self._held(self.tracker, frame.timestamp)
         held_persons = self._held(self.person_tracker, frame.timestamp)
@@ -491,12 +481,11 @@ class FrameAnalyser:
         )
         return masked, closed
 
-    def _carried(self, square: int | None, found: list[Person]) -> list[Person]:
-        """In a frame whose persons were looked for in one square alone (``square`` not None),
-        the persons found in the frame before that no box found now stands for: those outside
-        the square, and those in it that the square's look missed (counted one frame longer,
-        as the masking masks them)."""
-        if square is None or not self._persons_before:
+    def _carried(self, found: list[Person]) -> list[Person]:
+        """In a frame whose persons were looked for in the squares alone, the persons found in
+        the frame before that no box found now stands for: those cut by both squares, and
+        those the squares' look missed (counted one frame longer, as the masking masks them)."""
+        if not self._persons_before:
             return []
         if not found:
             return list(self._persons_before)
@@ -517,18 +506,14 @@ class FrameAnalyser:
             return [], []
         for_masking = getattr(detector, "detect_for_masking", None)
         if for_masking is not None:
-            alone = self.square_alone(number)
-            if alone is not None:
-                squares: tuple[int, ...] = (alone,)
-            elif self.config.whole_frame_persons_every > 1:
-                squares = ()
+            found: tuple[list[Person], list[Person]]
+            if self.config.whole_frame_persons_every > 1:
+                whole = self.searched_whole(number)
+                found = for_masking(image, () if whole else SQUARES, whole=whole, cheap=True)
             elif self.config.alternate_squares:
-                squares = (number % len(SQUARES),)
+                found = for_masking(image, (number % len(SQUARES),))
             else:
-                squares = SQUARES
-            found: tuple[list[Person], list[Person]] = for_masking(
-                image, squares, whole=alone is None
-            )
+                found = for_masking(image, SQUARES)
             return found
         persons = detector.detect(image)
         return persons, persons
