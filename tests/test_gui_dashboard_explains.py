@@ -43,7 +43,7 @@ def _camera(data_dir: Path) -> None:
     workspace.close()
 
 
-def _visits(data_dir: Path, count: int, start: datetime) -> None:
+def _visits(data_dir: Path, count: int, start: datetime, apart: float = 30.0) -> None:
     db = open_database(data_dir)
     recorder = VisitRecorder(
         VisitStore(db, Cipher(load_key(data_dir))),
@@ -54,7 +54,7 @@ def _visits(data_dir: Path, count: int, start: datetime) -> None:
     for n in range(count):
         vector = rng.normal(size=128).astype(np.float32)
         vector /= np.linalg.norm(vector)
-        t = n * 30.0
+        t = n * apart
         attributes = AttributeSummary(35, Gender.FEMALE, 0.9, 3)
         event = TrackClosed(1, n, t, t + 60, 5, vector, ((0.9, vector),), attributes, ())
         assert recorder.record(event).outcome == "visit"
@@ -98,6 +98,38 @@ def test_in_the_store_now_is_a_live_count_and_few_visits_say_so(
     assert dashboard.in_store.value.text() == "2"  # live, not "<5" (docs/decisions.md)
     assert dashboard.today.value.text() == "<5"  # a statistic of the day stays protected
     assert "Fewer than 5 visits" in dashboard.over_time.note.text()
+
+
+def test_a_total_hidden_to_protect_a_small_day_is_neither_called_few_nor_read_off_the_bars(
+    open_window: Opener,  # noqa: F811
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Six visits an hour apart from 19:00 local: five on one day, one on the next. The day of
+    one is "<5"; beside the period's total the day of five would give it away, and with both
+    hidden 1 + 5 is still the only way to make 6, so the total is hidden too (G-07). The
+    dashboard must not call six visits "fewer than 5", and the visit-number and dwell bars,
+    which count the same visits, must not add up to the total it hides."""
+    _set_up(tmp_path)
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    _visits(tmp_path, 6, midnight - timedelta(days=1, hours=5), apart=3600.0)
+    window = open_window(tmp_path)
+    dashboard = window.dashboard
+    qtbot.waitUntil(lambda: dashboard.data is not None, timeout=20_000)
+    days = [b.visits for b in dashboard.data.figures.over_time if b.visits]
+    assert days == [5, 1]
+    assert dashboard.visits.value.text() == "—"
+    for chart in (
+        dashboard.over_time,
+        dashboard.frequency,
+        dashboard.demographics,
+        dashboard.dwell,
+    ):
+        assert "Fewer than" not in chart.note.text()
+    assert "Hidden (<5 or to protect one)" in dashboard.over_time.note.text()
+    for chart in (dashboard.frequency, dashboard.dwell):
+        assert sum(chart.values) == 0, chart.values
+        assert "Hidden (<5 or to protect one)" in chart.note.text()
 
 
 def test_purchases_that_are_not_linked_are_said_so_and_cameras_are_named(

@@ -343,10 +343,18 @@ class Figures:
         ):
             d.adds_up(total, columns[name])
         # Visit number and dwell count the same visits by day: either distribution's total
-        # follows from the other when it is shown whole.
+        # follows from the other when it is shown whole. When the days hold the period's visits
+        # exactly (a local day inside one UTC day, as for a shop open by day in Japan), the
+        # bars add up to the period's total: a total hidden to protect a small bucket must not
+        # be read off them.
         for name, distribution in (("frequency", self.frequency), ("dwell", self.dwell)):
             parts = [d.add((name, i), cell.count) for i, cell in enumerate(distribution)]
-            total = d.add(("daily", name), sum(c.count for c in distribution), virtual=True)
+            daily = sum(c.count for c in distribution)
+            total = (
+                visits
+                if daily == self.repeat.visits
+                else d.add(("daily", name), daily, virtual=True)
+            )
             d.adds_up(total, parts)
         segments = [d.add(("segment", c.age_band, c.gender), c.visits) for c in self.demographics]
         d.adds_up(visits, segments)

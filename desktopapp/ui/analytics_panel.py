@@ -529,7 +529,9 @@ class DashboardPanel(QWidget):
                 "Nothing recorded in this period yet: visits appear here once a camera runs "
                 "with a complete notice."
             )
-        elif d.hidden(("visits",)):
+        elif d.hidden(("visits",)) and d.primary(("visits",)):
+            # A total hidden to protect a small bucket is not a small total: the charts' own
+            # notes name what they hide.
             why = self.tr(
                 "Fewer than %1 visits in this period: the figures are hidden so that no one "
                 "can be singled out."

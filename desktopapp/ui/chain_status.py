@@ -36,6 +36,7 @@ class ChainStatusButton(QToolButton):
         self.workspace = workspace
         self.status: ChainStatus | None = None
         self._syncing = False
+        self._again = False
         self._timer = QTimer(self)
         self._timer.setInterval(SYNC_INTERVAL_MS)
         self._timer.timeout.connect(self.sync_now)
@@ -48,7 +49,7 @@ class ChainStatusButton(QToolButton):
 
     @property
     def busy(self) -> bool:
-        """A sync is under way (a click now is ignored)."""
+        """A sync is under way (a click now asks for one more after it)."""
         return self._syncing
 
     def start(self) -> None:
@@ -64,8 +65,13 @@ class ChainStatusButton(QToolButton):
     def sync_now(self) -> None:
         """Sync in the background (a store on its own returns at once)."""
         if self._syncing:
+            # The sync under way may have read the server before what the asker waits for (a
+            # click after another store's visit, a join): one more follows it, however many
+            # asked meanwhile.
+            self._again = True
             return
         self._syncing = True
+        self._again = False
         if self.status is not None:
             self.setText(self.tr("Chain: syncing…"))
         run_in_background(self.workspace.chain_sync, self._synced, self._sync_failed, self)
@@ -78,6 +84,7 @@ class ChainStatusButton(QToolButton):
             self.gallery_changed.emit()
         self.refresh()
         self.synced.emit()
+        self._sync_again()
 
     def _sync_failed(self, error: Exception) -> None:
         # Logged by the worker and kept in the chain's state (offline since ...).
@@ -85,6 +92,11 @@ class ChainStatusButton(QToolButton):
         log.info("chain sync did not complete: %s", error)
         self.refresh()
         self.synced.emit()
+        self._sync_again()
+
+    def _sync_again(self) -> None:
+        if self._again:
+            self.sync_now()
 
     def _status_failed(self, error: Exception) -> None:
         log.warning("chain status unavailable: %s", error)

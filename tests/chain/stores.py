@@ -32,6 +32,13 @@ RETENTION_DAYS = 30
 DIM = 128
 
 
+def local_morning(days_ago: int) -> datetime:
+    """10:00 local time ``days_ago`` days before today, in UTC: visits an hour apart from there
+    fall on one local day, as the dashboard counts days, whatever the hour the test runs."""
+    today = datetime.now().astimezone().replace(hour=10, minute=0, second=0, microsecond=0)
+    return (today - timedelta(days=days_ago)).astimezone(UTC)
+
+
 def person(seed: int) -> np.ndarray:
     """A person's face feature: a random unit vector (random ones are far apart in 128-d)."""
     vector = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)

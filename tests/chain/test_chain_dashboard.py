@@ -3,7 +3,7 @@ store", each other store by name and "All stores", chosen with the mouse from th
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,10 +13,11 @@ from pytestqt.qtbot import QtBot
 
 from desktopapp.core.access import Role
 from desktopapp.core.analytics import ALL_STORES, THIS_STORE, Scope
+from desktopapp.core.chain.sync import SyncResult
 from desktopapp.core.session import Session
 from desktopapp.ui.analytics_panel import DashboardPanel
 from tests.chain.conftest import WindowOf
-from tests.chain.stores import BASE, new_chain, person, stores
+from tests.chain.stores import local_morning, new_chain, person, stores
 
 pytestmark = pytest.mark.gui
 
@@ -47,14 +48,21 @@ def shown_for(qtbot: QtBot, dashboard: DashboardPanel, scope: Scope) -> None:
 
 
 def test_the_store_picker_shows_this_store_each_store_and_all_stores(
-    pg_admin_url: str, tmp_path: Path, qtbot: QtBot, window_of: WindowOf
+    pg_admin_url: str,
+    tmp_path: Path,
+    qtbot: QtBot,
+    window_of: WindowOf,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     enrolment = new_chain(pg_admin_url, tmp_path)
     with stores(tmp_path, "Shibuya", "Ueno") as (shibuya, ueno):
         for store, visits in ((shibuya, 6), (ueno, 3)):
             store.join(enrolment)
-            # Within the dashboard's default period (the last 30 days).
-            store.now = BASE - timedelta(days=3)
+            # Within the dashboard's default period (the last 30 days), on one local day: from
+            # BASE's hour the six visits crossed midnight when the test ran at 19:00 or 23:00
+            # local time, and a day of 1 beside a day of 5 rightly hides the period's total
+            # too (G-07).
+            store.now = local_morning(days_ago=2)
             for seed in range(visits):
                 store.visit(person(100 * visits + seed))
             store.sync()
@@ -87,13 +95,32 @@ def test_the_store_picker_shows_this_store_each_store_and_all_stores(
         assert dashboard.in_store.detail.text() == "This store only"
         assert "“This store” only" in dashboard.zones.item(0, 0).text()
 
-        # Ueno records one more visit; this store's background sync brings it to the dashboard
-        # at once, without choosing again.
-        ueno.visit(person(999))
-        ueno.sync()
-        with qtbot.waitSignal(window.chain_status.synced, timeout=30_000):
-            window.chain_status.sync_now()
-        qtbot.waitUntil(lambda: dashboard.visits.value.text() == "10", timeout=10_000)
+        # Ueno records one more visit while this store's background sync runs, after that sync
+        # has read the server (as the sync at window open did in a loaded run), and the
+        # operator clicks the chain button. The click is not lost: a sync follows the one
+        # under way and brings the visit to the dashboard at once, without choosing again.
+        button = window.chain_status
+        qtbot.waitUntil(lambda: not button.busy, timeout=30_000)
+        read, release = threading.Event(), threading.Event()
+        sync = button.workspace.chain_sync
+
+        def held_after_reading() -> SyncResult | None:
+            result = sync()
+            if not read.is_set():
+                read.set()
+                release.wait(30)
+            return result
+
+        monkeypatch.setattr(button.workspace, "chain_sync", held_after_reading)
+        try:
+            button.sync_now()  # the sync of every few minutes
+            qtbot.waitUntil(read.is_set, timeout=30_000)
+            ueno.visit(person(999))
+            ueno.sync()
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        finally:
+            release.set()
+        qtbot.waitUntil(lambda: dashboard.visits.value.text() == "10", timeout=30_000)
 
         choose(qtbot, picker, "Ueno")
         qtbot.waitUntil(
