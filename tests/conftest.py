@@ -91,3 +91,12 @@ def closed_tracks(
         timestamp = frame.timestamp
         closed += analyser.process(frame)[1]
     return closed + analyser.finish(timestamp + tail)
+
+
+@pytest.fixture(scope="session")
+def repeat_engine(registry: ModelRegistry) -> VisionEngine:
+    """Repeat mode's models, the features computed in this process."""
+    return VisionEngine.load(
+        registry,
+        [Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES, Role.PERSON_DETECTION],
+    )

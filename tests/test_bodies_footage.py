@@ -5,7 +5,6 @@ visit, with a path."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -17,48 +16,16 @@ from desktopapp.core.images import read_image
 from desktopapp.core.modes import Mode
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
 from desktopapp.core.sources import Frame, demo_frame, iter_frames, parse_source
-from desktopapp.core.store.crypto import Cipher, load_key
-from desktopapp.core.store.db import open_database
-from desktopapp.core.store.retention import RetentionPolicy
-from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.engine import VisionEngine
-from desktopapp.core.vision.registry import ModelRegistry
-from desktopapp.core.vision.types import Image, Role
-from desktopapp.core.visits import Recorded, RecorderConfig, VisitRecorder
+from desktopapp.core.vision.types import Image
+from desktopapp.core.visits import Recorded
 from tests.conftest import FACES, VIDEO, closed_tracks
+from tests.recorders import repeat_recorder
 
-BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FPS = 10.0
 DAY = 86_400.0
 # Down the middle of the shop: a line drawn top to bottom counts walking left to right as OUT.
 MIDDLE = CountingLine("middle", (0.5, 0.0), (0.5, 1.0), Space.IMAGE)
-
-
-@pytest.fixture(scope="module")
-def repeat_engine(registry: ModelRegistry) -> VisionEngine:
-    """Repeat mode's models, the features computed in this process."""
-    return VisionEngine.load(
-        registry,
-        [Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES, Role.PERSON_DETECTION],
-    )
-
-
-def recorder(data: Path, engine: VisionEngine) -> VisitRecorder:
-    assert engine.embedder is not None
-    return VisitRecorder(
-        VisitStore(open_database(data), Cipher(load_key(data))),
-        RecorderConfig(
-            operator="Op",
-            store="Shibuya",
-            mode=Mode.REPEAT,
-            retention=RetentionPolicy(days=30),
-            model=engine.embedder.info.model_id,
-            threshold=engine.embedder.threshold,
-            dim=engine.embedder.dim,
-        ),
-        to_datetime=lambda t: BASE + timedelta(seconds=t),
-        now=lambda: BASE,
-    )
 
 
 def walk(photo: Image, start: float, frames: int = 30) -> list[Frame]:
@@ -103,7 +70,7 @@ def test_a_walker_with_a_usable_face_is_one_visit_with_identity_and_body_path(
     assert [(c.line, c.direction) for c in event.crossings] == [("middle", Direction.OUT)]
 
     again = analyse(repeat_engine, walk(read_image(FACES / "obama2.jpg"), DAY))
-    store = recorder(tmp_path, repeat_engine)
+    store = repeat_recorder(tmp_path, repeat_engine)
     outcomes: list[Recorded] = [store.record(e) for e in first + again]
     assert [o.outcome for o in outcomes] == ["visit", "visit"]
     assert outcomes[0].visitor_id is not None
@@ -126,7 +93,7 @@ def test_vtest_walkers_are_visits_of_unknown_identity_with_their_paths(
     events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO)), max_frames=150))
     bodies = [e for e in events if e.kind == "person"]
     assert len(bodies) >= 8, "a dozen people walk through in these 15 s"
-    store = recorder(tmp_path, repeat_engine)
+    store = repeat_recorder(tmp_path, repeat_engine)
     outcomes = [store.record(e) for e in events]
     # Every person seen for 2 s or more is a visit; a faceless glimpse (a piece of a walker's
     # track cut where others hid them) is only counted, and so is a face no body held seen
@@ -167,6 +134,6 @@ def test_the_walkers_of_vtest_are_about_as_many_visits_as_people(
     tracker); two walkers given one track would show as too few."""
     analyser = FrameAnalyser(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
     events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO))))
-    store = recorder(tmp_path, repeat_engine)
+    store = repeat_recorder(tmp_path, repeat_engine)
     visits = [store.record(e).outcome for e in events].count("visit")
     assert 32 <= visits <= 45, f"{visits} visits"

@@ -7,33 +7,25 @@ from __future__ import annotations
 import sqlite3
 import tomllib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
 
-from desktopapp.core.config import VisionConfig
 from desktopapp.core.face_tracking import FaceRecovery, FaceTracker
 from desktopapp.core.modes import Mode
 from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
 from desktopapp.core.sources import SourceKind, SourceSpec, iter_frames
-from desktopapp.core.store.crypto import Cipher, load_key
-from desktopapp.core.store.db import open_database
-from desktopapp.core.store.retention import RetentionPolicy
-from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.tracking import Box, Tracker
-from desktopapp.core.vision.engine import VisionEngine, match_margin
-from desktopapp.core.vision.registry import ModelRegistry
-from desktopapp.core.vision.types import Role
-from desktopapp.core.visits import MIN_BODILESS_FACE_VISIT_S, RecorderConfig, VisitRecorder
+from desktopapp.core.vision.engine import VisionEngine
+from desktopapp.core.visits import MIN_BODILESS_FACE_VISIT_S
 from tests.conftest import TESTDATA, closed_tracks
+from tests.recorders import repeat_recorder
 
 CROWD = TESTDATA / "video" / "crowd.mp4"
 GROUND_TRUTH = Path(__file__).parent / "ground_truth" / "crowd_people.toml"
 FPS = 24.0
-BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def feed(tracker: Tracker, boxes: list[Box | None]) -> list[int]:
@@ -116,31 +108,6 @@ def face_event(track_id: int, first: float, seconds: float, hits: int) -> TrackC
     )
 
 
-def repeat_recorder(data: Path, engine: VisionEngine | None = None) -> VisitRecorder:
-    """A repeat-mode recorder matching as ``engine``'s feature model does (or the defaults)."""
-    matching: dict[str, Any] = {}
-    if engine is not None and engine.embedder is not None:
-        embedder = engine.embedder
-        matching = {
-            "model": embedder.info.model_id,
-            "threshold": embedder.threshold,
-            "margin": match_margin(VisionConfig()),
-            "dim": embedder.dim,
-        }
-    return VisitRecorder(
-        VisitStore(open_database(data), Cipher(load_key(data))),
-        RecorderConfig(
-            operator="Op",
-            store="Arcade",
-            mode=Mode.REPEAT,
-            retention=RetentionPolicy(days=30),
-            **matching,
-        ),
-        to_datetime=lambda t: BASE + timedelta(seconds=t),
-        now=lambda: BASE,
-    )
-
-
 def test_a_brief_face_no_body_held_is_counted_and_a_photo_or_longer_face_is_a_visit(
     tmp_path: Path,
 ) -> None:
@@ -158,15 +125,6 @@ def test_a_brief_face_no_body_held_is_counted_and_a_photo_or_longer_face_is_a_vi
     )
     assert conn.execute("SELECT COUNT(*) FROM visit").fetchone() == (2,)
     assert conn.execute("SELECT COUNT(*) FROM visitor").fetchone() == (0,)
-
-
-@pytest.fixture(scope="module")
-def repeat_engine(registry: ModelRegistry) -> VisionEngine:
-    """Repeat mode's models, the features computed in this process."""
-    return VisionEngine.load(
-        registry,
-        [Role.FACE_DETECTION, Role.FACE_FEATURES, Role.FACE_ATTRIBUTES, Role.PERSON_DETECTION],
-    )
 
 
 def crowd_frames(first: int, last: int) -> Iterator[tuple[int, Any]]:

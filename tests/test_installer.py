@@ -107,7 +107,8 @@ def _shipped_test_files(bundle: Path) -> list[str]:
         if not path.is_file():
             continue
         is_video = path.suffix.lower() == ".avi"
-        if is_video or _sha256(path) in by_size.get(path.stat().st_size, set()):
+        hashes = by_size.get(path.stat().st_size)
+        if is_video or (hashes is not None and _sha256(path) in hashes):
             found.append(str(path.relative_to(bundle)))
     return found
 
