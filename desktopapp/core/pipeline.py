@@ -164,8 +164,9 @@ class PipelineConfig:
     # largest cost of a frame; but shots from every other frame gave worse identities on
     # bench/identity.py, so visits keep every frame (docs/decisions.md, issue 15).
     face_detection_every: int | None = None
-    # The masking's second look at the left and right squares of a wide frame takes one square
-    # a frame, in turn; the persons masked in the frame before stay masked one frame longer.
+    # With whole_frame_persons_every 1, the masking's second look at the left and right squares
+    # of a wide frame takes one square a frame, in turn; the persons masked in the frame before
+    # stay masked one frame longer.
     alternate_squares: bool = True
     # The person detector searches the whole frame in one frame of this many (1 or 2). With 1,
     # it searches the whole frame and one square of a wide frame (alternate_squares) in every
