@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
-from desktopapp.core.tracking import Box, Track, Tracker, TrackerConfig, _centre
+from desktopapp.core.tracking import Box, Track, Tracker, TrackerConfig, centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ class FaceTracker(Tracker):
             return {}
         cost = np.full((len(free), len(tracks)), 1.0)
         for row, index in enumerate(free):
-            cx, cy = _centre(boxes[index])
+            cx, cy = centre(boxes[index])
             width = boxes[index][2]
             for column, track in enumerate(tracks):
                 last_width = track.box[2]
@@ -97,8 +97,8 @@ class FaceTracker(Tracker):
                     continue
                 allowed = last_width * (reach.widths + reach.widths_per_second * away)
                 distance = min(
-                    math.dist((cx, cy), _centre(track.box)),
-                    math.dist((cx, cy), _centre(track.predicted_box(timestamp))),
+                    math.dist((cx, cy), centre(track.box)),
+                    math.dist((cx, cy), centre(track.predicted_box(timestamp))),
                 )
                 if distance < allowed:
                     cost[row, column] = distance / allowed

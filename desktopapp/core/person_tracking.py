@@ -53,7 +53,7 @@ from desktopapp.core.tracking import (
     check_box,
     iou_matrix,
 )
-from desktopapp.core.vision.persons import MASK_CONFIDENCE, _nms
+from desktopapp.core.vision.persons import MASK_CONFIDENCE, one_box_each
 from desktopapp.core.vision.types import Image, Person
 
 # A person's clothing colours are taken only when no other box covers more than this share of
@@ -365,8 +365,4 @@ def tracking_detections(found: Sequence[Person], iou: float = MERGE_IOU) -> list
     """One box per person out of everything the person detector found in a frame (the whole
     frame's boxes and those of the squares searched again for masking, which repeat many of
     them): non-maximum suppression, surest first."""
-    if not found:
-        return []
-    xywh = np.array([(p.x, p.y, p.w, p.h) for p in found], dtype=np.float32)
-    scores = np.array([p.score for p in found], dtype=np.float32)
-    return [found[i] for i in _nms(xywh, scores, iou, len(found))]
+    return one_box_each(found, iou)

@@ -224,20 +224,20 @@ class Tracker:
         if track.hits:
             dt = timestamp - track.last_seen
             if dt > 0:
-                (old_x, old_y), (new_x, new_y) = _centre(track.box), _centre(box)
+                (old_x, old_y), (new_x, new_y) = centre(track.box), centre(box)
                 track.velocity = ((new_x - old_x) / dt, (new_y - old_y) / dt)
         track.box = box
         track.last_seen = timestamp
         track.hits += 1
         if not track.path or timestamp - track.path[-1][0] >= self.config.path_interval_seconds:
-            x, y = _centre(box)
+            x, y = centre(box)
             if self.config.anchor == "foot":
                 y = box[1] + box[3]
             width, height = self._frame_size
             track.path.append((timestamp, _unit(x / width), _unit(y / height)))
 
 
-def _centre(box: Box) -> tuple[float, float]:
+def centre(box: Box) -> tuple[float, float]:
     x, y, w, h = box
     return x + w / 2, y + h / 2
 

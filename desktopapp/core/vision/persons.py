@@ -91,6 +91,16 @@ def _nms(
     return sorted(kept, key=lambda i: -float(scores[i]))
 
 
+def one_box_each(persons: Sequence[Person], iou: float) -> list[Person]:
+    """``persons`` with the boxes overlapping by ``iou`` or more merged into the surest (boxes
+    of one person from overlapping looks), surest first."""
+    if not persons:
+        return []
+    xywh = np.array([(p.x, p.y, p.w, p.h) for p in persons], dtype=np.float32)
+    scores = np.array([p.score for p in persons], dtype=np.float32)
+    return [persons[i] for i in _nms(xywh, scores, iou, len(persons))]
+
+
 def _persons(
     xywh: NDArray[np.float32], scores: NDArray[np.float32], order: list[int]
 ) -> list[Person]:
@@ -208,16 +218,8 @@ class SsdLitePersonDetector:
                 ]
             masked += in_squares
             if not whole:
-                found = self._one_box_each(sure)
+                found = one_box_each(sure, self._nms_iou)
         return found, masked
-
-    def _one_box_each(self, persons: list[Person]) -> list[Person]:
-        """``persons`` with the boxes of one person (seen in both squares) merged by NMS."""
-        if len(persons) < 2:
-            return persons
-        xywh = np.array([(p.x, p.y, p.w, p.h) for p in persons], np.float32)
-        scores = np.array([p.score for p in persons], np.float32)
-        return [persons[i] for i in _nms(xywh, scores, self._nms_iou, self._limit)]
 
     def _detect(self, image: Image, min_confidence: float, session: Any = None) -> list[Person]:
         height, width = image.shape[:2]
