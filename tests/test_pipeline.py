@@ -300,3 +300,17 @@ def test_a_camera_whose_analysis_fails_shows_nothing_and_says_so() -> None:
         worker.stop()
     assert frames == []
     assert failing == ["RuntimeError: the model crashed"]
+
+
+@pytest.mark.timeout(120)
+def test_test_connection_answers_once_the_camera_has_failed(engine: VisionEngine) -> None:
+    """ "Test connection" tells why as soon as the first attempt fails: it does not sit out the
+    retries. With nothing listening and an hour's timeout, only an early answer can pass."""
+    from desktopapp.core.pipeline import preview_frame  # noqa: PLC0415
+    from desktopapp.core.sources import SourceError, SourceProblem  # noqa: PLC0415
+
+    spec = parse_source("rtsp://viewer:secret@127.0.0.1:1/stream")
+    with pytest.raises(SourceError) as failed:
+        preview_frame(spec, engine, PipelineConfig(), timeout=3600.0)
+    assert failed.value.problem is SourceProblem.REFUSED
+    assert "secret" not in str(failed.value)

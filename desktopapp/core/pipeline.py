@@ -63,6 +63,8 @@ from desktopapp.core.sources import (
     SourceError,
     SourceKind,
     SourceSpec,
+    SourceState,
+    SourceStatus,
     iter_frames,
     redact_url,
 )
@@ -105,6 +107,9 @@ log = logging.getLogger(__name__)
 SPREAD_UNKNOWN = 8.0
 SPREAD_KNOWN = 2.0
 SPREAD_MAX = 2.0
+
+# How often "Test connection" looks whether the camera has answered or failed, in seconds.
+_PREVIEW_POLL_S = 0.1
 
 # At most this many attribute estimates per track: the median of a few good shots is steadier
 # than one, and more only costs time.
@@ -757,6 +762,23 @@ class CameraWorker:
             self._on_closed(event)
 
 
+def _first_picture(source: CameraSource, timeout: float) -> tuple[Frame | None, SourceStatus]:
+    """The source's first frame, or None once its first attempt has failed or ``timeout`` s
+    have passed. The first failure already says why; waiting for its retries would only keep
+    the operator in front of a dialog that has nothing more to tell."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = source.latest(timeout=max(0.0, min(_PREVIEW_POLL_S, deadline - time.monotonic())))
+        status = source.status()
+        if frame is not None:
+            return frame, status
+        if status.state in (SourceState.RECONNECTING, SourceState.FAILED):
+            # a frame published just before the stream failed still counts
+            return source.latest(), status
+        if time.monotonic() >= deadline:
+            return None, status
+
+
 def preview_frame(
     spec: SourceSpec, engine: VisionEngine, config: PipelineConfig, timeout: float = 8.0
 ) -> MaskedFrame:
@@ -768,8 +790,7 @@ def preview_frame(
         frame = next(iter_frames(spec, max_frames=1), None)
     else:
         with CameraSource(spec, realtime=True, open_timeout=timeout) as source:
-            frame = source.latest(timeout=timeout)
-            status = source.status()
+            frame, status = _first_picture(source, timeout)
         if frame is None:
             if status.problem is not None:
                 raise SourceError(status.message, status.problem, status.params)
