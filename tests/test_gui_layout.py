@@ -12,12 +12,14 @@ from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QInputDialog,
     QLineEdit,
+    QPushButton,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -336,3 +338,54 @@ def test_the_explanation_after_purge_is_not_clipped(qtbot: QtBot, tmp_path: Path
     assert message.height() >= message.heightForWidth(message.width())
     assert dialog.rect().contains(QRect(message.pos(), message.size()))
     workspace.close()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "add_camera_action",
+        "signage_action",
+        "requests_action",
+        "settings_action",
+        "pos_action",
+        "audit_action",
+        "staff_action",
+        "guide_action",
+        "models_action",
+    ],
+)
+def test_every_window_fits_a_small_screen_with_its_buttons_in_reach(
+    open_window: Opener,  # noqa: F811
+    modals: ModalWatch,  # noqa: F811
+    qtbot: QtBot,
+    tmp_path: Path,
+    action: str,
+) -> None:
+    """The test screen (800 x 800) is lower than several windows' own sizes: each must shrink
+    to it, with every button on the screen, as on a 1366 x 768 back-office PC."""
+    _set_up(tmp_path)
+    window = open_window(tmp_path)
+    room = window.screen().availableGeometry()
+    assert room.contains(window.frameGeometry())
+    outside: list[str] = []
+
+    def check(dialog: QWidget) -> None:
+        if not outside:
+            outside.append(type(dialog).__name__)
+            outside.extend(
+                button.text()
+                for button in dialog.findChildren(QPushButton)
+                if button.isVisible() and not room.contains(_global(button))
+            )
+            frame = dialog.frameGeometry()
+            # Height is what small screens lack (1366 x 768 and a taskbar); all are wide enough.
+            if frame.top() < room.top() or frame.bottom() > room.bottom():
+                outside.append("frame")
+        if isinstance(dialog, QDialog):
+            dialog.reject()
+
+    modals.handle = check
+    getattr(window, action).trigger()
+    qtbot.waitUntil(lambda: bool(outside), timeout=10_000)
+    assert outside[1:] == [], outside
+    window.close()

@@ -5,12 +5,13 @@ nor crashes the process, which it did when the job thread emitted on the window'
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktopapp.core.workspace import WorkspaceClosedError
@@ -100,3 +101,43 @@ def test_closing_windows_under_reporting_jobs_alone(qapp: QApplication, qtbot: Q
     qtbot.waitUntil(lambda: len(delivered) == 150, timeout=30_000)
     qtbot.wait(200)
     assert called_after_close == []
+
+
+def test_a_dialog_closed_before_its_job_ends_does_not_crash(tmp_path: Path) -> None:
+    run_alone(__file__, "test_dialogs_closed_before_their_jobs_end_alone", tmp_path)
+
+
+def test_dialogs_closed_before_their_jobs_end_alone(qapp: QApplication, qtbot: QtBot) -> None:
+    """A dialog opened as ``Dialog(parent).exec()`` (as the window opens the signage) and
+    closed while its job runs is kept alive only by the job's callback. When the job ended,
+    releasing that callback deleted the dialog from inside its own relay's destructor, which
+    then deleted the relay twice: the process crashed (the signage dialog, closed before its
+    preview was drawn). Alone, so that a crash fails this test and not the whole suite."""
+    only_in_own_process()
+    window = QWidget()
+    ended: list[int] = []
+    destroyed: list[int] = []
+
+    class Slow(QDialog):
+        def __init__(self, number: int):
+            super().__init__(window)
+            self.destroyed.connect(lambda: destroyed.append(number))
+            self.label = QLabel("…", self)
+            # A lambda, as the signage's is: unlike a bound method, it holds the dialog.
+            run_in_background(
+                lambda: time.sleep(0.05) or number,
+                lambda value: self.show_result(value),  # noqa: PLW0108
+                ended.append,
+                self,
+            )
+
+        def show_result(self, number: int) -> None:
+            self.label.setText(str(number))
+            ended.append(number)
+
+    for number in range(5):
+        QTimer.singleShot(0, lambda: QApplication.activeModalWidget().reject())  # type: ignore[union-attr]
+        Slow(number).exec()
+    qtbot.waitUntil(lambda: len(destroyed) == 5, timeout=10_000)
+    qtbot.wait(100)
+    assert sorted(ended) == [0, 1, 2, 3, 4]

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktopapp.core.services.audit import AuditEntry, AuditVerification
 from desktopapp.ui.dates import local_time_text
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ class AuditViewer(QDialog):
         self._labels = self._texts.action_labels()
         self._shown: list[AuditEntry] = []
         self.setWindowTitle(self.tr("Audit log"))
-        self.resize(980, 600)
+        resize_within_screen(self, 980, 600)
         layout = QVBoxLayout(self)
 
         filters = QHBoxLayout()

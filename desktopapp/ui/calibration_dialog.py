@@ -29,6 +29,7 @@ from desktopapp.core.config import ASSUMED_PLAN_SIZE_M
 from desktopapp.core.floor import FloorCalibration, plan_size_m
 from desktopapp.core.images import read_image
 from desktopapp.ui.camera_tile import to_qimage
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.zone_editor import ZoneEditor
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class CalibrationDialog(QDialog):
         never given)."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Floor calibration"))
-        self.resize(1100, 620)
+        resize_within_screen(self, 1100, 620)
         self.result_calibration = calibration
         # Width and depth in metres of the plan shown; None while no plan is shown.
         self.plan_size_m: tuple[float, float] | None = plan_size_m

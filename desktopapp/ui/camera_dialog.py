@@ -37,6 +37,7 @@ from desktopapp.ui.calibration_dialog import CalibrationDialog
 from desktopapp.ui.camera_tile import to_qimage
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.log_folder import open_log_folder
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 from desktopapp.ui.zone_editor import MIN_CORNERS, ZoneEditor
 
@@ -72,7 +73,8 @@ class CameraDialog(QDialog):
         self._camera_id = camera.camera_id if camera else None
         self.result_camera: Camera | None = None
         self.setWindowTitle(self.tr("Edit camera") if camera else self.tr("Add camera"))
-        self.resize(860, 820)  # room for the picture on which zones and lines are drawn
+        # room for the picture on which zones and lines are drawn
+        resize_within_screen(self, 860, 820)
 
         self.name_edit = QLineEdit(camera.name if camera else "")
         self.name_edit.setMaxLength(80)

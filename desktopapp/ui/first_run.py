@@ -30,6 +30,7 @@ from desktopapp.core.setup import FirstRunAnswers
 from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.notice_form import OTHER_KEYS, WHAT_KEYS, WHO_KEYS, NoticeForm
+from desktopapp.ui.screen_fit import resize_within_screen
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class FirstRunWizard(QWizard):
         self.setWindowTitle(self.tr("Raiten — first start"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        self.resize(720, 600)
+        resize_within_screen(self, 720, 600)
         self.form = NoticeForm(self)
         self.form.problems.hide()  # each page words the problems of its own fields
         self.welcome = _WelcomePage(self)

@@ -60,6 +60,7 @@ from desktopapp.ui.own_password import OwnPasswordDialog
 from desktopapp.ui.pos_dialog import PosImportDialog
 from desktopapp.ui.public_requests import PublicRequestsDialog
 from desktopapp.ui.purge_dialog import PurgeDialog
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.settings_dialog import SettingsDialog
 from desktopapp.ui.signage_dialog import SignageDialog
 from desktopapp.ui.staff_dialog import StaffDialog
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
         self.settings = workspace.settings
         self.model_checks: list[ModelCheck] = []
         self.keep_workspace_open = False
-        self.resize(1100, 720)
+        resize_within_screen(self, 1100, 720)
 
         self.camera_grid = CameraGrid(self)
         self.dashboard = DashboardPanel(workspace, session.actor, self)

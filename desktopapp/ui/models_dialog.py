@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from desktopapp.core.vision.status import ModelCheck
 from desktopapp.core.vision.types import Role
 from desktopapp.ui.model_status import ModelStatusPanel
+from desktopapp.ui.screen_fit import resize_within_screen
 
 
 class ModelsDialog(QDialog):
@@ -79,7 +80,7 @@ class ModelsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(900, 320)
+        resize_within_screen(self, 900, 320)
 
     def _job(self, role: Role) -> str:
         return {

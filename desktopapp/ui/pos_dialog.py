@@ -33,6 +33,7 @@ from desktopapp.core.session import Session
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.pos_texts import PosTexts
 from desktopapp.ui.registers_dialog import RegistersDialog
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class PosImportDialog(QDialog):
         self.result_counts: PosImportResult | None = None
         self.texts = PosTexts(self)
         self.setWindowTitle(self.tr("Import POS CSV"))
-        self.resize(860, 620)
+        resize_within_screen(self, 860, 620)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(

@@ -50,6 +50,7 @@ from desktopapp.ui.counter_capture import CounterCapture
 from desktopapp.ui.dates import local_date_text, local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.framing_guide import FramingGuide
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class PublicRequestsDialog(QDialog):
         # What the receipt lists: the last search's findings, then what was deleted.
         self._receipt: Receipt | None = None
         self.setWindowTitle(self.tr("Requests from the public"))
-        self.resize(980, 720)
+        resize_within_screen(self, 980, 720)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(

@@ -31,6 +31,7 @@ from desktopapp.core.services.cameras import Camera
 from desktopapp.core.session import Session
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class RegistersDialog(QDialog):
         self._cameras = {c.camera_id: c for c in cameras if c.camera_id is not None}
         self.mappings: list[RegisterCamera] = []
         self.setWindowTitle(self.tr("Registers and cameras"))
-        self.resize(720, 480)
+        resize_within_screen(self, 720, 480)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(

@@ -37,6 +37,7 @@ from desktopapp.ui.account_texts import AccountTexts
 from desktopapp.ui.dates import local_date_text, local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
 from desktopapp.ui.notice_form import OTHER_KEYS, WHAT_KEYS, WHO_KEYS, NoticeForm
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -367,7 +368,7 @@ class SettingsDialog(QDialog):
         self.workspace = workspace
         self.session = session
         self.setWindowTitle(self.tr("Settings"))
-        self.resize(820, 680)
+        resize_within_screen(self, 820, 680)
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget(self)
         self.notice_tab = _NoticeTab(self)

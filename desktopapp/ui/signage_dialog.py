@@ -33,6 +33,7 @@ from desktopapp.core.reports.signage import (
 )
 from desktopapp.ui.dates import local_date_text
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class SignageDialog(QDialog):
         self._notice = notice
         self._printed = printed
         self.setWindowTitle(self.tr("Signage"))
-        self.resize(900, 780)
+        resize_within_screen(self, 900, 780)
         layout = QHBoxLayout(self)
         side = QVBoxLayout()
         intro = QLabel(

@@ -43,6 +43,7 @@ from desktopapp.core.workspace import Workspace
 from desktopapp.ui.counter_capture import CounterCapture
 from desktopapp.ui.dates import local_time_text
 from desktopapp.ui.error_texts import ErrorTexts
+from desktopapp.ui.screen_fit import resize_within_screen
 from desktopapp.ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class StaffDialog(QDialog):
         self._session = session
         self._members: list[StaffMember] = []
         self.setWindowTitle(self.tr("Staff"))
-        self.resize(760, 560)
+        resize_within_screen(self, 760, 560)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(

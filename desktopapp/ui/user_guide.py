@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopapp.core.resources import resources_dir
+from desktopapp.ui.screen_fit import resize_within_screen
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class UserGuide(QDialog):
     def __init__(self, language: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("User guide"))
-        self.resize(860, 560)
+        resize_within_screen(self, 860, 560)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.topics = QListWidget(self)

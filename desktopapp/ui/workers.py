@@ -88,6 +88,11 @@ class _Dispatcher(QObject):
         elif message.kind is _Kind.ERROR:
             relay.failed.emit(message.value)
         if final:
+            # Out of the asker's children first: the relay's callbacks may hold the last
+            # reference to the window that asked (a dialog opened as ``Dialog(...).exec()``
+            # and closed mid-job), and that window, deleted when the relay lets go of them,
+            # would otherwise delete the relay a second time from inside its own destructor.
+            relay.setParent(None)
             relay.deleteLater()
 
 
