@@ -96,3 +96,21 @@ def test_a_virtual_total_is_never_hidden_and_a_count_has_one_value() -> None:
         d.add("a", 2)
     with pytest.raises(KeyError):
         d.adds_up("sum", ["missing"])
+
+
+def test_days_without_visits_stay_shown_when_a_small_day_is_protected() -> None:
+    """Five visits on one day and one on another of thirty: the small day and the day that
+    protects it are hidden, and so is the total (6 = 1 + 5 would give the 1 away), but the
+    28 days without a visit stay 0: a hidden zero would protect no one and blank the chart."""
+    d = Disclosure(5)
+    days = [0] * 30
+    days[3], days[10] = 5, 1
+    keys = [d.add(("day", i), n) for i, n in enumerate(days)]
+    total = d.add("total", sum(days))
+    d.adds_up(total, keys)
+    assert d.text(("day", 10), "hidden") == "<5"
+    assert d.text(("day", 3), "hidden") == "hidden"
+    assert d.hidden(total)
+    assert [d.text(key, "hidden") for key, n in zip(keys, days, strict=True) if n == 0] == [
+        "0"
+    ] * 28

@@ -80,9 +80,15 @@ class Disclosure:
                     exposed = self._pinned(parts, hidden, known)
                 if not exposed:
                     continue
+                # A hidden zero can leave a reader unsure which of two protecting cells holds
+                # a count, but never narrows down a small part: its true 0 is the one value
+                # that fits beside it. Where a small part is at stake zeros are not hidden,
+                # else five visits on one day and one on another hid all thirty days before
+                # the total was hidden anyway.
+                small_at_stake = any(p in hidden and is_small(values[p], k) for p in members)
                 candidates = sorted(
-                    (p for p in parts if p not in hidden),
-                    key=lambda p: (values[p] == 0, values[p]),  # a zero protects no one
+                    (p for p in parts if p not in hidden and (values[p] or not small_at_stake)),
+                    key=lambda p: (values[p] == 0, values[p]),
                 )
                 if candidates:
                     hidden.add(candidates[0])
