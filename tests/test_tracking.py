@@ -271,6 +271,19 @@ def test_best_shots_fill_up_to_k_spaced_in_time() -> None:
     assert shots.items == [(0.6, "c"), (0.5, "a"), (0.4, "b")]
 
 
+def test_best_shots_too_soon_is_when_no_quality_is_wanted() -> None:
+    """The pipeline skips a face's quality when ``too_soon``: it must refuse exactly what
+    ``wants`` refuses whatever the quality."""
+    shots: BestShots[str] = BestShots(k=2, min_gain=0.05, min_interval=0.3)
+    assert not shots.too_soon(0.0)
+    shots.offer(0.5, 0.0, "a")
+    for timestamp in (0.0, 0.1, 0.29):
+        assert shots.too_soon(timestamp)
+        assert not any(shots.wants(q, timestamp) for q in (0.01, 0.5, 1.0))
+    assert not shots.too_soon(0.3)
+    assert shots.wants(1.0, 0.3)
+
+
 def test_best_shots_evict_the_worst_only_for_a_clear_gain() -> None:
     shots: BestShots[str] = BestShots(k=3, min_gain=0.05, min_interval=0.3)
     for i, quality in enumerate((0.5, 0.4, 0.6)):

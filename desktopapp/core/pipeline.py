@@ -568,6 +568,8 @@ class FrameAnalyser:
             state = self._states.get(track_id)
             if state is None:
                 state = self._states[track_id] = _TrackState(BestShots(k=self.config.best_shots))
+            if state.shots.too_soon(timestamp):
+                continue  # no shot taken now, so its quality (a crop's sharpness) is not needed
             scores = face_quality(image, face)
             # Below the size floor features and ages are noise: mask and track only.
             if scores.size <= 0.0:

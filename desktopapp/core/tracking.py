@@ -272,13 +272,18 @@ class BestShots(Generic[T]):
         """(quality, item), best first."""
         return list(self._items)
 
-    def wants(self, quality: float, timestamp: float) -> bool:
-        """Whether an item of this quality, seen at ``timestamp``, would enter the top K."""
+    def too_soon(self, timestamp: float) -> bool:
+        """Whether no item seen at ``timestamp`` is wanted, whatever its quality: the caller
+        need not work its quality out."""
         # Consecutive frames are nearly the same picture: spacing shots out gives templates
         # that differ (pose, light). Applied when the top K is full too, it cuts the embedder
         # calls for a face that keeps improving as the person walks up to the camera by a
         # quarter to a half (100 frames of steadily rising quality: 38 -> 28, 49 -> 24).
-        if timestamp - self._last_accepted < self.min_interval:
+        return timestamp - self._last_accepted < self.min_interval
+
+    def wants(self, quality: float, timestamp: float) -> bool:
+        """Whether an item of this quality, seen at ``timestamp``, would enter the top K."""
+        if self.too_soon(timestamp):
             return False
         if len(self._items) < self.k:
             return quality > 0

@@ -204,7 +204,8 @@ class SsdLitePersonDetector:
             sure: list[Person] = []
             for square in squares:
                 left = square_left(square, width, height)
-                part = np.ascontiguousarray(image[:, left : left + height])
+                # A view: the resize to the network's input reads it in place (no copy).
+                part = image[:, left : left + height]
                 there = [
                     replace(p, x=p.x + left)
                     for p in self._detect(part, MASK_CONFIDENCE, self._mask_session)

@@ -10,9 +10,9 @@ the persons the person detector found in the same frame:
 * the head region (top of the box) of every person too small for the coarse pass to see their
   face is searched at the frame's own resolution, as is the neighbourhood of every small face
   found in the previous frame (a face whose body the person detector missed);
-* one tile of the frame, in turn, is searched at full resolution every ``sweep_every`` frames,
-  so a small face outside any person box is found within ``sweep_tiles * sweep_every`` frames
-  (once found, it is followed in every frame).
+* one frame in ``sweep_every`` (the sweep) is searched whole at full resolution instead, so a
+  small face outside any person box is found within ``sweep_every`` frames (once found, it is
+  followed in every frame).
 
 A face found by the coarse pass has coarse landmarks, which move its feature vector (the
 matching threshold was calibrated on the whole-frame search at ``full_side``). A face about to
@@ -72,15 +72,17 @@ PART_OF_FACE = 0.8
 # search's landmarks to within one detector pixel (half a face each side: up to 3.4 px off).
 REFINE_MARGIN = 1.0
 REFINE_GRID = 32
-# The sweep's band is searched in one frame of this many. It costs as much as the coarse pass
-# (~8 ms of CPU at 640x480) and only finds a small face no person box and no earlier frame
-# pointed to, which is then followed in every frame. The first frame of a stream is searched
-# whole instead (``start_stream``): a photo has no later frame for the sweep to come round in
-# (with one schedule shared by a folder of photos, messi5.jpg fell on a frame without the band
-# and lost its identity). One frame of three, not two: about 2 ms of CPU a frame less, with the
-# same mask recall on the first 200 frames of crowd.mp4 and vtest.avi (bench/masking.py); such a
-# face is found within 18 frames (under 2 s at 10 fps), and a walking one is masked by motion.
-SWEEP_EVERY = 3
+# The sweep searches the whole frame at full resolution in one frame of this many, in place of
+# that frame's coarse pass and regions; it only finds a small face no person box and no earlier
+# frame pointed to, which is then followed in every frame. The first frame of a stream is a
+# sweep (``start_stream``): a photo has no later frame for the sweep to come round in (with one
+# schedule shared by a folder of photos, messi5.jpg fell on a frame without it and lost its
+# identity). It was a band of a sixth of the frame in one frame of three, which also found such
+# a face within 18 frames; but yuface's cost grows with the input rounded up to 32 px each way,
+# and six bands with their overlap came to 768 rows a round (~29 ms of CPU at 640x480, ~3.2 ms
+# a frame), the whole frame to 480 (~42 ms, less the coarse pass and regions it replaces:
+# ~1.6 ms a frame), and no face is cut by a band's edge (docs/decisions.md, issue 15).
+SWEEP_EVERY = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +210,7 @@ def _shifted(face: Face, dx: int, dy: int) -> Face:
 
 class ScheduledFaceDetector:
     """A face detector searching by need (see the module docstring). One per analysis thread:
-    it remembers the previous frame's small faces and where its sweep is."""
+    it remembers the previous frame's small faces and when its sweep is."""
 
     def __init__(
         self,
@@ -217,25 +219,19 @@ class ScheduledFaceDetector:
         *,
         coarse_side: int,
         full_side: int = 0,
-        sweep_tiles: int = 6,
         sweep_every: int = SWEEP_EVERY,
     ):
-        if coarse_side < 64 or sweep_tiles < 1 or sweep_every < 1:
-            raise ValueError(
-                "coarse_side must be at least 64, sweep_tiles and sweep_every at least 1"
-            )
+        if coarse_side < 64 or sweep_every < 1:
+            raise ValueError("coarse_side must be at least 64 and sweep_every at least 1")
         self.info: ModelInfo = full.info
         self._coarse = coarse
         self._full = full
         self._coarse_side = coarse_side
         # The size the full detector shrinks a whole frame to (0: it never shrinks).
         self._full_side = full_side
-        self._sweep_tiles = sweep_tiles
         self._sweep_every = sweep_every
-        self._sweep = 0
         self._searches = 0
         self._previous_small: list[Face] = []
-        self._first = True
         self._frames = 0
         self._region_pixels = 0
         self._full_frames = 0
@@ -247,10 +243,8 @@ class ScheduledFaceDetector:
     def start_stream(self) -> None:
         """A new video or photo follows: nothing of the last one's schedule carries over, and
         its first frame is searched whole at full resolution."""
-        self._sweep = 0
         self._searches = 0
         self._previous_small = []
-        self._first = True
 
     def detect(self, image: Image) -> list[Face]:
         """Every face, the whole frame searched at full resolution (no person boxes to go by)."""
@@ -267,41 +261,62 @@ class ScheduledFaceDetector:
         scale = min(1.0, self._coarse_side / max(width, height))
         # Native pixels below which the coarse pass misses a face.
         small_px = DETECTABLE_PX / scale
-        heads = self._heads(persons, small_px, width, height)
-        others = self._others(width, height)
-        if scale >= 1.0 or self._first:
-            # The frame is no larger than the coarse pass's, or the first of its stream: one
-            # search at full resolution.
+        sweep = self._searches % self._sweep_every == 0
+        self._searches += 1
+        if scale >= 1.0:
+            # The frame is no larger than the coarse pass's: one search at full resolution.
             faces = self._searched_whole(image)
+        elif sweep:
+            faces = self._searched_whole(image)
+            # Where the full detector shrinks the frame, head regions still see finer.
+            if self._full_side and self._full_side < max(width, height):
+                faces = self._regions_searched(image, faces, persons, small_px, sweep=True)
         else:
-            faces = self._coarse.detect(image)
-            # A person whose own face the coarse pass found needs no closer look: a box around
-            # an upper body (a person close to the camera, or cut by the frame) is shorter than
-            # FACE_PER_PERSON assumes of a standing person, so their face is larger.
-            # Only a face the coarse pass sees reliably counts (smaller ones are often misplaced).
-            # Decided after the coarse pass, not before: on six people of an entrance (faces
-            # 60-77 px, bodies cut by the frame) the head regions of all persons came to more
-            # than the frame in one frame of eight, searched whole at full resolution (~35 ms),
-            # and with their own faces seen what is left is a fraction.
-            seen = [f for f in faces if f.h >= small_px]
-            kept = [r for p, r in heads if not any(_own_face(f, p) for f in seen)]
-            regions = merge_regions(kept + others)
-            area = sum(_area(r) for r in regions)
-            if area >= width * height:
-                faces = self._searched_whole(image)
-            else:
-                found: list[Face] = []
-                for left, top, right, bottom in regions:
-                    crop = image[top:bottom, left:right]
-                    found += [_shifted(f, left, top) for f in self._full.detect(crop)]
-                self._region_pixels += area
-                faces = merge_faces(faces, found)
-        self._first = False
+            faces = self._regions_searched(
+                image, self._coarse.detect(image), persons, small_px, sweep=False
+            )
         self._previous_small = [f for f in faces if f.h < small_px]
         return faces
 
+    def _regions_searched(
+        self,
+        image: Image,
+        faces: list[Face],
+        persons: Sequence[Box],
+        small_px: float,
+        *,
+        sweep: bool,
+    ) -> list[Face]:
+        """``faces`` (the coarse pass's, or the sweep's whole frame) with those found at full
+        resolution in the head regions of the persons whose faces ``faces`` lacks and around
+        the previous frame's small faces; the whole frame searched where these come to more.
+
+        A person whose own face the coarse pass found needs no closer look: a box around an
+        upper body (a person close to the camera, or cut by the frame) is shorter than
+        FACE_PER_PERSON assumes of a standing person, so their face is larger. Only a face the
+        coarse pass sees reliably counts (smaller ones are often misplaced). Decided after the
+        coarse pass, not before: on six people of an entrance (faces 60-77 px, bodies cut by
+        the frame) the head regions of all persons came to more than the frame in one frame of
+        eight, searched whole at full resolution (~35 ms), and with their own faces seen what
+        is left is a fraction."""
+        height, width = image.shape[:2]
+        heads = self._heads(persons, small_px, width, height)
+        seen = [f for f in faces if f.h >= small_px]
+        kept = [r for p, r in heads if not any(_own_face(f, p) for f in seen)]
+        regions = merge_regions(kept + self._followed(width, height))
+        area = sum(_area(r) for r in regions)
+        if area >= width * height:
+            return faces if sweep else self._searched_whole(image)
+        found: list[Face] = []
+        for left, top, right, bottom in regions:
+            crop = image[top:bottom, left:right]
+            found += [_shifted(f, left, top) for f in self._full.detect(crop)]
+        self._region_pixels += area
+        return merge_faces(faces, found)
+
     def _searched_whole(self, image: Image) -> list[Face]:
-        """The whole frame searched at full resolution, where regions would cost more."""
+        """The whole frame searched at full resolution: the sweep, or where regions would cost
+        more."""
         height, width = image.shape[:2]
         self._full_frames += 1
         self._region_pixels += width * height
@@ -350,9 +365,8 @@ class ScheduledFaceDetector:
                 regions.append(((x, y, w, h), region))
         return regions
 
-    def _others(self, width: int, height: int) -> list[Region]:
-        """Around the previous frame's small faces, and this frame's band of the sweep (if this
-        frame takes one)."""
+    def _followed(self, width: int, height: int) -> list[Region]:
+        """The regions around the previous frame's small faces."""
         regions: list[Region] = []
         for face in self._previous_small:
             pad_x, pad_y = FOLLOW_MARGIN * face.w, FOLLOW_MARGIN * face.h
@@ -363,20 +377,7 @@ class ScheduledFaceDetector:
             )
             if region is not None:
                 regions.append(region)
-        if self._searches % self._sweep_every == 0:
-            regions.append(self._sweep_region(width, height))
-        self._searches += 1
         return regions
-
-    def _sweep_region(self, width: int, height: int) -> Region:
-        """This frame's horizontal band of the sweep, overlapping the next by a small face's
-        height so that no face is cut in two by every band."""
-        band = math.ceil(height / self._sweep_tiles)
-        overlap = MIN_REGION_PX // 4
-        index = self._sweep % self._sweep_tiles
-        self._sweep += 1
-        top = max(0, index * band - overlap)
-        return (0, top, width, min(height, (index + 1) * band + overlap))
 
 
 def detect_faces(
