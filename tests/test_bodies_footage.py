@@ -14,10 +14,10 @@ from desktopapp.core.counting import CountingLine, Direction
 from desktopapp.core.floor import Space
 from desktopapp.core.images import read_image
 from desktopapp.core.modes import Mode
-from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig, TrackClosed
+from desktopapp.core.pipeline import Detections, FrameAnalyser, PipelineConfig, TrackClosed
 from desktopapp.core.sources import Frame, demo_frame, iter_frames, parse_source
 from desktopapp.core.vision.engine import VisionEngine
-from desktopapp.core.vision.types import Image
+from desktopapp.core.vision.types import Image, Person
 from desktopapp.core.visits import Recorded
 from tests.conftest import FACES, VIDEO, closed_tracks
 from tests.recorders import repeat_recorder
@@ -84,13 +84,66 @@ def test_a_walker_with_a_usable_face_is_one_visit_with_identity_and_body_path(
     assert sorted(counted.fetchall()) == [("out", "middle", 2), ("persons", "", 2)]
 
 
+class _Recording(FrameAnalyser):
+    """The analyser, keeping what the detectors found in each frame."""
+
+    def __init__(self, camera_id: int, engine: VisionEngine, config: PipelineConfig):
+        super().__init__(camera_id, engine, config)
+        self.found: list[Detections] = []
+
+    def detect(
+        self,
+        image: Image,
+        number: int,
+        found_persons: tuple[list[Person], list[Person]] | None = None,
+    ) -> Detections:
+        assert number == len(self.found), "frames are detected in order, each once"
+        self.found.append(super().detect(image, number, found_persons))
+        return self.found[-1]
+
+
+class _Replaying(FrameAnalyser):
+    """The analyser, given what the detectors found in each frame of an earlier run of the
+    same frames with the same models and settings (detection keeps no state of the analyser's
+    between frames, see FrameAnalyser.detect)."""
+
+    def __init__(
+        self, camera_id: int, engine: VisionEngine, config: PipelineConfig, found: list[Detections]
+    ):
+        super().__init__(camera_id, engine, config)
+        self.found = found
+
+    def detect(
+        self,
+        image: Image,
+        number: int,
+        found_persons: tuple[list[Person], list[Person]] | None = None,
+    ) -> Detections:
+        return self.found[number]
+
+
+@pytest.fixture(scope="module")
+def whole_vtest(repeat_engine: VisionEngine) -> tuple[list[TrackClosed], list[Detections]]:
+    """The whole of vtest.avi in repeat mode: the tracks closed, and what the detectors found
+    in each frame (the tests of a part of the video take them from here, instead of running
+    the detectors over those frames again)."""
+    analyser = _Recording(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
+    events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO))))
+    return events, analyser.found
+
+
+@pytest.mark.timeout(1200)
 def test_vtest_walkers_are_visits_of_unknown_identity_with_their_paths(
-    repeat_engine: VisionEngine, tmp_path: Path
+    repeat_engine: VisionEngine,
+    whole_vtest: tuple[list[TrackClosed], list[Detections]],
+    tmp_path: Path,
 ) -> None:
     """vtest.avi: real people walking across a square, their faces mostly too small to match.
     In repeat mode each person track is a visit of unknown identity with its path."""
-    analyser = FrameAnalyser(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
+    found = whole_vtest[1][:150]
+    analyser = _Replaying(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT), found)
     events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO)), max_frames=150))
+    assert analyser.frames == len(found) == 150
     bodies = [e for e in events if e.kind == "person"]
     assert len(bodies) >= 8, "a dozen people walk through in these 15 s"
     store = repeat_recorder(tmp_path, repeat_engine)
@@ -125,15 +178,16 @@ def test_vtest_walkers_are_visits_of_unknown_identity_with_their_paths(
 
 @pytest.mark.timeout(1200)
 def test_the_walkers_of_vtest_are_about_as_many_visits_as_people(
-    repeat_engine: VisionEngine, tmp_path: Path
+    repeat_engine: VisionEngine,
+    whole_vtest: tuple[list[TrackClosed], list[Detections]],
+    tmp_path: Path,
 ) -> None:
     """The whole of vtest.avi in repeat mode: roughly 35-45 people walk through (an estimate
     from contact sheets: about 7 in view at a time, each for about 15 s of the 79.5 s). A
     walker hidden by others for a while is one visit, not one per piece of their track (51
     visits before lost people were found again by place and clothes, 131 with the one-stage
     tracker); two walkers given one track would show as too few."""
-    analyser = FrameAnalyser(1, repeat_engine, PipelineConfig(mode=Mode.REPEAT))
-    events = closed_tracks(analyser, iter_frames(parse_source(str(VIDEO))))
+    events, _found = whole_vtest
     store = repeat_recorder(tmp_path, repeat_engine)
     visits = [store.record(e).outcome for e in events].count("visit")
     assert 32 <= visits <= 45, f"{visits} visits"
