@@ -197,7 +197,7 @@ class PublicRequests:
             rows = (
                 row
                 for kind in (CUSTOMER, STAFF, DO_NOT_TRACK)
-                for row in self._visits.templates(int(operator[0]), kind, None)
+                for row in self._visits.templates(int(operator[0]), kind, None, self._model)
             )
             # One exhaustive scan per request: no index is worth building for it.
             gallery = Gallery.from_templates(
@@ -266,7 +266,7 @@ class PublicRequests:
         with immediate_transaction(self._conn):
             operator_id, store_id = self._operator_and_store(store, now)
             held = Gallery.from_templates(
-                self._visits.templates(operator_id, kind, None),
+                self._visits.templates(operator_id, kind, None, self._model),
                 self._dim,
                 self._threshold,
                 max_templates=EXCLUSION_TEMPLATES,
