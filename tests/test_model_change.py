@@ -127,6 +127,8 @@ def test_counter_search_reads_only_the_model_in_use(
     )
 
     assert requests.find(probe, actor="admin") == []
+    # The clerk is told that two visitors were made by another model and were not searched.
+    assert requests.unsearchable() == 2
     db.conn.close()
 
 

@@ -214,6 +214,16 @@ class PublicRequests:
         log.info("public request: search found %d visitors", len(visitors))
         return records
 
+    def unsearchable(self) -> int:
+        """Visitors (of every kind) held with another face features model than this search's:
+        ``find`` cannot compare them, and the clerk must be told that they exist."""
+        return sum(
+            visitors
+            for _kind, _model, visitors in self._visits.visitors_of_other_models(
+                None, (CUSTOMER, STAFF, DO_NOT_TRACK), self._model
+            )
+        )
+
     def erase(self, visitor_id: str, *, actor: str) -> ErasureResult:
         """Delete the visitor with its templates, visits and path points; its visits stay in
         the statistics as anonymous counts. RequestError for an unknown visitor."""

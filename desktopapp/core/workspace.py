@@ -357,6 +357,12 @@ class Workspace:
         with self._store():
             return self._requests(embedder).find(probe, actor=actor)
 
+    def unsearchable_held(self, embedder: FaceEmbedder) -> int:
+        """How many visitors another face features model made: ``find_held`` cannot search
+        them (they age out, or are removed in Staff / by the purge)."""
+        with self._store():
+            return self._requests(embedder).unsearchable()
+
     def erase_held(self, visitor_id: str, actor: str) -> None:
         """Erasure at the counter, audited by PublicRequests before its file clean-up; the
         backups holding the person are replaced even when that clean-up fails."""
