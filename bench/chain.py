@@ -107,7 +107,9 @@ class _Pc:
 def _quality(pc: _Pc, ids: Sequence[str], faces: np.ndarray) -> float:
     operator = pc.db.execute("SELECT id FROM operator").fetchone()[0]
     gallery = Gallery.from_templates(
-        VisitStore(pc.db, pc.cipher).templates(int(operator), "customer", None), DIM, THRESHOLD
+        VisitStore(pc.db, pc.cipher).templates(int(operator), "customer", None, "bench"),
+        DIM,
+        THRESHOLD,
     )
     rng = np.random.default_rng(7)
     chosen = rng.choice(len(ids), min(QUALITY_PROBES, len(ids)), replace=False)

@@ -31,6 +31,7 @@ from desktopapp.core.counting import CountingLine
 from desktopapp.core.floor import Space
 from desktopapp.core.images import ImageReadError, read_image
 from desktopapp.core.logs import setup_logging
+from desktopapp.core.model_change import ExclusionModelError
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import (
     REQUIRED_KEYS,
@@ -1083,6 +1084,10 @@ def _place(items: list[_Analysed], start: datetime | None, now: datetime) -> Non
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
+    from desktopapp.core.model_change import (  # noqa: PLC0415
+        applies_exclusions,
+        require_recognisable_exclusions,
+    )
     from desktopapp.core.modes import ModeError, allowed_mode, engine_for_mode  # noqa: PLC0415
     from desktopapp.core.pipeline import FrameAnalyser, PipelineConfig  # noqa: PLC0415
     from desktopapp.core.sources import Frame, SourceKind, iter_frames  # noqa: PLC0415
@@ -1104,6 +1109,11 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     inputs = _analysis_inputs(args.sources)
     vision = load_settings(args.data_dir).vision
     engine = engine_for_mode(vision, mode)
+    if applies_exclusions(mode) and engine.embedder is not None:
+        # Before any footage is read: an opt-out this model cannot recognise would be recorded.
+        require_recognisable_exclusions(
+            VisitStore(db, Cipher(load_key(args.data_dir))), engine.embedder.info.model_id
+        )
     # Files are read as fast as the machine allows and every shot is waited for; a live
     # camera defers shots while the feature processes are saturated.
     lines = tuple(_counting_line(t) for t in args.line)
@@ -1547,6 +1557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SettingsError,
         NoticeError,
         NoticeGateError,
+        ExclusionModelError,
         SignageError,
         ExportError,
         PasswordRuleError,

@@ -79,7 +79,9 @@ def test_two_opt_out_records_of_one_person_do_not_cancel_each_other(
                 seen=BASE,
                 expires_at=BASE + timedelta(days=36500),
             )
-            recorder.store.replace_templates(visitor_id, "m", [(1.0, probe)], BASE)
+            recorder.store.replace_templates(
+                visitor_id, recorder.config.model, [(1.0, probe)], BASE
+            )
     recorder.reload_galleries()
     for day, name in enumerate(ENROLLED):
         assert recorder.record(_on_day(sightings[name], day)).outcome == "suppressed", name

@@ -197,7 +197,7 @@ class PublicRequests:
             rows = (
                 row
                 for kind in (CUSTOMER, STAFF, DO_NOT_TRACK)
-                for row in self._visits.templates(int(operator[0]), kind, None)
+                for row in self._visits.templates(int(operator[0]), kind, None, self._model)
             )
             # One exhaustive scan per request: no index is worth building for it.
             gallery = Gallery.from_templates(
@@ -213,6 +213,16 @@ class PublicRequests:
         )
         log.info("public request: search found %d visitors", len(visitors))
         return records
+
+    def unsearchable(self) -> int:
+        """Visitors (of every kind) held with another face features model than this search's:
+        ``find`` cannot compare them, and the clerk must be told that they exist."""
+        return sum(
+            visitors
+            for _kind, _model, visitors in self._visits.visitors_of_other_models(
+                None, (CUSTOMER, STAFF, DO_NOT_TRACK), self._model
+            )
+        )
 
     def erase(self, visitor_id: str, *, actor: str) -> ErasureResult:
         """Delete the visitor with its templates, visits and path points; its visits stay in
@@ -266,7 +276,7 @@ class PublicRequests:
         with immediate_transaction(self._conn):
             operator_id, store_id = self._operator_and_store(store, now)
             held = Gallery.from_templates(
-                self._visits.templates(operator_id, kind, None),
+                self._visits.templates(operator_id, kind, None, self._model),
                 self._dim,
                 self._threshold,
                 max_templates=EXCLUSION_TEMPLATES,

@@ -28,6 +28,7 @@ from typing import Literal
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.matching import Gallery, MatchPolicy, MatchResult
+from desktopapp.core.model_change import require_recognisable_exclusions
 from desktopapp.core.modes import PRESETS, Mode, allowed_mode
 from desktopapp.core.notice import NoticeProfile, NoticeStore, require_complete_notice
 from desktopapp.core.pipeline import TrackClosed
@@ -128,6 +129,8 @@ class VisitRecorder:
             )
         self.preset = PRESETS[config.mode]
         self.keeps_identity = self.preset.keeps_features
+        if self.keeps_identity:
+            require_recognisable_exclusions(store, config.model, self.operator_id)
         self.galleries: dict[str, Gallery] = {}
         self.reload_galleries()
 
@@ -142,7 +145,10 @@ class VisitRecorder:
             kind: (policy if kind == CUSTOMER else exclusion).gallery(
                 # An opt-out is a request to the operator, so it holds in every store.
                 self.store.templates(
-                    self.operator_id, kind, None if kind == DO_NOT_TRACK else scope
+                    self.operator_id,
+                    kind,
+                    None if kind == DO_NOT_TRACK else scope,
+                    self.config.model,
                 ),
                 self.config.dim,
             )

@@ -20,6 +20,12 @@ from desktopapp.core.access import Role
 from desktopapp.core.analytics import Analytics, Period
 from desktopapp.core.chain.local import ChainStatus, chain_status
 from desktopapp.core.config import Settings, changed_settings, load_settings, save_settings
+from desktopapp.core.model_change import (
+    ExclusionModelError,
+    applies_exclusions,
+    configured_features_model,
+    require_recognisable_exclusions,
+)
 from desktopapp.core.notice import NoticeGateError, NoticeProfile, NoticeStore, NoticeVersion
 from desktopapp.core.notice import require_complete_notice as _require
 from desktopapp.core.pos import (
@@ -59,6 +65,7 @@ from desktopapp.core.store.retention import (
     sweep,
 )
 from desktopapp.core.store.users import User, UserStore
+from desktopapp.core.store.visits import VisitStore
 from desktopapp.core.vision.engine import false_match_rate
 from desktopapp.core.vision.types import FaceEmbedder, Vector
 
@@ -350,6 +357,12 @@ class Workspace:
         with self._store():
             return self._requests(embedder).find(probe, actor=actor)
 
+    def unsearchable_held(self, embedder: FaceEmbedder) -> int:
+        """How many visitors another face features model made: ``find_held`` cannot search
+        them (they age out, or are removed in Staff / by the purge)."""
+        with self._store():
+            return self._requests(embedder).unsearchable()
+
     def erase_held(self, visitor_id: str, actor: str) -> None:
         """Erasure at the counter, audited by PublicRequests before its file clean-up; the
         backups holding the person are replaced even when that clean-up fails."""
@@ -394,6 +407,20 @@ class Workspace:
         except NoticeGateError as exc:
             return exc.items
         return []
+
+    def exclusion_problem(self) -> ExclusionModelError | None:
+        """Opt-outs or staff that the configured face features model cannot recognise, when
+        the notice's mode recognises exclusions: analysis must not start (cameras blocked)."""
+        with self._store():
+            current = self._notices.current()
+            if current is None or not applies_exclusions(current.profile.mode):
+                return None
+            model = configured_features_model(self.settings.vision)
+            try:
+                require_recognisable_exclusions(VisitStore(self._db, self._cipher), model)
+            except ExclusionModelError as exc:
+                return exc
+            return None
 
     def run_retention(self, now: datetime | None = None) -> SweepResult:
         """At start-up and every hour: the retention sweep as of ``now`` (G-04), audited, then

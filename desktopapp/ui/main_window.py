@@ -27,6 +27,7 @@ from desktopapp import __version__
 from desktopapp.core.access import Permission
 from desktopapp.core.benchmark import BenchPlan
 from desktopapp.core.demo import DEMO_CAMERA_ID, DEMO_NOTICE, DEMO_SOURCE, seed_sample_visits
+from desktopapp.core.model_change import ExclusionModelError
 from desktopapp.core.modes import Mode
 from desktopapp.core.notice import NoticeGateError
 from desktopapp.core.pipeline import MaskedFrame, PipelineConfig, TrackClosed
@@ -408,24 +409,36 @@ class MainWindow(QMainWindow):
     def reload_cameras(self) -> None:
         workspace = self.workspace
         run_in_background(
-            lambda: (workspace.cameras(), workspace.notice_problems()),
+            lambda: (
+                workspace.cameras(),
+                workspace.notice_problems(),
+                workspace.exclusion_problem(),
+            ),
             self._cameras_loaded,
             self._workspace_failed,
             self,
         )
 
-    def _cameras_loaded(self, loaded: tuple[list[Camera], list[tuple[str, str]]]) -> None:
-        cameras, problems = loaded
+    def _cameras_loaded(
+        self,
+        loaded: tuple[list[Camera], list[tuple[str, str]], ExclusionModelError | None],
+    ) -> None:
+        cameras, problems, foreign = loaded
         self.controller.stop_all()
         self._close_writer()
         for camera_id in list(self.camera_grid.tiles):
             self.camera_grid.remove_tile(camera_id)
         self.cameras = cameras
         self._rebuild_camera_menus()
-        self._show_cameras(cameras, problems)
+        texts = NoticeTexts(self)
+        if problems:
+            blocked: str | None = texts.gate_message(problems)
+        else:
+            blocked = texts.exclusion_model_message(foreign) if foreign else None
+        self._show_cameras(cameras, blocked)
         self.cameras_ready.emit()
 
-    def _show_cameras(self, cameras: list[Camera], problems: list[tuple[str, str]]) -> None:
+    def _show_cameras(self, cameras: list[Camera], blocked: str | None) -> None:
         if not cameras and not self.session.demo:
             return  # the grid says how to add a camera; the demo never runs in a real store
         if not cameras:
@@ -437,7 +450,7 @@ class MainWindow(QMainWindow):
                 config = PipelineConfig(mode=DEMO_NOTICE.mode)
                 self.controller.start(DEMO_CAMERA_ID, DEMO_SOURCE, config, "demo")
             return
-        if not problems and self.start_cameras:
+        if blocked is None and self.start_cameras:
             workspace = self.workspace
             self.writer = visit_writer(
                 self.data_dir,
@@ -450,8 +463,8 @@ class MainWindow(QMainWindow):
             if camera.entrance:
                 tile.set_label(self.tr("Entrance"))
             self.camera_grid.add_tile(tile)
-            if problems:
-                tile.show_blocked(NoticeTexts(self).gate_message(problems))
+            if blocked is not None:
+                tile.show_blocked(blocked)
                 continue
             if camera.enabled and self.start_cameras:
                 self._start_camera(camera)

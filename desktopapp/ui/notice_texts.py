@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from desktopapp.core.model_change import ExclusionModelError
 from desktopapp.core.modes import Mode
 
 
@@ -42,4 +43,20 @@ class NoticeTexts(QObject):
         reasons = self.tr("; ").join(self.problem(p, k) for p, k in items)
         return self.tr("Analysis is blocked until the notice profile is complete: %1").replace(
             "%1", reasons
+        )
+
+    def exclusion_model_message(self, error: ExclusionModelError) -> str:
+        opt_outs = sum(f.visitors for f in error.foreign if f.kind == "dnt")
+        staff = sum(f.visitors for f in error.foreign if f.kind == "staff")
+        return (
+            self.tr(
+                "Analysis is blocked: %1 opt-out(s) and %2 staff member(s) were registered with "
+                "the face features model %3, but %4 is in use, so they would not be "
+                "recognised and would be recorded. Switch the face features model back to %3 "
+                "in Settings, or remove them in Staff / Requests and register them again."
+            )
+            .replace("%1", str(opt_outs))
+            .replace("%2", str(staff))
+            .replace("%3", ", ".join(error.models))
+            .replace("%4", error.in_use)
         )

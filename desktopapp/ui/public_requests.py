@@ -177,8 +177,9 @@ class PublicRequestsDialog(QDialog):
         """Capture from camera ``choice`` (or read ``image_path``), then search the gallery."""
         workspace, actor = self._workspace, self._session.actor
 
-        def found(probe: Vector, embedder: FaceEmbedder) -> tuple[Vector, list[HeldRecord]]:
-            return probe, workspace.find_held(probe, embedder, actor)
+        def found(probe: Vector, embedder: FaceEmbedder) -> tuple[Vector, list[HeldRecord], int]:
+            held = workspace.find_held(probe, embedder, actor)
+            return probe, held, workspace.unsearchable_held(embedder)
 
         job = self._capture.job(choice, image_path, found)
         self._forget()
@@ -187,8 +188,8 @@ class PublicRequestsDialog(QDialog):
         self.message.setText(self.tr("Looking for a face…"))
         run_in_background(job, self._found, self._failed, self)
 
-    def _found(self, result: tuple[Vector, list[HeldRecord]]) -> None:
-        self._probe, self._records = result
+    def _found(self, result: tuple[Vector, list[HeldRecord], int]) -> None:
+        self._probe, self._records, unsearchable = result
         self.capture.setEnabled(True)
         self.table.setRowCount(len(self._records))
         for row, record in enumerate(self._records):
@@ -231,6 +232,15 @@ class PublicRequestsDialog(QDialog):
         else:
             self.message.setText(self.tr("Nothing is held about this person."))
             self.delete.setText(self.tr("Record the opt-out…"))
+        if unsearchable:
+            self.message.setText(
+                self.message.text()
+                + " "
+                + self.tr(
+                    "%1 other record(s) were made with an earlier face features model and "
+                    "could not be searched."
+                ).replace("%1", str(unsearchable))
+            )
         self.delete.setEnabled(True)
 
     def _held_text(self, record: HeldRecord, held: str) -> str:

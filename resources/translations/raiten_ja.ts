@@ -117,358 +117,358 @@
 <context>
     <name>AuditTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="56"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
         <source>Signed in</source>
         <translation>サインイン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="57"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
         <source>Sign-in failed</source>
         <translation>サインイン失敗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="58"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
         <source>Account locked</source>
         <translation>アカウントのロック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="59"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
         <source>First-run setup</source>
         <translation>初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="60"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
         <source>Notice profile changed</source>
         <translation>告知内容の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="61"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
         <source>Signage printed</source>
         <translation>掲示物の出力</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="62"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
         <source>Settings changed</source>
         <translation>設定の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="63"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
         <source>Camera saved</source>
         <translation>カメラの保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="64"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
         <source>Camera removed</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="65"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
         <source>Account created</source>
         <translation>アカウントの作成</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="66"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="67"/>
         <source>Role changed</source>
         <translation>権限の変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="67"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="68"/>
         <source>Password changed</source>
         <translation>パスワードの変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="68"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="69"/>
         <source>Account removed</source>
         <translation>アカウントの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="69"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="70"/>
         <source>Account unlocked</source>
         <translation>アカウントのロック解除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="70"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="71"/>
         <source>Analysis stopped</source>
         <translation>分析の停止</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="71"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="72"/>
         <source>Staff enrolled</source>
         <translation>従業員の登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="72"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="73"/>
         <source>Staff removed</source>
         <translation>従業員の登録取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="73"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="74"/>
         <source>Request: search</source>
         <translation>請求対応：検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="74"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="75"/>
         <source>Request: erasure</source>
         <translation>請求対応：削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="75"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
         <source>Request: opt-out</source>
         <translation>請求対応：利用停止（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="76"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
         <source>Request: opt-out withdrawn</source>
         <translation>請求対応：オプトアウトの取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="77"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="78"/>
         <source>Retention sweep</source>
         <translation>保存期間経過データの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="78"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="79"/>
         <source>Purge of personal data</source>
         <translation>個人データの全削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="79"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="80"/>
         <source>Export</source>
         <translation>エクスポート</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="80"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
         <source>Sales imported</source>
         <translation>売上データの取り込み</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="81"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="82"/>
         <source>Register linked to a camera</source>
         <translation>レジとカメラの対応付け</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="82"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="83"/>
         <source>Register unlinked</source>
         <translation>レジの対応付けの解除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="83"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="84"/>
         <source>Database restored from a backup</source>
         <translation>バックアップからデータベースを復元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="84"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="85"/>
         <source>Damaged database set aside</source>
         <translation>破損したデータベースを退避</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="89"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="90"/>
         <source>visitor</source>
         <translation>来店者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="90"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="91"/>
         <source>visitors</source>
         <translation>来店者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="91"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
         <source>found</source>
         <translation>該当</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="92"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
         <source>visits</source>
         <translation>来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="93"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
         <source>feature records</source>
         <translation>特徴量データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="94"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
         <source>path points</source>
         <translation>動線の点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="95"/>
         <location filename="../../desktopapp/ui/audit_viewer.py" line="96"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
         <source>camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="97"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
         <source>name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="98"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
         <source>role</source>
         <translation>権限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="99"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="100"/>
         <source>before</source>
         <translation>変更前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="100"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
         <source>after</source>
         <translation>変更後</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="101"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="102"/>
         <source>notice version</source>
         <translation>告知の版</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="102"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
         <source>language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="103"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="104"/>
         <source>paper</source>
         <translation>用紙</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="104"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="105"/>
         <source>file</source>
         <translation>ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="105"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="106"/>
         <source>format</source>
         <translation>形式</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="106"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="107"/>
         <source>from</source>
         <translation>開始</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="107"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
         <source>to</source>
         <translation>終了</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="108"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
         <source>store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="109"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="110"/>
         <source>register</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="110"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="111"/>
         <source>zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="111"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="112"/>
         <source>linked</source>
         <translation>対応付け</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="112"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
         <source>imported</source>
         <translation>取り込み件数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="113"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="114"/>
         <source>statistics kept</source>
         <translation>統計を残す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="114"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="115"/>
         <source>changed</source>
         <translation>変更</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="115"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="116"/>
         <source>backup</source>
         <translation>バックアップ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="116"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="117"/>
         <source>set aside as</source>
         <translation>退避先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="117"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="118"/>
         <source>anonymous visits</source>
         <translation>匿名の来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="118"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="119"/>
         <source>visits kept as statistics</source>
         <translation>統計として残した来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="119"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="120"/>
         <source>as of</source>
         <translation>基準時刻</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="120"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="121"/>
         <source>account</source>
         <translation>アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="126"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="127"/>
         <source>Raiten (automatic)</source>
         <translation>Raiten（自動）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="130"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="131"/>
         <source>%1 (command line)</source>
         <translation>%1（コマンドライン）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="132"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="133"/>
         <source>demo</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="134"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="135"/>
         <source>settings file edited outside Raiten</source>
         <translation>Raiten の外で設定ファイルを編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="141"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="142"/>
         <source>yes</source>
         <translation>はい</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="141"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="142"/>
         <source>no</source>
         <translation>いいえ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="148"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="149"/>
         <source>%1 more</source>
         <translation>ほか %1 件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="186"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="187"/>
         <source>Entry %1</source>
         <translation>記録 %1 番</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="187"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="188"/>
         <source>When: %1</source>
         <translation>日時: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="188"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
         <source>Who: %1 (%2)</source>
         <translation>操作者: %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="189"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="190"/>
         <source>What: %1 (%2)</source>
         <translation>操作: %1（%2）</translation>
     </message>
@@ -476,102 +476,102 @@
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="212"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="213"/>
         <source>Audit log</source>
         <translation>監査ログ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="224"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="225"/>
         <source>All actions</source>
         <translation>すべての操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="228"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="229"/>
         <source>Who, e.g. tanaka</source>
         <translation>操作者（例: tanaka）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="230"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="231"/>
         <source>Show</source>
         <translation>表示</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="232"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="233"/>
         <source>From</source>
         <translation>期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="234"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="235"/>
         <source>to</source>
         <translation>〜</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>When</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>Who</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>What</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="244"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="245"/>
         <source>Details</source>
         <translation>詳細</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="260"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="261"/>
         <source>Verify chain</source>
         <translation>改ざんチェック</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="265"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="266"/>
         <source>Details…</source>
         <translation>詳細…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="313"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="314"/>
         <source>%1 entries (newest first)</source>
         <translation>%1件（新しい順）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="315"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="316"/>
         <source>Newest %1 of %2 entries: narrow the period to see older ones.</source>
         <translation>%2件中、新しい%1件を表示しています。古い記録は期間を絞って表示してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="325"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="326"/>
         <source>Audit entry</source>
         <translation>監査ログの記録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="332"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="333"/>
         <source>The audit log could not be read: %1</source>
         <translation>監査ログを読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="336"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="337"/>
         <source>Checking…</source>
         <translation>確認中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="344"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="345"/>
         <source>The chain is intact: all %1 entries are unchanged.</source>
         <translation>改ざんはありません。全%1件が記録時のままです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="351"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="352"/>
         <source>The audit log has been altered (entry %1): %2</source>
         <translation>監査ログが改ざんされています（%1番）: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/audit_viewer.py" line="358"/>
+        <location filename="../../desktopapp/ui/audit_viewer.py" line="359"/>
         <source>The check could not run: %1</source>
         <translation>チェックを実行できません: %1</translation>
     </message>
@@ -733,92 +733,92 @@
 <context>
     <name>CalibrationDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="76"/>
         <source>Floor calibration</source>
         <translation>床の位置合わせ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="83"/>
         <source>Click a spot on the floor in the camera&apos;s picture, then the same spot on the floor plan; repeat for at least four spots spread over the floor (corners of tiles, shelves or doors), in the same order on both.</source>
         <translation>カメラの映像で床の一点をクリックし、次に平面図で同じ場所をクリックします。床全体に散らばった4か所以上（床の目地・棚・ドアの角など）で、両方とも同じ順番で繰り返してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="92"/>
         <source>Test the camera&apos;s connection first.</source>
         <translation>先にカメラの接続テストをしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="94"/>
         <source>Load the floor plan picture.</source>
         <translation>平面図の画像を読み込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="103"/>
         <source>Floor plan…</source>
         <translation>平面図…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="105"/>
         <source>Remove last pair</source>
         <translation>最後の組を取り消す</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="106"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="107"/>
         <source>Clear</source>
         <translation>消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="116"/>
         <source>Measure the store from wall to wall along the plan&apos;s width.</source>
         <translation>平面図の横方向に、店の壁から壁までを測って入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="118"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="119"/>
         <source>Width of the plan:</source>
         <translation>平面図の幅:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="155"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="156"/>
         <source>Floor plan</source>
         <translation>平面図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="155"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="156"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="165"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="166"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>平面図を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="181"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="182"/>
         <source>depth %1 m</source>
         <translation>奥行き %1 m</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="206"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="207"/>
         <source>%1 pairs marked: mark at least 4, each on both pictures.</source>
         <translation>%1組を指定しました。両方の画像で4組以上指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="215"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="216"/>
         <source>These points cannot be used: %1</source>
         <translation>この点では位置合わせできません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="222"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="223"/>
         <source>%1 pairs fit, but four always fit exactly, so their accuracy cannot be checked: mark a fifth spot to check it.</source>
         <translation>%1組で位置合わせしましたが、4組では必ずぴったり合うため精度を確認できません。確認するために5か所目を指定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="232"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="233"/>
         <source>%1 pairs fit; the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/calibration_dialog.py" line="236"/>
+        <location filename="../../desktopapp/ui/calibration_dialog.py" line="237"/>
         <source>%1 pairs fit; checked against the others, the largest error is at point %2 (%3 % of the plan).</source>
         <translation>%1組で位置合わせしました。ほかの点で確かめると、誤差が最も大きいのは点%2です（平面図の%3 %）。</translation>
     </message>
@@ -826,344 +826,344 @@
 <context>
     <name>CameraDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="74"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="75"/>
         <source>Edit camera</source>
         <translation>カメラの編集</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="74"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="75"/>
         <source>Add camera</source>
         <translation>カメラの追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
         <source>USB camera</source>
         <translation>USB カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
         <source>Network camera (RTSP)</source>
         <translation>ネットワークカメラ (RTSP)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="83"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="85"/>
         <source>Network camera (HTTP MJPEG)</source>
         <translation>ネットワークカメラ (HTTP MJPEG)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="86"/>
         <source>Video file</source>
         <translation>動画ファイル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="91"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="95"/>
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="100"/>
         <source>Play the video again when it ends</source>
         <translation>動画の終わりで最初から再生する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
         <source>Pixelate</source>
         <translation>モザイク</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
         <source>Blur</source>
         <translation>ぼかし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="106"/>
         <source>Solid</source>
         <translation>塗りつぶし</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="105"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="107"/>
         <source>Silhouette</source>
         <translation>シルエット</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="112"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="114"/>
         <source> frames/s</source>
         <translation> フレーム/秒</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="115"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="117"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="118"/>
         <source>Type</source>
         <translation>種類</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="117"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
         <source>Address</source>
         <translation>アドレス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="119"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="121"/>
         <source>Masking</source>
         <translation>マスク方法</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="120"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="122"/>
         <source>Analysis rate</source>
         <translation>解析頻度</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
         <source>busy from</source>
         <translation>やや混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="140"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="142"/>
         <source>crowded from</source>
         <translation>混雑</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="141"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="143"/>
         <source>full from</source>
         <translation>満員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="150"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="152"/>
         <source>People in a zone</source>
         <translation>エリア内の人数（以上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="153"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="155"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="157"/>
         <source>Floor calibration…</source>
         <translation>床の位置合わせ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="162"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="164"/>
         <source>No preview yet. Test the connection, then click corners to draw privacy zones.</source>
         <translation>プレビューはまだありません。接続テストの後、映像上で角をクリックしてプライバシーゾーンを描けます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="165"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="167"/>
         <source>Privacy zone (always masked)</source>
         <translation>プライバシー領域（常にマスク）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="167"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
         <source>Shelf</source>
         <translation>棚</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="168"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="170"/>
         <source>Checkout</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="134"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="169"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="136"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="171"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="124"/>
         <source>This camera watches the store&apos;s entrance: visits start here</source>
         <translation>このカメラは店の入口を映している（来店はここから始まる）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="170"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="172"/>
         <source>Other area</source>
         <translation>その他のエリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="173"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="175"/>
         <source>Counting line (two clicks)</source>
         <translation>計数線（2回クリック）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="175"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="177"/>
         <source>Zone name, e.g. Drinks</source>
         <translation>エリア名（例: 飲料）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="178"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="180"/>
         <source>Finish zone</source>
         <translation>ゾーンを確定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="180"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="182"/>
         <source>Clear zones</source>
         <translation>ゾーンを消去</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="183"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="185"/>
         <source>Click the corners of a zone on the picture, then:</source>
         <translation>映像上でエリアの角をクリックしてから:</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="196"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="198"/>
         <source>Open the log folder</source>
         <translation>ログのフォルダーを開く</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="255"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="257"/>
         <source>Path of a video file</source>
         <translation>動画ファイルの場所</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="256"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="258"/>
         <source>The built-in demo needs no address</source>
         <translation>内蔵デモにアドレスは不要です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="262"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="264"/>
         <source>Choose a video file</source>
         <translation>動画ファイルを選択</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="262"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="264"/>
         <source>Videos (*.mp4 *.avi *.mkv *.mov)</source>
         <translation>動画 (*.mp4 *.avi *.mkv *.mov)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="276"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="278"/>
         <source>Enter the camera&apos;s address.</source>
         <translation>カメラのアドレスを入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="282"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="284"/>
         <source>This address cannot be used: %1</source>
         <translation>このアドレスは使用できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="288"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="290"/>
         <source>The address does not match the chosen camera type.</source>
         <translation>アドレスが選択したカメラの種類と一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="300"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="302"/>
         <source>Give the camera a name, e.g. &quot;Entrance&quot;.</source>
         <translation>カメラに名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="305"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="307"/>
         <source>The crowd levels must rise: busy &lt; crowded &lt; full people in a zone.</source>
         <translation>混雑の段階は、やや混雑 &lt; 混雑 &lt; 満員 の順に人数が増えるよう設定してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="324"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="326"/>
         <source>These settings cannot be saved: %1</source>
         <translation>この設定は保存できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="350"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="352"/>
         <source>A person seen here starts a visit. Without a floor calibration the store&apos;s other cameras cannot add where they go next to it: use Floor calibration… to place this camera on the floor plan.</source>
         <translation>ここに映った人から来店が始まります。床の位置合わせがされていないため、店内のほかのカメラはその人がその後どこへ行ったかをこの来店に加えられません。「床の位置合わせ…」でこのカメラを店内図に配置してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="356"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="358"/>
         <source>A person seen here starts a visit; the store&apos;s other cameras add where they go next to the same visit.</source>
         <translation>ここに映った人から来店が始まります。店内のほかのカメラは、その人がその後どこへ行ったかを同じ来店に加えます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="361"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="363"/>
         <source>This camera has no floor calibration, so the people it sees cannot be joined to the visit that began at the entrance: each becomes a visit of its own. Use Floor calibration… to place it on the floor plan.</source>
         <translation>このカメラは床の位置合わせがされていないため、映った人を入口から始まった来店につなげられません。一人ひとりが別の来店として記録されます。「床の位置合わせ…」で店内図に配置してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="367"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="369"/>
         <source>People seen here are added to the visit that began at the entrance, by where and when they walk on the floor plan.</source>
         <translation>ここに映った人は、店内図上で歩いた場所と時刻から、入口で始まった来店に加えられます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="380"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="382"/>
         <source>Connecting…</source>
         <translation>接続中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="400"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="402"/>
         <source>Connected: %1×%2, %3 face(s) and %4 person(s) masked.</source>
         <translation>接続しました: %1×%2、顔 %3 件と人物 %4 人をマスクしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="416"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="418"/>
         <source>A zone needs at least three corners.</source>
         <translation>ゾーンには 3 つ以上の角が必要です。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="423"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="425"/>
         <source>Give the zone a name, e.g. “Drinks”.</source>
         <translation>エリアに名前を付けてください（例:「飲料」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="434"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="436"/>
         <source>A counting line is two clicks: its start and its end.</source>
         <translation>計数線は始点と終点の2回のクリックで描きます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="440"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="442"/>
         <source>Give the line a name, e.g. “Door”.</source>
         <translation>線に名前を付けてください（例:「入口」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="445"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="447"/>
         <source>This line cannot be used: %1</source>
         <translation>この線は使えません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="457"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="459"/>
         <source>Analysis zones: %1</source>
         <translation>分析エリア: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="457"/>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="465"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="459"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="467"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="460"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="462"/>
         <source>No analysis zones yet: draw shelves, the checkout or the entrance to measure time spent there.</source>
         <translation>分析エリアはまだありません。棚・レジ・入口を描くと、そこでの滞在時間を計測します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="466"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="468"/>
         <source>Counting lines: %1</source>
         <translation>計数線: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="468"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="470"/>
         <source>Floor calibration: %1 points</source>
         <translation>床の位置合わせ: %1点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="482"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="484"/>
         <source>No picture from this camera: %1</source>
         <translation>このカメラから映像を取得できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="485"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="487"/>
         <source>Details are in the log file %1.</source>
         <translation>詳しい記録はログファイル %1 にあります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="496"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="498"/>
         <source>Save a camera that did not connect?</source>
         <translation>接続できなかったカメラを保存しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/camera_dialog.py" line="498"/>
+        <location filename="../../desktopapp/ui/camera_dialog.py" line="500"/>
         <source>This camera gave no picture when it was tested. Save it anyway? Raiten keeps trying to connect and shows why on its tile.</source>
         <translation>このカメラは接続テストで映像が得られませんでした。それでも保存しますか？ 保存すると Raiten は接続を試み続け、つながらない理由をカメラの枠に表示します。</translation>
     </message>
@@ -1375,37 +1375,37 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>ChainStatusButton</name>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="70"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="76"/>
         <source>Chain: syncing…</source>
         <translation>チェーン: 同期中…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="99"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="111"/>
         <source>Chain: offline since %1</source>
         <translation>チェーン: %1 からオフライン</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="103"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="115"/>
         <source>Chain: synced just now</source>
         <translation>チェーン: たった今同期済み</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="105"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="117"/>
         <source>Chain: synced %1 min ago</source>
         <translation>チェーン: %1 分前に同期済み</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="108"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="120"/>
         <source>Chain: not synced yet</source>
         <translation>チェーン: まだ同期していません</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="110"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="122"/>
         <source>%1 changes waiting</source>
         <translation>未送信の変更 %1 件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/chain_status.py" line="113"/>
+        <location filename="../../desktopapp/ui/chain_status.py" line="125"/>
         <source>Store %1 of %2 (server %3). Click to sync now.</source>
         <translation>%2 の店舗 %1（サーバー %3）。クリックすると今すぐ同期します。</translation>
     </message>
@@ -1509,7 +1509,7 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>個人が特定されないよう、%1件未満の件数は「&lt;%1」と表示し、合計からの引き算で少数の件数がわかってしまう件数は「—」で隠しています。従業員と利用停止を申し出た方は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="590"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="592"/>
         <source>Hidden (&lt;%1 or to protect one): %2</source>
         <translation>非表示（%1件未満、またはその保護のため）: %2</translation>
     </message>
@@ -1650,48 +1650,48 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
         <translation>この期間の記録はまだありません。告知内容がそろった状態でカメラが動くと、ここに来店が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="534"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="536"/>
         <source>Fewer than %1 visits in this period: the figures are hidden so that no one can be singled out.</source>
         <translation>この期間の来店は%1件未満です。個人が特定されないよう、数値を表示していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="543"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="545"/>
         <source>Sales are shown for “This store” only.</source>
         <translation>売上は「この店舗」でのみ表示します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="550"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="552"/>
         <source>Sales were imported, but none is linked to a visit: say which camera watches each register (File → Import POS CSV…, Registers).</source>
         <translation>売上データは取り込まれていますが、来店と結び付いた購買がありません。どのカメラがどのレジを映しているかを設定してください（「ファイル」→「POSデータの取り込み」→ レジ）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="556"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="558"/>
         <source>No sales imported for this period (File → Import POS CSV…).</source>
         <translation>この期間の売上データは取り込まれていません（「ファイル」→「POSデータの取り込み」）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="606"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="608"/>
         <source>The figures could not be read: %1</source>
         <translation>数値を読み込めません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="613"/>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="623"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="615"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="625"/>
         <source>Floor plan</source>
         <translation>店内図</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="613"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="615"/>
         <source>Pictures (*.png *.jpg *.jpeg *.bmp)</source>
         <translation>画像 (*.png *.jpg *.jpeg *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="625"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="627"/>
         <source>How wide is the floor this plan shows, from its left edge to its right, in metres? The depth follows from the picture&apos;s proportions.</source>
         <translation>この平面図が示す床の幅（左端から右端まで）は何メートルですか。奥行きは図の縦横比から求めます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/analytics_panel.py" line="668"/>
+        <location filename="../../desktopapp/ui/analytics_panel.py" line="670"/>
         <source>The floor plan cannot be read: %1</source>
         <translation>店内図を読み込めません: %1</translation>
     </message>
@@ -2066,37 +2066,37 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>FirstRunWizard</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="183"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="184"/>
         <source>Raiten — first start</source>
         <translation>Raiten — 初回設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="191"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="192"/>
         <source>Who you are</source>
         <translation>事業者の情報</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="193"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="194"/>
         <source>Printed on the sign at your entrance, so that people know whom to ask.</source>
         <translation>入口の掲示物に印刷され、問い合わせ先を来店者に知らせます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="196"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="197"/>
         <source>What you analyse and for how long</source>
         <translation>利用目的と保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="199"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="200"/>
         <source>Feature data is deleted automatically when the period ends; statistics without any personal data are kept.</source>
         <translation>特徴量データは期間が過ぎると自動で削除されます。個人を含まない統計は残ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="204"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="205"/>
         <source>Your sign in a second language (optional)</source>
         <translation>もう一つの言語の掲示（任意）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="207"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="208"/>
         <source>For customers who read the other language: a sign in that language only, or both languages on one sign. You can add this later in Settings.</source>
         <translation>もう一方の言語を読むお客様のために、その言語だけの掲示、または両方の言語を載せた掲示を作れます。後から「設定」で追加することもできます。</translation>
     </message>
@@ -2188,257 +2188,257 @@ Raiten は映っている人をすべてマスクして表示し、顔の特徴�
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="321"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
         <source>Raiten — store camera analytics</source>
         <translation>Raiten — 店舗カメラ分析</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="149"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="151"/>
         <source>Settings could not be loaded; using defaults.</source>
         <translation>設定を読み込めませんでした。既定値で動作しています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="114"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="116"/>
         <source>Live view</source>
         <translation>ライブ映像</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="115"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="117"/>
         <source>Dashboard</source>
         <translation>ダッシュボード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="186"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="188"/>
         <source>The screen is locked. The cameras keep working.</source>
         <translation>画面はロックされています。カメラの分析は続いています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="193"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="195"/>
         <source>Unlock…</source>
         <translation>ロック解除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="219"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="221"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="223"/>
         <source>&amp;Signage…</source>
         <translation>掲示物(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="224"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="226"/>
         <source>&amp;Export…</source>
         <translation>エクスポート(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="227"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="229"/>
         <source>&amp;Import POS CSV…</source>
         <translation>POSデータの取り込み(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="231"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="233"/>
         <source>Change my &amp;password…</source>
         <translation>自分のパスワードを変更(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="235"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="237"/>
         <source>&amp;Lock screen</source>
         <translation>画面をロック(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="239"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="241"/>
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="243"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="245"/>
         <source>&amp;Cameras</source>
         <translation>カメラ(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="246"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="248"/>
         <source>&amp;Add camera…</source>
         <translation>カメラを追加(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="250"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
         <source>&amp;Edit camera</source>
         <translation>カメラを編集(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="251"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="253"/>
         <source>&amp;Remove camera</source>
         <translation>カメラを削除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="252"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="254"/>
         <source>&amp;Layout</source>
         <translation>レイアウト(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="261"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="263"/>
         <source>&amp;Administration</source>
         <translation>管理(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="264"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="266"/>
         <source>&amp;Settings…</source>
         <translation>設定(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="267"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="269"/>
         <source>&amp;Chain of stores…</source>
         <translation>店舗チェーン(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="271"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="273"/>
         <source>&amp;Requests from the public…</source>
         <translation>本人からの請求対応(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="277"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="279"/>
         <source>S&amp;taff…</source>
         <translation>従業員(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="280"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="282"/>
         <source>&amp;Audit log…</source>
         <translation>監査ログ(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="285"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="287"/>
         <source>&amp;Delete all personal data…</source>
         <translation>個人データをすべて削除(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="291"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="293"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="295"/>
         <source>&amp;User guide</source>
         <translation>使い方ガイド(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="296"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="298"/>
         <source>&amp;Models and licences…</source>
         <translation>モデルとライセンス(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="299"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
         <source>&amp;Check this PC&apos;s capacity…</source>
         <translation>この PC の処理能力を調べる(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="301"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="303"/>
         <source>&amp;About Raiten</source>
         <translation>Raiten について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="323"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="325"/>
         <source>Raiten — DEMO (sample data, not a real store)</source>
         <translation>Raiten — デモ（サンプルデータ、実店舗ではありません）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="326"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="328"/>
         <source>DEMO — the dashboard shows sample figures</source>
         <translation>デモ — ダッシュボードはサンプルの数値です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="336"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="338"/>
         <source>Your account may not do this.</source>
         <translation>このアカウントではこの操作はできません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="375"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="377"/>
         <source>The models could not be checked: %1</source>
         <translation>モデルを確認できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="396"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="398"/>
         <source>Expired data could not be deleted yet; Raiten will try again: %1</source>
         <translation>期限切れのデータをまだ削除できません。Raiten が再試行します: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="402"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="404"/>
         <source>The data folder cannot be opened: %1</source>
         <translation>データフォルダを開けません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="432"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="446"/>
         <source>Demo camera</source>
         <translation>デモカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="450"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="464"/>
         <source>Entrance</source>
         <translation>入口</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="480"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="494"/>
         <source>%1 (entrance)</source>
         <translation>%1（入口）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="597"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="611"/>
         <source>Closing Raiten stops the analysis of every camera. A manager or an administrator must sign in to stop it; cancel to keep Raiten running.</source>
         <translation>Raiten を閉じると、すべてのカメラの分析が止まります。止めるにはマネージャーか管理者のサインインが必要です。Raiten を動かし続ける場合はキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="607"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="621"/>
         <source>Raiten keeps running</source>
         <translation>Raiten は動作を続けます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="609"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
         <source>%1 may not stop the analysis: a manager or an administrator must.</source>
         <translation>%1 は分析を止められません。マネージャーか管理者が行ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="612"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="626"/>
         <source>Raiten keeps analysing.</source>
         <translation>Raiten は分析を続けています。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="623"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="637"/>
         <source>Your password was changed.</source>
         <translation>パスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="679"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="693"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="433"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="447"/>
         <source>DEMO</source>
         <translation>デモ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="521"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="535"/>
         <source>Remove camera</source>
         <translation>カメラの削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="522"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="536"/>
         <source>Remove the camera &quot;%1&quot;?</source>
         <translation>カメラ「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="569"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="583"/>
         <source>This camera cannot start: %1</source>
         <translation>このカメラを開始できません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="649"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="663"/>
         <source>About Raiten</source>
         <translation>Raiten について</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/main_window.py" line="651"/>
+        <location filename="../../desktopapp/ui/main_window.py" line="665"/>
         <source>Raiten %1
 
 Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization of Camera Images. Pictures are analysed in memory and never stored.</source>
@@ -2483,67 +2483,67 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>ModelsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="27"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="28"/>
         <source>Models and licences</source>
         <translation>モデルとライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="31"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="32"/>
         <source>Raiten recognises faces and people with the programs below, called models. They run on this PC only and send nothing anywhere. A shop may use a model only if its licence allows business use.</source>
         <translation>Raiten は下の「モデル」と呼ばれるプログラムで顔や人を認識します。モデルはこのPCの中だけで動き、外部には何も送りません。店舗で使えるのは、ライセンスが業務での利用を認めているモデルだけです。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="43"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="44"/>
         <source>What it does</source>
         <translation>役割</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="44"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="45"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="45"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="46"/>
         <source>Use in a shop</source>
         <translation>店舗での利用</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="46"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="47"/>
         <source>Licence</source>
         <translation>ライセンス</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="56"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="57"/>
         <source>Allowed</source>
         <translation>利用できます</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="59"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="60"/>
         <source>Not allowed: non-commercial use only. Buy a licence from its maker or choose another model.</source>
         <translation>利用できません: 非商用に限られています。開発元からライセンスを購入するか、別のモデルを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="64"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="65"/>
         <source>Source: %1</source>
         <translation>入手元: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="86"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="87"/>
         <source>Finds faces, so that they are masked</source>
         <translation>顔を見つけてマスクする</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="88"/>
         <source>Turns a face into feature data to recognise returns</source>
         <translation>顔を特徴量データにして再来店を判定する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="89"/>
         <source>Estimates age band and gender</source>
         <translation>年代と性別を推定する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/models_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/models_dialog.py" line="90"/>
         <source>Finds people, to mask and count them</source>
         <translation>人を見つけてマスクし、人数を数える</translation>
     </message>
@@ -2640,99 +2640,104 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>NoticeTexts</name>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="13"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="14"/>
         <source>Attributes (age band and gender, no identity kept)</source>
         <translation>属性推定（年代・性別、個人の識別なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="14"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="15"/>
         <source>Activity (movement in the store)</source>
         <translation>行動分析（店内の動線）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="15"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="16"/>
         <source>Repeat analysis (recognises returning visitors)</source>
         <translation>リピート分析（再来店の判定）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="16"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="17"/>
         <source>Passer-by counting (outside, by shape only)</source>
         <translation>通行量計測（屋外、人の形のみ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="17"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="18"/>
         <source>Incidental capture (people made unrecognisable)</source>
         <translation>写り込み（人物を判別不能に加工）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="18"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="19"/>
         <source>Crowd level (icons and counts only)</source>
         <translation>混雑状況（アイコンと人数のみ）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="23"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="24"/>
         <source>operator (company) name</source>
         <translation>事業者名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="24"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
         <source>store name</source>
         <translation>店舗名</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="25"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="26"/>
         <source>purpose of use</source>
         <translation>利用目的</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="26"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="27"/>
         <source>items acquired</source>
         <translation>取得する項目</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="27"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="28"/>
         <source>contact point</source>
         <translation>問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="28"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="29"/>
         <source>privacy policy URL</source>
         <translation>プライバシーポリシーの URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="29"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="30"/>
         <source>feedback URL</source>
         <translation>ご意見受付の URL</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="30"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="31"/>
         <source>retention period</source>
         <translation>保存期間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="35"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="36"/>
         <source>%1 is not filled in</source>
         <translation>%1が未入力です</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="36"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="37"/>
         <source>%1 must be a web address (https://…)</source>
         <translation>%1はウェブアドレス（https://…）にしてください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="37"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="38"/>
         <source>%1 must say that face feature data is matched</source>
         <translation>%1に顔の特徴量を照合することを明記してください</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="42"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
         <source>; </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/notice_texts.py" line="43"/>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="44"/>
         <source>Analysis is blocked until the notice profile is complete: %1</source>
         <translation>告知内容が揃うまで解析は開始できません: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/notice_texts.py" line="53"/>
+        <source>Analysis is blocked: %1 opt-out(s) and %2 staff member(s) were registered with the face features model %3, but %4 is in use, so they would not be recognised and would be recorded. Switch the face features model back to %3 in Settings, or remove them in Staff / Requests and register them again.</source>
+        <translation>分析を停止しています: %1 件のオプトアウト(記録しないでほしいという申し出)と %2 人の従業員が顔特徴量モデル %3 で登録されていますが、現在使用中のモデルは %4 です。このままではこれらの方を認識できず、記録してしまいます。設定で顔特徴量モデルを %3 に戻すか、「従業員」または「本人からの請求対応」で削除してから登録し直してください。</translation>
     </message>
 </context>
 <context>
@@ -2794,22 +2799,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PasswordDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="326"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="327"/>
         <source>Password for %1</source>
         <translation>%1 のパスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="333"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="334"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="334"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="335"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="353"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="354"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
@@ -2817,137 +2822,137 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PosImportDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="60"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="61"/>
         <source>Import POS CSV</source>
         <translation>POSデータ（CSV）の取り込み</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="65"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="66"/>
         <source>Only the time, register, amount and category of each purchase are imported. Columns that could identify a customer (member or card numbers, names, phone numbers, e-mail or postal addresses, birthdays) are dropped before anything is stored.</source>
         <translation>取り込むのは各購買の日時・レジ・金額・部門だけです。お客様を特定できる列（会員番号・カード番号・氏名・電話番号・メールアドレス・住所・生年月日）は保存前に除外します。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="76"/>
         <source>No file chosen</source>
         <translation>ファイルが選ばれていません</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="77"/>
         <source>Choose file…</source>
         <translation>ファイルを選ぶ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="86"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="87"/>
         <source>Date (when separate from the time)</source>
         <translation>日付（時刻と別の列の場合）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="88"/>
         <source>Time</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="89"/>
         <source>Amount</source>
         <translation>金額</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="90"/>
         <source>Register</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="90"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="91"/>
         <source>Category</source>
         <translation>部門</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="99"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="102"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="103"/>
         <source> min</source>
         <translation> 分</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="103"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="104"/>
         <source>Link to a visit seen at the register within</source>
         <translation>レジで確認された来店と結び付ける時間幅</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="104"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="105"/>
         <source>Registers and cameras…</source>
         <translation>レジとカメラ…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="123"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="124"/>
         <source>Import</source>
         <translation>取り込む</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="139"/>
         <source>POS export</source>
         <translation>POSデータ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="138"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="139"/>
         <source>CSV files (*.csv *.txt *.tsv)</source>
         <translation>CSVファイル (*.csv *.txt *.tsv)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="148"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="149"/>
         <source>Reading…</source>
         <translation>読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="157"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="158"/>
         <source>(none)</source>
         <translation>（なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="167"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="168"/>
         <source>These columns will be dropped and never stored: %1</source>
         <translation>次の列は除外され、保存されません: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="169"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="170"/>
         <source>; </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="184"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="185"/>
         <source>%1 rows, %2, separated by %3.</source>
         <translation>%1行、文字コード %2、区切り文字 %3。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="207"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="208"/>
         <source>Choose a file and a store first.</source>
         <translation>先にファイルと店舗を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="212"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="213"/>
         <source>Importing…</source>
         <translation>取り込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="223"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="224"/>
         <source>%1 purchases imported, %2 linked to a visit.</source>
         <translation>購買%1件を取り込み、%2件を来店と結び付けました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="229"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="230"/>
         <source>Line %1 skipped: %2</source>
         <translation>%1行目を飛ばしました: %2</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="235"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="236"/>
         <source>… and %1 more skipped lines.</source>
         <translation>…ほか%1行を飛ばしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/pos_dialog.py" line="247"/>
+        <location filename="../../desktopapp/ui/pos_dialog.py" line="248"/>
         <source>The file cannot be imported: %1</source>
         <translation>ファイルを取り込めません: %1</translation>
     </message>
@@ -3123,173 +3128,178 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>PublicRequestsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="90"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="91"/>
         <source>Requests from the public</source>
         <translation>本人からの請求対応</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="95"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="96"/>
         <source>With the person present: capture their face, see what is held about them, then delete it if they ask, and keep them out of future analysis if they wish. The capture is used for the search only and is not stored.</source>
         <translation>ご本人の立ち会いのもとで、顔を撮影して保有データを確認し、ご希望があれば削除し、今後の分析から除外（オプトアウト）します。撮影した顔は検索にのみ使い、保存しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="110"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="111"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="111"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="112"/>
         <source>A picture the person brings…</source>
         <translation>ご本人が持参した写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="113"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="114"/>
         <source>Capture and search</source>
         <translation>撮影して検索</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="130"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="131"/>
         <source>Visits</source>
         <translation>来店数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="131"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="132"/>
         <source>First visit</source>
         <translation>初回来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="132"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="133"/>
         <source>Last visit</source>
         <translation>最終来店</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="133"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="134"/>
         <source>Stores</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="134"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="135"/>
         <source>Age band / gender</source>
         <translation>年代・性別</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="135"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="136"/>
         <source>Kept until</source>
         <translation>保存期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="136"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="137"/>
         <source>Held data</source>
         <translation>保有データ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="152"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="153"/>
         <source>Keep this person out of future analysis (opt-out)</source>
         <translation>今後の分析から除外する（オプトアウト）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="154"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="229"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="155"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="158"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="159"/>
         <source>Print a receipt…</source>
         <translation>控えを印刷…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="171"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="172"/>
         <source>The person&apos;s picture</source>
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="264"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="242"/>
+        <source>%1 other record(s) were made with an earlier face features model and could not be searched.</source>
+        <translation>ほかに %1 件の記録が以前の顔特徴量モデルで作られており、検索できませんでした。</translation>
+    </message>
+    <message>
+        <location filename="../../desktopapp/ui/public_requests.py" line="277"/>
         <source>Delete everything held about this person (%1)? This cannot be undone.</source>
         <translation>この方について保有しているデータ（%1）をすべて削除しますか？元に戻せません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="302"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="315"/>
         <source>Deleted: %1.</source>
         <translation>削除しました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="318"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="331"/>
         <source>1 record</source>
         <translation>1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="318"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="331"/>
         <source>%1 records</source>
         <translation>%1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="333"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="346"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="334"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="347"/>
         <source>Date</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="342"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="355"/>
         <source>Record %1</source>
         <translation>データ %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="343"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="356"/>
         <source>%1 visits from %2 to %3, kept until %4</source>
         <translation>来店 %1 回（%2〜%3）、%4 まで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="351"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="364"/>
         <source>Found</source>
         <translation>照会結果</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="351"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="364"/>
         <source>Nothing is held about you.</source>
         <translation>お客様に関するデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="353"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="366"/>
         <source>Deleted</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="353"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="366"/>
         <source>Everything listed above was deleted.</source>
         <translation>上記のデータはすべて削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="357"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="370"/>
         <source>Opt-out</source>
         <translation>利用停止</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="358"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="371"/>
         <source>You will be left out of future analysis at this operator&apos;s stores.</source>
         <translation>今後、当社の店舗での分析の対象外とします。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="362"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="375"/>
         <source>Contact</source>
         <translation>お問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="367"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="380"/>
         <source>Your request about camera data</source>
         <translation>カメラ画像に関するご請求の控え</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="373"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="386"/>
         <source>This receipt holds no picture of you and no face feature data. The picture used to find your data was not stored.</source>
         <translation>この控えには、お客様の画像や顔特徴量データは含まれていません。データの照会に使った画像も保存していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="389"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="402"/>
         <source>The receipt was sent to the printer.</source>
         <translation>控えをプリンターに送りました。</translation>
     </message>
@@ -3299,82 +3309,82 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="186"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="190"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="196"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="200"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="239"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="252"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="208"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="212"/>
         <source>until withdrawn</source>
         <translation>取り消すまで</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="217"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="221"/>
         <source>Found for this person: %1.</source>
         <translation>この方のデータが見つかりました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="226"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
         <source>This person has opted out already: a new opt-out adds this capture to it.</source>
         <translation>この方はすでに利用停止（オプトアウト）を申し出ています。もう一度申し出を記録すると、今回の撮影がその記録に追加されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="231"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="235"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="232"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="236"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="237"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
         <source>enrolled staff (no records kept)</source>
         <translation>登録済みの従業員（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="249"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="262"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="255"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="261"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="274"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="281"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="270"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="283"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="306"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="319"/>
         <source>The person had opted out already; this capture was added to their opt-out.</source>
         <translation>この方はすでに利用停止を申し出ていました。今回の撮影をその記録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="310"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="323"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
@@ -3473,82 +3483,82 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>RegistersDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="53"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="54"/>
         <source>Registers and cameras</source>
         <translation>レジとカメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="58"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="59"/>
         <source>A sale is linked to a visit only when exactly one person was seen by the register&apos;s camera at the time of sale. Choose the checkout zone of the picture so that people elsewhere in it are not counted.</source>
         <translation>販売時刻にレジのカメラに写っていたのが1人だけのときに限り、売上を来店に結び付けます。映像内のレジのエリアを選ぶと、ほかの場所にいる人は数えません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="87"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="88"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="89"/>
         <source>Register</source>
         <translation>レジ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="90"/>
         <source>Camera</source>
         <translation>カメラ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="68"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="90"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="69"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="91"/>
         <source>Zone</source>
         <translation>エリア</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="82"/>
         <source>as written in the POS export, e.g. 1</source>
         <translation>POSの出力どおり（例: 1）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="93"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="94"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="97"/>
         <source>Remove</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="114"/>
         <source>Add a camera first (Cameras menu).</source>
         <translation>先にカメラを追加してください（カメラメニュー）。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="122"/>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="145"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="123"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="146"/>
         <source>(the whole picture)</source>
         <translation>（映像全体）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="144"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="145"/>
         <source>camera %1</source>
         <translation>カメラ %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="167"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="168"/>
         <source>Choose a store, a register and a camera.</source>
         <translation>店舗・レジ・カメラを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="181"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="182"/>
         <source>Saved. %1 earlier purchases were linked to visits.</source>
         <translation>保存しました。これまでの購買 %1 件を来店に結び付けました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/registers_dialog.py" line="202"/>
+        <location filename="../../desktopapp/ui/registers_dialog.py" line="203"/>
         <source>This could not be saved: %1</source>
         <translation>保存できませんでした: %1</translation>
     </message>
@@ -3556,22 +3566,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="369"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="370"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="376"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="377"/>
         <source>Notice profile</source>
         <translation>告知内容</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="377"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="378"/>
         <source>General</source>
         <translation>全般</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="378"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="379"/>
         <source>Accounts</source>
         <translation>アカウント</translation>
     </message>
@@ -3579,67 +3589,67 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>SignageDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="56"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="57"/>
         <source>Signage</source>
         <translation>掲示物</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="62"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="63"/>
         <source>Print this notice and put it up where people see it before they enter the cameras&apos; view, for example at the entrance. It shows notice version %1 of %2; change the notice in Settings and print again.</source>
         <translation>この掲示物を印刷し、カメラの撮影範囲に入る前に目に入る場所（入口など）に掲示してください。%2 作成の告知内容 第%1版を表示しています。内容を変えるときは設定で告知内容を変更し、印刷し直してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="77"/>
         <source>Japanese and English (Japanese above)</source>
         <translation>日本語と英語（日本語が上）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="81"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="82"/>
         <source>Language</source>
         <translation>言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="82"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="83"/>
         <source>Paper</source>
         <translation>用紙</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="84"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="85"/>
         <source>Save as PDF…</source>
         <translation>PDFで保存…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="88"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="89"/>
         <source>Print…</source>
         <translation>印刷…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="96"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="97"/>
         <source>The notice has no web address for its full policy, so the sign has a second page with the full policy: put it up beside the first or keep it at the counter.</source>
         <translation>詳しい取扱い（プライバシーポリシー）のウェブアドレスがないため、掲示は2ページになり、2ページ目に詳しい取扱いを載せます。1ページ目の隣に掲示するか、レジなどに置いてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="119"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="120"/>
         <source>Drawing the preview…</source>
         <translation>プレビューを作成しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="212"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="213"/>
         <source>Sent to the printer: %1</source>
         <translation>プリンターに送りました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="218"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="219"/>
         <source>Save the sign as PDF</source>
         <translation>掲示物をPDFで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="240"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="241"/>
         <source>Saved: %1</source>
         <translation>保存しました: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/signage_dialog.py" line="252"/>
+        <location filename="../../desktopapp/ui/signage_dialog.py" line="253"/>
         <source>The sign could not be made: %1</source>
         <translation>掲示物を作成できません: %1</translation>
     </message>
@@ -3647,132 +3657,132 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>StaffDialog</name>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="71"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="72"/>
         <source>Staff</source>
         <translation>従業員</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="76"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="77"/>
         <source>Employees who agree can be enrolled so that Raiten leaves them out of every statistic. Raiten keeps no name: write the staff number it gives on the employee&apos;s signed consent form, and keep the form. The capture is used for the enrolment only and is never shown.</source>
         <translation>同意した従業員を登録すると、Raiten はその方をすべての集計から除外します。Raiten は名前を保存しません。表示される従業員番号を、従業員が署名した同意書に書き込み、同意書を保管してください。撮影は登録にだけ使い、画面には表示しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="89"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="90"/>
         <source>Staff number</source>
         <translation>従業員番号</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="90"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="91"/>
         <source>Consented on</source>
         <translation>同意日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="91"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="92"/>
         <source>Recorded</source>
         <translation>登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="92"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="93"/>
         <source>Captures</source>
         <translation>撮影数</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="101"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="102"/>
         <source>Remove the selected staff member…</source>
         <translation>選択した従業員の登録を取り消す…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="113"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="114"/>
         <source>Camera: %1</source>
         <translation>カメラ: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="114"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="115"/>
         <source>A picture of the employee…</source>
         <translation>従業員の写真…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="116"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="117"/>
         <source>Capture from</source>
         <translation>撮影元</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="122"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="123"/>
         <source>Consent given on</source>
         <translation>同意した日</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="125"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="126"/>
         <source>The employee has agreed, in writing, to be recognised as staff</source>
         <translation>従業員が従業員として認識されることに書面で同意しました</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="130"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="131"/>
         <source>Capture and enrol</source>
         <translation>撮影して登録</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="158"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="159"/>
         <source>%1 by %2</source>
         <translation>%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="164"/>
         <source>Staff %1</source>
         <translation>従業員 %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="174"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="175"/>
         <source>Tick the box once the employee has agreed.</source>
         <translation>従業員の同意を得たらチェックを入れてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="176"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="177"/>
         <source>The employee&apos;s picture</source>
         <translation>従業員の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="191"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="192"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="198"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="199"/>
         <source>This employee is enrolled already as staff %1: the capture was added to it.</source>
         <translation>この方はすでに従業員 %1 として登録されています。今回の撮影をその登録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="201"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="202"/>
         <source>Enrolled as staff %1. Write this number on the signed consent form.</source>
         <translation>従業員 %1 として登録しました。この番号を署名済みの同意書に書き込んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="210"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="211"/>
         <source>Select a staff member first.</source>
         <translation>先に従業員を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="215"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="216"/>
         <source>Remove staff member</source>
         <translation>従業員の登録取り消し</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="217"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="218"/>
         <source>Remove staff %1? Their captures are deleted and they will be analysed like any visitor from now on.</source>
         <translation>従業員 %1 の登録を取り消しますか？撮影データは削除され、以後は他の来店者と同じく分析されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="232"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="233"/>
         <source>Staff %1 removed; their captures are deleted.</source>
         <translation>従業員 %1 の登録を取り消し、撮影データを削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="245"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="246"/>
         <source>No face could be seen. Ask the employee to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりませんでした。従業員にカメラの近くで正面を向いてもらうか、より鮮明な写真を使ってください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/staff_dialog.py" line="252"/>
+        <location filename="../../desktopapp/ui/staff_dialog.py" line="253"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
@@ -3798,12 +3808,12 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>UserGuide</name>
     <message>
-        <location filename="../../desktopapp/ui/user_guide.py" line="36"/>
+        <location filename="../../desktopapp/ui/user_guide.py" line="37"/>
         <source>User guide</source>
         <translation>使い方ガイド</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/user_guide.py" line="63"/>
+        <location filename="../../desktopapp/ui/user_guide.py" line="64"/>
         <source>The user guide is missing: reinstall Raiten.</source>
         <translation>使い方ガイドが見つかりません。Raiten を再インストールしてください。</translation>
     </message>
@@ -3811,99 +3821,99 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_AccountsTab</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="248"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="164"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="249"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="239"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="164"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="240"/>
         <source>Role</source>
         <translation>権限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="163"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="164"/>
         <source>Since / locked until</source>
         <translation>作成日 / ロック期限</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="180"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="181"/>
         <source>Add account…</source>
         <translation>アカウントを追加…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="181"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="182"/>
         <source>Change role…</source>
         <translation>権限を変更…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="182"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="183"/>
         <source>Set password…</source>
         <translation>パスワードを設定…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="183"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="184"/>
         <source>Unlock</source>
         <translation>ロック解除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="185"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="186"/>
         <source>Remove</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="210"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="211"/>
         <source>locked until %1</source>
         <translation>%1までロック中</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="218"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="219"/>
         <source>Select an account first.</source>
         <translation>先にアカウントを選んでください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="248"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="249"/>
         <source>Add account</source>
         <translation>アカウントを追加</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="259"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="260"/>
         <source>Account %1 added.</source>
         <translation>アカウント %1 を追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="270"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="271"/>
         <source>%1 is now %2.</source>
         <translation>%1 の権限を %2 にしました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="283"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="284"/>
         <source>The password of %1 was changed.</source>
         <translation>%1 のパスワードを変更しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="292"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="293"/>
         <source>%1 is not locked.</source>
         <translation>%1 はロックされていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="297"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="298"/>
         <source>%1 is unlocked and can sign in again.</source>
         <translation>%1 のロックを解除しました。再びサインインできます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="306"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="307"/>
         <source>Remove account</source>
         <translation>アカウントを削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="307"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="308"/>
         <source>Remove the account &quot;%1&quot;?</source>
         <translation>アカウント「%1」を削除しますか？</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="314"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="315"/>
         <source>Account %1 removed.</source>
         <translation>アカウント %1 を削除しました。</translation>
     </message>
@@ -3911,42 +3921,42 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_AdminPage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="114"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="115"/>
         <source>Administrator account</source>
         <translation>管理者アカウント</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="117"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="118"/>
         <source>The administrator can change settings and cameras, answer requests from the public and delete data. Other staff get their own accounts later.</source>
         <translation>管理者は設定やカメラの変更、本人からの請求対応、データの削除ができます。他のスタッフのアカウントは後から作成できます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="132"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="133"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="133"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="134"/>
         <source>Password</source>
         <translation>パスワード</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="134"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="135"/>
         <source>Password again</source>
         <translation>パスワード（確認）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="148"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="149"/>
         <source>Enter a name for the administrator.</source>
         <translation>管理者の名前を入力してください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="151"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="152"/>
         <source>The two passwords differ.</source>
         <translation>2つのパスワードが一致しません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="167"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="168"/>
         <source>Setup could not be saved: %1</source>
         <translation>設定を保存できません: %1</translation>
     </message>
@@ -3954,37 +3964,37 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_GeneralTab</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="111"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="112"/>
         <source>Same as the computer</source>
         <translation>コンピューターの設定に合わせる</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="117"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="118"/>
         <source> min</source>
         <translation> 分</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="119"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="120"/>
         <source>Language of the screens</source>
         <translation>画面の言語</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="120"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="121"/>
         <source>Lock the screen after no use for</source>
         <translation>操作がないときに画面をロックするまでの時間</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="121"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="122"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="139"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="140"/>
         <source>Saved.</source>
         <translation>保存しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="149"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="150"/>
         <source>Could not save: %1</source>
         <translation>保存できません: %1</translation>
     </message>
@@ -3992,22 +4002,22 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_NoticeTab</name>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="63"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="64"/>
         <source>Save notice</source>
         <translation>告知内容を保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="70"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="71"/>
         <source>No notice has been saved yet.</source>
         <translation>告知内容はまだ保存されていません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="75"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="76"/>
         <source>Notice version %1, in force since %2. Saving a change makes a new version: print the sign again and replace the old one.</source>
         <translation>告知内容 第%1版（%2から有効）。変更を保存すると新しい版になります。掲示物を印刷し直して差し替えてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/settings_dialog.py" line="98"/>
+        <location filename="../../desktopapp/ui/settings_dialog.py" line="99"/>
         <source>The notice could not be saved: %1</source>
         <translation>告知内容を保存できません: %1</translation>
     </message>
@@ -4015,27 +4025,27 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
 <context>
     <name>_WelcomePage</name>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="42"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="43"/>
         <source>Welcome to Raiten</source>
         <translation>Raiten へようこそ</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="46"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="47"/>
         <source>Raiten analyses camera images in this PC&apos;s memory and never stores a picture. Before any camera is analysed, the public must be told what you do: this wizard writes that notice with you and creates the administrator account.</source>
         <translation>Raiten はカメラ画像をこのPCのメモリ上で分析し、画像を保存しません。分析を始める前に、何をするのかを来店者に知らせる必要があります。このウィザードで告知内容を作成し、管理者アカウントを作ります。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="55"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="56"/>
         <source>Set up my store</source>
         <translation>店舗を設定する</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="60"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="61"/>
         <source>Explore with the demo camera first (a sample notice marked DEMO, kept apart from your store&apos;s data)</source>
         <translation>まずデモカメラで試す（DEMOと表示されたサンプルの告知。店舗のデータとは別に保存）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/first_run.py" line="80"/>
+        <location filename="../../desktopapp/ui/first_run.py" line="81"/>
         <source>Open the demo</source>
         <translation>デモを開く</translation>
     </message>

@@ -99,21 +99,40 @@ class VisitStore:
         return bool(row and row[0])
 
     def templates(
-        self, operator_id: int, kind: str, store_id: int | None
+        self, operator_id: int, kind: str, store_id: int | None, model: str
     ) -> Iterator[tuple[str, Vector, float]]:
-        """Decrypted templates of one gallery: the operator's visitors of ``kind``, limited to
-        visitors first seen at ``store_id`` unless the operator shares the gallery (None)."""
+        """Decrypted templates of one gallery: the operator's visitors of ``kind`` made by the
+        features model ``model``, limited to visitors first seen at ``store_id`` unless the
+        operator shares the gallery (None). Another model's vectors are not comparable."""
         sql = (
             "SELECT t.visitor_id, t.feature_enc, t.quality FROM template t "
-            "JOIN visitor v ON v.id = t.visitor_id WHERE v.operator_id = ? AND v.kind = ?"
+            "JOIN visitor v ON v.id = t.visitor_id "
+            "WHERE v.operator_id = ? AND v.kind = ? AND t.model = ?"
         )
-        params: list[object] = [operator_id, kind]
+        params: list[object] = [operator_id, kind, model]
         if store_id is not None:
             sql += " AND v.home_store_id = ?"
             params.append(store_id)
         for visitor_id, blob, quality in self.db.execute(sql, params):
             plain = self._cipher.decrypt(bytes(blob), _template_context(visitor_id))
             yield visitor_id, np.frombuffer(plain, dtype=np.float32).copy(), float(quality)
+
+    def visitors_of_other_models(
+        self, operator_id: int | None, kinds: Sequence[str], model: str
+    ) -> list[tuple[str, str, int]]:
+        """(kind, model, visitors) of the visitors of ``kinds`` whose templates another
+        features model than ``model`` made; every operator's when ``operator_id`` is None."""
+        marks = ", ".join("?" for _ in kinds)
+        sql = (
+            "SELECT v.kind, t.model, COUNT(DISTINCT v.id) FROM template t "
+            f"JOIN visitor v ON v.id = t.visitor_id WHERE v.kind IN ({marks}) AND t.model != ?"
+        )
+        params: list[object] = [*kinds, model]
+        if operator_id is not None:
+            sql += " AND v.operator_id = ?"
+            params.append(operator_id)
+        sql += " GROUP BY v.kind, t.model ORDER BY v.kind, t.model"
+        return [(str(k), str(m), int(n)) for k, m, n in self.db.execute(sql, params)]
 
     def add_visitor(
         self,
