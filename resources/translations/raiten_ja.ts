@@ -3194,7 +3194,7 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
     </message>
     <message>
         <location filename="../../desktopapp/ui/public_requests.py" line="155"/>
-        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="231"/>
         <source>Delete what is held…</source>
         <translation>保有データを削除…</translation>
     </message>
@@ -3209,97 +3209,97 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>ご本人の写真</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="242"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="240"/>
         <source>%1 other record(s) were made with an earlier face features model and could not be searched.</source>
         <translation>ほかに %1 件の記録が以前の顔特徴量モデルで作られており、検索できませんでした。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="277"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="275"/>
         <source>Delete everything held about this person (%1)? This cannot be undone.</source>
         <translation>この方について保有しているデータ（%1）をすべて削除しますか？元に戻せません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="315"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="313"/>
         <source>Deleted: %1.</source>
         <translation>削除しました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="331"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="329"/>
         <source>1 record</source>
         <translation>1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="331"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="329"/>
         <source>%1 records</source>
         <translation>%1件</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="346"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="344"/>
         <source>Store</source>
         <translation>店舗</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="347"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="345"/>
         <source>Date</source>
         <translation>日時</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="355"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="353"/>
         <source>Record %1</source>
         <translation>データ %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="356"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="354"/>
         <source>%1 visits from %2 to %3, kept until %4</source>
         <translation>来店 %1 回（%2〜%3）、%4 まで保存</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="364"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="362"/>
         <source>Found</source>
         <translation>照会結果</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="364"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="362"/>
         <source>Nothing is held about you.</source>
         <translation>お客様に関するデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="366"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="364"/>
         <source>Deleted</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="366"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="364"/>
         <source>Everything listed above was deleted.</source>
         <translation>上記のデータはすべて削除しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="370"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="368"/>
         <source>Opt-out</source>
         <translation>利用停止</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="371"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="369"/>
         <source>You will be left out of future analysis at this operator&apos;s stores.</source>
         <translation>今後、当社の店舗での分析の対象外とします。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="375"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="373"/>
         <source>Contact</source>
         <translation>お問い合わせ先</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="380"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="378"/>
         <source>Your request about camera data</source>
         <translation>カメラ画像に関するご請求の控え</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="386"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="384"/>
         <source>This receipt holds no picture of you and no face feature data. The picture used to find your data was not stored.</source>
         <translation>この控えには、お客様の画像や顔特徴量データは含まれていません。データの照会に使った画像も保存していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="402"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="400"/>
         <source>The receipt was sent to the printer.</source>
         <translation>控えをプリンターに送りました。</translation>
     </message>
@@ -3309,82 +3309,82 @@ Camera analytics for stores, following METI/MIC&apos;s Guidebook for Utilization
         <translation>画像 (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="190"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="188"/>
         <source>Looking for a face…</source>
         <translation>顔を探しています…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="200"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="198"/>
         <source>%1 feature records, %2 path points</source>
         <translation>特徴量 %1件、動線 %2点</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="252"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
         <source>opted out (no records kept)</source>
         <translation>オプトアウト済み（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="212"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="210"/>
         <source>until withdrawn</source>
         <translation>取り消すまで</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="221"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="219"/>
         <source>Found for this person: %1.</source>
         <translation>この方のデータが見つかりました: %1。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="230"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="228"/>
         <source>This person has opted out already: a new opt-out adds this capture to it.</source>
         <translation>この方はすでに利用停止（オプトアウト）を申し出ています。もう一度申し出を記録すると、今回の撮影がその記録に追加されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="235"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="233"/>
         <source>Nothing is held about this person.</source>
         <translation>この方のデータは保有していません。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="236"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="234"/>
         <source>Record the opt-out…</source>
         <translation>オプトアウトを登録…</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="250"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="248"/>
         <source>enrolled staff (no records kept)</source>
         <translation>登録済みの従業員（記録なし）</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="262"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="260"/>
         <source>No face could be seen. Ask the person to face the camera closely, or use a clearer picture.</source>
         <translation>顔が見つかりません。カメラに近づいて正面を向いていただくか、より鮮明な写真をお使いください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="268"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="266"/>
         <source>This did not work: %1</source>
         <translation>処理できませんでした: %1</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="274"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="272"/>
         <source>Nothing to delete. Tick the opt-out to record it.</source>
         <translation>削除するデータはありません。オプトアウトを登録する場合はチェックを入れてください。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="281"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="279"/>
         <source>Their face feature will be kept only to leave them out of future analysis.</source>
         <translation>この方の顔特徴量は、今後の分析から除外するためだけに保存されます。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="283"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="281"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="319"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="317"/>
         <source>The person had opted out already; this capture was added to their opt-out.</source>
         <translation>この方はすでに利用停止を申し出ていました。今回の撮影をその記録に追加しました。</translation>
     </message>
     <message>
-        <location filename="../../desktopapp/ui/public_requests.py" line="323"/>
+        <location filename="../../desktopapp/ui/public_requests.py" line="321"/>
         <source>The person will be left out of future analysis.</source>
         <translation>この方は今後の分析から除外されます。</translation>
     </message>
