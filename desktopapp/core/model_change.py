@@ -15,19 +15,19 @@ from dataclasses import dataclass
 
 from desktopapp.core.config import VisionConfig
 from desktopapp.core.modes import PRESETS, Mode
-from desktopapp.core.store.visits import VisitStore
+from desktopapp.core.store.visits import DO_NOT_TRACK, STAFF, VisitStore
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import Role
 
 log = logging.getLogger(__name__)
 
-# Visitor kinds (core.visits) whose templates keep people out of analysis.
-EXCLUSION_KINDS = ("dnt", "staff")
+# Visitor kinds whose templates keep people out of analysis.
+EXCLUSION_KINDS = (DO_NOT_TRACK, STAFF)
 
 
 @dataclass(frozen=True, slots=True)
 class ForeignExclusions:
-    """``visitors`` opt-outs (kind ``dnt``) or staff (``staff``) enrolled with ``model``."""
+    """``visitors`` opt-outs (kind DO_NOT_TRACK) or staff (STAFF) enrolled with ``model``."""
 
     kind: str
     model: str
@@ -41,19 +41,16 @@ class ExclusionModelError(Exception):
     def __init__(self, in_use: str, foreign: list[ForeignExclusions]):
         self.in_use = in_use
         self.foreign = foreign
-        opt_outs = sum(f.visitors for f in foreign if f.kind == "dnt")
-        staff = sum(f.visitors for f in foreign if f.kind == "staff")
-        models = ", ".join(sorted({f.model for f in foreign}))
+        self.opt_outs = sum(f.visitors for f in foreign if f.kind == DO_NOT_TRACK)
+        self.staff = sum(f.visitors for f in foreign if f.kind == STAFF)
+        self.models = sorted({f.model for f in foreign})
+        models = ", ".join(self.models)
         super().__init__(
-            f"{opt_outs} opt-out(s) and {staff} staff were enrolled with the face features "
-            f"model {models}, but {in_use} is in use, so they would not be recognised and "
-            f"would be recorded: switch the face features model back to {models}, or remove "
-            "them in Staff / Requests and enrol them again"
+            f"{self.opt_outs} opt-out(s) and {self.staff} staff were enrolled with the face "
+            f"features model {models}, but {in_use} is in use, so they would not be recognised "
+            f"and would be recorded: switch the face features model back to {models}, or "
+            "remove them in Staff / Requests and enrol them again"
         )
-
-    @property
-    def models(self) -> list[str]:
-        return sorted({f.model for f in self.foreign})
 
 
 def applies_exclusions(mode: Mode) -> bool:
@@ -66,23 +63,16 @@ def configured_features_model(vision: VisionConfig) -> str:
     return vision.face_features or ModelRegistry.load().default(Role.FACE_FEATURES).model_id
 
 
-def foreign_exclusions(
+def require_recognisable_exclusions(
     store: VisitStore, model: str, operator_id: int | None = None
-) -> list[ForeignExclusions]:
-    """Opt-outs and staff whose templates another model than ``model`` made."""
-    return [
+) -> None:
+    """ExclusionModelError when an opt-out or staff member was enrolled with another model."""
+    foreign = [
         ForeignExclusions(kind, other, visitors)
         for kind, other, visitors in store.visitors_of_other_models(
             operator_id, EXCLUSION_KINDS, model
         )
     ]
-
-
-def require_recognisable_exclusions(
-    store: VisitStore, model: str, operator_id: int | None = None
-) -> None:
-    """ExclusionModelError when an opt-out or staff member was enrolled with another model."""
-    foreign = foreign_exclusions(store, model, operator_id)
     if foreign:
         error = ExclusionModelError(model, foreign)
         log.warning("analysis refused: %s", error)

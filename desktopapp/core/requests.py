@@ -53,11 +53,10 @@ from desktopapp.core.store.audit import AuditLog
 from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import fold_visits, scrub
-from desktopapp.core.store.visits import VisitStore
+from desktopapp.core.store.visits import CUSTOMER, DO_NOT_TRACK, STAFF, VisitStore
 from desktopapp.core.verification import largest_face_feature
 from desktopapp.core.vision.engine import VisionEngine
 from desktopapp.core.vision.types import Image, Vector
-from desktopapp.core.visits import CUSTOMER, DO_NOT_TRACK, STAFF
 
 log = logging.getLogger(__name__)
 

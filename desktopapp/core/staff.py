@@ -23,8 +23,8 @@ import sqlite_utils
 
 from desktopapp.core.requests import PublicRequests, RequestError
 from desktopapp.core.store.audit import AuditLog
+from desktopapp.core.store.visits import STAFF
 from desktopapp.core.vision.types import Vector
-from desktopapp.core.visits import STAFF
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,17 @@ from desktopapp.core.store.counts import add_counts
 from desktopapp.core.store.crypto import Cipher, load_key
 from desktopapp.core.store.db import immediate_transaction, open_database
 from desktopapp.core.store.retention import RetentionPolicy, expiry_for
-from desktopapp.core.store.visits import NewVisit, PathPoint, StoredVisitor, VisitStore
+
+# The visitor kinds are the store's; the UI takes them from here, through the recorder.
+from desktopapp.core.store.visits import (
+    CUSTOMER,
+    DO_NOT_TRACK,
+    STAFF,
+    NewVisit,
+    PathPoint,
+    StoredVisitor,
+    VisitStore,
+)
 from desktopapp.core.vision.engine import VisionEngine, match_margin
 from desktopapp.core.vision.types import FaceEmbedder, Role, Vector
 
@@ -51,8 +61,6 @@ MIN_FACELESS_VISIT_S = 2.0
 # where a passer-by hid them or they turned, or no face at all (a hand, the back of a head);
 # docs/decisions.md, face fragments. A face seen once (a photo) is a visit.
 MIN_BODILESS_FACE_VISIT_S = 1.0
-
-CUSTOMER, STAFF, DO_NOT_TRACK = "customer", "staff", "dnt"
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,6 @@ class NoticeTexts(QObject):
         )
 
     def exclusion_model_message(self, error: ExclusionModelError) -> str:
-        opt_outs = sum(f.visitors for f in error.foreign if f.kind == "dnt")
-        staff = sum(f.visitors for f in error.foreign if f.kind == "staff")
         return (
             self.tr(
                 "Analysis is blocked: %1 opt-out(s) and %2 staff member(s) were registered with "
@@ -55,8 +53,8 @@ class NoticeTexts(QObject):
                 "recognised and would be recorded. Switch the face features model back to %3 "
                 "in Settings, or remove them in Staff / Requests and register them again."
             )
-            .replace("%1", str(opt_outs))
-            .replace("%2", str(staff))
+            .replace("%1", str(error.opt_outs))
+            .replace("%2", str(error.staff))
             .replace("%3", ", ".join(error.models))
             .replace("%4", error.in_use)
         )

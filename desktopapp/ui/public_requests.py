@@ -44,7 +44,7 @@ from desktopapp.core.services.cameras import Camera
 from desktopapp.core.services.deletion import ScrubIncompleteError
 from desktopapp.core.session import Session
 from desktopapp.core.vision.types import FaceEmbedder, Vector
-from desktopapp.core.visits import DO_NOT_TRACK, STAFF
+from desktopapp.core.visits import CUSTOMER, DO_NOT_TRACK, STAFF
 from desktopapp.core.workspace import Workspace
 from desktopapp.ui.counter_capture import CounterCapture
 from desktopapp.ui.dates import local_date_text, local_time_text
@@ -206,7 +206,7 @@ class PublicRequestsDialog(QDialog):
                 ", ".join(record.stores) or "—",
                 attributes,
                 local_date_text(record.expires_at)
-                if record.kind == "customer"
+                if record.kind == CUSTOMER
                 else self.tr("until withdrawn"),
                 self._held_text(record, held),
             ]
@@ -284,7 +284,7 @@ class PublicRequestsDialog(QDialog):
 
     def delete_held(self, opt_out: bool) -> None:
         workspace, actor = self._workspace, self._session.actor
-        visitors = [r.visitor_id for r in self._records if r.kind == "customer"]
+        visitors = [r.visitor_id for r in self._records if r.kind == CUSTOMER]
         probe, embedder = self._probe, self._capture.embedder
 
         def job() -> tuple[int, bool, Exclusion | None]:

@@ -44,7 +44,7 @@ from desktopapp.core.store.crypto import Cipher
 from desktopapp.core.store.db import immediate_transaction
 from desktopapp.core.store.retention import fold_visits, scrub
 from desktopapp.core.store.statistics import DWELL_BINS_SECONDS, VISIT_NUMBER_CAP
-from desktopapp.core.store.visits import VisitStore, _template_context
+from desktopapp.core.store.visits import CUSTOMER, VisitStore, _template_context
 from desktopapp.core.vision.registry import ModelRegistry
 from desktopapp.core.vision.types import Role, Vector
 
@@ -57,7 +57,6 @@ PULL_PAGE = 5000
 # How much stricter than a live match a merge of two visitors is.
 MERGE_MARGIN = 0.03
 MAX_TEMPLATES = 5
-CUSTOMER = "customer"
 _PACK = struct.Struct("<fI")
 _PACK_MAGIC = b"RT1"
 

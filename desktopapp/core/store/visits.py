@@ -20,6 +20,9 @@ from desktopapp.core.vectors import Vector
 
 log = logging.getLogger(__name__)
 
+# Visitor kinds: customers are counted; staff and opt-outs (do not track) keep people out.
+CUSTOMER, STAFF, DO_NOT_TRACK = "customer", "staff", "dnt"
+
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
